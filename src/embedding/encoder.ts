@@ -1,0 +1,18 @@
+import type { Component } from "../util/lifecycle.js";
+
+/**
+ * A speaker encoder turns 16 kHz mono speech into a fixed-size, L2-normalised voiceprint.
+ * One implementation per model; `createEncoder()` in factory.ts chooses.
+ */
+export interface SpeakerEncoder extends Component {
+  /** Model id as in models/manifest.json, e.g. "resemblyzer-0.1.4". Voiceprints are stored per model id. */
+  readonly modelId: string;
+  readonly dim: number;
+  /** Cosine threshold at which a match is accepted unless a speaker overrides it. */
+  readonly defaultThreshold: number;
+  /**
+   * Voiceprint of an utterance that is already preprocessed (volume normalised, silence trimmed):
+   * 16 kHz mono float32 in [-1, 1]. Returns an L2-normalised vector of length `dim`.
+   */
+  embedUtterance(samples: Float32Array): Promise<Float32Array>;
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Real models and a real broker: give slow machines (and CI) room.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: run test files two at a time so benchmarks-like tests do not starve each other.
+    maxWorkers: 2,
+  },
+});
