@@ -15,4 +15,14 @@ export interface SpeakerEncoder extends Component {
    * 16 kHz mono float32 in [-1, 1]. Returns an L2-normalised vector of length `dim`.
    */
   embedUtterance(samples: Float32Array): Promise<Float32Array>;
+  /** Samples in one partial window (Resemblyzer: 160 mel frames = 1.6 s). */
+  readonly windowSamples: number;
+  /** Samples between the starts of two partial windows (Resemblyzer: 1/1.3 s, rounded to frames). */
+  readonly hopSamples: number;
+  /**
+   * Voiceprints of whole windows of exactly `windowSamples` samples each (already preprocessed),
+   * one L2-normalised vector per window. Streaming identification averages these as
+   * `embedUtterance` averages its partials.
+   */
+  embedWindows(windows: Float32Array[]): Promise<Float32Array[]>;
 }

@@ -1,0 +1,216 @@
+import type { Readable } from "node:stream";
+import { setImmediate as yieldToLoop, setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "../../util/log.js";
+import { PcmDecoder, type PcmFormat } from "./pcm.js";
+import {
+  type AudioListener,
+  type AudioSource,
+  type AudioSourceStatus,
+  AudioInputError,
+  type EndListener,
+  SOURCE_SAMPLE_RATE,
+  SourceEmitter,
+} from "./source.js";
+import { WavHeaderParser } from "./wav-header.js";
+
+export type InputFormat = "auto" | "wav" | "raw";
+
+export interface StreamSourceOptions {
+  /** "auto": WAV when the input starts with "RIFF", else raw. */
+  format?: InputFormat;
+  /** Layout of raw input (WAV carries its own). Default s16le, 16 kHz, mono. */
+  raw?: Partial<PcmFormat>;
+  /** Deliver at the wall-clock pace of live capture instead of as fast as the listeners take it. */
+  realtime?: boolean;
+  /** Samples per delivered chunk (16 kHz). Default 512 = 32 ms, one VAD window. */
+  chunkSamples?: number;
+  logger: Logger;
+}
+
+/**
+ * A finite byte stream (file, stdin) as an AudioSource. Reads only as fast as listeners accept
+ * audio (async iteration + awaited delivery), so nothing is dropped however slow the pipeline is.
+ */
+export class StreamAudioSource implements AudioSource {
+  private readonly emitter: SourceEmitter;
+  private readonly abort = new AbortController();
+  private input: Readable | undefined;
+  private pumping: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  /** Settles when the input format is known (or found to be bad). */
+  protected formatKnown: Promise<void> = Promise.resolve();
+  private resolveFormat: () => void = () => {};
+  private rejectFormat: (err: Error) => void = () => {};
+  private pending: Float32Array[] = [];
+  private pendingLength = 0;
+  private delivered = 0;
+  private startedAt = 0;
+
+  constructor(
+    readonly kind: "file" | "stdin",
+    private readonly open: () => Promise<Readable>,
+    private readonly options: StreamSourceOptions,
+  ) {
+    this.emitter = new SourceEmitter(options.logger);
+  }
+
+  onAudio(listener: AudioListener): () => void {
+    return this.emitter.onAudio(listener);
+  }
+
+  onEnd(listener: EndListener): () => void {
+    return this.emitter.onEnd(listener);
+  }
+
+  status(): AudioSourceStatus {
+    return this.emitter.status();
+  }
+
+  /** Opens the input and starts delivering; resolves once reading has begun. */
+  async start(): Promise<void> {
+    if (this.pumping || this.stopping) return;
+    this.emitter.setState("starting");
+    this.formatKnown = new Promise<void>((resolve, reject) => {
+      this.resolveFormat = resolve;
+      this.rejectFormat = reject;
+    });
+    // Observed by subclasses that choose to wait; never an unhandled rejection otherwise.
+    this.formatKnown.catch(() => {});
+    try {
+      this.input = await this.open();
+    } catch (err) {
+      const error = err instanceof AudioInputError ? err : new AudioInputError(String(err), { cause: err });
+      this.emitter.setState("ended", error.message);
+      throw error;
+    }
+    this.emitter.setState("running");
+    this.startedAt = performance.now();
+    this.pumping = this.pump(this.input);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.halt();
+    return this.stopping;
+  }
+
+  private async halt(): Promise<void> {
+    this.abort.abort();
+    this.input?.destroy();
+    // A listener that never settles must not hold shutdown hostage.
+    if (this.pumping) await Promise.race([this.pumping, sleep(1000, undefined, { ref: false })]);
+    if (this.emitter.state !== "ended") this.emitter.setState("stopped");
+  }
+
+  private async pump(input: Readable): Promise<void> {
+    let error: Error | undefined;
+    try {
+      await this.read(input);
+    } catch (err) {
+      if (!this.abort.signal.aborted) {
+        error = err instanceof AudioInputError ? err : new AudioInputError(`reading ${this.kind} input failed: ${String(err)}`, { cause: err });
+      }
+    }
+    this.rejectFormat(error ?? new AudioInputError(`${this.kind} input ended before any audio`));
+    if (this.abort.signal.aborted) return;
+    if (error) this.options.logger.error("audio input failed", { source: this.kind, error: error.message });
+    this.emitter.setState("ended", error?.message);
+    this.emitter.end(error);
+  }
+
+  private async read(input: Readable): Promise<void> {
+    const format = this.options.format ?? "auto";
+    const raw: PcmFormat = { encoding: "s16le", sampleRate: SOURCE_SAMPLE_RATE, channels: 1, ...this.options.raw };
+    let decoder: PcmDecoder | undefined;
+    let head: Buffer = Buffer.alloc(0);
+    let wav: WavHeaderParser | undefined;
+    let remaining: number | undefined;
+
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      if (this.abort.signal.aborted) return;
+      let bytes: Buffer = chunk;
+      if (!decoder) {
+        if (format === "auto" && !wav) {
+          // Need four bytes to tell "RIFF" from raw samples.
+          head = Buffer.concat([head, bytes]);
+          if (head.length < 4) continue;
+          bytes = head;
+          if (head.toString("latin1", 0, 4) === "RIFF") wav = new WavHeaderParser();
+          else decoder = new PcmDecoder(raw);
+        } else if (format === "wav" && !wav) {
+          wav = new WavHeaderParser();
+        } else if (format === "raw") {
+          decoder = new PcmDecoder(raw);
+        }
+        if (wav && !decoder) {
+          const parsed = wav.push(bytes);
+          if (!parsed) continue;
+          decoder = new PcmDecoder(parsed.header.format);
+          remaining = parsed.header.dataBytes;
+          bytes = parsed.rest;
+        }
+        this.resolveFormat();
+      }
+      if (remaining !== undefined) {
+        // Stop at the end of the data chunk; trailing chunks (LIST, id3) are not audio.
+        if (bytes.length > remaining) bytes = bytes.subarray(0, remaining);
+        remaining -= bytes.length;
+      }
+      await this.emit(decoder!.push(bytes), false);
+      if (remaining === 0) break;
+    }
+    if (!decoder && head.length > 0 && format !== "wav") {
+      // Fewer than four bytes in all: raw.
+      decoder = new PcmDecoder(raw);
+      this.resolveFormat();
+      await this.emit(decoder.push(head), false);
+    }
+    if (!decoder) {
+      throw new AudioInputError(wav ? "WAV input ended inside its header" : `${this.kind} input is empty`);
+    }
+    await this.emit(decoder.flush(), true);
+  }
+
+  /** Cuts decoded audio into fixed chunks and delivers them, paced or as fast as listeners accept. */
+  private async emit(samples: Float32Array, final: boolean): Promise<void> {
+    if (samples.length > 0) {
+      this.pending.push(samples);
+      this.pendingLength += samples.length;
+    }
+    const size = this.options.chunkSamples ?? 512;
+    while (this.pendingLength >= size || (final && this.pendingLength > 0)) {
+      if (this.abort.signal.aborted) return;
+      const chunk = this.take(Math.min(size, this.pendingLength));
+      if (this.options.realtime) {
+        // Live capture hands a chunk over once it has been recorded: at the end of its time span.
+        const due = this.startedAt + ((this.delivered + chunk.length) / SOURCE_SAMPLE_RATE) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => {});
+        if (this.abort.signal.aborted) return;
+      } else {
+        await yieldToLoop();
+      }
+      this.delivered += chunk.length;
+      await this.emitter.deliver(chunk);
+    }
+  }
+
+  private take(n: number): Float32Array {
+    const out = new Float32Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const head = this.pending[0];
+      const need = n - filled;
+      if (head.length <= need) {
+        out.set(head, filled);
+        filled += head.length;
+        this.pending.shift();
+      } else {
+        out.set(head.subarray(0, need), filled);
+        this.pending[0] = head.subarray(need);
+        filled += need;
+      }
+    }
+    this.pendingLength -= n;
+    return out;
+  }
+}

@@ -1,0 +1,19 @@
+export const USAGE = `Usage: voiceid <command> [options]
+
+Commands:
+  run [--config FILE] [--input FILE|-] [--realtime]   run the daemon (microphone by default)
+  embed <wav> [--json] [--no-trim]                    print the voiceprint of a WAV file
+  enroll <name> <wav>...                              add enrolment samples for a speaker
+  identify <wav> [--json]                             who is speaking in a WAV file
+  speakers                                            list enrolled speakers
+  speakers rm <name>                                  remove a speaker and its samples
+  models fetch [--mirror DIR]                         fetch missing models and verify them
+  models check                                        report which models are present and valid
+
+Options for all commands:
+  --data-dir DIR     registry and enrolment clips (env VOICEID_DATA_DIR)
+  --models-dir DIR   model files (env VOICEID_MODELS_DIR, default <install dir>/models)
+  -h, --help         this text
+
+Exit codes: 0 ok, 1 failure (reason on stderr), 2 usage.
+`;

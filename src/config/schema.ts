@@ -1,0 +1,211 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+
+/**
+ * The one description of voiceid's configuration: types, defaults and rules. `VoiceidConfig` is inferred
+ * from it, so the YAML example, the loader and every consumer agree by construction. Objects are strict:
+ * an unknown key (usually a typo) is an error with its path, not silently ignored.
+ */
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+const MQTT_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
+
+/** Default data directory: $VOICEID_DATA_DIR, else $XDG_DATA_HOME/voiceid, else ~/.local/share/voiceid. */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VOICEID_DATA_DIR) return env.VOICEID_DATA_DIR;
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, "voiceid");
+  return join(env.HOME || homedir(), ".local", "share", "voiceid");
+}
+
+/** Loopback hosts: the HTTP API may run without a token only when nothing off-box can reach it. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
+}
+
+/**
+ * Whole numbers via a refinement rather than z.int(): z.int() aborts the parse of the enclosing object
+ * explicitly, which would hide that object's cross-field rules from the "every problem at once" report.
+ */
+const whole = (error = "must be a whole number") => z.number().refine(Number.isInteger, { error });
+
+const text = z.string().trim().min(1, { error: "must not be empty" });
+const probability = z.number().min(0, { error: "must be between 0 and 1" }).max(1, {
+  error: "must be between 0 and 1",
+});
+const millis = whole("must be a whole number of milliseconds").min(0, { error: "must be >= 0" });
+const positiveMillis = whole("must be a whole number of milliseconds").min(1, { error: "must be > 0" });
+const seconds = z.number().min(0, { error: "must be >= 0" });
+const positiveSeconds = z.number().gt(0, { error: "must be > 0" });
+/** MQTT topic prefix: no wildcards, no empty levels at the ends. */
+const topic = text.refine((t) => !/[+#]/.test(t) && !t.startsWith("/") && !t.endsWith("/"), {
+  error: "must be an MQTT topic without wildcards (+, #) or leading/trailing '/'",
+});
+
+const backoffSchema = z
+  .strictObject({
+    min: positiveMillis.default(500),
+    max: positiveMillis.default(30_000),
+  })
+  .refine((b) => !(typeof b.min === "number" && typeof b.max === "number" && b.max < b.min), {
+    error: "max must be >= min",
+    path: ["max"],
+    when: () => true,
+  });
+
+const audioSchema = z
+  .strictObject({
+    /** Where audio comes from: the live microphone, a file, or standard input. */
+    source: z.enum(["microphone", "file", "stdin"]).default("microphone"),
+    /** ALSA device for arecord (-D) or sox (AUDIODEV). */
+    device: text.default("default"),
+    recorder: z.enum(["arecord", "sox"]).default("arecord"),
+    /** Capture rate of the recorder (and of raw file/stdin input); converted to 16 kHz internally. */
+    sampleRate: whole().min(8000, { error: "must be >= 8000" }).max(192_000, { error: "must be <= 192000" }).default(16_000),
+    channels: whole().min(1, { error: "must be >= 1" }).max(32, { error: "must be <= 32" }).default(1),
+    /** Input file for source "file". */
+    file: text.optional(),
+    /** "auto" detects WAV by its RIFF header, anything else is raw s16le. */
+    format: z.enum(["auto", "wav", "raw"]).default("auto"),
+    /** Pace file/stdin input like a live microphone instead of as fast as the pipeline takes it. */
+    realtime: z.boolean().default(false),
+    restartBackoffMs: backoffSchema.prefault({}),
+  })
+  .refine((a) => !(a.source === "file" && !a.file), {
+    error: "required when audio.source is file",
+    path: ["file"],
+    when: () => true,
+  });
+
+const vadSchema = z
+  .strictObject({
+    model: z.enum(["silero-vad-v5"]).default("silero-vad-v5"),
+    startThreshold: probability.default(0.5),
+    stopThreshold: probability.default(0.35),
+    minSpeechMs: millis.default(250),
+    hangoverMs: millis.default(400),
+    preRollMs: millis.default(200),
+    maxSegmentMs: positiveMillis.default(30_000),
+  })
+  .refine(
+    (v) =>
+      !(typeof v.stopThreshold === "number" && typeof v.startThreshold === "number") ||
+      v.stopThreshold <= v.startThreshold,
+    { error: "must be <= vad.startThreshold", path: ["stopThreshold"], when: () => true },
+  );
+
+const identificationSchema = z.strictObject({
+  encoder: z.enum(["resemblyzer-0.1.4"]).default("resemblyzer-0.1.4"),
+  /** Cosine similarity needed for a match; unset = the encoder's default (0.82 for Resemblyzer). */
+  threshold: probability.optional(),
+  /** Best score must beat the runner-up by this much, else the decision is ambiguous. */
+  minMargin: probability.default(0),
+  firstDecisionSeconds: positiveSeconds.default(1.6),
+  windowSeconds: positiveSeconds.default(1.6),
+  hopSeconds: positiveSeconds.default(0.8),
+  consistentWindows: whole().min(1, { error: "must be >= 1" }).default(1),
+  /** Segments with less speech than this are reported as "too_short" instead of guessed. */
+  minSpeechSeconds: seconds.default(1.0),
+});
+
+const tlsSchema = z
+  .strictObject({
+    ca: text.optional(),
+    cert: text.optional(),
+    key: text.optional(),
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .refine((t) => Boolean(t.cert) === Boolean(t.key), {
+    error: "cert and key must be given together",
+    path: ["key"],
+    when: () => true,
+  });
+
+const mqttSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    url: text
+      .refine(
+        (u) => {
+          try {
+            return MQTT_PROTOCOLS.includes(new URL(u).protocol);
+          } catch {
+            return false;
+          }
+        },
+        { error: "must be mqtt://, mqtts://, ws:// or wss://" },
+      )
+      .default("mqtt://localhost:1883"),
+    username: text.optional(),
+    password: z.string().optional(),
+    clientId: text.optional(),
+    tls: tlsSchema.prefault({}),
+    baseTopic: topic.default("voiceid"),
+    discoveryPrefix: topic.default("homeassistant"),
+    haStatusTopic: topic.default("homeassistant/status"),
+    reconnectMinMs: positiveMillis.default(1000),
+    reconnectMaxMs: positiveMillis.default(30_000),
+  })
+  .refine(
+    (m) =>
+      !(typeof m.reconnectMinMs === "number" && typeof m.reconnectMaxMs === "number") ||
+      m.reconnectMaxMs >= m.reconnectMinMs,
+    { error: "must be >= mqtt.reconnectMinMs", path: ["reconnectMaxMs"], when: () => true },
+  )
+  .refine((m) => !(m.password !== undefined && m.username === undefined), {
+    error: "password given without mqtt.username",
+    path: ["password"],
+    when: () => true,
+  });
+
+const httpSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    host: text.default("127.0.0.1"),
+    port: whole().min(1, { error: "must be 1-65535" }).max(65_535, { error: "must be 1-65535" }).default(8787),
+    /** Bearer token for the API; required when the API listens beyond loopback. */
+    token: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
+    bodyLimitBytes: whole().min(1024, { error: "must be >= 1024" }).default(20 * 1024 * 1024),
+    maxUploadSeconds: positiveSeconds.default(120),
+  })
+  .refine(
+    (h) => !(h.enabled !== false && typeof h.host === "string" && !isLoopbackHost(h.host) && !h.token),
+    { error: "required when http.host is not loopback", path: ["token"], when: () => true },
+  );
+
+const enrolmentSchema = z.strictObject({
+  keepClips: z.boolean().default(true),
+  minSpeechSeconds: seconds.default(3),
+  /** Warn when a new sample's similarity to the speaker's other samples is below this. */
+  consistencyWarning: probability.default(0.75),
+});
+
+/** The schema with its environment-dependent default (dataDir) taken from `env`. */
+export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
+  return z.strictObject({
+    room: text.default("default"),
+    dataDir: text.default(() => defaultDataDir(env)),
+    /** Unset: the models code resolves its default (env VOICEID_MODELS_DIR, else <install dir>/models). */
+    modelsDir: text.optional(),
+    logLevel: z.enum(LOG_LEVELS).default("info"),
+    audio: audioSchema.prefault({}),
+    vad: vadSchema.prefault({}),
+    identification: identificationSchema.prefault({}),
+    mqtt: mqttSchema.prefault({}),
+    http: httpSchema.prefault({}),
+    enrolment: enrolmentSchema.prefault({}),
+  });
+}
+
+export const configSchema = createConfigSchema();
+
+export type VoiceidConfig = z.output<typeof configSchema>;
+/** What a YAML file may contain: every key optional. */
+export type VoiceidConfigInput = z.input<typeof configSchema>;
+export type AudioConfig = VoiceidConfig["audio"];
+export type VadConfig = VoiceidConfig["vad"];
+export type IdentificationConfig = VoiceidConfig["identification"];
+export type MqttConfig = VoiceidConfig["mqtt"];
+export type HttpConfig = VoiceidConfig["http"];
+export type EnrolmentConfig = VoiceidConfig["enrolment"];

@@ -1,0 +1,130 @@
+import { access } from "node:fs/promises";
+import * as ort from "onnxruntime-node";
+import { melSpectrogram } from "./mel.js";
+import { computePartialSlices, PARTIAL_FRAMES } from "./partials.js";
+import type { SpeakerEncoder } from "./encoder.js";
+
+const MEL_CHANNELS = 40;
+const EMBEDDING_DIM = 256;
+const HOP_SAMPLES = 160;
+
+export interface ResemblyzerOptions {
+  /** Path of the converted encoder.onnx (see `voiceid models fetch`). */
+  modelPath: string;
+  /** Partial utterances per second (Resemblyzer's default 1.3). */
+  rate?: number;
+  /** Minimum coverage of the last partial (Resemblyzer's default 0.75). */
+  minCoverage?: number;
+  /** onnxruntime intra-op threads; 1 keeps a Pi's other cores for audio and MQTT. */
+  threads?: number;
+}
+
+export class ModelMissingError extends Error {
+  readonly code = "model_missing";
+}
+
+/**
+ * Resemblyzer's GE2E encoder (3-layer LSTM, 256-d) on onnxruntime, with the original
+ * partial-utterance scheme: 1.6 s windows at 1.3 per second, mean of partial embeddings.
+ */
+export class ResemblyzerEncoder implements SpeakerEncoder {
+  readonly modelId = "resemblyzer-0.1.4";
+  readonly dim = EMBEDDING_DIM;
+  readonly defaultThreshold = 0.82;
+  readonly windowSamples = PARTIAL_FRAMES * HOP_SAMPLES;
+  // Resemblyzer: round((16000 / 1.3) / 160) = 77 frames between partials.
+  readonly hopSamples = 77 * HOP_SAMPLES;
+  private session: ort.InferenceSession | null = null;
+
+  constructor(private readonly options: ResemblyzerOptions) {}
+
+  async start(): Promise<void> {
+    if (this.session) return;
+    try {
+      await access(this.options.modelPath);
+    } catch {
+      throw new ModelMissingError(
+        `Resemblyzer encoder not found at ${this.options.modelPath}: run \`voiceid models fetch\``,
+      );
+    }
+    const threads = this.options.threads ?? 1;
+    this.session = await ort.InferenceSession.create(this.options.modelPath, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    });
+  }
+
+  async stop(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    await session?.release();
+  }
+
+  async embedUtterance(samples: Float32Array): Promise<Float32Array> {
+    const partials = await this.embedPartials(samples);
+    return meanNormalised(partials, this.dim);
+  }
+
+  async embedWindows(windows: Float32Array[]): Promise<Float32Array[]> {
+    if (windows.length === 0) return [];
+    const input = new Float32Array(windows.length * PARTIAL_FRAMES * MEL_CHANNELS);
+    windows.forEach((window, b) => {
+      if (window.length !== this.windowSamples) {
+        throw new RangeError(`window of ${window.length} samples, expected ${this.windowSamples}`);
+      }
+      const mel = melSpectrogram(window);
+      input.set(mel.data.subarray(0, PARTIAL_FRAMES * MEL_CHANNELS), b * PARTIAL_FRAMES * MEL_CHANNELS);
+    });
+    return this.run(input, windows.length);
+  }
+
+  /** One L2-normalised embedding per partial window, as Resemblyzer's `return_partials`. */
+  async embedPartials(samples: Float32Array): Promise<Float32Array[]> {
+    const { melSlices, paddedLength } = computePartialSlices(
+      samples.length,
+      this.options.rate ?? 1.3,
+      this.options.minCoverage ?? 0.75,
+    );
+    // Resemblyzer zero-pads the waveform up to the end of the last partial before the mel.
+    let wav = samples;
+    if (paddedLength > samples.length) {
+      wav = new Float32Array(paddedLength);
+      wav.set(samples);
+    }
+    const mel = melSpectrogram(wav);
+    const batch = melSlices.length;
+    const input = new Float32Array(batch * PARTIAL_FRAMES * MEL_CHANNELS);
+    for (let b = 0; b < batch; b++) {
+      const [start] = melSlices[b];
+      // Slices past the last mel frame stay zero, as numpy slicing would truncate; see partials.ts.
+      const from = start * MEL_CHANNELS;
+      const to = Math.min(mel.frames, start + PARTIAL_FRAMES) * MEL_CHANNELS;
+      input.set(mel.data.subarray(from, to), b * PARTIAL_FRAMES * MEL_CHANNELS);
+    }
+    return this.run(input, batch);
+  }
+
+  private async run(input: Float32Array, batch: number): Promise<Float32Array[]> {
+    const session = this.session;
+    if (!session) throw new Error("ResemblyzerEncoder used before start()");
+    const feeds = { mels: new ort.Tensor("float32", input, [batch, PARTIAL_FRAMES, MEL_CHANNELS]) };
+    const out = await session.run(feeds);
+    const data = out.embedding.data as Float32Array;
+    const result: Float32Array[] = [];
+    for (let b = 0; b < batch; b++) result.push(data.slice(b * this.dim, (b + 1) * this.dim));
+    return result;
+  }
+}
+
+export function meanNormalised(vectors: Float32Array[], dim: number): Float32Array {
+  const acc = new Float64Array(dim);
+  for (const v of vectors) for (let i = 0; i < dim; i++) acc[i] += v[i];
+  let norm = 0;
+  for (let i = 0; i < dim; i++) norm += acc[i] * acc[i];
+  norm = Math.sqrt(norm) || 1;
+  const out = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) out[i] = acc[i] / norm;
+  return out;
+}

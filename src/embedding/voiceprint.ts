@@ -1,0 +1,65 @@
+import { readWavAs16kMono } from "../audio/wav.js";
+import { normalizeVolume } from "../audio/volume.js";
+import type { VoiceActivityDetector } from "../vad/detector.js";
+import { trimLongSilences } from "../vad/trim.js";
+import type { SpeakerEncoder } from "./encoder.js";
+
+export const SAMPLE_RATE = 16_000;
+
+export interface Voiceprint {
+  modelId: string;
+  embedding: Float32Array;
+  /** Seconds of audio that went into the encoder (after silence trimming). */
+  speechSeconds: number;
+  durationSeconds: number;
+}
+
+export class NoSpeechError extends Error {
+  readonly code = "no_speech";
+}
+
+/**
+ * The offline path from audio to voiceprint, as Resemblyzer's preprocess_wav + embed_utterance:
+ * normalise to -30 dBFS (increase only), trim long silences with the VAD, encode.
+ */
+export class VoiceprintExtractor {
+  // The VAD carries recurrent state, so utterances go through it one at a time.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly encoder: SpeakerEncoder,
+    private readonly vad: VoiceActivityDetector,
+  ) {}
+
+  get modelId(): string {
+    return this.encoder.modelId;
+  }
+
+  fromWav(bytes: Uint8Array, options: { trim?: boolean } = {}): Promise<Voiceprint> {
+    return this.fromSamples(readWavAs16kMono(bytes), options);
+  }
+
+  fromSamples(samples: Float32Array, options: { trim?: boolean } = {}): Promise<Voiceprint> {
+    const run = this.queue.then(() => this.extract(samples, options.trim ?? true));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async extract(samples: Float32Array, trim: boolean): Promise<Voiceprint> {
+    const durationSeconds = samples.length / SAMPLE_RATE;
+    let wav = normalizeVolume(samples, -30, { increaseOnly: true });
+    if (trim) {
+      this.vad.reset();
+      wav = (await trimLongSilences(wav, this.vad)).samples;
+    }
+    if (wav.length < SAMPLE_RATE * 0.1) {
+      throw new NoSpeechError(
+        trim
+          ? `no speech found in ${durationSeconds.toFixed(2)} s of audio`
+          : `audio too short (${durationSeconds.toFixed(2)} s)`,
+      );
+    }
+    const embedding = await this.encoder.embedUtterance(wav);
+    return { modelId: this.encoder.modelId, embedding, speechSeconds: wav.length / SAMPLE_RATE, durationSeconds };
+  }
+}

@@ -1,0 +1,45 @@
+/** Errors of the enrolment layer; `code` is what the HTTP layer maps to a status. */
+
+/** A clip of a batch could not be used; names the clip and carries the cause's `code` (e.g. "no_speech"). */
+export class ClipError extends Error {
+  readonly code: string;
+  constructor(
+    /** 0-based position in the batch. */
+    readonly clipIndex: number,
+    readonly clipCount: number,
+    readonly clipName: string | undefined,
+    override readonly cause: unknown,
+  ) {
+    const label = clipName === undefined ? "" : ` (${JSON.stringify(clipName)})`;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`clip ${clipIndex + 1} of ${clipCount}${label}: ${reason}; nothing was enrolled`, { cause });
+    this.name = "ClipError";
+    this.code = codeOf(cause) ?? "invalid_clip";
+  }
+}
+
+export class ClipTooLongError extends Error {
+  readonly code = "clip_too_long";
+  constructor(
+    readonly seconds: number,
+    readonly maxSeconds: number,
+  ) {
+    super(`audio is ${seconds.toFixed(1)} s long, at most ${maxSeconds} s is accepted`);
+    this.name = "ClipTooLongError";
+  }
+}
+
+export class NoClipsError extends Error {
+  readonly code = "no_clips";
+  constructor() {
+    super("no audio clips given");
+    this.name = "NoClipsError";
+  }
+}
+
+/** The `code` string of a typed error, if it has one. */
+export function codeOf(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}

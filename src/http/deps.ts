@@ -1,0 +1,66 @@
+import type { Enroller } from "../enrolment/enroller.js";
+import type { SpeechEventPayload } from "../mqtt/topics.js";
+import type { SpeakerRegistry } from "../registry/registry.js";
+import type { Logger } from "../util/log.js";
+
+/** A live detection as published on MQTT (`<base>/<room>/event`); streamed to /api/events as-is. */
+export type DetectionEvent = SpeechEventPayload;
+
+export interface DetectionFeed {
+  /** Calls `listener` for every detection from now on; returns the unsubscribe function. */
+  subscribe(listener: (event: DetectionEvent) => void): () => void;
+}
+
+export interface LiveAudio {
+  /**
+   * Records `seconds` of the live input: 16 kHz mono float32 in [-1, 1]. Rejects when `signal` aborts
+   * (the HTTP client went away).
+   */
+  record(seconds: number, signal?: AbortSignal): Promise<Float32Array>;
+}
+
+export type ComponentState = "ok" | "starting" | "degraded" | "down" | "disabled";
+
+export interface ComponentHealth {
+  state: ComponentState;
+  /** Why it is not ok, for humans. */
+  detail?: string;
+}
+
+export interface HealthReport {
+  /** "ok" -> 200, anything else -> 503. */
+  status: "ok" | "degraded" | "down";
+  components: {
+    audio: ComponentHealth;
+    vad: ComponentHealth;
+    model: ComponentHealth;
+    mqtt: ComponentHealth;
+  };
+}
+
+export interface HttpConfig {
+  /** Largest accepted request body; checked against Content-Length before anything is read. */
+  bodyLimitBytes: number;
+  /** Longest accepted audio clip (decoded), seconds. */
+  maxUploadSeconds: number;
+  /** When set, /api/* and /metrics need `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Seconds between SSE keep-alive comments on /api/events (default 15). */
+  heartbeatSeconds?: number;
+}
+
+/** Everything the HTTP API needs from the daemon; nothing else is reached for. */
+export interface HttpDeps {
+  registry: SpeakerRegistry;
+  enroller: Enroller;
+  /** Embedding model in use: speakers with a voiceprint of this model are "enrolled". */
+  modelId: string;
+  detections: DetectionFeed;
+  /** null when the daemon has no live source (e.g. it runs on a file). */
+  liveAudio: LiveAudio | null;
+  health: () => HealthReport;
+  /** Prometheus text exposition. */
+  metrics: () => string;
+  config: HttpConfig;
+  logger: Logger;
+}

@@ -1,0 +1,23 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { ApiError } from "./errors.js";
+
+/** Parses a JSON request body against `schema`; 400 with what is wrong otherwise. */
+export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  if (text.trim() === "") throw new ApiError(400, "invalid_request", "the request needs a JSON body");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, "invalid_json", `the body is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "body"}: ${issue.message}`);
+    throw new ApiError(400, "invalid_request", issues.join("; "));
+  }
+  return parsed.data;
+}

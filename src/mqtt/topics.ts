@@ -1,0 +1,228 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The one place that knows voiceid's MQTT topics and payload shapes. Everything lives under
+ * `<base>/<room>/`, so several rooms (one daemon each) can share a broker:
+ *
+ *   <base>/<room>/status                      retained  "online" | "offline" (also the last will)
+ *   <base>/<room>/event                       not retained, SpeechEventPayload JSON, every segment event
+ *   <base>/<room>/identified                  not retained, IdentifiedEventPayload JSON (feeds the HA event entity)
+ *   <base>/<room>/last_speaker                retained  LastSpeakerPayload JSON
+ *   <base>/<room>/speaker/<speakerId>/talking retained  "ON" | "OFF" (empty payload once the speaker is removed)
+ */
+
+export const DEFAULT_BASE_TOPIC = "voiceid";
+export const DEFAULT_ROOM = "default";
+export const DEFAULT_DISCOVERY_PREFIX = "homeassistant";
+export const DEFAULT_HA_STATUS_TOPIC = "homeassistant/status";
+
+export const AVAILABILITY_ONLINE = "online";
+export const AVAILABILITY_OFFLINE = "offline";
+export const TALKING_ON = "ON";
+export const TALKING_OFF = "OFF";
+/** HA event type (and last-speaker sensor state) for speech that matched nobody. */
+export const UNKNOWN_SPEAKER = "unknown";
+
+export class InvalidTopicError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidTopicError";
+  }
+}
+
+export interface VoiceidTopics {
+  readonly base: string;
+  readonly room: string;
+  readonly availability: string;
+  readonly event: string;
+  readonly identified: string;
+  readonly lastSpeaker: string;
+  talking(speakerId: string): string;
+}
+
+const hasWildcardOrNul = (value: string): boolean => /[+#]/.test(value) || value.includes("\0");
+
+/** Checks a topic prefix such as "voiceid" or "home/voiceid" (levels allowed, wildcards and empty levels not). */
+export function validateTopicPrefix(value: string, what: string): string {
+  if (value.length === 0) throw new InvalidTopicError(`${what} must not be empty`);
+  if (hasWildcardOrNul(value))
+    throw new InvalidTopicError(`${what} "${value}" must not contain "+", "#" or NUL`);
+  if (value.split("/").some((level) => level.length === 0)) {
+    throw new InvalidTopicError(`${what} "${value}" must not start or end with "/" or contain "//"`);
+  }
+  return value;
+}
+
+/** Checks a single topic level such as the room name. */
+export function validateTopicLevel(value: string, what: string): string {
+  validateTopicPrefix(value, what);
+  if (value.includes("/")) throw new InvalidTopicError(`${what} "${value}" must not contain "/"`);
+  return value;
+}
+
+/**
+ * Speaker ids go into topics verbatim when they are topic-safe; anything else is percent-encoded,
+ * which is lossless, so two ids can never share a topic.
+ */
+export function speakerTopicLevel(speakerId: string): string {
+  if (speakerId.length === 0) throw new InvalidTopicError("speaker id must not be empty");
+  return encodeURIComponent(speakerId);
+}
+
+export function buildTopics(
+  baseTopic: string = DEFAULT_BASE_TOPIC,
+  room: string = DEFAULT_ROOM,
+): VoiceidTopics {
+  validateTopicPrefix(baseTopic, "MQTT base topic");
+  validateTopicLevel(room, "room name");
+  const root = `${baseTopic}/${room}`;
+  return {
+    base: baseTopic,
+    room,
+    availability: `${root}/status`,
+    event: `${root}/event`,
+    identified: `${root}/identified`,
+    lastSpeaker: `${root}/last_speaker`,
+    talking: (speakerId) => `${root}/speaker/${speakerTopicLevel(speakerId)}/talking`,
+  };
+}
+
+/** Lowercase [a-z0-9_] form for HA ids; lossy, so only for display-ish ids where HA tolerates clashes. */
+export function slugify(value: string): string {
+  const slug = value
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+  return slug.length > 0 ? slug : "x";
+}
+
+/**
+ * Stable key for a speaker in HA discovery (component key, unique_id): the id itself when it is already
+ * [A-Za-z0-9_-], otherwise its slug plus a short hash of the exact id so distinct ids never collide.
+ */
+export function speakerKey(speakerId: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(speakerId)) return speakerId;
+  const hash = createHash("sha256").update(speakerId).digest("hex").slice(0, 8);
+  return `${slugify(speakerId)}_${hash}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Payloads
+
+export type SpeechEventType = "started" | "updated" | "stopped";
+/** Why a segment has no speaker: matched nobody, too close to call, or too little speech to embed. */
+export type UnidentifiedReason = "unknown" | "uncertain" | "too_short";
+
+/** What the daemon reports about one speech segment; the bridge adds the room and serialises it. */
+export interface SpeechEvent {
+  type: SpeechEventType;
+  /** Same id for started/updated/stopped of one segment. */
+  segmentId: string;
+  /** Display name of the identified speaker, null when not identified. */
+  speaker: string | null;
+  speakerId: string | null;
+  /** null when `speakerId` is set. */
+  reason: UnidentifiedReason | null;
+  /** Cosine similarity to the best match, null when nothing was compared (e.g. too_short, nobody enrolled). */
+  score: number | null;
+  /** Best match even when below threshold, for tuning. */
+  nearestSpeaker: string | null;
+  nearestSpeakerId: string | null;
+  /** Best score minus second best, null with fewer than two speakers. */
+  margin: number | null;
+  threshold: number;
+  startedAt: Date;
+  /** Segment length; set on "stopped". */
+  durationS?: number;
+}
+
+/** JSON on `<base>/<room>/event`. */
+export interface SpeechEventPayload {
+  type: SpeechEventType;
+  segmentId: string;
+  room: string;
+  speaker: string | null;
+  speakerId: string | null;
+  reason: UnidentifiedReason | null;
+  score: number | null;
+  nearestSpeaker: string | null;
+  nearestSpeakerId: string | null;
+  margin: number | null;
+  threshold: number;
+  /** ISO 8601 */
+  startedAt: string;
+  durationS?: number;
+}
+
+/**
+ * JSON on `<base>/<room>/identified`: one message when a segment's speaker is first known or changes.
+ * HA's MQTT event entity reads `event_type`; the other keys become event attributes.
+ */
+export interface IdentifiedEventPayload {
+  event_type: string;
+  speaker: string | null;
+  speakerId: string | null;
+  reason: UnidentifiedReason | null;
+  score: number | null;
+  segmentId: string;
+  room: string;
+  at: string;
+}
+
+/** Retained JSON on `<base>/<room>/last_speaker`; the HA sensor shows `speaker` (or "unknown"). */
+export interface LastSpeakerPayload {
+  speaker: string | null;
+  speakerId: string | null;
+  score: number | null;
+  segmentId: string;
+  at: string;
+}
+
+export function speechEventPayload(event: SpeechEvent, room: string): SpeechEventPayload {
+  const payload: SpeechEventPayload = {
+    type: event.type,
+    segmentId: event.segmentId,
+    room,
+    speaker: event.speaker,
+    speakerId: event.speakerId,
+    reason: event.reason,
+    score: event.score,
+    nearestSpeaker: event.nearestSpeaker,
+    nearestSpeakerId: event.nearestSpeakerId,
+    margin: event.margin,
+    threshold: event.threshold,
+    startedAt: event.startedAt.toISOString(),
+  };
+  if (event.durationS !== undefined) payload.durationS = event.durationS;
+  return payload;
+}
+
+/** HA event type for an event: the speaker id, or "unknown". */
+export function eventTypeFor(event: Pick<SpeechEvent, "speakerId">): string {
+  return event.speakerId ?? UNKNOWN_SPEAKER;
+}
+
+export function identifiedEventPayload(event: SpeechEvent, room: string, at: Date): IdentifiedEventPayload {
+  return {
+    event_type: eventTypeFor(event),
+    speaker: event.speaker,
+    speakerId: event.speakerId,
+    reason: event.reason,
+    score: event.score,
+    segmentId: event.segmentId,
+    room,
+    at: at.toISOString(),
+  };
+}
+
+export function lastSpeakerPayload(event: SpeechEvent, at: Date): LastSpeakerPayload {
+  return {
+    speaker: event.speaker,
+    speakerId: event.speakerId,
+    score: event.score,
+    segmentId: event.segmentId,
+    at: at.toISOString(),
+  };
+}

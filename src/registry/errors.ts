@@ -1,0 +1,118 @@
+/**
+ * Typed registry errors. `code` is a stable string the HTTP layer maps to status codes
+ * (not_found -> 404, exists -> 409, invalid_* -> 400, corrupt/write -> 500).
+ */
+export type RegistryErrorCode =
+  | "speaker_not_found"
+  | "speaker_exists"
+  | "invalid_speaker_name"
+  | "invalid_threshold"
+  | "invalid_sample"
+  | "sample_not_found"
+  | "registry_corrupt"
+  | "registry_write_failed"
+  | "registry_not_started";
+
+export abstract class RegistryError extends Error {
+  abstract readonly code: RegistryErrorCode;
+}
+
+export class SpeakerNotFoundError extends RegistryError {
+  readonly code = "speaker_not_found";
+  constructor(readonly idOrName: string) {
+    super(`no speaker with id or name "${idOrName}"`);
+    this.name = "SpeakerNotFoundError";
+  }
+}
+
+export class SpeakerExistsError extends RegistryError {
+  readonly code = "speaker_exists";
+  constructor(
+    readonly speakerName: string,
+    readonly existingId: string,
+  ) {
+    super(`a speaker named "${speakerName}" already exists (id "${existingId}"); names are case-insensitive`);
+    this.name = "SpeakerExistsError";
+  }
+}
+
+export class InvalidSpeakerNameError extends RegistryError {
+  readonly code = "invalid_speaker_name";
+  constructor(
+    readonly speakerName: string,
+    reason: string,
+  ) {
+    super(`invalid speaker name ${JSON.stringify(speakerName)}: ${reason}`);
+    this.name = "InvalidSpeakerNameError";
+  }
+}
+
+export class InvalidThresholdError extends RegistryError {
+  readonly code = "invalid_threshold";
+  constructor(readonly threshold: unknown) {
+    super(`invalid threshold ${String(threshold)}: must be a number between 0 and 1`);
+    this.name = "InvalidThresholdError";
+  }
+}
+
+export class InvalidSampleError extends RegistryError {
+  readonly code = "invalid_sample";
+  constructor(reason: string) {
+    super(`invalid sample: ${reason}`);
+    this.name = "InvalidSampleError";
+  }
+}
+
+export class SampleNotFoundError extends RegistryError {
+  readonly code = "sample_not_found";
+  constructor(
+    readonly speakerId: string,
+    readonly sampleId: string,
+  ) {
+    super(`speaker "${speakerId}" has no sample "${sampleId}"`);
+    this.name = "SampleNotFoundError";
+  }
+}
+
+export class RegistryCorruptError extends RegistryError {
+  readonly code = "registry_corrupt";
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `speaker registry ${file} is unusable: ${problem}. The file was left untouched; ` +
+        "fix or move it away (a missing file starts an empty registry)",
+      options,
+    );
+    this.name = "RegistryCorruptError";
+  }
+}
+
+export class RegistryWriteError extends RegistryError {
+  readonly code = "registry_write_failed";
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`could not write ${file}: ${describeError(cause)}; the change was not applied`, { cause });
+    this.name = "RegistryWriteError";
+  }
+}
+
+export class RegistryNotStartedError extends RegistryError {
+  readonly code = "registry_not_started";
+  constructor() {
+    super("speaker registry is not started (call start() first)");
+    this.name = "RegistryNotStartedError";
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !err.message.startsWith(code) ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

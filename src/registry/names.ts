@@ -1,0 +1,46 @@
+import { InvalidSpeakerNameError } from "./errors.js";
+
+export const MAX_NAME_LENGTH = 64;
+/** Letters (any script, with combining marks), digits, space and . _ ' - */
+const NAME_PATTERN = /^[\p{L}\p{M}\p{N} ._'-]+$/u;
+
+/** Trims and NFC-normalises a display name, or throws InvalidSpeakerNameError saying what is wrong. */
+export function normalizeSpeakerName(raw: unknown): string {
+  if (typeof raw !== "string") throw new InvalidSpeakerNameError(String(raw), "must be a string");
+  const name = raw.normalize("NFC").trim();
+  if (name.length === 0) throw new InvalidSpeakerNameError(raw, "must not be empty");
+  // Control characters first: they are the most likely sign of garbage input, so name them explicitly.
+  if (/\p{Cc}/u.test(name)) throw new InvalidSpeakerNameError(raw, "must not contain control characters");
+  if ([...name].length > MAX_NAME_LENGTH) {
+    throw new InvalidSpeakerNameError(raw, `must be at most ${MAX_NAME_LENGTH} characters`);
+  }
+  if (!NAME_PATTERN.test(name)) {
+    throw new InvalidSpeakerNameError(raw, "may only contain letters, digits, spaces and . _ ' -");
+  }
+  return name;
+}
+
+const MAX_SLUG_LENGTH = 48;
+
+/** Lowercase ASCII slug of a name ("Zoë O'Brien" -> "zoe-o-brien"); "speaker" when nothing ASCII is left. */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, MAX_SLUG_LENGTH)
+    .replace(/-+$/, "");
+  return slug === "" ? "speaker" : slug;
+}
+
+/** First of slug, slug-2, slug-3, ... not in `taken`. */
+export function uniqueSpeakerId(name: string, taken: ReadonlySet<string>): string {
+  const base = slugify(name);
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n++) {
+    const candidate = `${base}-${n}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}

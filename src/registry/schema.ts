@@ -1,0 +1,114 @@
+import { z } from "zod";
+
+/** On-disk format version; bump (and migrate) when the shape changes incompatibly. */
+export const REGISTRY_VERSION = 1;
+
+/** Speaker ids are slugs: safe in file paths, MQTT topics and Home Assistant unique ids. */
+export const SPEAKER_ID_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const SAMPLE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Model ids are map keys and appear in logs; keep them plain. */
+export const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$/;
+
+const isoTimestamp = z.iso.datetime({ offset: true });
+
+export const sampleSchema = z.object({
+  id: z.string().regex(SAMPLE_ID_PATTERN, "sample id must be 1-64 of A-Z a-z 0-9 _ -"),
+  createdAt: isoTimestamp,
+  speechSeconds: z.number().nonnegative(),
+  durationSeconds: z.number().nonnegative(),
+  /** Where the audio came from ("cli", "http", "microphone", ...); open-ended on purpose. */
+  source: z.string().min(1).max(64),
+  /**
+   * Kept clip, relative to the data dir. Pinned to clips/<speakerId>/<sampleId>.wav so a hand-edited file
+   * can never make remove() delete something outside the clips dir.
+   */
+  clip: z
+    .string()
+    .regex(/^clips\/[a-z0-9-]+\/[A-Za-z0-9_-]+\.wav$/, "clip must be clips/<speakerId>/<sampleId>.wav")
+    .optional(),
+  /** Voiceprint per embedding model id, so a model change does not silently compare incompatible vectors. */
+  voiceprints: z.record(z.string().regex(MODEL_ID_PATTERN, "invalid model id"), z.array(z.number()).min(1)),
+});
+
+export const speakerSchema = z.object({
+  id: z.string().regex(SPEAKER_ID_PATTERN, "speaker id must be a lowercase slug"),
+  name: z.string().min(1).max(64),
+  createdAt: isoTimestamp,
+  updatedAt: isoTimestamp,
+  /** Per-speaker override of the default match threshold. */
+  threshold: z.number().min(0).max(1).optional(),
+  samples: z.array(sampleSchema),
+});
+
+export const registryDataSchema = z
+  .object({
+    version: z.literal(REGISTRY_VERSION),
+    speakers: z.array(speakerSchema),
+  })
+  .superRefine((data, ctx) => {
+    const ids = new Set<string>();
+    const names = new Set<string>();
+    data.speakers.forEach((speaker, i) => {
+      if (ids.has(speaker.id)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["speakers", i, "id"],
+          message: `duplicate id "${speaker.id}"`,
+        });
+      }
+      ids.add(speaker.id);
+      const key = nameKey(speaker.name);
+      if (names.has(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["speakers", i, "name"],
+          message: `duplicate name "${speaker.name}"`,
+        });
+      }
+      names.add(key);
+      const sampleIds = new Set<string>();
+      speaker.samples.forEach((sample, j) => {
+        if (sampleIds.has(sample.id)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["speakers", i, "samples", j, "id"],
+            message: `duplicate sample id "${sample.id}"`,
+          });
+        }
+        sampleIds.add(sample.id);
+        if (sample.clip !== undefined && sample.clip !== `clips/${speaker.id}/${sample.id}.wav`) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["speakers", i, "samples", j, "clip"],
+            message: `clip must be clips/${speaker.id}/${sample.id}.wav`,
+          });
+        }
+      });
+    });
+  });
+
+export type Sample = z.infer<typeof sampleSchema>;
+export type Speaker = z.infer<typeof speakerSchema>;
+export type RegistryData = z.infer<typeof registryDataSchema>;
+
+/** Names compare case-insensitively and independent of Unicode composition. */
+export function nameKey(name: string): string {
+  return name.normalize("NFC").toLowerCase();
+}
+
+export function emptyRegistryData(): RegistryData {
+  return { version: REGISTRY_VERSION, speakers: [] };
+}
+
+/** "speakers[0].samples[2].voiceprints: expected record, received array" — first few issues only. */
+export function describeSchemaIssues(error: z.ZodError, max = 5): string {
+  const lines = error.issues.slice(0, max).map((issue) => {
+    const path = issue.path.reduce<string>((acc, key) => {
+      if (typeof key === "number") return `${acc}[${key}]`;
+      return acc === "" ? String(key) : `${acc}.${String(key)}`;
+    }, "");
+    return `${path === "" ? "(root)" : path}: ${issue.message}`;
+  });
+  const more = error.issues.length > max ? `; and ${error.issues.length - max} more` : "";
+  return lines.join("; ") + more;
+}
