@@ -82,12 +82,13 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
 
   /** One L2-normalised embedding per partial window, as Resemblyzer's `return_partials`. */
   async embedPartials(samples: Float32Array): Promise<Float32Array[]> {
-    const { melSlices, paddedLength } = computePartialSlices(
+    const { melSlices, wavSlices } = computePartialSlices(
       samples.length,
       this.options.rate ?? 1.3,
       this.options.minCoverage ?? 0.75,
     );
     // Resemblyzer zero-pads the waveform up to the end of the last partial before the mel.
+    const paddedLength = wavSlices[wavSlices.length - 1].stop;
     let wav = samples;
     if (paddedLength > samples.length) {
       wav = new Float32Array(paddedLength);
@@ -97,8 +98,8 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
     const batch = melSlices.length;
     const input = new Float32Array(batch * PARTIAL_FRAMES * MEL_CHANNELS);
     for (let b = 0; b < batch; b++) {
-      const [start] = melSlices[b];
-      // Slices past the last mel frame stay zero, as numpy slicing would truncate; see partials.ts.
+      const { start } = melSlices[b];
+      // The mel of the padded wav always reaches past the last slice; min() is only a guard.
       const from = start * MEL_CHANNELS;
       const to = Math.min(mel.frames, start + PARTIAL_FRAMES) * MEL_CHANNELS;
       input.set(mel.data.subarray(from, to), b * PARTIAL_FRAMES * MEL_CHANNELS);

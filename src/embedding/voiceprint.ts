@@ -9,7 +9,7 @@ export const SAMPLE_RATE = 16_000;
 export interface Voiceprint {
   modelId: string;
   embedding: Float32Array;
-  /** Seconds of audio that went into the encoder (after silence trimming). */
+  /** Seconds of speech the VAD found (the whole duration when trimming is off). */
   speechSeconds: number;
   durationSeconds: number;
 }
@@ -48,9 +48,11 @@ export class VoiceprintExtractor {
   private async extract(samples: Float32Array, trim: boolean): Promise<Voiceprint> {
     const durationSeconds = samples.length / SAMPLE_RATE;
     let wav = normalizeVolume(samples, -30, { increaseOnly: true });
+    let speechSeconds = durationSeconds;
     if (trim) {
-      this.vad.reset();
-      wav = (await trimLongSilences(wav, this.vad)).samples;
+      const trimmed = await trimLongSilences(wav, this.vad);
+      wav = trimmed.samples;
+      speechSeconds = trimmed.speechSeconds;
     }
     if (wav.length < SAMPLE_RATE * 0.1) {
       throw new NoSpeechError(
@@ -60,6 +62,6 @@ export class VoiceprintExtractor {
       );
     }
     const embedding = await this.encoder.embedUtterance(wav);
-    return { modelId: this.encoder.modelId, embedding, speechSeconds: wav.length / SAMPLE_RATE, durationSeconds };
+    return { modelId: this.encoder.modelId, embedding, speechSeconds, durationSeconds };
   }
 }

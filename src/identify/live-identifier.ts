@@ -108,6 +108,13 @@ export class LiveIdentifier {
     await this.append(chunk);
   }
 
+  /** The VAD dropped the segment as too short to be speech: nothing is reported. */
+  segmentAborted(): void {
+    this.active = false;
+    this.turn = null;
+    this.length = 0;
+  }
+
   /** The segment ended at stream sample `end` (audio past it, the VAD's hangover, is dropped). */
   async segmentEnded(end: number): Promise<void> {
     if (!this.active || !this.turn) return;

@@ -111,8 +111,37 @@ export function isDerivedFile(file: ModelFile): file is DerivedFile {
 /** Validate parsed JSON against the manifest schema. */
 export function parseManifest(json: unknown, origin = "manifest"): Manifest {
   const result = manifestSchema.safeParse(json);
-  if (!result.success) throw new ManifestError(`invalid ${origin}:\n${z.prettifyError(result.error)}`);
+  if (!result.success) throw new ManifestError(`invalid ${origin}:\n${describeIssues(result.error.issues, json).join("\n")}`);
   return result.data;
+}
+
+/**
+ * One line per problem. A model file is a union (downloaded | derived) and zod reports a failed union as
+ * just "Invalid input"; pick the branch the author meant (derived iff it has `derivedFrom`) and report
+ * that branch's issues instead.
+ */
+function describeIssues(issues: readonly z.core.$ZodIssue[], root: unknown, prefix: PropertyKey[] = []): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const at = [...prefix, ...issue.path];
+    if (issue.code === "invalid_union" && issue.errors.length === 2 && at.includes("files")) {
+      const value = valueAt(root, at);
+      const branch = value !== null && typeof value === "object" && "derivedFrom" in value ? 1 : 0;
+      lines.push(...describeIssues(issue.errors[branch], root, at));
+      continue;
+    }
+    lines.push(`  - ${at.length > 0 ? at.map(String).join(".") : "(root)"}: ${issue.message}`);
+  }
+  return lines;
+}
+
+function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const key of at) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
 }
 
 /** Read and validate the manifest (default: the repo's models/manifest.json). */

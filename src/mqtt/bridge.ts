@@ -150,7 +150,7 @@ export class HomeAssistantBridge implements Component {
 
   /** Topics this bridge publishes to (for logs, docs and tests). */
   get topicNames(): VoiceidTopics & { discovery: string } {
-    return { ...this.topics, talking: this.topics.talking, discovery: this.discovery.topic };
+    return { ...this.topics, discovery: this.discovery.topic };
   }
 
   async start(): Promise<void> {
@@ -170,7 +170,10 @@ export class HomeAssistantBridge implements Component {
     const wasConnected = this.connected;
     this.client = null;
     this.connected = false;
-    if (!client) return;
+    if (!client) {
+      this.log.info("MQTT bridge stopped");
+      return;
+    }
     const timeoutMs = this.options.stopTimeoutMs ?? 2000;
     if (wasConnected) {
       try {

@@ -134,6 +134,8 @@ export interface SpeechEvent {
   margin: number | null;
   threshold: number;
   startedAt: Date;
+  /** Seconds from the start of the audio input to `startedAt` (recordings have no wall clock). */
+  offsetS?: number;
   /** Segment length; set on "stopped". */
   durationS?: number;
 }
@@ -153,6 +155,7 @@ export interface SpeechEventPayload {
   threshold: number;
   /** ISO 8601 */
   startedAt: string;
+  offsetS?: number;
   durationS?: number;
 }
 
@@ -195,6 +198,7 @@ export function speechEventPayload(event: SpeechEvent, room: string): SpeechEven
     threshold: event.threshold,
     startedAt: event.startedAt.toISOString(),
   };
+  if (event.offsetS !== undefined) payload.offsetS = event.offsetS;
   if (event.durationS !== undefined) payload.durationS = event.durationS;
   return payload;
 }

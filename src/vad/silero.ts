@@ -41,6 +41,7 @@ export class SileroVad implements VoiceActivityDetector {
   private inflight: Promise<unknown> | null = null;
   /** reset() during a run must not touch buffers ort is reading; it is applied when the run ends. */
   private resetRequested = false;
+  private starting: Promise<void> | null = null;
 
   constructor(options: SileroVadOptions) {
     this.modelPath = options.modelPath;
@@ -49,6 +50,14 @@ export class SileroVad implements VoiceActivityDetector {
 
   async start(): Promise<void> {
     if (this.run) return;
+    // Concurrent start() calls share one session creation.
+    this.starting ??= this.createSession().finally(() => {
+      this.starting = null;
+    });
+    await this.starting;
+  }
+
+  private async createSession(): Promise<void> {
     try {
       await access(this.modelPath);
     } catch {
@@ -85,6 +94,7 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     const run = this.run;
     if (!run) return;
     this.run = null;

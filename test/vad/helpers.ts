@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { readWavAs16kMono } from "../../src/audio/wav.js";
+import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const sharedAudio = path.resolve(repoRoot, "../shared/audio");
@@ -9,46 +11,11 @@ export const conversationRttm = path.join(sharedAudio, "conversation/sample.rttm
 export const librispeechWav = (name: string): string =>
   path.join(sharedAudio, "librispeech-train-clean-100", name);
 
-/** Until src/models/paths.ts exists: same rule (VOICEID_MODELS_DIR, else <repo>/models). */
-export const sileroModelPath = path.join(
-  process.env["VOICEID_MODELS_DIR"] ?? path.join(repoRoot, "models"),
-  "silero-vad-v5/silero_vad.onnx",
-);
+export const sileroModelPath = modelFilePath(resolveModelsDir(), "silero-vad-v5", "silero_vad.onnx");
 
-/**
- * Minimal reader for the shared audio (16 kHz mono 16-bit PCM WAV) until src/audio/wav.ts exists.
- * Scales by 1/32768 like librosa/torchaudio.
- */
+/** The shared audio is 16 kHz mono s16; decoded by the project's own WAV reader. */
 export function readWav16kMono(file: string): Float32Array {
-  const buf = readFileSync(file);
-  if (buf.toString("ascii", 0, 4) !== "RIFF" || buf.toString("ascii", 8, 12) !== "WAVE") {
-    throw new Error(`${file}: not a RIFF/WAVE file`);
-  }
-  let offset = 12;
-  let format: { channels: number; rate: number; bits: number; tag: number } | null = null;
-  while (offset + 8 <= buf.length) {
-    const id = buf.toString("ascii", offset, offset + 4);
-    const size = buf.readUInt32LE(offset + 4);
-    const body = offset + 8;
-    if (id === "fmt ") {
-      format = {
-        tag: buf.readUInt16LE(body),
-        channels: buf.readUInt16LE(body + 2),
-        rate: buf.readUInt32LE(body + 4),
-        bits: buf.readUInt16LE(body + 14),
-      };
-    } else if (id === "data") {
-      if (format?.tag !== 1 || format.channels !== 1 || format.rate !== 16000 || format.bits !== 16) {
-        throw new Error(`${file}: expected 16 kHz mono 16-bit PCM, got ${JSON.stringify(format)}`);
-      }
-      const n = Math.floor(Math.min(size, buf.length - body) / 2);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = buf.readInt16LE(body + 2 * i) / 32768;
-      return out;
-    }
-    offset = body + size + (size % 2);
-  }
-  throw new Error(`${file}: no data chunk`);
+  return readWavAs16kMono(readFileSync(file));
 }
 
 export interface RttmTurn {

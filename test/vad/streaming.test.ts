@@ -49,7 +49,7 @@ describe("StreamingVad with Silero", () => {
   it("gives the same probabilities and events whatever the chunk size", async () => {
     const reference = await vad.speechProbabilities(conversation);
     const wholeWindows = Math.floor(conversation.length / 512);
-    const runs = [];
+    const runs: Awaited<ReturnType<typeof stream>>[] = [];
     for (const size of [100, 512, 4000, 777]) runs.push(await stream(conversation, size));
     for (const { probs, events } of runs) {
       expect(probs).toEqual(Array.from(reference.subarray(0, wholeWindows)));

@@ -25,7 +25,8 @@ export interface PickleHooks {
   persistentLoad?(pid: unknown): unknown;
   /**
    * Handles REDUCE / NEWOBJ of a global. Return `undefined` to fall back to the defaults:
-   * collections.OrderedDict -> Map, builtins.set -> Set, anything else -> PyObject.
+   * collections.OrderedDict -> Map, builtins.set -> Set, _codecs.encode(s, "latin1") -> Buffer,
+   * anything else -> PyObject.
    */
   call?(fn: PyGlobal, args: readonly unknown[]): unknown;
 }
@@ -130,6 +131,9 @@ export function unpickle(data: Uint8Array, offset = 0, hooks: PickleHooks = {}, 
       return m;
     }
     if (q === "builtins.set" || q === "__builtin__.set") return new Set(Array.isArray(args[0]) ? args[0] : []);
+    // Protocol-2 pickles spell bytes as _codecs.encode(str, "latin1").
+    if (q === "_codecs.encode" && typeof args[0] === "string" && (args[1] === "latin1" || args[1] === "latin-1"))
+      return Buffer.from(args[0], "latin1");
     return new PyObject(fn, args);
   };
   const signedLE = (b: Buffer): number | bigint => {

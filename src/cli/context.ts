@@ -1,0 +1,79 @@
+import { loadConfig } from "../config/load.js";
+import type { VoiceidConfig } from "../config/schema.js";
+import type { SpeakerEncoder } from "../embedding/encoder.js";
+import { createEncoder } from "../embedding/factory.js";
+import { VoiceprintExtractor } from "../embedding/voiceprint.js";
+import { Enroller } from "../enrolment/enroller.js";
+import { modelFilePath, resolveModelsDir } from "../models/paths.js";
+import { SpeakerRegistry } from "../registry/registry.js";
+import { createLogger, type Logger } from "../util/log.js";
+import { SileroVad } from "../vad/silero.js";
+
+export interface CommonArgs {
+  "data-dir"?: string;
+  "models-dir"?: string;
+  config?: string;
+}
+
+/** Configuration as the daemon would see it, with the command line's directory options on top. */
+export async function cliConfig(args: CommonArgs, extra: Record<string, unknown> = {}): Promise<VoiceidConfig> {
+  const overrides: Record<string, unknown> = { ...extra };
+  if (args["data-dir"]) overrides.dataDir = args["data-dir"];
+  if (args["models-dir"]) overrides.modelsDir = args["models-dir"];
+  const { config } = await loadConfig({ configPath: args.config, overrides });
+  return config;
+}
+
+export function modelsDirOf(config: VoiceidConfig): string {
+  return config.modelsDir ?? resolveModelsDir();
+}
+
+/** The offline embedding stack: encoder + Silero VAD for trimming. */
+export interface EmbeddingStack {
+  encoder: SpeakerEncoder;
+  vad: SileroVad;
+  extractor: VoiceprintExtractor;
+}
+
+export function createEmbeddingStack(config: VoiceidConfig, logger: Logger): EmbeddingStack {
+  const modelsDir = modelsDirOf(config);
+  const encoder = createEncoder(config.identification.encoder, { modelsDir });
+  const vad = new SileroVad({ modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx"), logger });
+  return { encoder, vad, extractor: new VoiceprintExtractor(encoder, vad) };
+}
+
+/** Runs `fn` with started components and stops them (in reverse order) whatever happens. */
+export async function withStarted<T>(
+  components: { start(): Promise<void>; stop(): Promise<void> }[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  const started: typeof components = [];
+  try {
+    for (const c of components) {
+      await c.start();
+      started.push(c);
+    }
+    return await fn();
+  } finally {
+    for (const c of started.reverse()) await c.stop();
+  }
+}
+
+export function cliLogger(config: VoiceidConfig): Logger {
+  // Commands print results on stdout; only warnings and errors belong on stderr.
+  return createLogger(config.logLevel === "debug" ? "debug" : "warn");
+}
+
+export function createRegistry(config: VoiceidConfig, logger: Logger): SpeakerRegistry {
+  return new SpeakerRegistry({ dataDir: config.dataDir, logger });
+}
+
+export function createEnroller(config: VoiceidConfig, registry: SpeakerRegistry, stack: EmbeddingStack): Enroller {
+  return new Enroller(registry, stack.extractor, {
+    minSpeechSeconds: config.enrolment.minSpeechSeconds,
+    consistencyWarning: config.enrolment.consistencyWarning,
+    keepClips: config.enrolment.keepClips,
+    defaultThreshold: config.identification.threshold ?? stack.encoder.defaultThreshold,
+    minMargin: config.identification.minMargin || undefined,
+  });
+}

@@ -1,0 +1,272 @@
+import type { Readable } from "node:stream";
+import { createAudioSource } from "../audio/sources/factory.js";
+import type { AudioSource } from "../audio/sources/source.js";
+import type { VoiceidConfig } from "../config/schema.js";
+import type { SpeakerEncoder } from "../embedding/encoder.js";
+import { createEncoder } from "../embedding/factory.js";
+import { VoiceprintExtractor } from "../embedding/voiceprint.js";
+import { Enroller } from "../enrolment/enroller.js";
+import { Identifier } from "../enrolment/identifier.js";
+import { createHttpApp } from "../http/app.js";
+import { DetectionHub } from "../http/detections.js";
+import { type RunningHttpServer, startHttpServer } from "../http/server.js";
+import type { Detection, MatchOutcome } from "../identify/live-identifier.js";
+import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
+import { modelFilePath, resolveModelsDir } from "../models/paths.js";
+import { HomeAssistantBridge } from "../mqtt/bridge.js";
+import { type SpeechEvent, speechEventPayload } from "../mqtt/topics.js";
+import { SpeakerRegistry } from "../registry/registry.js";
+import type { Component } from "../util/lifecycle.js";
+import type { Logger } from "../util/log.js";
+import { SileroVad } from "../vad/silero.js";
+import { healthReport } from "./health.js";
+import { LiveAudioTap } from "./live-audio-tap.js";
+import { SpeechPipeline } from "./speech-pipeline.js";
+
+export interface DaemonOptions {
+  config: VoiceidConfig;
+  logger: Logger;
+  /** Input for audio.source "stdin" (default process.stdin). */
+  stdin?: Readable;
+  /** Environment for the recorder process (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  version?: string;
+}
+
+/**
+ * The composition root: builds every component from the configuration, starts them in dependency
+ * order and stops them in reverse. Signals and exit codes are the entry point's business.
+ */
+export class Daemon implements Component {
+  readonly metrics: VoiceidMetrics = createVoiceidMetrics();
+  private readonly detections: DetectionHub;
+  private readonly log: Logger;
+  private started: Component[] = [];
+  private source: AudioSource | null = null;
+  private pipeline: SpeechPipeline | null = null;
+  private bridge: HomeAssistantBridge | null = null;
+  private encoder: SpeakerEncoder | null = null;
+  private http: RunningHttpServer | null = null;
+  private streamStartedAt: number | null = null;
+  private stopping: Promise<void> | null = null;
+  private endedResolve!: () => void;
+  /** Resolves when a finite input (file, stdin) has ended and its last segment was reported. */
+  readonly inputEnded: Promise<void> = new Promise((r) => {
+    this.endedResolve = r;
+  });
+
+  constructor(private readonly options: DaemonOptions) {
+    this.log = options.logger;
+    this.detections = new DetectionHub(options.logger.child("events"));
+  }
+
+  /** Where the HTTP API listens (null when disabled or not started). */
+  get httpUrl(): string | null {
+    return this.http?.url ?? null;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.options;
+    const log = this.log;
+    const modelsDir = config.modelsDir ?? resolveModelsDir();
+    const vadModel = modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx");
+
+    const registry = new SpeakerRegistry({ dataDir: config.dataDir, logger: log.child("registry") });
+    await this.startComponent(registry);
+
+    const encoder = createEncoder(config.identification.encoder, { modelsDir });
+    await this.startComponent(encoder);
+    this.encoder = encoder;
+    const streamVad = new SileroVad({ modelPath: vadModel, logger: log.child("vad") });
+    await this.startComponent(streamVad);
+    // Enrolment trims its clips with a VAD of its own: the live one carries the stream's state.
+    const clipVad = new SileroVad({ modelPath: vadModel, logger: log.child("vad") });
+    await this.startComponent(clipVad);
+
+    const threshold = config.identification.threshold ?? encoder.defaultThreshold;
+    const identifier = new Identifier(registry, {
+      modelId: encoder.modelId,
+      defaultThreshold: threshold,
+      minMargin: config.identification.minMargin || undefined,
+    });
+    await this.startComponent(identifier);
+    const enroller = new Enroller(registry, new VoiceprintExtractor(encoder, clipVad), {
+      minSpeechSeconds: config.enrolment.minSpeechSeconds,
+      consistencyWarning: config.enrolment.consistencyWarning,
+      keepClips: config.enrolment.keepClips,
+      defaultThreshold: threshold,
+      identifier,
+    });
+
+    if (config.mqtt.enabled) {
+      const m = config.mqtt;
+      const bridge = new HomeAssistantBridge({
+        url: m.url,
+        username: m.username,
+        password: m.password,
+        tls: m.tls,
+        clientId: m.clientId,
+        baseTopic: m.baseTopic,
+        room: config.room,
+        discoveryPrefix: m.discoveryPrefix,
+        haStatusTopic: m.haStatusTopic,
+        reconnectMinMs: m.reconnectMinMs,
+        reconnectMaxMs: m.reconnectMaxMs,
+        softwareVersion: this.options.version,
+        logger: log,
+      });
+      const publishSpeakers = () => bridge.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
+      publishSpeakers();
+      registry.onChange(publishSpeakers);
+      // The broker being down is not fatal: the bridge retries in the background.
+      await this.startComponent(bridge);
+      this.bridge = bridge;
+    }
+
+    const id = config.identification;
+    const pipeline = new SpeechPipeline({
+      vad: streamVad,
+      encoder,
+      match: (embedding) => toOutcome(identifier.identify(embedding)),
+      segmenter: config.vad,
+      identification: {
+        firstDecisionSeconds: id.firstDecisionSeconds,
+        minSpeechSeconds: id.minSpeechSeconds,
+        consistentWindows: id.consistentWindows,
+        changeSimilarity: id.changeSimilarity,
+        changeWindows: id.changeWindows,
+      },
+      onDetection: (d) => this.report(d),
+      onTiming: (stage, seconds) =>
+        this.metrics.stageSeconds.observe({ stage: stage === "vad" ? "vad" : "encoder" }, seconds),
+      logger: log.child("pipeline"),
+    });
+    await this.startComponent(pipeline);
+    this.pipeline = pipeline;
+
+    const source = createAudioSource(config.audio, { logger: log, env: this.options.env, stdin: this.options.stdin });
+    let lastRestarts = 0;
+    source.onAudio((chunk) => {
+      this.streamStartedAt ??= Date.now();
+      const restarts = source.status().restarts;
+      if (restarts > lastRestarts) {
+        this.metrics.audioRestarts.inc(restarts - lastRestarts);
+        lastRestarts = restarts;
+      }
+      return pipeline.accept(chunk);
+    });
+    source.onEnd((error) => {
+      if (error) log.error("audio input failed", { error: error.message });
+      else log.info("audio input ended");
+      void pipeline.finish().then(() => this.endedResolve());
+    });
+    await this.startComponent(source);
+    this.source = source;
+
+    if (config.http.enabled) {
+      const app = createHttpApp({
+        registry,
+        enroller,
+        modelId: encoder.modelId,
+        detections: this.detections,
+        liveAudio: new LiveAudioTap(source),
+        health: () => this.health(),
+        metrics: () => this.scrape(),
+        config: {
+          bodyLimitBytes: config.http.bodyLimitBytes,
+          maxUploadSeconds: config.http.maxUploadSeconds,
+          token: config.http.token,
+        },
+        logger: log,
+      });
+      this.http = await startHttpServer(app, { host: config.http.host, port: config.http.port });
+      this.started.push({ start: async () => {}, stop: () => this.http?.close() ?? Promise.resolve() });
+      log.info("HTTP API listening", { url: this.http.url });
+    }
+    log.info("voiceid is listening", { source: config.audio.source, room: config.room, model: encoder.modelId });
+  }
+
+  /** Stops everything in reverse order of start; MQTT says "offline" on its way out. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const component of this.started.reverse()) {
+        try {
+          await component.stop();
+        } catch (err) {
+          this.log.warn("component failed to stop cleanly", { error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      this.started = [];
+    })();
+    return this.stopping;
+  }
+
+  health() {
+    return healthReport({
+      source: this.source,
+      pipeline: this.pipeline,
+      modelReady: () => this.encoder !== null,
+      bridge: this.bridge,
+    });
+  }
+
+  private scrape(): string {
+    const mqtt = this.bridge?.status();
+    this.metrics.mqttConnected.set(mqtt?.connected ? 1 : 0);
+    return this.metrics.registry.render();
+  }
+
+  private async startComponent(component: Component): Promise<void> {
+    await component.start();
+    this.started.push(component);
+  }
+
+  private report(d: Detection): void {
+    const base = this.streamStartedAt ?? Date.now();
+    const event: SpeechEvent = {
+      type: d.type,
+      segmentId: String(d.turnId),
+      speaker: d.speaker,
+      speakerId: d.speakerId,
+      reason: d.speakerId ? null : (d.reason ?? "unknown"),
+      score: round(d.score),
+      nearestSpeaker: d.nearestSpeaker,
+      nearestSpeakerId: null,
+      margin: round(d.margin),
+      threshold: d.threshold,
+      startedAt: new Date(base + d.startS * 1000),
+      offsetS: round(d.startS) ?? 0,
+      ...(d.type === "stopped" ? { durationS: round(d.durationS) ?? 0 } : {}),
+    };
+    if (d.type === "stopped") {
+      this.metrics.segments.inc();
+      this.metrics.identifications.inc({ outcome: d.speakerId ? "known" : (event.reason ?? "unknown") });
+    }
+    const t0 = performance.now();
+    this.bridge?.publishEvent(event);
+    this.metrics.stageSeconds.observe({ stage: "publish" }, (performance.now() - t0) / 1000);
+    this.detections.publish(speechEventPayload(event, this.options.config.room));
+    this.log.info(`${d.type} ${d.speaker ?? `(${event.reason})`}`, {
+      turn: d.turnId,
+      at: event.offsetS,
+      score: event.score,
+      ...(event.durationS !== undefined ? { durationS: event.durationS } : {}),
+    });
+  }
+}
+
+function round(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 10_000) / 10_000;
+}
+
+function toOutcome(m: import("../registry/matcher.js").MatchResult): MatchOutcome {
+  return {
+    speakerId: m.speaker?.id ?? null,
+    speaker: m.speaker?.name ?? null,
+    score: m.score,
+    margin: m.margin,
+    threshold: m.threshold,
+    nearestSpeaker: m.nearest?.name ?? null,
+    reason: m.reason,
+  };
+}

@@ -1,0 +1,101 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { readWavAs16kMono } from "../../src/audio/wav.js";
+import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
+import { createEncoder } from "../../src/embedding/factory.js";
+import { SAMPLE_RATE, VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
+import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { SpeakerRegistry } from "../../src/registry/registry.js";
+import { silentLogger } from "../../src/util/log.js";
+import { SileroVad } from "../../src/vad/silero.js";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const modelsDir = process.env["VOICEID_MODELS_DIR"] ?? path.join(repoRoot, "models");
+export const ENCODER_ID = "resemblyzer-0.1.4";
+const librispeechDir = path.resolve(repoRoot, "../shared/audio/librispeech-train-clean-100");
+
+/** A LibriSpeech utterance of the shared audio, by speaker id (one utterance per speaker). */
+export async function librispeech(speaker: string): Promise<Uint8Array> {
+  const files = await readdir(librispeechDir);
+  const file = files.find((f) => f.startsWith(`${speaker}-`) && f.endsWith(".wav"));
+  if (!file) throw new Error(`no LibriSpeech utterance for speaker ${speaker} in ${librispeechDir}`);
+  return new Uint8Array(await readFile(path.join(librispeechDir, file)));
+}
+
+/** The part [from, to) seconds of a WAV, as a new 16 kHz mono WAV. */
+export function slice(wav: Uint8Array, fromSeconds: number, toSeconds?: number): Uint8Array {
+  const samples = readWavAs16kMono(wav);
+  const end = toSeconds === undefined ? samples.length : Math.round(toSeconds * SAMPLE_RATE);
+  return encodePcm16Wav(samples.subarray(Math.round(fromSeconds * SAMPLE_RATE), end), SAMPLE_RATE);
+}
+
+export function durationOf(wav: Uint8Array): number {
+  return readWavAs16kMono(wav).length / SAMPLE_RATE;
+}
+
+export interface RealPipeline {
+  extractor: VoiceprintExtractor;
+  encoder: SpeakerEncoder;
+  stop(): Promise<void>;
+}
+
+/** The real extractor: Resemblyzer ONNX encoder + Silero VAD from the models dir. */
+export async function realPipeline(): Promise<RealPipeline> {
+  const encoder = createEncoder(ENCODER_ID, { modelsDir });
+  const vad = new SileroVad({ modelPath: path.join(modelsDir, "silero-vad-v5", "silero_vad.onnx") });
+  if (!process.env.NO_ENC) await encoder.start();
+  await vad.start();
+  return {
+    extractor: new VoiceprintExtractor(encoder, vad),
+    encoder,
+    stop: async () => {
+      await encoder.stop();
+      await vad.stop();
+    },
+  };
+}
+
+export interface TempRegistry {
+  registry: SpeakerRegistry;
+  dataDir: string;
+  /** Every file under <dataDir>/clips, relative to it (sorted). */
+  clipFiles(): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** A real SpeakerRegistry in a fresh temp dir. */
+export async function tempRegistry(): Promise<TempRegistry> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "voiceid-enrol-"));
+  const registry = new SpeakerRegistry({ dataDir, logger: silentLogger });
+  await registry.start();
+  return {
+    registry,
+    dataDir,
+    clipFiles: async () => {
+      const clips = path.join(dataDir, "clips");
+      if (!existsSync(clips)) return [];
+      const entries = await readdir(clips, { recursive: true, withFileTypes: true });
+      return entries
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(clips, path.join(e.parentPath, e.name)))
+        .sort();
+    },
+    dispose: async () => {
+      await registry.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bytes that are not audio: the first bytes of a PNG. */
+export const PNG_BYTES = new Uint8Array([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52,
+]);
+
+/** A WAV whose data chunk declares more bytes than it carries. */
+export function truncated(wav: Uint8Array, keepBytes = 8000): Uint8Array {
+  return wav.slice(0, Math.min(wav.length - 2, keepBytes));
+}

@@ -1,0 +1,19 @@
+import path from "node:path";
+import { silentLogger } from "../../src/util/log.js";
+import { fetchModels } from "../../src/models/fetch.js";
+import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
+
+export const fixturesDir = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures");
+export const fixture = (name: string): string => path.join(fixturesDir, name);
+
+/**
+ * The real models directory with the Resemblyzer and Silero files verified in place. Dev machines
+ * already have them; elsewhere this fetches them exactly like `voiceid models fetch`.
+ */
+export async function realModelsDir(): Promise<string> {
+  const dir = resolveModelsDir();
+  await fetchModels({ modelsDir: dir, logger: silentLogger, progress: false });
+  return dir;
+}
+
+export const realPretrainedPt = (dir: string): string => modelFilePath(dir, "resemblyzer-0.1.4", "pretrained.pt");
