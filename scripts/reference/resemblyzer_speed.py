@@ -7,7 +7,10 @@ Stages (per file, best of N repeats, summed over files; single thread):
   mel      audio.wav_to_mel_spectrogram on the wav zero-padded to the last partial, as embed_utterance does
   encoder  model forward on the batched 160-frame partial mels (torch.no_grad)
   embed    the whole encoder.embed_utterance(normalised wav) call, i.e. what a user calls
+  embed_path  embed_utterance(preprocess_wav(path)): file to voiceprint with silence trimming
 mel/encoder/embed use the untrimmed normalised wav. Prints ONE JSON object on stdout.
+With --resample-file (repeatable), those files (e.g. 44.1 kHz stereo) are timed for decode only and reported
+under "resample" (they do not enter the stage totals).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import torch  # noqa: E402
 
 import reference_env  # noqa: E402
 
-STAGES = ("decode", "vad", "mel", "encoder", "embed")
+STAGES = ("decode", "vad", "mel", "encoder", "embed", "embed_path")
 
 
 def best_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -45,6 +48,10 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path, help="WAV files (default: all files in speakers.tsv)")
     parser.add_argument("--audio-dir", type=Path, default=reference_env.DEFAULT_AUDIO_DIR)
     parser.add_argument("--repeats", "-n", type=int, default=3, help="best of N per file and stage")
+    parser.add_argument(
+        "--resample-file", action="append", type=Path, default=[], dest="resample_files",
+        help="extra file timed for decode only (repeatable)",
+    )
     args = parser.parse_args()
     if args.repeats < 1:
         raise SystemExit("--repeats must be >= 1")
@@ -57,7 +64,7 @@ def main() -> None:
     encoder = resemblyzer.VoiceEncoder("cpu", verbose=False)
     encoder.eval()
     files = args.files or reference_env.list_audio_files(args.audio_dir)
-    for f in files:
+    for f in [*files, *args.resample_files]:
         if not f.is_file():
             raise SystemExit(f"not a file: {f}")
     sr_target = audio.sampling_rate
@@ -91,6 +98,7 @@ def main() -> None:
         mels = np.array([mel[s] for s in mel_slices])
         ms["encoder"] = best_ms(lambda: forward(mels), repeats)
         ms["embed"] = best_ms(lambda: encoder.embed_utterance(norm), repeats)
+        ms["embed_path"] = best_ms(lambda: encoder.embed_utterance(audio.preprocess_wav(path)), repeats)
         return len(wav) / sr_target, ms
 
     # Warm-up: first-call costs (lazy imports, FFT plans, allocator, torch kernels) stay out of the figures.
@@ -116,6 +124,19 @@ def main() -> None:
         "msPerAudioSecond": {s: round(v / audio_seconds, 4) for s, v in totals.items()},
         "benchWallSeconds": round(time.perf_counter() - wall, 2),
     }
+    if args.resample_files:
+        decode(args.resample_files[0])  # warm-up of the resampler
+        resample_ms = 0.0
+        resample_seconds = 0.0
+        for path in args.resample_files:
+            resample_ms += best_ms(lambda: decode(path), args.repeats)  # noqa: B023 - called at once
+            resample_seconds += len(decode(path)) / sr_target
+        result["resample"] = {
+            "files": len(args.resample_files),
+            "audioSeconds": round(resample_seconds, 3),
+            "decodeMs": round(resample_ms, 3),
+            "msPerAudioSecond": round(resample_ms / resample_seconds, 4),
+        }
     print(json.dumps(result))
 
 

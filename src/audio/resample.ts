@@ -1,3 +1,5 @@
+import { createDotWorkspace, type DotWorkspace } from "./dot.js";
+
 /**
  * Band-limited sample-rate conversion: Kaiser-windowed sinc, polyphase over the exact rational
  * ratio out/in = L/M. Passband flat (±0.1 dB) to 0.9 × the lower Nyquist, stopband from the lower
@@ -5,15 +7,17 @@
  * librosa.resample (which Resemblyzer's preprocess_wav calls) gives.
  */
 
-/** Stopband attenuation the Kaiser window is designed for (dB); a few dB of margin over the 60 dB goal (cost grows linearly with it). */
+/** Design stopband attenuation (dB): a few dB over the 60 dB goal; the cost grows linearly with it. */
 const ATTENUATION_DB = 66;
 /** Passband edge and stopband edge as fractions of the lower Nyquist frequency. */
 const PASS_EDGE = 0.9;
 const STOP_EDGE = 1.0;
-/** Above this many phases the exact per-phase table gets big; interpolate an oversampled kernel. */
-const MAX_TABLE_PHASES = 1024;
-/** Kernel points per input sample in the interpolated fallback. */
-const OVERSAMPLE = 1024;
+/** Largest exact polyphase table (coefficients); beyond it, interpolate an oversampled kernel. */
+const MAX_TABLE_SIZE = 1 << 20;
+/** Kernel points per zero crossing of the sinc in the interpolated path. */
+const POINTS_PER_CROSSING = 1024;
+/** Largest input/output rate ratio accepted (the filter gets proportionally longer). */
+export const MAX_DOWNSAMPLING_RATIO = 256;
 
 function gcd(a: number, b: number): number {
   while (b !== 0) {
@@ -37,9 +41,19 @@ function besselI0(x: number): number {
   return sum;
 }
 
-function checkRate(name: string, rate: number): void {
-  if (!Number.isInteger(rate) || rate <= 0) {
-    throw new RangeError(`${name} must be a positive integer sample rate in Hz, got ${rate}`);
+function checkRates(fromRate: number, toRate: number): void {
+  for (const [name, rate] of [
+    ["fromRate", fromRate],
+    ["toRate", toRate],
+  ] as const) {
+    if (!Number.isSafeInteger(rate) || rate <= 0) {
+      throw new RangeError(`${name} must be a positive integer sample rate in Hz, got ${rate}`);
+    }
+  }
+  if (fromRate / toRate > MAX_DOWNSAMPLING_RATIO) {
+    throw new RangeError(
+      `cannot resample ${fromRate} Hz to ${toRate} Hz: more than ${MAX_DOWNSAMPLING_RATIO}:1 downsampling`,
+    );
   }
 }
 
@@ -52,9 +66,11 @@ class ResamplingKernel {
   /** Half width K: output at input time τ uses inputs floor(τ)-K+1 .. floor(τ)+K. */
   readonly halfWidth: number;
   /** Exact polyphase rows (phase p at p*taps), or null when interpolating. */
-  readonly rows: Float64Array | null;
-  /** Oversampled kernel g(u) at u = -K + i/OVERSAMPLE, for the interpolated path. */
+  readonly rows: Float32Array | null;
+  /** Oversampled kernel g(u) at u = -K + i/oversample, for the interpolated path. */
   readonly dense: Float64Array | null;
+  /** Kernel points per input sample in `dense`. */
+  readonly oversample: number;
 
   constructor(fromRate: number, toRate: number) {
     const g = gcd(fromRate, toRate);
@@ -66,8 +82,8 @@ class ResamplingKernel {
     const transition = (STOP_EDGE - PASS_EDGE) * ratio * Math.PI; // rad/sample at the input rate
     const beta = 0.1102 * (ATTENUATION_DB - 8.7);
     const length = Math.ceil((ATTENUATION_DB - 7.95) / (2.285 * transition)) + 1;
-    // K even so the tap count is a multiple of 4 (the dot product is unrolled by 4).
-    const K = 2 * Math.ceil(length / 4);
+    // Tap count 2K a multiple of 8 (the dot product consumes 8 per turn).
+    const K = 4 * Math.ceil(length / 8);
     this.halfWidth = K;
     this.taps = 2 * K;
     const i0Beta = besselI0(beta);
@@ -78,16 +94,19 @@ class ResamplingKernel {
       const sinc = a === 0 ? 1 : Math.sin(a) / a;
       return cutoff * sinc * (besselI0(beta * Math.sqrt(1 - x * x)) / i0Beta);
     };
-    if (this.up <= MAX_TABLE_PHASES) {
-      const rows = new Float64Array(this.up * this.taps);
+    // A stretched (low-cutoff) kernel needs fewer points per input sample for the same accuracy.
+    this.oversample = Math.max(16, Math.ceil(POINTS_PER_CROSSING * cutoff));
+    if (this.up * this.taps <= MAX_TABLE_SIZE) {
+      const rows = new Float32Array(this.up * this.taps);
       for (let p = 0; p < this.up; p++) {
         for (let i = 0; i < this.taps; i++) rows[p * this.taps + i] = kernel(i - (K - 1) - p / this.up);
       }
       this.rows = rows;
       this.dense = null;
     } else {
-      const dense = new Float64Array(this.taps * OVERSAMPLE + 2);
-      for (let i = 0; i < dense.length; i++) dense[i] = kernel(-K + i / OVERSAMPLE);
+      const q = this.oversample;
+      const dense = new Float64Array(this.taps * q + 2);
+      for (let i = 0; i < dense.length; i++) dense[i] = kernel(-K + i / q);
       this.rows = null;
       this.dense = dense;
     }
@@ -106,6 +125,14 @@ function kernelFor(fromRate: number, toRate: number): ResamplingKernel {
   return k;
 }
 
+export interface ResamplerOptions {
+  /** Use the WebAssembly SIMD kernel when the engine has it (default true); false forces plain JS. */
+  simd?: boolean;
+}
+
+/** Samples the one-shot resample() feeds per push, so its working buffer stays small. */
+const ONE_SHOT_BLOCK = 1 << 16;
+
 /**
  * Stateful resampler for live audio: push chunks of any size, get the output that is complete so
  * far; flush() at the end of the stream returns the tail. push(a)+push(b)+flush() equals
@@ -115,8 +142,8 @@ export class StreamingResampler {
   readonly fromRate: number;
   readonly toRate: number;
   private readonly kernel: ResamplingKernel | null;
-  /** Input history; buf[0] is absolute input index bufStart (negative = the leading zero pad). */
-  private buf: Float32Array;
+  /** Coefficients and input history; signal[0] is absolute input index bufStart (< 0: leading pad). */
+  private readonly ws: DotWorkspace | null;
   private bufLen = 0;
   private bufStart = 0;
   private received = 0;
@@ -124,23 +151,27 @@ export class StreamingResampler {
   private base = 0;
   private phase = 0;
   private flushed = false;
-  private readonly scratch: Float64Array;
 
-  constructor(fromRate: number, toRate: number) {
-    checkRate("fromRate", fromRate);
-    checkRate("toRate", toRate);
+  constructor(fromRate: number, toRate: number, options: ResamplerOptions = {}) {
+    checkRates(fromRate, toRate);
     this.fromRate = fromRate;
     this.toRate = toRate;
     this.kernel = fromRate === toRate ? null : kernelFor(fromRate, toRate);
-    this.buf = new Float32Array(4096);
-    this.scratch = new Float64Array(this.kernel?.dense ? this.kernel.taps : 0);
+    if (this.kernel) {
+      const { rows, taps } = this.kernel;
+      // Exact path: the whole polyphase table; interpolated path: one row rebuilt per output.
+      this.ws = createDotWorkspace(rows ? rows.length : taps, 4 * taps + 4096, options.simd ?? true);
+      if (rows) this.ws.table.set(rows);
+    } else {
+      this.ws = null;
+    }
     this.reset();
   }
 
   /** Forget all input: the next push starts a new stream. */
   reset(): void {
     const K = this.kernel?.halfWidth ?? 1;
-    this.buf.fill(0, 0, K - 1);
+    this.ws?.signal.fill(0, 0, K - 1);
     this.bufLen = K - 1;
     this.bufStart = -(K - 1);
     this.received = 0;
@@ -166,27 +197,22 @@ export class StreamingResampler {
     if (this.flushed) return new Float32Array(0);
     this.flushed = true;
     if (!this.kernel) return new Float32Array(0);
-    const K = this.kernel.halfWidth;
-    this.append(new Float32Array(K + 1));
+    this.append(new Float32Array(this.kernel.halfWidth + 1));
     // Output j exists iff its input time j·M/L < received, i.e. base < received.
     return this.produce(this.received);
   }
 
   private append(chunk: Float32Array): void {
-    const need = this.bufLen + chunk.length;
-    if (need > this.buf.length) {
-      const grown = new Float32Array(Math.max(need, this.buf.length * 2));
-      grown.set(this.buf.subarray(0, this.bufLen));
-      this.buf = grown;
-    }
-    this.buf.set(chunk, this.bufLen);
-    this.bufLen = need;
+    const ws = this.ws!;
+    ws.ensureSignalCapacity(this.bufLen + chunk.length);
+    ws.signal.set(chunk, this.bufLen);
+    this.bufLen += chunk.length;
   }
 
   /** Emits every output whose integer input position base is < limit. */
   private produce(limit: number): Float32Array {
-    const kernel = this.kernel!;
-    const { up, down, taps, halfWidth: K, rows, dense } = kernel;
+    const { up, down, taps, halfWidth: K, rows, dense, oversample } = this.kernel!;
+    const ws = this.ws!;
     // Count outputs first so the result is allocated once.
     let count = 0;
     {
@@ -202,41 +228,25 @@ export class StreamingResampler {
       }
     }
     const out = new Float32Array(count);
-    const buf = this.buf;
-    const scratch = this.scratch;
+    const table = ws.table;
     let base = this.base;
     let phase = this.phase;
     for (let j = 0; j < count; j++) {
       const off = base - K + 1 - this.bufStart;
-      let row: Float64Array;
-      let r0: number;
       if (rows) {
-        row = rows;
-        r0 = phase * taps;
+        out[j] = ws.dot(phase * taps, off, taps);
       } else {
         // Linear interpolation in the oversampled kernel; same fractional offset for every tap.
-        const pos = (1 - phase / up) * OVERSAMPLE;
+        const pos = (1 - phase / up) * oversample;
         const ip = Math.floor(pos);
         const f = pos - ip;
         const d = dense!;
         for (let i = 0; i < taps; i++) {
-          const at = i * OVERSAMPLE + ip;
-          scratch[i] = d[at] + f * (d[at + 1] - d[at]);
+          const at = i * oversample + ip;
+          table[i] = d[at] + f * (d[at + 1] - d[at]);
         }
-        row = scratch;
-        r0 = 0;
+        out[j] = ws.dot(0, off, taps);
       }
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      for (let i = 0; i < taps; i += 4) {
-        a0 += buf[off + i] * row[r0 + i];
-        a1 += buf[off + i + 1] * row[r0 + i + 1];
-        a2 += buf[off + i + 2] * row[r0 + i + 2];
-        a3 += buf[off + i + 3] * row[r0 + i + 3];
-      }
-      out[j] = a0 + a1 + (a2 + a3);
       phase += down;
       if (phase >= up) {
         base += Math.floor(phase / up);
@@ -246,31 +256,34 @@ export class StreamingResampler {
     this.base = base;
     this.phase = phase;
     // Drop input no future output needs (everything before base - K + 1).
-    const keepFrom = base - K + 1 - this.bufStart;
-    if (keepFrom > 0 && keepFrom <= this.bufLen) {
-      this.buf.copyWithin(0, keepFrom, this.bufLen);
+    const keepFrom = Math.min(base - K + 1 - this.bufStart, this.bufLen);
+    if (keepFrom > 0) {
+      ws.signal.copyWithin(0, keepFrom, this.bufLen);
       this.bufLen -= keepFrom;
       this.bufStart += keepFrom;
-    } else if (keepFrom > this.bufLen) {
-      this.bufStart += this.bufLen;
-      this.bufLen = 0;
     }
     return out;
   }
 }
 
 /** One-shot resampling of a whole signal (zero padding at both ends). Same rate returns a copy. */
-export function resample(input: Float32Array, fromRate: number, toRate: number): Float32Array {
-  checkRate("fromRate", fromRate);
-  checkRate("toRate", toRate);
+export function resample(
+  input: Float32Array,
+  fromRate: number,
+  toRate: number,
+  options: ResamplerOptions = {},
+): Float32Array {
+  checkRates(fromRate, toRate);
   if (fromRate === toRate) return input.slice();
-  const r = new StreamingResampler(fromRate, toRate);
-  const head = r.push(input);
-  const tail = r.flush();
-  if (tail.length === 0) return head;
-  const out = new Float32Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
+  const r = new StreamingResampler(fromRate, toRate, options);
+  const out = new Float32Array(resampledLength(input.length, fromRate, toRate));
+  let at = 0;
+  for (let i = 0; i < input.length; i += ONE_SHOT_BLOCK) {
+    const part = r.push(input.subarray(i, i + ONE_SHOT_BLOCK));
+    out.set(part, at);
+    at += part.length;
+  }
+  out.set(r.flush(), at);
   return out;
 }
 

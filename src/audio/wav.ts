@@ -1,4 +1,4 @@
-import { resample } from "./resample.js";
+import { MAX_DOWNSAMPLING_RATIO, resample } from "./resample.js";
 
 /**
  * WAV (RIFF/WAVE, and RF64) reader: integer PCM 8/16/24/32-bit (and odd widths in those
@@ -288,6 +288,11 @@ export function downmixToMono(channelData: Float32Array[]): Float32Array {
   if (channelData.length === 1) return channelData[0];
   const n = channelData[0].length;
   const out = new Float32Array(n);
+  if (channelData.length === 2) {
+    const [a, b] = channelData;
+    for (let i = 0; i < n; i++) out[i] = (a[i] + b[i]) * 0.5;
+    return out;
+  }
   const acc = new Float64Array(n);
   for (const ch of channelData) for (let i = 0; i < n; i++) acc[i] += ch[i];
   const k = 1 / channelData.length;
@@ -298,6 +303,11 @@ export function downmixToMono(channelData: Float32Array[]): Float32Array {
 /** Decode, average to mono, resample to `targetRate` (16 kHz): what the encoder wants. */
 export function readWavAs16kMono(bytes: Uint8Array, targetRate = 16000): Float32Array {
   const audio = decodeWav(bytes);
+  if (audio.sampleRate / targetRate > MAX_DOWNSAMPLING_RATIO) {
+    throw new WavFormatError(
+      `sample rate ${audio.sampleRate} Hz is too high to resample to ${targetRate} Hz`,
+    );
+  }
   const mono = downmixToMono(audio.channelData);
   return audio.sampleRate === targetRate ? mono : resample(mono, audio.sampleRate, targetRate);
 }

@@ -13,7 +13,12 @@ export const commonOptions = {
 /** parseArgs with the common options, turning its errors into usage errors. */
 export function parseCommandArgs<T extends Options>(args: string[], options: T) {
   try {
-    return parseArgs({ args, options: { ...commonOptions, ...options }, allowPositionals: true, strict: true });
+    return parseArgs({
+      args,
+      options: { ...commonOptions, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }

@@ -16,7 +16,10 @@ export interface CommonArgs {
 }
 
 /** Configuration as the daemon would see it, with the command line's directory options on top. */
-export async function cliConfig(args: CommonArgs, extra: Record<string, unknown> = {}): Promise<VoiceidConfig> {
+export async function cliConfig(
+  args: CommonArgs,
+  extra: Record<string, unknown> = {},
+): Promise<VoiceidConfig> {
   const overrides: Record<string, unknown> = { ...extra };
   if (args["data-dir"]) overrides.dataDir = args["data-dir"];
   if (args["models-dir"]) overrides.modelsDir = args["models-dir"];
@@ -38,7 +41,10 @@ export interface EmbeddingStack {
 export function createEmbeddingStack(config: VoiceidConfig, logger: Logger): EmbeddingStack {
   const modelsDir = modelsDirOf(config);
   const encoder = createEncoder(config.identification.encoder, { modelsDir });
-  const vad = new SileroVad({ modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx"), logger });
+  const vad = new SileroVad({
+    modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx"),
+    logger,
+  });
   return { encoder, vad, extractor: new VoiceprintExtractor(encoder, vad) };
 }
 
@@ -68,7 +74,11 @@ export function createRegistry(config: VoiceidConfig, logger: Logger): SpeakerRe
   return new SpeakerRegistry({ dataDir: config.dataDir, logger });
 }
 
-export function createEnroller(config: VoiceidConfig, registry: SpeakerRegistry, stack: EmbeddingStack): Enroller {
+export function createEnroller(
+  config: VoiceidConfig,
+  registry: SpeakerRegistry,
+  stack: EmbeddingStack,
+): Enroller {
   return new Enroller(registry, stack.extractor, {
     minSpeechSeconds: config.enrolment.minSpeechSeconds,
     consistencyWarning: config.enrolment.consistencyWarning,

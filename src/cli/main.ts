@@ -14,7 +14,8 @@ async function main(argv: string[]): Promise<number> {
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`voiceid: ${message.split("\n")[0]}\n`);
-    if (process.env.VOICEID_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (process.env.VOICEID_DEBUG && err instanceof Error && err.stack)
+      process.stderr.write(`${err.stack}\n`);
     return 1;
   }
 }

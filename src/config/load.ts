@@ -296,8 +296,7 @@ function describeIssue(
     case "invalid_type": {
       const value = valueAt(raw, issue.path);
       const expected = EXPECTED[issue.expected] ?? issue.expected;
-      const message =
-        value === undefined ? "required" : `expected ${expected}, got ${describeValue(value)}`;
+      const message = value === undefined ? "required" : `expected ${expected}, got ${describeValue(value)}`;
       return [{ path: dotted, message, source: sourceOf(dotted) }];
     }
     case "invalid_value":

@@ -20,7 +20,10 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Loopback hosts: the HTTP API may run without a token only when nothing off-box can reach it. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || h === "::ffff:127.0.0.1";
 }
 
@@ -62,7 +65,10 @@ const audioSchema = z
     device: text.default("default"),
     recorder: z.enum(["arecord", "sox"]).default("arecord"),
     /** Capture rate of the recorder (and of raw file/stdin input); converted to 16 kHz internally. */
-    sampleRate: whole().min(8000, { error: "must be >= 8000" }).max(192_000, { error: "must be <= 192000" }).default(16_000),
+    sampleRate: whole()
+      .min(8000, { error: "must be >= 8000" })
+      .max(192_000, { error: "must be <= 192000" })
+      .default(16_000),
     channels: whole().min(1, { error: "must be >= 1" }).max(32, { error: "must be <= 32" }).default(1),
     /** Input file for source "file". */
     file: text.optional(),
@@ -105,6 +111,14 @@ const identificationSchema = z.strictObject({
   windowSeconds: positiveSeconds.default(1.6),
   hopSeconds: positiveSeconds.default(0.8),
   consistentWindows: whole().min(1, { error: "must be >= 1" }).default(1),
+  /** A window whose voiceprint is below this cosine to the current turn counts as another voice. */
+  changeSimilarity: probability.default(0.6),
+  /** Consecutive other-voice windows that split a segment into a new speaker turn. */
+  changeWindows: whole().min(1, { error: "must be >= 1" }).default(3),
+  /** Speaker turns inside a segment: cosine to the turn's mean below which a window is another voice. */
+  changeSimilarity: probability.default(0.7),
+  /** Consecutive dissimilar windows needed to start a new turn. */
+  changeWindows: whole().min(1, { error: "must be >= 1" }).default(2),
   /** Segments with less speech than this are reported as "too_short" instead of guessed. */
   minSpeechSeconds: seconds.default(1.0),
 });
@@ -163,10 +177,15 @@ const httpSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     host: text.default("127.0.0.1"),
-    port: whole().min(1, { error: "must be 1-65535" }).max(65_535, { error: "must be 1-65535" }).default(8787),
+    port: whole()
+      .min(1, { error: "must be 1-65535" })
+      .max(65_535, { error: "must be 1-65535" })
+      .default(8787),
     /** Bearer token for the API; required when the API listens beyond loopback. */
     token: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
-    bodyLimitBytes: whole().min(1024, { error: "must be >= 1024" }).default(20 * 1024 * 1024),
+    bodyLimitBytes: whole()
+      .min(1024, { error: "must be >= 1024" })
+      .default(20 * 1024 * 1024),
     maxUploadSeconds: positiveSeconds.default(120),
   })
   .refine(

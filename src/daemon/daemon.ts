@@ -18,6 +18,7 @@ import { type SpeechEvent, speechEventPayload } from "../mqtt/topics.js";
 import { SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
+import type { SegmenterConfig } from "../vad/segmenter.js";
 import { SileroVad } from "../vad/silero.js";
 import { healthReport } from "./health.js";
 import { LiveAudioTap } from "./live-audio-tap.js";
@@ -115,7 +116,8 @@ export class Daemon implements Component {
         softwareVersion: this.options.version,
         logger: log,
       });
-      const publishSpeakers = () => bridge.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
+      const publishSpeakers = () =>
+        bridge.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
       publishSpeakers();
       registry.onChange(publishSpeakers);
       // The broker being down is not fatal: the bridge retries in the background.
@@ -128,7 +130,7 @@ export class Daemon implements Component {
       vad: streamVad,
       encoder,
       match: (embedding) => toOutcome(identifier.identify(embedding)),
-      segmenter: config.vad,
+      segmenter: segmenterConfig(config.vad),
       identification: {
         firstDecisionSeconds: id.firstDecisionSeconds,
         minSpeechSeconds: id.minSpeechSeconds,
@@ -144,7 +146,11 @@ export class Daemon implements Component {
     await this.startComponent(pipeline);
     this.pipeline = pipeline;
 
-    const source = createAudioSource(config.audio, { logger: log, env: this.options.env, stdin: this.options.stdin });
+    const source = createAudioSource(config.audio, {
+      logger: log,
+      env: this.options.env,
+      stdin: this.options.stdin,
+    });
     let lastRestarts = 0;
     source.onAudio((chunk) => {
       this.streamStartedAt ??= Date.now();
@@ -183,7 +189,11 @@ export class Daemon implements Component {
       this.started.push({ start: async () => {}, stop: () => this.http?.close() ?? Promise.resolve() });
       log.info("HTTP API listening", { url: this.http.url });
     }
-    log.info("voiceid is listening", { source: config.audio.source, room: config.room, model: encoder.modelId });
+    log.info("voiceid is listening", {
+      source: config.audio.source,
+      room: config.room,
+      model: encoder.modelId,
+    });
   }
 
   /** Stops everything in reverse order of start; MQTT says "offline" on its way out. Idempotent. */
@@ -193,7 +203,9 @@ export class Daemon implements Component {
         try {
           await component.stop();
         } catch (err) {
-          this.log.warn("component failed to stop cleanly", { error: err instanceof Error ? err.message : String(err) });
+          this.log.warn("component failed to stop cleanly", {
+            error: err instanceof Error ? err.message : String(err),
+          });
         }
       }
       this.started = [];
@@ -253,6 +265,11 @@ export class Daemon implements Component {
       ...(event.durationS !== undefined ? { durationS: event.durationS } : {}),
     });
   }
+}
+
+/** The segmenter's part of the vad section (the rest names the model). */
+function segmenterConfig({ model: _model, ...segmenter }: VoiceidConfig["vad"]): Partial<SegmenterConfig> {
+  return segmenter;
 }
 
 function round(x: number | null): number | null {

@@ -40,7 +40,10 @@ function audioHealth(source: AudioSource | null): ComponentHealth {
     case "ended":
       return { state: "ok", detail: "input ended" };
     case "retrying":
-      return { state: "degraded", detail: `retrying: ${s.lastError ?? "recorder stopped"} (restarts: ${s.restarts})` };
+      return {
+        state: "degraded",
+        detail: `retrying: ${s.lastError ?? "recorder stopped"} (restarts: ${s.restarts})`,
+      };
     case "starting":
       return { state: "starting" };
     case "stopped":

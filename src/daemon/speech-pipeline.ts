@@ -1,5 +1,10 @@
 import type { SpeakerEncoder } from "../embedding/encoder.js";
-import { type Detection, LiveIdentifier, type LiveIdentifierOptions, type MatchFn } from "../identify/live-identifier.js";
+import {
+  type Detection,
+  LiveIdentifier,
+  type LiveIdentifierOptions,
+  type MatchFn,
+} from "../identify/live-identifier.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
 import type { VoiceActivityDetector } from "../vad/detector.js";
@@ -101,7 +106,10 @@ export class SpeechPipeline implements Component {
     const t0 = performance.now();
     for (const event of events) {
       if (event.type === "speech-start") {
-        await identifier.segmentStarted(event.startSample, streaming.audio(event.startSample, event.atSample));
+        await identifier.segmentStarted(
+          event.startSample,
+          streaming.audio(event.startSample, event.atSample),
+        );
         this.fed = event.atSample;
       } else if (event.type === "speech-end") {
         if (event.discarded) {
@@ -109,7 +117,8 @@ export class SpeechPipeline implements Component {
           identifier.segmentAborted();
           continue;
         }
-        if (this.fed < event.endSample) await identifier.segmentAudio(streaming.audio(this.fed, event.endSample));
+        if (this.fed < event.endSample)
+          await identifier.segmentAudio(streaming.audio(this.fed, event.endSample));
         this.fed = event.endSample;
         await identifier.segmentEnded(event.endSample);
       }
@@ -118,6 +127,7 @@ export class SpeechPipeline implements Component {
       await identifier.segmentAudio(streaming.audio(this.fed, streaming.processedSamples));
       this.fed = streaming.processedSamples;
     }
-    if (events.length > 0 || identifier.inSegment) this.options.onTiming?.("identify", (performance.now() - t0) / 1000);
+    if (events.length > 0 || identifier.inSegment)
+      this.options.onTiming?.("identify", (performance.now() - t0) / 1000);
   }
 }

@@ -11,7 +11,10 @@ type EncoderConstructor = (options: EncoderFactoryOptions) => SpeakerEncoder;
 /** Encoders by model id (the ids of models/manifest.json). */
 const encoders: Record<string, EncoderConstructor> = {
   "resemblyzer-0.1.4": (o) =>
-    new ResemblyzerEncoder({ modelPath: `${o.modelsDir}/resemblyzer-0.1.4/encoder.onnx`, threads: o.threads }),
+    new ResemblyzerEncoder({
+      modelPath: `${o.modelsDir}/resemblyzer-0.1.4/encoder.onnx`,
+      threads: o.threads,
+    }),
 };
 
 export const ENCODER_IDS = Object.keys(encoders);

@@ -1,8 +1,8 @@
 import { access } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
+import type { SpeakerEncoder } from "./encoder.js";
 import { melSpectrogram } from "./mel.js";
 import { computePartialSlices, PARTIAL_FRAMES } from "./partials.js";
-import type { SpeakerEncoder } from "./encoder.js";
 
 const MEL_CHANNELS = 40;
 const EMBEDDING_DIM = 256;

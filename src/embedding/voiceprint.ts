@@ -1,5 +1,5 @@
-import { readWavAs16kMono } from "../audio/wav.js";
 import { normalizeVolume } from "../audio/volume.js";
+import { readWavAs16kMono } from "../audio/wav.js";
 import type { VoiceActivityDetector } from "../vad/detector.js";
 import { trimLongSilences } from "../vad/trim.js";
 import type { SpeakerEncoder } from "./encoder.js";

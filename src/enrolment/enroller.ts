@@ -1,5 +1,10 @@
-import { readWavAs16kMono } from "../audio/wav.js";
-import { SAMPLE_RATE, type Voiceprint, type VoiceprintExtractor } from "../embedding/voiceprint.js";
+import { readWavAs16kMono, WavFormatError } from "../audio/wav.js";
+import {
+  NoSpeechError,
+  SAMPLE_RATE,
+  type Voiceprint,
+  type VoiceprintExtractor,
+} from "../embedding/voiceprint.js";
 import { SpeakerExistsError, SpeakerNotFoundError } from "../registry/errors.js";
 import { consistency, type MatchReason, type Vector } from "../registry/matcher.js";
 import type { SampleSource, SpeakerRegistry } from "../registry/registry.js";
@@ -127,7 +132,9 @@ export class Enroller {
       try {
         voiceprints.push(await this.voiceprintOf(clip.bytes, options.maxClipSeconds));
       } catch (err) {
-        throw new ClipError(index, clips.length, clip.name, err);
+        // Only problems of the clip itself name the clip; anything else (a model failure) is not the user's.
+        if (isClipProblem(err)) throw new ClipError(index, clips.length, clip.name, err);
+        throw err;
       }
     }
 
@@ -239,4 +246,8 @@ export class Enroller {
     }
     for (const sampleId of sampleIds) await this.registry.removeSample(speakerId, sampleId).catch(() => {});
   }
+}
+
+function isClipProblem(err: unknown): boolean {
+  return err instanceof WavFormatError || err instanceof NoSpeechError || err instanceof ClipTooLongError;
 }

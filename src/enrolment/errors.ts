@@ -1,6 +1,14 @@
 /** Errors of the enrolment layer; `code` is what the HTTP layer maps to a status. */
 
-/** A clip of a batch could not be used; names the clip and carries the cause's `code` (e.g. "no_speech"). */
+import { WavFormatError } from "../audio/wav.js";
+
+/** `code` for audio that is not a readable WAV (WavFormatError carries no code of its own). */
+export const INVALID_WAV = "invalid_wav";
+
+/**
+ * A clip of a batch could not be used (unreadable, no speech, too long): names the clip and carries the
+ * cause's `code` ("invalid_wav", "no_speech", "clip_too_long").
+ */
 export class ClipError extends Error {
   readonly code: string;
   constructor(
@@ -14,7 +22,7 @@ export class ClipError extends Error {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`clip ${clipIndex + 1} of ${clipCount}${label}: ${reason}; nothing was enrolled`, { cause });
     this.name = "ClipError";
-    this.code = codeOf(cause) ?? "invalid_clip";
+    this.code = cause instanceof WavFormatError ? INVALID_WAV : (codeOf(cause) ?? "invalid_clip");
   }
 }
 

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { WavFormatError } from "../audio/wav.js";
-import { ClipError, codeOf } from "../enrolment/errors.js";
+import { codeOf, INVALID_WAV } from "../enrolment/errors.js";
 import type { Logger } from "../util/log.js";
 
 /** Body of every error response. */
@@ -34,6 +34,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   no_clips: 400,
   clip_too_long: 413,
   no_speech: 422,
+  invalid_wav: 422,
   model_missing: 503,
   registry_not_started: 503,
 };
@@ -70,12 +71,8 @@ export function describeForClient(
     const status = err.status as ContentfulStatusCode;
     return { status, code: CODE_BY_STATUS[status] ?? "http_error", message: err.message || `HTTP ${status}` };
   }
-  // A clip of a batch failed: status from the cause, message from the ClipError (it names the clip).
-  const cause = err instanceof ClipError ? err.cause : err;
-  const code = codeOf(cause);
-  if (cause instanceof WavFormatError) {
-    return { status: 422, code: code ?? "invalid_wav", message: (err as Error).message };
-  }
+  // A ClipError carries its cause's code and a message naming the clip.
+  const code = err instanceof WavFormatError ? INVALID_WAV : codeOf(err);
   if (code === undefined) return null;
   const opaque = OPAQUE[code];
   if (opaque) return { status: opaque.status, code, message: opaque.message };

@@ -1,5 +1,5 @@
-import { createServer, Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
 import { runShutdownHook } from "./app.js";
@@ -47,9 +47,34 @@ export async function startHttpServer(app: Hono, options: HttpServerOptions): Pr
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
+  // In-flight requests per connection. Node's closeIdleConnections() skips connections that never sent a
+  // request (browsers and undici open spare ones), so close() ends connections itself once they are quiet.
+  const inFlight = new Map<Socket, number>();
   let closing: Promise<void> | null = null;
+  let shuttingDown = false;
+  const endIfQuiet = (socket: Socket) => {
+    if (!shuttingDown || (inFlight.get(socket) ?? 0) > 0) return;
+    // end() alone waits for the client's FIN, which an idle pooled client connection never sends.
+    socket.end(() => socket.destroy());
+  };
+  server.on("connection", (socket: Socket) => {
+    inFlight.set(socket, 0);
+    socket.once("close", () => inFlight.delete(socket));
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    res.once("close", () => {
+      if (!inFlight.has(socket)) return;
+      inFlight.set(socket, Math.max(0, (inFlight.get(socket) ?? 1) - 1));
+      endIfQuiet(socket);
+    });
+  });
+
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
+      shuttingDown = true;
+      // Ends SSE streams; their responses finish and their connections are then quiet.
       runShutdownHook(app);
       const forceTimer = setTimeout(() => server.closeAllConnections(), options.graceMs ?? 2000);
       forceTimer.unref();
@@ -57,11 +82,7 @@ export async function startHttpServer(app: Hono, options: HttpServerOptions): Pr
         clearTimeout(forceTimer);
         resolve();
       });
-      server.closeIdleConnections();
-      // Responses that end now (SSE streams told to stop) leave keep-alive sockets behind; reap them too.
-      const reaper = setInterval(() => server.closeIdleConnections(), 50);
-      reaper.unref();
-      server.once("close", () => clearInterval(reaper));
+      for (const socket of inFlight.keys()) endIfQuiet(socket);
     });
     return closing;
   };

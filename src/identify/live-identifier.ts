@@ -132,7 +132,9 @@ export class LiveIdentifier {
         const start = this.tracker.partialCount === 0 ? turnStart : this.nextWindow;
         const window = new Float32Array(windowSamples);
         window.set(this.audio.subarray(start, Math.min(this.length, start + windowSamples)));
-        const [embedding] = await this.encoder.embedWindows([normalizeVolume(window, -30, { increaseOnly: true })]);
+        const [embedding] = await this.encoder.embedWindows([
+          normalizeVolume(window, -30, { increaseOnly: true }),
+        ]);
         this.tracker.push({ start: this.origin + start, end: this.origin + this.length, embedding });
       }
       turn.decision = this.decide();
@@ -159,9 +161,15 @@ export class LiveIdentifier {
     while (this.active && this.length - this.nextWindow >= windowSamples) {
       const start = this.nextWindow;
       this.nextWindow += hopSamples;
-      const window = normalizeVolume(this.audio.slice(start, start + windowSamples), -30, { increaseOnly: true });
+      const window = normalizeVolume(this.audio.slice(start, start + windowSamples), -30, {
+        increaseOnly: true,
+      });
       const [embedding] = await this.encoder.embedWindows([window]);
-      await this.onPartial({ start: this.origin + start, end: this.origin + start + windowSamples, embedding });
+      await this.onPartial({
+        start: this.origin + start,
+        end: this.origin + start + windowSamples,
+        embedding,
+      });
     }
   }
 
@@ -196,7 +204,15 @@ export class LiveIdentifier {
   private decide(): MatchOutcome {
     const mean = this.tracker.mean();
     if (!mean) {
-      return { speakerId: null, speaker: null, score: null, margin: null, threshold: 0, nearestSpeaker: null, reason: "unknown" };
+      return {
+        speakerId: null,
+        speaker: null,
+        score: null,
+        margin: null,
+        threshold: 0,
+        nearestSpeaker: null,
+        reason: "unknown",
+      };
     }
     return this.match(mean);
   }

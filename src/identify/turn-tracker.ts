@@ -63,7 +63,10 @@ export class TurnTracker {
       return { kind: "continue" };
     }
     // Partials that differ from the turn must also agree with each other to be a new voice.
-    if (this.pending.length > 0 && cosine(this.pending[0].embedding, partial.embedding) < this.options.changeSimilarity) {
+    if (
+      this.pending.length > 0 &&
+      cosine(this.pending[0].embedding, partial.embedding) < this.options.changeSimilarity
+    ) {
       for (const p of this.pending) this.add(p);
       this.pending = [];
     }

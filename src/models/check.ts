@@ -29,7 +29,8 @@ export interface CheckModelsOptions {
 /** Hash every manifest file in `modelsDir` and report present / missing / corrupt. Never modifies anything. */
 export async function checkModels(options: CheckModelsOptions): Promise<ModelFileStatus[]> {
   const manifest = options.manifest ?? loadManifest();
-  const models = options.models === undefined ? manifest.models : options.models.map((id) => findModel(manifest, id));
+  const models =
+    options.models === undefined ? manifest.models : options.models.map((id) => findModel(manifest, id));
   const out: ModelFileStatus[] = [];
   for (const model of models) {
     for (const file of model.files) {

@@ -9,7 +9,9 @@ interface Output {
 }
 
 /** `voiceid models fetch`: prints a line per file; returns the process exit code. */
-export async function runModelsFetch(options: FetchModelsOptions & { out?: Output; err?: Output }): Promise<number> {
+export async function runModelsFetch(
+  options: FetchModelsOptions & { out?: Output; err?: Output },
+): Promise<number> {
   const out = options.out ?? process.stdout;
   const err = options.err ?? process.stderr;
   try {

@@ -66,9 +66,14 @@ export interface FetchedFile {
 export async function fetchModels(options: FetchModelsOptions): Promise<FetchedFile[]> {
   const manifest = options.manifest ?? loadManifest();
   const env = options.env ?? process.env;
-  const mirrorDir = options.mirrorDir === undefined ? nonEmpty(env.VOICEID_MODELS_MIRROR) : (options.mirrorDir ?? undefined);
+  const mirrorDir =
+    options.mirrorDir === undefined ? nonEmpty(env.VOICEID_MODELS_MIRROR) : (options.mirrorDir ?? undefined);
   const progress =
-    typeof options.progress === "object" ? options.progress : options.progress === false ? quietProgress : streamProgress(process.stderr);
+    typeof options.progress === "object"
+      ? options.progress
+      : options.progress === false
+        ? quietProgress
+        : streamProgress(process.stderr);
   const selected = selectModels(manifest, options.models);
   const results: FetchedFile[] = [];
   for (const model of selected) {
@@ -108,9 +113,17 @@ async function ensureFile(
     const digest = await sha256File(finalPath);
     if (digest.sha256 === file.sha256) {
       logger.debug(`${file.name} present and verified`);
-      return { modelId: model.id, fileName: file.name, path: finalPath, action: "present", size: digest.size };
+      return {
+        modelId: model.id,
+        fileName: file.name,
+        path: finalPath,
+        action: "present",
+        size: digest.size,
+      };
     }
-    logger.warn(`${file.name} is corrupt (sha256 ${digest.sha256}, expected ${file.sha256}); fetching it again`);
+    logger.warn(
+      `${file.name} is corrupt (sha256 ${digest.sha256}, expected ${file.sha256}); fetching it again`,
+    );
     replacedCorrupt = true;
   }
   await mkdir(path.dirname(finalPath), { recursive: true });
@@ -127,7 +140,15 @@ async function ensureFile(
       await source.fetchTo(tmp, { ...ctxBase, scratchDir });
       await verifyAndInstall(tmp, finalPath, file, source.description);
       logger.info(`${file.name} installed from ${source.description}`);
-      return { modelId: model.id, fileName: file.name, path: finalPath, action: "downloaded", origin: source.description, replacedCorrupt, size: file.size };
+      return {
+        modelId: model.id,
+        fileName: file.name,
+        path: finalPath,
+        action: "downloaded",
+        origin: source.description,
+        replacedCorrupt,
+        size: file.size,
+      };
     } catch (err) {
       if (err instanceof ModelChecksumError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
@@ -146,7 +167,15 @@ async function ensureFile(
       await convertDerived(modelsDir, model, file, tmp);
       await verifyAndInstall(tmp, finalPath, file, origin);
       logger.info(`${file.name} converted from ${file.derivedFrom}`);
-      return { modelId: model.id, fileName: file.name, path: finalPath, action: "converted", origin, replacedCorrupt, size: file.size };
+      return {
+        modelId: model.id,
+        fileName: file.name,
+        path: finalPath,
+        action: "converted",
+        origin,
+        replacedCorrupt,
+        size: file.size,
+      };
     } catch (err) {
       if (err instanceof ModelChecksumError) throw err;
       failures.push({ source: origin, reason: err instanceof Error ? err.message : String(err) });
@@ -157,19 +186,32 @@ async function ensureFile(
   throw new ModelFetchError(file.name, model.id, failures);
 }
 
-async function convertDerived(modelsDir: string, model: ModelEntry, file: DerivedFile, dest: string): Promise<void> {
-  const input = model.files.find((f): f is DownloadedFile => f.name === file.derivedFrom && !isDerivedFile(f));
+async function convertDerived(
+  modelsDir: string,
+  model: ModelEntry,
+  file: DerivedFile,
+  dest: string,
+): Promise<void> {
+  const input = model.files.find(
+    (f): f is DownloadedFile => f.name === file.derivedFrom && !isDerivedFile(f),
+  );
   if (input === undefined) throw new Error(`${file.derivedFrom} is not a downloaded file of ${model.id}`);
   const inputPath = modelFilePath(modelsDir, model.id, input.name);
   const bytes = await readFile(inputPath);
   // Re-check here too: conversion must only ever see verified input.
   const actual = createHash("sha256").update(bytes).digest("hex");
-  if (actual !== input.sha256) throw new ModelChecksumError(input.name, input.sha256, actual, inputPath, input.size, bytes.length);
+  if (actual !== input.sha256)
+    throw new ModelChecksumError(input.name, input.sha256, actual, inputPath, input.size, bytes.length);
   await writeFile(dest, converters[file.converter](bytes, input.name));
 }
 
 /** Hash the temporary file; on success rename it into place (atomic on one filesystem). */
-async function verifyAndInstall(tmp: string, finalPath: string, file: ModelFile, origin: string): Promise<void> {
+async function verifyAndInstall(
+  tmp: string,
+  finalPath: string,
+  file: ModelFile,
+  origin: string,
+): Promise<void> {
   const digest = await sha256File(tmp);
   if (digest.sha256 !== file.sha256 || digest.size !== file.size) {
     await rm(tmp, { force: true });
@@ -191,7 +233,10 @@ function sourceFor(source: ModelSource): FileSource {
 
 /** Same directory as the final file, so the rename is atomic; dot-prefixed so it is obviously partial. */
 function tempPathFor(finalPath: string): string {
-  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${process.pid}.${randomBytes(4).toString("hex")}.part`);
+  return path.join(
+    path.dirname(finalPath),
+    `.${path.basename(finalPath)}.${process.pid}.${randomBytes(4).toString("hex")}.part`,
+  );
 }
 
 async function isFile(p: string): Promise<boolean> {

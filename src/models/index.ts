@@ -1,5 +1,11 @@
 // Public surface of the models capability (CLI and daemon import from here).
-export { allPresent, type CheckModelsOptions, checkModels, type ModelFileState, type ModelFileStatus } from "./check.js";
+export {
+  allPresent,
+  type CheckModelsOptions,
+  checkModels,
+  type ModelFileState,
+  type ModelFileStatus,
+} from "./check.js";
 export { runModelsCheck, runModelsFetch } from "./commands.js";
 export {
   ManifestError,

@@ -31,7 +31,11 @@ export const httpsSourceSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
 });
 
-export const sourceSchema = z.discriminatedUnion("type", [npmSourceSchema, pypiSourceSchema, httpsSourceSchema]);
+export const sourceSchema = z.discriminatedUnion("type", [
+  npmSourceSchema,
+  pypiSourceSchema,
+  httpsSourceSchema,
+]);
 
 export const converterNameSchema = z.enum(["resemblyzer-onnx"]);
 
@@ -72,12 +76,21 @@ export const manifestSchema = z
   .superRefine((manifest, ctx) => {
     const ids = new Set<string>();
     manifest.models.forEach((model, mi) => {
-      if (ids.has(model.id)) ctx.addIssue({ code: "custom", message: `duplicate model id "${model.id}"`, path: ["models", mi, "id"] });
+      if (ids.has(model.id))
+        ctx.addIssue({
+          code: "custom",
+          message: `duplicate model id "${model.id}"`,
+          path: ["models", mi, "id"],
+        });
       ids.add(model.id);
       const names = new Map<string, ModelFile>();
       model.files.forEach((file, fi) => {
         if (names.has(file.name))
-          ctx.addIssue({ code: "custom", message: `duplicate file "${file.name}"`, path: ["models", mi, "files", fi, "name"] });
+          ctx.addIssue({
+            code: "custom",
+            message: `duplicate file "${file.name}"`,
+            path: ["models", mi, "files", fi, "name"],
+          });
         names.set(file.name, file);
       });
       model.files.forEach((file, fi) => {
@@ -111,7 +124,8 @@ export function isDerivedFile(file: ModelFile): file is DerivedFile {
 /** Validate parsed JSON against the manifest schema. */
 export function parseManifest(json: unknown, origin = "manifest"): Manifest {
   const result = manifestSchema.safeParse(json);
-  if (!result.success) throw new ManifestError(`invalid ${origin}:\n${describeIssues(result.error.issues, json).join("\n")}`);
+  if (!result.success)
+    throw new ManifestError(`invalid ${origin}:\n${describeIssues(result.error.issues, json).join("\n")}`);
   return result.data;
 }
 
@@ -120,7 +134,11 @@ export function parseManifest(json: unknown, origin = "manifest"): Manifest {
  * just "Invalid input"; pick the branch the author meant (derived iff it has `derivedFrom`) and report
  * that branch's issues instead.
  */
-function describeIssues(issues: readonly z.core.$ZodIssue[], root: unknown, prefix: PropertyKey[] = []): string[] {
+function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  root: unknown,
+  prefix: PropertyKey[] = [],
+): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     const at = [...prefix, ...issue.path];
@@ -164,6 +182,8 @@ export function loadManifest(file: string = defaultManifestPath()): Manifest {
 export function findModel(manifest: Manifest, id: string): ModelEntry {
   const model = manifest.models.find((m) => m.id === id);
   if (model === undefined)
-    throw new ManifestError(`model "${id}" is not in the manifest (known: ${manifest.models.map((m) => m.id).join(", ")})`);
+    throw new ManifestError(
+      `model "${id}" is not in the manifest (known: ${manifest.models.map((m) => m.id).join(", ")})`,
+    );
   return model;
 }

@@ -24,7 +24,8 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
   const tensors = stateDict(loadTorchCheckpoint(checkpoint, label), label);
   const weight = (key: string, shape: readonly number[]): Float32Array => {
     const t: TorchTensor | undefined = tensors.get(key);
-    if (t === undefined) throw new ModelConversionError(`${label}: tensor "${key}" is missing; not a Resemblyzer checkpoint?`);
+    if (t === undefined)
+      throw new ModelConversionError(`${label}: tensor "${key}" is missing; not a Resemblyzer checkpoint?`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))
       throw new ModelConversionError(`${label}: tensor "${key}" has shape [${t.shape}], expected [${shape}]`);
     return t.toFloat32();
@@ -33,7 +34,12 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
   const initializers: OnnxTensor[] = [];
   const nodes: OnnxNode[] = [];
   const int64s = (name: string, values: number[]): string => {
-    initializers.push({ name, dims: [values.length], dataType: OnnxDataType.INT64, data: BigInt64Array.from(values, BigInt) });
+    initializers.push({
+      name,
+      dims: [values.length],
+      dataType: OnnxDataType.INT64,
+      data: BigInt64Array.from(values, BigInt),
+    });
     return name;
   };
   const floats = (name: string, dims: number[], data: Float32Array): string => {
@@ -71,15 +77,28 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
       ],
       // Y [frames, 1, batch, hidden] feeds the next layer; the last layer only yields Y_h [1, batch, hidden].
       outputs: last ? ["", `lstm${l}_h`] : [`lstm${l}_y`],
-      attributes: { hidden_size: { type: "int", value: HIDDEN }, direction: { type: "string", value: "forward" } },
+      attributes: {
+        hidden_size: { type: "int", value: HIDDEN },
+        direction: { type: "string", value: "forward" },
+      },
     });
     if (!last) {
-      nodes.push({ opType: "Squeeze", name: `lstm${l}_squeeze`, inputs: [`lstm${l}_y`, axis1], outputs: [`lstm${l + 1}_x`] });
+      nodes.push({
+        opType: "Squeeze",
+        name: `lstm${l}_squeeze`,
+        inputs: [`lstm${l}_y`, axis1],
+        outputs: [`lstm${l + 1}_x`],
+      });
       layerInput = `lstm${l + 1}_x`;
     }
   }
   nodes.push(
-    { opType: "Squeeze", name: "hidden_squeeze", inputs: [`lstm${LAYERS - 1}_h`, axis0], outputs: ["hidden"] },
+    {
+      opType: "Squeeze",
+      name: "hidden_squeeze",
+      inputs: [`lstm${LAYERS - 1}_h`, axis0],
+      outputs: ["hidden"],
+    },
     {
       opType: "Gemm",
       name: "linear",
@@ -99,7 +118,12 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
       outputs: ["norm_out"],
       attributes: { axes: { type: "ints", value: [1] }, keepdims: { type: "int", value: 1 } },
     },
-    { opType: "Div", name: "normalise", inputs: ["relu_out", "norm_out"], outputs: [RESEMBLYZER_OUTPUT_NAME] },
+    {
+      opType: "Div",
+      name: "normalise",
+      inputs: ["relu_out", "norm_out"],
+      outputs: [RESEMBLYZER_OUTPUT_NAME],
+    },
   );
 
   const sourceSha256 = createHash("sha256").update(checkpoint).digest("hex");
@@ -108,13 +132,20 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
     opsetVersion: 17,
     producerName: "voiceid resemblyzer-onnx",
     producerVersion: RESEMBLYZER_ONNX_CONVERTER_VERSION,
-    docString: "Resemblyzer GE2E speaker encoder (VoiceEncoder.forward), converted from the PyTorch checkpoint.",
+    docString:
+      "Resemblyzer GE2E speaker encoder (VoiceEncoder.forward), converted from the PyTorch checkpoint.",
     metadata: { source: label, source_sha256: sourceSha256 },
     graph: {
       name: "resemblyzer_voice_encoder",
       nodes,
       initializers,
-      inputs: [{ name: RESEMBLYZER_INPUT_NAME, elemType: OnnxDataType.FLOAT, shape: ["batch", "frames", MEL_CHANNELS] }],
+      inputs: [
+        {
+          name: RESEMBLYZER_INPUT_NAME,
+          elemType: OnnxDataType.FLOAT,
+          shape: ["batch", "frames", MEL_CHANNELS],
+        },
+      ],
       outputs: [{ name: RESEMBLYZER_OUTPUT_NAME, elemType: OnnxDataType.FLOAT, shape: ["batch", EMBEDDING] }],
     },
   });
@@ -126,9 +157,11 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
  */
 export function reorderGates(m: Float32Array, hidden: number, cols: number): Float32Array {
   const block = hidden * cols;
-  if (m.length !== 4 * block) throw new ModelConversionError(`gate matrix has ${m.length} values, expected ${4 * block}`);
+  if (m.length !== 4 * block)
+    throw new ModelConversionError(`gate matrix has ${m.length} values, expected ${4 * block}`);
   const out = new Float32Array(m.length);
   const torchOrder = [0, 3, 1, 2]; // ONNX block k comes from PyTorch block torchOrder[k]
-  for (let k = 0; k < 4; k++) out.set(m.subarray(torchOrder[k] * block, (torchOrder[k] + 1) * block), k * block);
+  for (let k = 0; k < 4; k++)
+    out.set(m.subarray(torchOrder[k] * block, (torchOrder[k] + 1) * block), k * block);
   return out;
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { TarFormatError } from "./errors.js";
 
@@ -41,7 +42,8 @@ export function readTar(data: Uint8Array, label = "tar archive"): TarEntry[] {
     const dataStart = p + BLOCK;
     const dataEnd = dataStart + size;
     if (!Number.isSafeInteger(size) || size < 0) fail(`bad size in header at offset ${p}`);
-    if (dataEnd > buf.length) fail(`entry at offset ${p} needs ${size} bytes but the archive ends at ${buf.length}; truncated?`);
+    if (dataEnd > buf.length)
+      fail(`entry at offset ${p} needs ${size} bytes but the archive ends at ${buf.length}; truncated?`);
     const body = buf.subarray(dataStart, dataEnd);
     p = dataStart + Math.ceil(size / BLOCK) * BLOCK;
     if (typeflag === "x" || typeflag === "g") {
@@ -65,10 +67,21 @@ export function readTar(data: Uint8Array, label = "tar archive"): TarEntry[] {
     }
     paxNext = {};
     longName = undefined;
-    const type = typeflag === "0" || typeflag === "\0" || typeflag === "7" ? "file" : typeflag === "5" ? "directory" : "other";
-    entries.push({ name, type, size: type === "file" ? size : 0, data: type === "file" ? body : Buffer.alloc(0) });
+    const type =
+      typeflag === "0" || typeflag === "\0" || typeflag === "7"
+        ? "file"
+        : typeflag === "5"
+          ? "directory"
+          : "other";
+    entries.push({
+      name,
+      type,
+      size: type === "file" ? size : 0,
+      data: type === "file" ? body : Buffer.alloc(0),
+    });
   }
-  if (!sawEnd && p !== buf.length) fail(`trailing ${buf.length - p} bytes do not form a tar header; truncated?`);
+  if (!sawEnd && p !== buf.length)
+    fail(`trailing ${buf.length - p} bytes do not form a tar header; truncated?`);
   return entries;
 }
 
@@ -88,9 +101,15 @@ export function tarMember(entries: readonly TarEntry[], member: string, label = 
   const wanted = member.replace(/^\.\//, "");
   const found = entries.find((e) => e.type === "file" && e.name.replace(/^\.\//, "") === wanted);
   if (found === undefined) {
+    // Files with the same extension are the likely intended ones; show those first.
     const files = entries.filter((e) => e.type === "file").map((e) => e.name);
-    const shown = files.slice(0, 20).join(", ") + (files.length > 20 ? `, ... (${files.length} files)` : "");
-    throw new TarFormatError(`${label}: no file "${member}" (has: ${shown})`);
+    const ext = path.posix.extname(wanted);
+    const similar = ext !== "" ? files.filter((f) => f.endsWith(ext)) : [];
+    const shown = similar.length > 0 ? similar : files;
+    const list = shown.slice(0, 10).join(", ") + (shown.length > 10 ? `, ... (${shown.length} in all)` : "");
+    throw new TarFormatError(
+      `${label}: no file "${member}" (${similar.length > 0 ? `${ext} files` : "has"}: ${list})`,
+    );
   }
   return found.data;
 }
@@ -100,7 +119,13 @@ function cString(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, nul < 0 ? b.length : nul).toString("utf8");
 }
 
-function parseNumber(header: Buffer, off: number, len: number, at: number, fail: (m: string) => never): number {
+function parseNumber(
+  header: Buffer,
+  off: number,
+  len: number,
+  at: number,
+  fail: (m: string) => never,
+): number {
   const field = header.subarray(off, off + len);
   if (field[0] & 0x80) {
     // GNU base-256 for values that do not fit in octal.
@@ -119,7 +144,10 @@ function verifyChecksum(header: Buffer, at: number, fail: (m: string) => never):
   const stored = parseNumber(header, 148, 8, at, fail);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
-  if (sum !== stored) fail(`header checksum mismatch at offset ${at} (stored ${stored}, computed ${sum}); not a tar file or corrupt`);
+  if (sum !== stored)
+    fail(
+      `header checksum mismatch at offset ${at} (stored ${stored}, computed ${sum}); not a tar file or corrupt`,
+    );
 }
 
 function parsePax(body: Buffer, at: number, fail: (m: string) => never): Record<string, string> {
@@ -130,7 +158,8 @@ function parsePax(body: Buffer, at: number, fail: (m: string) => never): Record<
     const space = body.indexOf(0x20, p);
     if (space < 0) fail(`bad pax header at offset ${at + p}`);
     const len = Number.parseInt(body.toString("latin1", p, space), 10);
-    if (!Number.isSafeInteger(len) || len <= 0 || p + len > body.length) fail(`bad pax record length at offset ${at + p}`);
+    if (!Number.isSafeInteger(len) || len <= 0 || p + len > body.length)
+      fail(`bad pax record length at offset ${at + p}`);
     const record = body.toString("utf8", space + 1, p + len - 1);
     const eq = record.indexOf("=");
     if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);

@@ -46,18 +46,24 @@ export class ZipArchive {
     let cdOffset = buf.readUInt32LE(eocd + 16);
     if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
       const loc = eocd - 20;
-      if (loc < 0 || buf.readUInt32LE(loc) !== ZIP64_LOCATOR_SIG) fail("zip64 end-of-central-directory locator missing");
+      if (loc < 0 || buf.readUInt32LE(loc) !== ZIP64_LOCATOR_SIG)
+        fail("zip64 end-of-central-directory locator missing");
       const z64 = toSafeNumber(buf.readBigUInt64LE(loc + 8), label);
-      if (z64 + 56 > buf.length || buf.readUInt32LE(z64) !== ZIP64_EOCD_SIG) fail("zip64 end-of-central-directory record missing");
+      if (z64 + 56 > buf.length || buf.readUInt32LE(z64) !== ZIP64_EOCD_SIG)
+        fail("zip64 end-of-central-directory record missing");
       count = toSafeNumber(buf.readBigUInt64LE(z64 + 32), label);
       cdSize = toSafeNumber(buf.readBigUInt64LE(z64 + 40), label);
       cdOffset = toSafeNumber(buf.readBigUInt64LE(z64 + 48), label);
     }
-    if (cdOffset + cdSize > buf.length) fail(`central directory (offset ${cdOffset}, ${cdSize} bytes) lies beyond the end of the file (${buf.length} bytes); truncated?`);
+    if (cdOffset + cdSize > buf.length)
+      fail(
+        `central directory (offset ${cdOffset}, ${cdSize} bytes) lies beyond the end of the file (${buf.length} bytes); truncated?`,
+      );
     const entries: ZipEntry[] = [];
     let p = cdOffset;
     for (let i = 0; i < count; i++) {
-      if (p + 46 > buf.length || buf.readUInt32LE(p) !== CENTRAL_SIG) fail(`central directory entry ${i} is corrupt`);
+      if (p + 46 > buf.length || buf.readUInt32LE(p) !== CENTRAL_SIG)
+        fail(`central directory entry ${i} is corrupt`);
       const flags = buf.readUInt16LE(p + 8);
       const method = buf.readUInt16LE(p + 10);
       const crc = buf.readUInt32LE(p + 16);
@@ -88,7 +94,8 @@ export class ZipArchive {
             compressedSize = toSafeNumber(buf.readBigUInt64LE(q), label);
             q += 8;
           }
-          if (localHeaderOffset === 0xffffffff) localHeaderOffset = toSafeNumber(buf.readBigUInt64LE(q), label);
+          if (localHeaderOffset === 0xffffffff)
+            localHeaderOffset = toSafeNumber(buf.readBigUInt64LE(q), label);
         }
         x += 4 + len;
       }
@@ -114,7 +121,8 @@ export class ZipArchive {
   /** Decompressed, CRC-checked contents of an entry. */
   read(nameOrEntry: string | ZipEntry): Buffer {
     const entry = typeof nameOrEntry === "string" ? this.byName.get(nameOrEntry) : nameOrEntry;
-    if (entry === undefined) throw new ZipFormatError(`${this.label}: no entry named "${String(nameOrEntry)}"`);
+    if (entry === undefined)
+      throw new ZipFormatError(`${this.label}: no entry named "${String(nameOrEntry)}"`);
     const buf = this.buf;
     const fail = (msg: string): never => {
       throw new ZipFormatError(`${this.label}: entry "${entry.name}": ${msg}`);
@@ -124,7 +132,8 @@ export class ZipArchive {
     // The local header's name/extra lengths may differ from the central directory's: use its own.
     const start = h + 30 + buf.readUInt16LE(h + 26) + buf.readUInt16LE(h + 28);
     const end = start + entry.compressedSize;
-    if (end > buf.length) fail(`data runs past the end of the file (needs ${end} bytes, have ${buf.length}); truncated?`);
+    if (end > buf.length)
+      fail(`data runs past the end of the file (needs ${end} bytes, have ${buf.length}); truncated?`);
     const raw = buf.subarray(start, end);
     let out: Buffer;
     if (entry.method === 0) out = raw;
@@ -137,7 +146,8 @@ export class ZipArchive {
     } else return fail(`unsupported compression method ${entry.method} (only stored and deflate)`);
     if (out.length !== entry.size) fail(`size is ${out.length} bytes, central directory says ${entry.size}`);
     const actual = crc32(out);
-    if (actual !== entry.crc32) fail(`CRC-32 mismatch (stored ${hex8(entry.crc32)}, computed ${hex8(actual)})`);
+    if (actual !== entry.crc32)
+      fail(`CRC-32 mismatch (stored ${hex8(entry.crc32)}, computed ${hex8(actual)})`);
     return out;
   }
 }
@@ -152,7 +162,8 @@ function findEocd(buf: Buffer): number {
 }
 
 function toSafeNumber(v: bigint, label: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipFormatError(`${label}: 64-bit size or offset ${v} is too large`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new ZipFormatError(`${label}: 64-bit size or offset ${v} is too large`);
   return Number(v);
 }
 

@@ -29,7 +29,8 @@ function rms(y: Float32Array, from: number, to: number): number {
 }
 
 const db = (x: number): number => 20 * Math.log10(x);
-const RATES = [8000, 11025, 22050, 32000, 44100, 48000, 96000];
+// 44123 and 7993 have no small common factor with 16000: they use the interpolated kernel.
+const RATES = [7993, 8000, 11025, 22050, 32000, 44100, 44123, 48000, 96000];
 
 describe("resample", () => {
   it("returns an equal copy for 16k -> 16k", () => {
@@ -110,25 +111,46 @@ describe("resample", () => {
     }
   });
 
+  it("gives the same result with the plain JS kernel as with WebAssembly SIMD", () => {
+    for (const rate of [11025, 44100, 44123]) {
+      const x = tone(rate, 3000, rate, 0.8);
+      const simd = resample(x, rate, 16000);
+      const js = resample(x, rate, 16000, { simd: false });
+      let worst = 0;
+      for (let i = 0; i < js.length; i++) worst = Math.max(worst, Math.abs(simd[i] - js[i]));
+      expect(worst, `${rate} Hz`).toBeLessThan(1e-5);
+    }
+  });
+
   it("rejects non-integer or non-positive rates", () => {
     expect(() => resample(new Float32Array(4), 0, 16000)).toThrow(RangeError);
     expect(() => resample(new Float32Array(4), 44100.5, 16000)).toThrow(/positive integer/);
     expect(() => new StreamingResampler(48000, -1)).toThrow(RangeError);
+    expect(() => resample(new Float32Array(4), 4_294_967_295, 16000)).toThrow(/more than 256:1/);
   });
 });
 
 describe("StreamingResampler", () => {
   const chunkSizes = [1, 7, 128, 441, 1000, 3, 4096, 160];
 
-  for (const rate of [8000, 44100, 48000, 96000, 16000, 44123]) {
-    it(`matches the one-shot output exactly for ${rate} Hz in irregular chunks`, () => {
+  for (const [rate, simd] of [
+    [8000, true],
+    [44100, true],
+    [48000, true],
+    [96000, true],
+    [16000, true],
+    [44123, true],
+    [44100, false],
+    [44123, false],
+  ] as const) {
+    it(`matches the one-shot output exactly for ${rate} Hz in irregular chunks (simd ${simd})`, () => {
       let seed = rate;
       const x = Float32Array.from({ length: rate + 777 }, () => {
         seed = (seed * 1103515245 + 12345) >>> 0;
         return seed / 2 ** 31 - 1;
       });
-      const once = resample(x, rate, 16000);
-      const s = new StreamingResampler(rate, 16000);
+      const once = resample(x, rate, 16000, { simd });
+      const s = new StreamingResampler(rate, 16000, { simd });
       const parts: Float32Array[] = [];
       let at = 0;
       for (let k = 0; at < x.length; k++) {

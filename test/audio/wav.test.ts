@@ -344,6 +344,17 @@ describe("readWavAs16kMono", () => {
     for (let i = 2000; i < 14000; i += 1111) expect(Math.abs(out[i] - ideal[i])).toBeLessThan(2e-3);
   });
 
+  it("refuses absurd sample rates with a WavFormatError instead of building a giant filter", () => {
+    const bytes = makeWav({
+      channels: 1,
+      sampleRate: 4_000_000_000,
+      bitsPerSample: 16,
+      data: int16Data([[1, 2]]),
+    });
+    expect(decodeWav(bytes).sampleRate).toBe(4_000_000_000);
+    expect(() => readWavAs16kMono(bytes)).toThrow(WavFormatError);
+  });
+
   it("downmixToMono averages", () => {
     expect(
       Array.from(downmixToMono([Float32Array.of(1, 0.5), Float32Array.of(0, -0.5), Float32Array.of(0.5, 0)])),

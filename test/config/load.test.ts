@@ -31,7 +31,9 @@ async function problemsOf(promise: Promise<unknown>): Promise<string[]> {
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(ConfigError);
-  return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}${p.source ? ` [${p.source}]` : ""}`);
+  return (err as ConfigError).problems.map(
+    (p) => `${p.path}: ${p.message}${p.source ? ` [${p.source}]` : ""}`,
+  );
 }
 
 describe("loadConfig defaults", () => {
@@ -135,7 +137,9 @@ describe("loadConfig sources and precedence", () => {
 
   it("reads secrets from *_FILE variables", async () => {
     const tokenFile = await yamlFile("token", "0123456789abcdef0123\n");
-    const { config } = await load({ env: { VOICEID_HTTP_TOKEN_FILE: tokenFile, VOICEID_HTTP_HOST: "0.0.0.0" } });
+    const { config } = await load({
+      env: { VOICEID_HTTP_TOKEN_FILE: tokenFile, VOICEID_HTTP_HOST: "0.0.0.0" },
+    });
     expect(config.http.token).toBe("0123456789abcdef0123");
     expect(config.http.host).toBe("0.0.0.0");
   });
@@ -173,7 +177,7 @@ describe("loadConfig errors", () => {
     );
     expect(problems).toEqual(
       expect.arrayContaining([
-        "http.port: expected a number, got \"eighty\" [VOICEID_HTTP_PORT]",
+        'http.port: expected a number, got "eighty" [VOICEID_HTTP_PORT]',
         "room: must not be empty",
         'logLevel: must be one of "debug", "info", "warn", "error", got "chatty"',
         "audio.sampleRate: must be a whole number",
@@ -221,7 +225,9 @@ describe("loadConfig errors", () => {
         "http.token: required when http.host is not loopback",
       ]);
     }
-    const ok = await load({ env: { VOICEID_HTTP_HOST: "0.0.0.0", VOICEID_HTTP_TOKEN: "a-long-enough-token" } });
+    const ok = await load({
+      env: { VOICEID_HTTP_HOST: "0.0.0.0", VOICEID_HTTP_TOKEN: "a-long-enough-token" },
+    });
     expect(ok.config.http.token).toBe("a-long-enough-token");
     const disabled = await load({ env: { VOICEID_HTTP_HOST: "0.0.0.0", VOICEID_HTTP_ENABLED: "no" } });
     expect(disabled.config.http.enabled).toBe(false);
@@ -244,7 +250,9 @@ describe("loadConfig errors", () => {
   });
 
   it("rejects booleans and sections given wrongly in the environment", async () => {
-    const problems = await problemsOf(load({ env: { VOICEID_MQTT_ENABLED: "maybe", VOICEID__MQTT__TLS: "x" } }));
+    const problems = await problemsOf(
+      load({ env: { VOICEID_MQTT_ENABLED: "maybe", VOICEID__MQTT__TLS: "x" } }),
+    );
     expect(problems.sort()).toEqual(
       [
         'mqtt.enabled: expected true or false, got "maybe" [VOICEID_MQTT_ENABLED]',

@@ -46,7 +46,7 @@ export interface RealPipeline {
 export async function realPipeline(): Promise<RealPipeline> {
   const encoder = createEncoder(ENCODER_ID, { modelsDir });
   const vad = new SileroVad({ modelPath: path.join(modelsDir, "silero-vad-v5", "silero_vad.onnx") });
-  if (!process.env.NO_ENC) await encoder.start();
+  await encoder.start();
   await vad.start();
   return {
     extractor: new VoiceprintExtractor(encoder, vad),

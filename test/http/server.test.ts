@@ -98,7 +98,6 @@ describe("startHttpServer", () => {
   });
 
   it("streams live detections as server-sent events and unsubscribes when the client leaves", async () => {
-    const T = Date.now();
     const client = new AbortController();
     const res = await fetch(`${server.url}/api/events`, { signal: client.signal });
     expect(res.status).toBe(200);
@@ -107,13 +106,11 @@ describe("startHttpServer", () => {
     const state = { text: "" };
     await readUntil(reader, state, (text) => text.includes("event: ready"));
     expect(t.hub.subscriberCount).toBe(1);
-    console.log("DEBUG ready ms", Date.now() - T);
 
     const event = detection({ type: "stopped", durationS: 2.5 });
     t.hub.publish(event);
     t.hub.publish(detection({ segmentId: "seg-2", speaker: null, speakerId: null, reason: "unknown" }));
     await readUntil(reader, state, (text) => text.includes('"segmentId":"seg-2"'));
-    console.log("DEBUG events ms", Date.now() - T);
     const messages = state.text
       .split("\n\n")
       .filter((block) => block.includes("event: detection"))
@@ -131,10 +128,8 @@ describe("startHttpServer", () => {
       { id: "2", data: detection({ segmentId: "seg-2", speaker: null, speakerId: null, reason: "unknown" }) },
     ]);
 
-    const t0 = Date.now();
     client.abort();
     await waitFor(() => t.hub.subscriberCount === 0, "the SSE subscription to end");
-    console.log("DEBUG unsub ms", Date.now() - t0);
   });
 
   it("sends keep-alive comments", async () => {

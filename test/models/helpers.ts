@@ -1,7 +1,7 @@
 import path from "node:path";
-import { silentLogger } from "../../src/util/log.js";
 import { fetchModels } from "../../src/models/fetch.js";
 import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
+import { silentLogger } from "../../src/util/log.js";
 
 export const fixturesDir = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures");
 export const fixture = (name: string): string => path.join(fixturesDir, name);
@@ -16,4 +16,5 @@ export async function realModelsDir(): Promise<string> {
   return dir;
 }
 
-export const realPretrainedPt = (dir: string): string => modelFilePath(dir, "resemblyzer-0.1.4", "pretrained.pt");
+export const realPretrainedPt = (dir: string): string =>
+  modelFilePath(dir, "resemblyzer-0.1.4", "pretrained.pt");

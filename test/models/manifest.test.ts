@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -42,12 +42,37 @@ describe("model manifest", () => {
   });
 
   it.each([
-    ["a bad sha256", (m: ReturnType<typeof validModel>) => ((m.files[0] as { sha256: string }).sha256 = "xyz"), /sha256/],
-    ["an unknown source type", (m: ReturnType<typeof validModel>) => ((m.files[0] as { sources: unknown[] }).sources = [{ type: "ftp", url: "x" }]), /sources/],
-    ["derivedFrom naming no file", (m: ReturnType<typeof validModel>) => ((m.files[1] as { derivedFrom: string }).derivedFrom = "nope.pt"), /derivedFrom "nope.pt"/],
-    ["an unknown converter", (m: ReturnType<typeof validModel>) => ((m.files[1] as { converter: string }).converter = "magic"), /files/],
-    ["a path in a file name", (m: ReturnType<typeof validModel>) => ((m.files[0] as { name: string }).name = "../evil"), /plain file name/],
-    ["a duplicate file", (m: ReturnType<typeof validModel>) => m.files.push({ ...m.files[0] }), /duplicate file "w.pt"/],
+    [
+      "a bad sha256",
+      (m: ReturnType<typeof validModel>) => ((m.files[0] as { sha256: string }).sha256 = "xyz"),
+      /sha256/,
+    ],
+    [
+      "an unknown source type",
+      (m: ReturnType<typeof validModel>) =>
+        ((m.files[0] as { sources: unknown[] }).sources = [{ type: "ftp", url: "x" }]),
+      /sources/,
+    ],
+    [
+      "derivedFrom naming no file",
+      (m: ReturnType<typeof validModel>) => ((m.files[1] as { derivedFrom: string }).derivedFrom = "nope.pt"),
+      /derivedFrom "nope.pt"/,
+    ],
+    [
+      "an unknown converter",
+      (m: ReturnType<typeof validModel>) => ((m.files[1] as { converter: string }).converter = "magic"),
+      /files/,
+    ],
+    [
+      "a path in a file name",
+      (m: ReturnType<typeof validModel>) => ((m.files[0] as { name: string }).name = "../evil"),
+      /plain file name/,
+    ],
+    [
+      "a duplicate file",
+      (m: ReturnType<typeof validModel>) => m.files.push({ ...m.files[0] }),
+      /duplicate file "w.pt"/,
+    ],
   ])("rejects %s with a ManifestError saying where", (_label, mutate, pattern) => {
     const m = validModel();
     mutate(m);
@@ -57,13 +82,19 @@ describe("model manifest", () => {
 
   it("reports unreadable and non-JSON manifest files clearly", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "voiceid-manifest-"));
-    expect(() => loadManifest(path.join(dir, "missing.json"))).toThrow(/cannot read model manifest/);
-    const bad = path.join(dir, "bad.json");
-    writeFileSync(bad, "{ not json");
-    expect(() => loadManifest(bad)).toThrow(/not valid JSON/);
+    try {
+      expect(() => loadManifest(path.join(dir, "missing.json"))).toThrow(/cannot read model manifest/);
+      const bad = path.join(dir, "bad.json");
+      writeFileSync(bad, "{ not json");
+      expect(() => loadManifest(bad)).toThrow(/not valid JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names the known ids when a model is not in the manifest", () => {
-    expect(() => findModel(loadManifest(), "nope")).toThrow(/"nope" is not in the manifest \(known: silero-vad-v5, resemblyzer-0.1.4\)/);
+    expect(() => findModel(loadManifest(), "nope")).toThrow(
+      /"nope" is not in the manifest \(known: silero-vad-v5, resemblyzer-0.1.4\)/,
+    );
   });
 });

@@ -19,6 +19,8 @@ describe("model paths", () => {
   });
 
   it("places files at <modelsDir>/<modelId>/<fileName>", () => {
-    expect(modelFilePath("/m", "silero-vad-v5", "silero_vad.onnx")).toBe(path.join("/m", "silero-vad-v5", "silero_vad.onnx"));
+    expect(modelFilePath("/m", "silero-vad-v5", "silero_vad.onnx")).toBe(
+      path.join("/m", "silero-vad-v5", "silero_vad.onnx"),
+    );
   });
 });

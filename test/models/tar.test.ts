@@ -29,9 +29,16 @@ describe("tar reader", () => {
     expect(entries[0].data.equals(data4k)).toBe(true);
   });
 
-  it("lists what is there when a member is missing", () => {
+  it("lists likely candidates when a member is missing", () => {
     const entries = readTarGz(readFileSync(fixture("sample-gnu.tar.gz")), "x.tgz");
-    expect(() => tarMember(entries, "package/nope.onnx", "x.tgz")).toThrow(/x.tgz: no file "package\/nope.onnx" \(has: .*short.txt\)/);
+    // Same extension first...
+    expect(() => tarMember(entries, "package/nope.onnx", "x.tgz")).toThrow(
+      /^x.tgz: no file "package\/nope.onnx" \(.onnx files: package\/a-rather-long-directory-name\/.*model-file-with-a-long-name.onnx\)$/,
+    );
+    // ...else everything.
+    expect(() => tarMember(entries, "nope", "x.tgz")).toThrow(
+      /^x.tgz: no file "nope" \(has: .*\.onnx, short.txt\)$/,
+    );
   });
 
   it("rejects corrupt headers, truncation and bad gzip", () => {
@@ -39,7 +46,9 @@ describe("tar reader", () => {
     const corrupt = Buffer.from(tar);
     corrupt[10] ^= 0x55;
     expect(() => readTar(corrupt, "c.tar")).toThrow(/c.tar: header checksum mismatch at offset 0/);
-    expect(() => readTar(tar.subarray(0, 2048), "t.tar")).toThrow(/t.tar: entry at offset \d+ needs 4096 bytes .* truncated/);
+    expect(() => readTar(tar.subarray(0, 2048), "t.tar")).toThrow(
+      /t.tar: entry at offset \d+ needs 4096 bytes .* truncated/,
+    );
     expect(() => readTarGz(Buffer.from("not gzip at all"), "n.tgz")).toThrow(TarFormatError);
     expect(() => readTarGz(Buffer.from("not gzip at all"), "n.tgz")).toThrow(/n.tgz: gzip data is corrupt/);
   });

@@ -25,16 +25,18 @@ describe("ZipArchive", () => {
   });
 
   it("rejects a file that is not a zip", () => {
-    expect(() => ZipArchive.open(Buffer.from("definitely not a zip file, just some text"), "notes.txt")).toThrow(
-      /notes.txt: not a zip file/,
-    );
+    expect(() =>
+      ZipArchive.open(Buffer.from("definitely not a zip file, just some text"), "notes.txt"),
+    ).toThrow(/notes.txt: not a zip file/);
   });
 
   it("rejects a truncated zip", () => {
     // Keep the end record but drop the start: the central directory now points outside the data.
     const truncated = Buffer.concat([sample.subarray(0, 40), sample.subarray(sample.length - 22)]);
     expect(() => ZipArchive.open(truncated, "cut.zip")).toThrow(ZipFormatError);
-    expect(() => ZipArchive.open(truncated, "cut.zip")).toThrow(/cut.zip: central directory .* beyond the end of the file/);
+    expect(() => ZipArchive.open(truncated, "cut.zip")).toThrow(
+      /cut.zip: central directory .* beyond the end of the file/,
+    );
   });
 
   it("detects corrupted member data by CRC or inflate failure", () => {
@@ -42,14 +44,24 @@ describe("ZipArchive", () => {
     const entry = zip.get("hello.txt")!;
     const bad = Buffer.from(sample);
     bad[entry.localHeaderOffset + 30 + "hello.txt".length + 2] ^= 0xff; // inside the stored data
-    expect(() => ZipArchive.open(bad, "bad.zip").read("hello.txt")).toThrow(/bad.zip: entry "hello.txt": CRC-32 mismatch/);
+    expect(() => ZipArchive.open(bad, "bad.zip").read("hello.txt")).toThrow(
+      /bad.zip: entry "hello.txt": CRC-32 mismatch/,
+    );
     const d = zip.get("dir/data.bin")!;
     const bad2 = Buffer.from(sample);
-    bad2.fill(0xff, d.localHeaderOffset + 30 + "dir/data.bin".length, d.localHeaderOffset + 30 + "dir/data.bin".length + 8);
-    expect(() => ZipArchive.open(bad2, "bad2.zip").read("dir/data.bin")).toThrow(/bad2.zip: entry "dir\/data.bin": (deflate data is corrupt|CRC-32|size)/);
+    bad2.fill(
+      0xff,
+      d.localHeaderOffset + 30 + "dir/data.bin".length,
+      d.localHeaderOffset + 30 + "dir/data.bin".length + 8,
+    );
+    expect(() => ZipArchive.open(bad2, "bad2.zip").read("dir/data.bin")).toThrow(
+      /bad2.zip: entry "dir\/data.bin": (deflate data is corrupt|CRC-32|size)/,
+    );
   });
 
   it("names the missing entry", () => {
-    expect(() => ZipArchive.open(sample, "sample.zip").read("nope.txt")).toThrow(/sample.zip: no entry named "nope.txt"/);
+    expect(() => ZipArchive.open(sample, "sample.zip").read("nope.txt")).toThrow(
+      /sample.zip: no entry named "nope.txt"/,
+    );
   });
 });

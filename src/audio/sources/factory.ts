@@ -3,7 +3,7 @@ import type { AudioConfig } from "../../config/schema.js";
 import type { Logger } from "../../util/log.js";
 import { FileSource } from "./file.js";
 import { MicrophoneSource } from "./microphone.js";
-import { type AudioSource, AudioInputError } from "./source.js";
+import { AudioInputError, type AudioSource } from "./source.js";
 import { StdinSource } from "./stdin.js";
 
 export interface AudioSourceDeps {
@@ -17,7 +17,7 @@ export interface AudioSourceDeps {
 /** The source `audio.source` asks for. audio.sampleRate/channels describe raw file/stdin input too. */
 export function createAudioSource(audio: AudioConfig, deps: AudioSourceDeps): AudioSource {
   const logger = deps.logger.child(`audio:${audio.source}`);
-  const raw = { encoding: "s16le", sampleRate: audio.sampleRate, channels: audio.channels } as const;
+  const raw = { sampleRate: audio.sampleRate, channels: audio.channels };
   switch (audio.source) {
     case "microphone":
       return new MicrophoneSource({
@@ -31,8 +31,20 @@ export function createAudioSource(audio: AudioConfig, deps: AudioSourceDeps): Au
       });
     case "file":
       if (!audio.file) throw new AudioInputError("audio.file is required when audio.source is file");
-      return new FileSource({ path: audio.file, format: audio.format, raw, realtime: audio.realtime, logger });
+      return new FileSource({
+        path: audio.file,
+        format: audio.format,
+        raw,
+        realtime: audio.realtime,
+        logger,
+      });
     case "stdin":
-      return new StdinSource({ input: deps.stdin, format: audio.format, raw, realtime: audio.realtime, logger });
+      return new StdinSource({
+        input: deps.stdin,
+        format: audio.format,
+        raw,
+        realtime: audio.realtime,
+        logger,
+      });
   }
 }

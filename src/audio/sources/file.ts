@@ -1,15 +1,15 @@
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Logger } from "../../util/log.js";
-import type { PcmFormat } from "./pcm.js";
+import type { RawFormat } from "./pcm.js";
 import { AudioInputError } from "./source.js";
 import { type InputFormat, StreamAudioSource } from "./stream.js";
 
 export interface FileSourceOptions {
   path: string;
   format?: InputFormat;
-  /** Layout of a raw file. Default s16le, 16 kHz, mono. */
-  raw?: Partial<PcmFormat>;
+  /** Layout of a raw s16le file. Default 16 kHz mono. */
+  raw?: Partial<RawFormat>;
   realtime?: boolean;
   chunkSamples?: number;
   logger: Logger;

@@ -2,8 +2,14 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import recorders from "node-record-lpcm16/recorders/index.js";
 import type { Logger } from "../../util/log.js";
-import { PcmDecoder } from "./pcm.js";
-import { type AudioListener, type AudioSource, type AudioSourceStatus, type EndListener, SourceEmitter } from "./source.js";
+import { PcmDecoder, s16leFormat } from "./pcm.js";
+import {
+  type AudioListener,
+  type AudioSource,
+  type AudioSourceStatus,
+  type EndListener,
+  SourceEmitter,
+} from "./source.js";
 
 export interface MicrophoneSourceOptions {
   /** ALSA device: arecord -D, or AUDIODEV for sox. */
@@ -72,7 +78,13 @@ export class MicrophoneSource implements AudioSource {
 
   private command(): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
     const { device, recorder, sampleRate, channels } = this.options;
-    const built = recorders.load(recorder)({ sampleRate, channels, audioType: "raw", device, endOnSilence: false });
+    const built = recorders.load(recorder)({
+      sampleRate,
+      channels,
+      audioType: "raw",
+      device,
+      endOnSilence: false,
+    });
     let env: NodeJS.ProcessEnv = this.options.env ?? process.env;
     if (recorder === "sox") {
       // sox picks its input from AUDIODEV (node-record-lpcm16 sets it on a copy of process.env; we keep our
@@ -97,7 +109,9 @@ export class MicrophoneSource implements AudioSource {
       return;
     }
     this.child = child;
-    const decoder = new PcmDecoder({ encoding: "s16le", sampleRate: this.options.sampleRate, channels: this.options.channels });
+    const decoder = new PcmDecoder(
+      s16leFormat({ sampleRate: this.options.sampleRate, channels: this.options.channels }),
+    );
     let stderrTail = "";
     let firstAudioAt: number | undefined;
     let done = false;
@@ -134,7 +148,8 @@ export class MicrophoneSource implements AudioSource {
     child.on("error", (err: NodeJS.ErrnoException) => {
       // Spawn failures (ENOENT) may come without 'close'; later errors (kill failed) are followed by it.
       if (child.pid === undefined || err.code === "ENOENT") {
-        const hint = err.code === "ENOENT" ? ` (is ${cmd === "arecord" ? "alsa-utils" : "sox"} installed?)` : "";
+        const hint =
+          err.code === "ENOENT" ? ` (is ${cmd === "arecord" ? "alsa-utils" : "sox"} installed?)` : "";
         finish(`cannot start ${cmd}${hint}: ${err.message}`);
       }
     });
@@ -153,7 +168,11 @@ export class MicrophoneSource implements AudioSource {
     const delay = Math.min(max, min * 2 ** Math.min(this.failures, 30));
     this.failures++;
     this.emitter.setState("retrying", reason);
-    this.options.logger.warn("recorder stopped; restarting", { reason, inMs: delay, device: this.options.device });
+    this.options.logger.warn("recorder stopped; restarting", {
+      reason,
+      inMs: delay,
+      device: this.options.device,
+    });
     this.restartTimer = setTimeout(() => {
       this.emitter.countRestart();
       this.launch();
@@ -171,7 +190,10 @@ export class MicrophoneSource implements AudioSource {
       child.stderr.destroy();
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       const within = (ms: number) =>
-        Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(r, ms, false).unref())]);
+        Promise.race([
+          exited.then(() => true),
+          new Promise<boolean>((r) => setTimeout(r, ms, false).unref()),
+        ]);
       child.kill("SIGTERM");
       if (!(await within(KILL_GRACE_MS))) {
         child.kill("SIGKILL");

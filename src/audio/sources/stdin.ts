@@ -1,14 +1,14 @@
 import type { Readable } from "node:stream";
 import type { Logger } from "../../util/log.js";
-import type { PcmFormat } from "./pcm.js";
+import type { RawFormat } from "./pcm.js";
 import { type InputFormat, StreamAudioSource } from "./stream.js";
 
 export interface StdinSourceOptions {
   /** Default process.stdin; tests inject a PassThrough. */
   input?: Readable;
   format?: InputFormat;
-  /** Layout of raw input. Default s16le, 16 kHz, mono. */
-  raw?: Partial<PcmFormat>;
+  /** Layout of raw s16le input. Default 16 kHz mono. */
+  raw?: Partial<RawFormat>;
   realtime?: boolean;
   chunkSamples?: number;
   logger: Logger;

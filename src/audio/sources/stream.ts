@@ -1,25 +1,25 @@
 import type { Readable } from "node:stream";
-import { setImmediate as yieldToLoop, setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep, setImmediate as yieldToLoop } from "node:timers/promises";
 import type { Logger } from "../../util/log.js";
-import { PcmDecoder, type PcmFormat } from "./pcm.js";
+import { parseWavHeader, WavFormatError } from "../wav.js";
+import { PcmDecoder, type RawFormat, s16leFormat } from "./pcm.js";
 import {
+  AudioInputError,
   type AudioListener,
   type AudioSource,
   type AudioSourceStatus,
-  AudioInputError,
   type EndListener,
   SOURCE_SAMPLE_RATE,
   SourceEmitter,
 } from "./source.js";
-import { WavHeaderParser } from "./wav-header.js";
 
 export type InputFormat = "auto" | "wav" | "raw";
 
 export interface StreamSourceOptions {
   /** "auto": WAV when the input starts with "RIFF", else raw. */
   format?: InputFormat;
-  /** Layout of raw input (WAV carries its own). Default s16le, 16 kHz, mono. */
-  raw?: Partial<PcmFormat>;
+  /** Layout of raw s16le input (WAV carries its own). Default 16 kHz mono. */
+  raw?: Partial<RawFormat>;
   /** Deliver at the wall-clock pace of live capture instead of as fast as the listeners take it. */
   realtime?: boolean;
   /** Samples per delivered chunk (16 kHz). Default 512 = 32 ms, one VAD window. */
@@ -107,7 +107,10 @@ export class StreamAudioSource implements AudioSource {
       await this.read(input);
     } catch (err) {
       if (!this.abort.signal.aborted) {
-        error = err instanceof AudioInputError ? err : new AudioInputError(`reading ${this.kind} input failed: ${String(err)}`, { cause: err });
+        error =
+          err instanceof AudioInputError
+            ? err
+            : new AudioInputError(`reading ${this.kind} input failed: ${String(err)}`, { cause: err });
       }
     }
     this.rejectFormat(error ?? new AudioInputError(`${this.kind} input ended before any audio`));
@@ -119,35 +122,35 @@ export class StreamAudioSource implements AudioSource {
 
   private async read(input: Readable): Promise<void> {
     const format = this.options.format ?? "auto";
-    const raw: PcmFormat = { encoding: "s16le", sampleRate: SOURCE_SAMPLE_RATE, channels: 1, ...this.options.raw };
+    const raw = s16leFormat({ sampleRate: SOURCE_SAMPLE_RATE, channels: 1, ...this.options.raw });
     let decoder: PcmDecoder | undefined;
+    /** Bytes seen before the format is known: a WAV header may arrive in pieces. */
     let head: Buffer = Buffer.alloc(0);
-    let wav: WavHeaderParser | undefined;
+    let isWav = format === "wav";
+    /** Sample bytes left in a WAV data chunk of declared size. */
     let remaining: number | undefined;
 
     for await (const chunk of input as AsyncIterable<Buffer>) {
       if (this.abort.signal.aborted) return;
       let bytes: Buffer = chunk;
       if (!decoder) {
-        if (format === "auto" && !wav) {
-          // Need four bytes to tell "RIFF" from raw samples.
-          head = Buffer.concat([head, bytes]);
+        head = head.length > 0 ? Buffer.concat([head, bytes]) : bytes;
+        if (format === "auto") {
+          // Four bytes tell "RIFF"/"RF64" from raw samples.
           if (head.length < 4) continue;
-          bytes = head;
-          if (head.toString("latin1", 0, 4) === "RIFF") wav = new WavHeaderParser();
-          else decoder = new PcmDecoder(raw);
-        } else if (format === "wav" && !wav) {
-          wav = new WavHeaderParser();
-        } else if (format === "raw") {
+          isWav = ["RIFF", "RF64"].includes(head.toString("latin1", 0, 4));
+        }
+        if (isWav) {
+          const header = parseHeader(head);
+          if (!header) continue;
+          decoder = new PcmDecoder(header.format);
+          remaining = header.dataLength ?? undefined;
+          bytes = head.subarray(header.dataOffset);
+        } else {
           decoder = new PcmDecoder(raw);
+          bytes = head;
         }
-        if (wav && !decoder) {
-          const parsed = wav.push(bytes);
-          if (!parsed) continue;
-          decoder = new PcmDecoder(parsed.header.format);
-          remaining = parsed.header.dataBytes;
-          bytes = parsed.rest;
-        }
+        head = Buffer.alloc(0);
         this.resolveFormat();
       }
       if (remaining !== undefined) {
@@ -155,17 +158,19 @@ export class StreamAudioSource implements AudioSource {
         if (bytes.length > remaining) bytes = bytes.subarray(0, remaining);
         remaining -= bytes.length;
       }
-      await this.emit(decoder!.push(bytes), false);
+      await this.emit(decoder.push(bytes), false);
       if (remaining === 0) break;
     }
-    if (!decoder && head.length > 0 && format !== "wav") {
+    if (!decoder && !isWav && head.length > 0) {
       // Fewer than four bytes in all: raw.
       decoder = new PcmDecoder(raw);
       this.resolveFormat();
       await this.emit(decoder.push(head), false);
     }
     if (!decoder) {
-      throw new AudioInputError(wav ? "WAV input ended inside its header" : `${this.kind} input is empty`);
+      throw new AudioInputError(
+        isWav && head.length > 0 ? "WAV input ended inside its header" : `${this.kind} input is empty`,
+      );
     }
     await this.emit(decoder.flush(), true);
   }
@@ -212,5 +217,15 @@ export class StreamAudioSource implements AudioSource {
     }
     this.pendingLength -= n;
     return out;
+  }
+}
+
+/** src/audio/wav.ts's streaming header parser, its errors as AudioInputError. */
+function parseHeader(bytes: Buffer): ReturnType<typeof parseWavHeader> {
+  try {
+    return parseWavHeader(bytes);
+  } catch (err) {
+    if (err instanceof WavFormatError) throw new AudioInputError(err.message, { cause: err });
+    throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseCommandArgs } from "../args.js";
 import { cliConfig, cliLogger, createEmbeddingStack, withStarted } from "../context.js";
-import { UsageError } from "../errors.js";
+import { aboutFile, UsageError } from "../errors.js";
 
 export async function embedCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -13,7 +13,7 @@ export async function embedCommand(argv: string[]): Promise<number> {
   const stack = createEmbeddingStack(config, cliLogger(config));
   const bytes = await readWavFile(positionals[0]);
   const vp = await withStarted([stack.encoder, stack.vad], () =>
-    stack.extractor.fromWav(bytes, { trim: !values["no-trim"] }),
+    aboutFile(positionals[0], () => stack.extractor.fromWav(bytes, { trim: !values["no-trim"] })),
   );
   const result = {
     model: vp.modelId,

@@ -1,6 +1,13 @@
 import { basename } from "node:path";
 import { parseCommandArgs } from "../args.js";
-import { cliConfig, cliLogger, createEmbeddingStack, createEnroller, createRegistry, withStarted } from "../context.js";
+import {
+  cliConfig,
+  cliLogger,
+  createEmbeddingStack,
+  createEnroller,
+  createRegistry,
+  withStarted,
+} from "../context.js";
 import { UsageError } from "../errors.js";
 import { readWavFile } from "./embed.js";
 
@@ -20,13 +27,20 @@ export async function enrollCommand(argv: string[]): Promise<number> {
     enroller.enrol(name, clips, { create: true }),
   );
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(result.clips.length ? { speaker: result.speaker.name, id: result.speaker.id, created: result.created, clips: result.clips } : {})}\n`);
+    const { speaker, created, clips: feedback } = result;
+    process.stdout.write(
+      `${JSON.stringify({ speaker: speaker.name, id: speaker.id, created, clips: feedback })}\n`,
+    );
     return 0;
   }
   const verb = result.created ? "created" : "updated";
-  process.stdout.write(`${verb} ${result.speaker.name} (id ${result.speaker.id}), ${result.speaker.samples.length} samples\n`);
+  process.stdout.write(
+    `${verb} ${result.speaker.name} (id ${result.speaker.id}), ${result.speaker.samples.length} samples\n`,
+  );
   for (const clip of result.clips) {
-    const consistency = clip.consistency ? `, similarity to other samples ${clip.consistency.mean.toFixed(2)}` : "";
+    const consistency = clip.consistency
+      ? `, similarity to other samples ${clip.consistency.mean.toFixed(2)}`
+      : "";
     process.stdout.write(`  ${clip.name}: ${clip.speechSeconds.toFixed(1)} s of speech${consistency}\n`);
     for (const warning of clip.warnings) process.stderr.write(`  warning: ${clip.name}: ${warning}\n`);
   }

@@ -1,6 +1,13 @@
 import { parseCommandArgs } from "../args.js";
-import { cliConfig, cliLogger, createEmbeddingStack, createEnroller, createRegistry, withStarted } from "../context.js";
-import { UsageError } from "../errors.js";
+import {
+  cliConfig,
+  cliLogger,
+  createEmbeddingStack,
+  createEnroller,
+  createRegistry,
+  withStarted,
+} from "../context.js";
+import { aboutFile, UsageError } from "../errors.js";
 import { readWavFile } from "./embed.js";
 
 export async function identifyCommand(argv: string[]): Promise<number> {
@@ -12,7 +19,9 @@ export async function identifyCommand(argv: string[]): Promise<number> {
   const registry = createRegistry(config, logger);
   const stack = createEmbeddingStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
-  const id = await withStarted([registry, stack.encoder, stack.vad], () => enroller.identifyWav(bytes));
+  const id = await withStarted([registry, stack.encoder, stack.vad], () =>
+    aboutFile(positionals[0], () => enroller.identifyWav(bytes)),
+  );
   const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
   const scores = Object.fromEntries(Object.entries(id.scores).map(([k, v]) => [k, round(v)]));
   if (values.json) {

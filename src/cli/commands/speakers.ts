@@ -26,7 +26,9 @@ export async function speakersCommand(argv: string[]): Promise<number> {
       for (const s of speakers) {
         const speech = s.samples.reduce((t, x) => t + x.speechSeconds, 0);
         const threshold = s.threshold !== undefined ? `, threshold ${s.threshold}` : "";
-        process.stdout.write(`${s.name} (id ${s.id}): ${s.samples.length} samples, ${speech.toFixed(1)} s of speech${threshold}\n`);
+        process.stdout.write(
+          `${s.name} (id ${s.id}): ${s.samples.length} samples, ${speech.toFixed(1)} s of speech${threshold}\n`,
+        );
       }
     }
     return 0;

@@ -87,13 +87,15 @@ function encodeNode(node: OnnxNode): ProtoWriter {
   for (const o of node.outputs) w.string(2, o);
   w.string(3, node.name).string(4, node.opType);
   // Sorted so attribute order never depends on object construction order.
-  for (const key of Object.keys(node.attributes ?? {}).sort()) w.message(5, encodeAttribute(key, node.attributes![key]));
+  for (const key of Object.keys(node.attributes ?? {}).sort())
+    w.message(5, encodeAttribute(key, node.attributes![key]));
   return w;
 }
 
 function encodeTensor(t: OnnxTensor): ProtoWriter {
   const count = t.dims.reduce((a, b) => a * b, 1);
-  if (count !== t.data.length) throw new RangeError(`tensor ${t.name}: dims [${t.dims}] need ${count} values, got ${t.data.length}`);
+  if (count !== t.data.length)
+    throw new RangeError(`tensor ${t.name}: dims [${t.dims}] need ${count} values, got ${t.data.length}`);
   const w = new ProtoWriter();
   if (t.dims.length > 0) w.packedInts(1, t.dims);
   w.int(2, t.dataType).string(8, t.name);
@@ -103,7 +105,8 @@ function encodeTensor(t: OnnxTensor): ProtoWriter {
 
 function encodeValueInfo(v: OnnxValueInfo): ProtoWriter {
   const shape = new ProtoWriter();
-  for (const d of v.shape) shape.message(1, typeof d === "number" ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
+  for (const d of v.shape)
+    shape.message(1, typeof d === "number" ? new ProtoWriter().int(1, d) : new ProtoWriter().string(2, d));
   const tensorType = new ProtoWriter().int(1, v.elemType).message(2, shape);
   return new ProtoWriter().string(1, v.name).message(2, new ProtoWriter().message(1, tensorType));
 }

@@ -35,7 +35,9 @@ export function httpsSource(source: HttpsSource, timeoutMs = 15 * 60_000): FileS
         await once(out, "finish");
       } catch (err) {
         out.destroy();
-        throw new SourceUnavailableError(`download interrupted after ${done} bytes: ${describeFetchError(err)}`);
+        throw new SourceUnavailableError(
+          `download interrupted after ${done} bytes: ${describeFetchError(err)}`,
+        );
       } finally {
         progress.end();
       }
@@ -46,6 +48,7 @@ export function httpsSource(source: HttpsSource, timeoutMs = 15 * 60_000): FileS
 function describeFetchError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as Error & { cause?: unknown }).cause;
-  const causeText = cause instanceof Error ? (cause as NodeJS.ErrnoException).code ?? cause.message : undefined;
+  const causeText =
+    cause instanceof Error ? ((cause as NodeJS.ErrnoException).code ?? cause.message) : undefined;
   return causeText !== undefined && causeText !== err.message ? `${err.message} (${causeText})` : err.message;
 }

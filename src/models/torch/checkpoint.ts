@@ -3,7 +3,17 @@ import { TorchCheckpointError } from "../errors.js";
 import { ZipArchive } from "../zip.js";
 import { PyGlobal, unpickle } from "./pickle.js";
 
-export type TorchDType = "float32" | "float64" | "float16" | "bfloat16" | "int64" | "int32" | "int16" | "int8" | "uint8" | "bool";
+export type TorchDType =
+  | "float32"
+  | "float64"
+  | "float16"
+  | "bfloat16"
+  | "int64"
+  | "int32"
+  | "int16"
+  | "int8"
+  | "uint8"
+  | "bool";
 
 const storageTypes: Record<string, { dtype: TorchDType; elementSize: number }> = {
   FloatStorage: { dtype: "float32", elementSize: 4 },
@@ -51,17 +61,25 @@ export class TorchTensor {
   toFloat32(): Float32Array {
     const { storage, shape, stride, storageOffset } = this;
     const where = `tensor on storage "${storage.key}"`;
-    if (storage.data === undefined) throw new TorchCheckpointError(`${where}: storage bytes were never loaded`);
+    if (storage.data === undefined)
+      throw new TorchCheckpointError(`${where}: storage bytes were never loaded`);
     if (storage.dtype !== "float32" && storage.dtype !== "float64")
       throw new TorchCheckpointError(`${where}: dtype ${storage.dtype} cannot be read as float32`);
-    if (endianness() !== "LE") throw new TorchCheckpointError("reading torch checkpoints needs a little-endian CPU");
+    if (endianness() !== "LE")
+      throw new TorchCheckpointError("reading torch checkpoints needs a little-endian CPU");
     const n = this.numel;
     const out = new Float32Array(n);
     if (n === 0) return out;
     let maxIndex = storageOffset;
     for (let d = 0; d < shape.length; d++) maxIndex += (shape[d] - 1) * stride[d];
-    if (storageOffset < 0 || maxIndex >= storage.numel || (storage.data.length / storage.elementSize) < storage.numel)
-      throw new TorchCheckpointError(`${where}: view (offset ${storageOffset}, shape [${shape}], stride [${stride}]) exceeds the storage's ${storage.numel} elements`);
+    if (
+      storageOffset < 0 ||
+      maxIndex >= storage.numel ||
+      storage.data.length / storage.elementSize < storage.numel
+    )
+      throw new TorchCheckpointError(
+        `${where}: view (offset ${storageOffset}, shape [${shape}], stride [${stride}]) exceeds the storage's ${storage.numel} elements`,
+      );
     const data = storage.data;
     if (storage.dtype === "float32" && isRowMajor(shape, stride)) {
       // Fast path: one copy into an aligned buffer.
@@ -69,7 +87,9 @@ export class TorchTensor {
       return out;
     }
     const read =
-      storage.dtype === "float32" ? (i: number) => data.readFloatLE(i * 4) : (i: number) => data.readDoubleLE(i * 8);
+      storage.dtype === "float32"
+        ? (i: number) => data.readFloatLE(i * 4)
+        : (i: number) => data.readDoubleLE(i * 8);
     // Walk the index space in row-major order; `idx` holds the multi-index, `pos` the storage element.
     const idx = new Array<number>(shape.length).fill(0);
     let pos = storageOffset;
@@ -118,7 +138,10 @@ export function loadTorchCheckpoint(data: Uint8Array, label = "checkpoint"): unk
   throw new TorchCheckpointError(`${label}: not a PyTorch checkpoint (neither zip nor legacy pickle format)`);
 }
 
-function storageFromPid(pid: unknown, label: string): { type: PyGlobal; key: string; location: string; numel: number; view: unknown } {
+function storageFromPid(
+  pid: unknown,
+  label: string,
+): { type: PyGlobal; key: string; location: string; numel: number; view: unknown } {
   if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5)
     throw new TorchCheckpointError(`${label}: unexpected persistent id ${JSON.stringify(String(pid))}`);
   const [, type, key, location, numel, view] = pid;
@@ -129,7 +152,8 @@ function storageFromPid(pid: unknown, label: string): { type: PyGlobal; key: str
 
 function storageType(type: PyGlobal, label: string): { dtype: TorchDType; elementSize: number } {
   const t = type.module === "torch" ? storageTypes[type.name] : undefined;
-  if (t === undefined) throw new TorchCheckpointError(`${label}: unsupported storage type ${type.qualifiedName}`);
+  if (t === undefined)
+    throw new TorchCheckpointError(`${label}: unsupported storage type ${type.qualifiedName}`);
   return t;
 }
 
@@ -166,7 +190,8 @@ function loadLegacyCheckpoint(buf: Buffer, label: string): unknown {
   if (magic.value !== LEGACY_MAGIC && magic.value !== Number(LEGACY_MAGIC))
     throw new TorchCheckpointError(`${label}: bad magic number; not a legacy torch checkpoint`);
   const proto = unpickle(buf, magic.end, {}, `${label} (protocol version)`);
-  if (proto.value !== 1001) throw new TorchCheckpointError(`${label}: unsupported legacy protocol version ${String(proto.value)}`);
+  if (proto.value !== 1001)
+    throw new TorchCheckpointError(`${label}: unsupported legacy protocol version ${String(proto.value)}`);
   const sys = unpickle(buf, proto.end, {}, `${label} (sys info)`);
   if (!(sys.value instanceof Map) || sys.value.get("little_endian") !== true)
     throw new TorchCheckpointError(`${label}: only little-endian checkpoints are supported`);
@@ -185,7 +210,8 @@ function loadLegacyCheckpoint(buf: Buffer, label: string): unknown {
           storages.set(s.key, root);
         }
         // view_metadata = (view_key, offset, view_size): a view into the root storage.
-        if (Array.isArray(s.view) && typeof s.view[1] === "number") return { storage: root, offset: s.view[1] } satisfies StorageRef;
+        if (Array.isArray(s.view) && typeof s.view[1] === "number")
+          return { storage: root, offset: s.view[1] } satisfies StorageRef;
         return { storage: root, offset: 0 } satisfies StorageRef;
       },
       call: rebuildTensors(label),
@@ -197,13 +223,17 @@ function loadLegacyCheckpoint(buf: Buffer, label: string): unknown {
   let p = keys.end;
   for (const key of keys.value as unknown[]) {
     const storage = storages.get(String(key));
-    if (storage === undefined) throw new TorchCheckpointError(`${label}: storage ${String(key)} is listed but never used`);
-    if (p + 8 > buf.length) throw new TorchCheckpointError(`${label}: truncated before storage ${storage.key}`);
+    if (storage === undefined)
+      throw new TorchCheckpointError(`${label}: storage ${String(key)} is listed but never used`);
+    if (p + 8 > buf.length)
+      throw new TorchCheckpointError(`${label}: truncated before storage ${storage.key}`);
     const numel = Number(buf.readBigInt64LE(p));
     p += 8;
     const bytes = numel * storage.elementSize;
     if (numel !== storage.numel || p + bytes > buf.length)
-      throw new TorchCheckpointError(`${label}: storage ${storage.key} is truncated or has ${numel} elements, expected ${storage.numel}`);
+      throw new TorchCheckpointError(
+        `${label}: storage ${storage.key} is truncated or has ${numel} elements, expected ${storage.numel}`,
+      );
     storage.data = buf.subarray(p, p + bytes);
     p += bytes;
   }
@@ -213,7 +243,8 @@ function loadLegacyCheckpoint(buf: Buffer, label: string): unknown {
 function loadZipCheckpoint(buf: Buffer, label: string): unknown {
   const zip = ZipArchive.open(buf, label);
   const pkl = zip.names().find((n) => /^[^/]+\/data\.pkl$/.test(n));
-  if (pkl === undefined) throw new TorchCheckpointError(`${label}: zip has no <archive>/data.pkl; not a torch checkpoint`);
+  if (pkl === undefined)
+    throw new TorchCheckpointError(`${label}: zip has no <archive>/data.pkl; not a torch checkpoint`);
   const prefix = pkl.slice(0, -"data.pkl".length);
   const byteorder = zip.get(`${prefix}byteorder`);
   if (byteorder !== undefined && zip.read(byteorder).toString("latin1") !== "little")
@@ -233,7 +264,9 @@ function loadZipCheckpoint(buf: Buffer, label: string): unknown {
           if (!zip.has(name)) throw new TorchCheckpointError(`${label}: storage file ${name} is missing`);
           storage.data = zip.read(name);
           if (storage.data.length < s.numel * elementSize)
-            throw new TorchCheckpointError(`${label}: storage ${name} has ${storage.data.length} bytes, needs ${s.numel * elementSize}`);
+            throw new TorchCheckpointError(
+              `${label}: storage ${name} has ${storage.data.length} bytes, needs ${s.numel * elementSize}`,
+            );
           storages.set(s.key, storage);
         }
         return { storage, offset: 0 } satisfies StorageRef;
@@ -251,7 +284,9 @@ function loadZipCheckpoint(buf: Buffer, label: string): unknown {
  */
 export function stateDict(checkpoint: unknown, label = "checkpoint"): Map<string, TorchTensor> {
   const candidates: unknown[] = [checkpoint];
-  if (checkpoint instanceof Map) for (const k of ["model_state", "state_dict", "model"]) if (checkpoint.has(k)) candidates.unshift(checkpoint.get(k));
+  if (checkpoint instanceof Map)
+    for (const k of ["model_state", "state_dict", "model"])
+      if (checkpoint.has(k)) candidates.unshift(checkpoint.get(k));
   for (const c of candidates) {
     if (!(c instanceof Map)) continue;
     const out = new Map<string, TorchTensor>();

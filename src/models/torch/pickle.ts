@@ -42,7 +42,12 @@ export interface PickleResult {
  * Python values map to: None -> null, bool, int -> number (bigint beyond 2^53), float -> number,
  * str -> string, bytes -> Buffer, list/tuple -> array, dict -> Map, set -> Set, other objects -> PyObject.
  */
-export function unpickle(data: Uint8Array, offset = 0, hooks: PickleHooks = {}, label = "pickle"): PickleResult {
+export function unpickle(
+  data: Uint8Array,
+  offset = 0,
+  hooks: PickleHooks = {},
+  label = "pickle",
+): PickleResult {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   let p = offset;
   const stack: unknown[] = [];
@@ -98,7 +103,8 @@ export function unpickle(data: Uint8Array, offset = 0, hooks: PickleHooks = {}, 
     return s;
   };
   const pop = (): unknown => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1])) fail("stack underflow");
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]))
+      fail("stack underflow");
     return stack.pop();
   };
   const top = (): unknown => {
@@ -130,9 +136,14 @@ export function unpickle(data: Uint8Array, offset = 0, hooks: PickleHooks = {}, 
       if (Array.isArray(args[0])) for (const kv of args[0]) if (Array.isArray(kv)) m.set(kv[0], kv[1]);
       return m;
     }
-    if (q === "builtins.set" || q === "__builtin__.set") return new Set(Array.isArray(args[0]) ? args[0] : []);
+    if (q === "builtins.set" || q === "__builtin__.set")
+      return new Set(Array.isArray(args[0]) ? args[0] : []);
     // Protocol-2 pickles spell bytes as _codecs.encode(str, "latin1").
-    if (q === "_codecs.encode" && typeof args[0] === "string" && (args[1] === "latin1" || args[1] === "latin-1"))
+    if (
+      q === "_codecs.encode" &&
+      typeof args[0] === "string" &&
+      (args[1] === "latin1" || args[1] === "latin-1")
+    )
       return Buffer.from(args[0], "latin1");
     return new PyObject(fn, args);
   };
@@ -209,7 +220,9 @@ export function unpickle(data: Uint8Array, offset = 0, hooks: PickleHooks = {}, 
         const s = line().replace(/L$/, "");
         if (!/^-?\d+$/.test(s)) fail(`bad LONG "${s}"`);
         const v = BigInt(s);
-        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+        stack.push(
+          v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v,
+        );
         break;
       }
       case 0x47: // BINFLOAT (big-endian double)

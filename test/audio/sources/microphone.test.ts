@@ -134,7 +134,10 @@ describe.skipIf(!has("arecord"))("MicrophoneSource via arecord and an ALSA file 
     expect(source.status().lastError).toMatch(/arecord was killed by SIGKILL/);
     expect(source.status().restarts).toBe(0);
 
-    await waitFor("running again", () => source.status().state === "running" && source.status().restarts === 1);
+    await waitFor(
+      "running again",
+      () => source.status().state === "running" && source.status().restarts === 1,
+    );
     await waitFor("audio after the restart", () => concat(byRun[1]).length >= 16000);
     const [newPid] = await childPids("arecord");
     expect(newPid).not.toBe(pid);
@@ -164,6 +167,16 @@ describe.skipIf(!has("arecord"))("MicrophoneSource via arecord and an ALSA file 
     const after = source.status().restarts;
     await new Promise((r) => setTimeout(r, 250));
     expect(source.status()).toMatchObject({ state: "stopped", restarts: after });
+  });
+
+  it("reports a recorder program that is not installed, and keeps retrying", async () => {
+    // spawn() looks the program up on the child's PATH.
+    const source = microphone({ env: { PATH: home }, restartBackoffMs: { min: 50, max: 100 } });
+    await source.start();
+    await waitFor("a restart", () => source.status().restarts >= 1);
+    expect(source.status().lastError).toMatch(/cannot start arecord \(is alsa-utils installed\?\).*ENOENT/);
+    await source.stop();
+    expect(source.status().state).toBe("stopped");
   });
 
   it("stop() ends the recorder process", async () => {

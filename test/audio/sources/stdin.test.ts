@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { InputFormat } from "../../../src/audio/sources/stream.js";
 import { StdinSource } from "../../../src/audio/sources/stdin.js";
+import type { InputFormat } from "../../../src/audio/sources/stream.js";
 import { silentLogger } from "../../../src/util/log.js";
 import { concat, mismatches, s16ToFloat, synthWav, UTTERANCE, wavPayload } from "./helpers.js";
 
@@ -14,12 +14,21 @@ beforeAll(async () => {
   expected = s16ToFloat(payload);
 });
 
-/** Writes `bytes` into a PassThrough in pieces of `piece` bytes, respecting its backpressure. */
+/**
+ * Writes `bytes` into a PassThrough in pieces of `piece` bytes, respecting its backpressure, and
+ * giving up when the reader closes it (as a shell pipe writer gets EPIPE).
+ */
 async function feed(stream: PassThrough, bytes: Buffer, piece: number): Promise<void> {
   for (let at = 0; at < bytes.length; at += piece) {
-    if (!stream.write(bytes.subarray(at, at + piece))) await new Promise((r) => stream.once("drain", r));
+    if (stream.destroyed) return;
+    if (!stream.write(bytes.subarray(at, at + piece))) {
+      await new Promise((r) => {
+        stream.once("drain", r);
+        stream.once("close", r);
+      });
+    }
   }
-  stream.end();
+  if (!stream.destroyed) stream.end();
 }
 
 async function run(bytes: Buffer, options: { piece?: number; format?: InputFormat; delayMs?: number } = {}) {
@@ -76,7 +85,10 @@ describe("StdinSource", () => {
   it("ends with a clear error when input forced to WAV is not WAV, or is empty", async () => {
     const notWav = await run(payload, { format: "wav" });
     expect(notWav.error?.message).toMatch(/not a WAV file/);
-    expect(notWav.source.status()).toMatchObject({ state: "ended", lastError: expect.stringMatching(/not a WAV/) });
+    expect(notWav.source.status()).toMatchObject({
+      state: "ended",
+      lastError: expect.stringMatching(/not a WAV/),
+    });
 
     const empty = await run(Buffer.alloc(0));
     expect(empty.error?.message).toMatch(/stdin input is empty/);

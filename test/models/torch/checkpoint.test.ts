@@ -64,18 +64,33 @@ describe("Resemblyzer pretrained.pt (legacy format, real file)", () => {
     // Values as printed by torch.load(...)["model_state"][k].flatten()[:2] / [-1].
     const first = (k: string) => Array.from(sd.get(k)!.toFloat32().subarray(0, 2));
     expect(sd.get("similarity_weight")!.toFloat32()[0]).toBeCloseTo(70.89291381835938, 12);
-    expect(first("lstm.weight_ih_l0")).toEqual([Math.fround(0.042865801602602005), Math.fround(-0.30569419264793396)]);
-    expect(first("lstm.weight_hh_l0")).toEqual([Math.fround(-0.32326969504356384), Math.fround(-0.5943440794944763)]);
-    expect(first("lstm.bias_hh_l2")).toEqual([Math.fround(-0.16388238966464996), Math.fround(-0.2686031460762024)]);
+    expect(first("lstm.weight_ih_l0")).toEqual([
+      Math.fround(0.042865801602602005),
+      Math.fround(-0.30569419264793396),
+    ]);
+    expect(first("lstm.weight_hh_l0")).toEqual([
+      Math.fround(-0.32326969504356384),
+      Math.fround(-0.5943440794944763),
+    ]);
+    expect(first("lstm.bias_hh_l2")).toEqual([
+      Math.fround(-0.16388238966464996),
+      Math.fround(-0.2686031460762024),
+    ]);
     const lb = sd.get("linear.bias")!.toFloat32();
     expect(lb[255]).toBe(Math.fround(0.03019702434539795));
     expect(sd.get("linear.weight")).toBeInstanceOf(TorchTensor);
   });
 
   it("rejects truncated and foreign files", () => {
-    expect(() => loadTorchCheckpoint(bytes.subarray(0, bytes.length - 1000), "cut.pt")).toThrow(TorchCheckpointError);
-    expect(() => loadTorchCheckpoint(bytes.subarray(0, bytes.length - 1000), "cut.pt")).toThrow(/cut.pt: storage .* is truncated/);
-    expect(() => loadTorchCheckpoint(Buffer.from("hello world"), "x.pt")).toThrow(/x.pt: not a PyTorch checkpoint/);
+    expect(() => loadTorchCheckpoint(bytes.subarray(0, bytes.length - 1000), "cut.pt")).toThrow(
+      TorchCheckpointError,
+    );
+    expect(() => loadTorchCheckpoint(bytes.subarray(0, bytes.length - 1000), "cut.pt")).toThrow(
+      /cut.pt: storage .* is truncated/,
+    );
+    expect(() => loadTorchCheckpoint(Buffer.from("hello world"), "x.pt")).toThrow(
+      /x.pt: not a PyTorch checkpoint/,
+    );
     expect(() => stateDict(new Map([["a", 1]]), "y.pt")).toThrow(/y.pt: no state dict of tensors/);
   });
 });

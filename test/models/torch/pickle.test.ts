@@ -56,7 +56,9 @@ describe("unpickle", () => {
     const data = Buffer.from(proto2, "hex");
     expect(() => unpickle(data.subarray(0, 50), 0, {}, "cut.pkl")).toThrow(PickleError);
     expect(() => unpickle(data.subarray(0, 50), 0, {}, "cut.pkl")).toThrow(/cut.pkl: unexpected end of data/);
-    expect(() => unpickle(Buffer.from([0x80, 0x02, 0xff]), 0, {}, "x")).toThrow(/x: unsupported or invalid opcode 0xff \(at byte 2\)/);
+    expect(() => unpickle(Buffer.from([0x80, 0x02, 0xff]), 0, {}, "x")).toThrow(
+      /x: unsupported or invalid opcode 0xff \(at byte 2\)/,
+    );
     expect(() => unpickle(Buffer.from([0x80, 0x02, 0x51]), 0, {}, "x")).toThrow(/stack underflow|persistent/);
   });
 });

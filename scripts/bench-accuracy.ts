@@ -1,0 +1,370 @@
+/**
+ * `npm run bench:accuracy`: speaker verification and household identification on the 120
+ * LibriSpeech speakers of the shared audio. Each speaker enrols on the first half of its file and is
+ * tested on the second half; voiceprints come from VoiceprintExtractor (volume normalisation, Silero
+ * silence trimming, Resemblyzer encoder), the same path as enrolment and `voiceid embed`.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { readWavAs16kMono } from "../src/audio/wav.js";
+import { createEncoder } from "../src/embedding/factory.js";
+import { VoiceprintExtractor } from "../src/embedding/voiceprint.js";
+import { cosine } from "../src/registry/matcher.js";
+import { SileroVad } from "../src/vad/silero.js";
+import {
+  drawHouseholds,
+  evaluateHouseholds,
+  type HouseholdDraws,
+  type HouseholdShares,
+  householdShares,
+  type SpeakerPrints,
+} from "./bench/households.js";
+import {
+  type Distribution,
+  distribution,
+  type EqualErrorRate,
+  equalErrorRate,
+  errorRates,
+} from "./bench/scores.js";
+import {
+  BenchSetupError,
+  librispeechFiles,
+  numberOption,
+  progress,
+  requireModels,
+  runMain,
+} from "./bench/setup.js";
+import { type Cell, fixed, formatTable, heading, pct, verdict } from "./bench/table.js";
+
+const ENCODER_ID = "resemblyzer-0.1.4";
+const GOALS = { maxEer: 0.05, minMembersCorrect: 0.95, maxVisitorsNamed: 0.02 };
+const SWEEP = Array.from({ length: 11 }, (_, k) => Math.round((0.7 + 0.02 * k) * 100) / 100);
+
+const USAGE = `usage: npm run bench:accuracy -- [options]
+  --threshold T      identification threshold for the household figures and goals (default 0.82)
+  --seed N           seed of the household draws (default 1)
+  --draws N          households drawn (default 200)
+  --household N      enrolled speakers per household (default 5)
+  --trim-only        skip the second table without silence trimming
+  --json             print one JSON object instead of tables`;
+
+interface Options {
+  threshold: number;
+  seed: number;
+  draws: number;
+  householdSize: number;
+  trimOnly: boolean;
+  json: boolean;
+}
+
+function parseOptions(): Options | null {
+  const parse = () =>
+    parseArgs({
+      options: {
+        threshold: { type: "string" },
+        seed: { type: "string" },
+        draws: { type: "string" },
+        household: { type: "string" },
+        "trim-only": { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    });
+  let v: ReturnType<typeof parse>["values"];
+  try {
+    v = parse().values;
+  } catch (err) {
+    throw new BenchSetupError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+  if (v.help) {
+    console.log(USAGE);
+    return null;
+  }
+  return {
+    threshold: numberOption("threshold", v.threshold, 0.82, (n) => n >= -1 && n <= 1, "a number in [-1, 1]"),
+    seed: numberOption("seed", v.seed, 1, (n) => Number.isInteger(n) && n >= 0, "an integer >= 0"),
+    draws: numberOption("draws", v.draws, 200, (n) => Number.isInteger(n) && n >= 1, "an integer >= 1"),
+    householdSize: numberOption(
+      "household",
+      v.household,
+      5,
+      (n) => Number.isInteger(n) && n >= 1,
+      "an integer >= 1",
+    ),
+    trimOnly: v["trim-only"],
+    json: v.json,
+  };
+}
+
+interface ConfigReport {
+  trim: boolean;
+  voiceprints: number;
+  embedSeconds: number;
+  /** Mean seconds of speech in the enrolment / test halves (after trimming when on). */
+  meanEnrolSpeechSeconds: number;
+  meanTestSpeechSeconds: number;
+  genuineTrials: number;
+  impostorTrials: number;
+  eer: EqualErrorRate;
+  genuine: Distribution;
+  impostor: Distribution;
+  atThreshold: { falseAcceptRate: number; falseRejectRate: number; households: HouseholdShares };
+  atEerThreshold: HouseholdShares;
+  sweep: {
+    threshold: number;
+    falseAcceptRate: number;
+    falseRejectRate: number;
+    households: HouseholdShares;
+  }[];
+}
+
+async function main(): Promise<number | undefined> {
+  const options = parseOptions();
+  if (!options) return 0;
+  const started = performance.now();
+  const models = requireModels();
+  const files = librispeechFiles();
+  if (files.length <= options.householdSize) {
+    throw new BenchSetupError(`need more than ${options.householdSize} speakers, found ${files.length}`);
+  }
+
+  const encoder = createEncoder(ENCODER_ID, { modelsDir: models.modelsDir, threads: 1 });
+  const vad = new SileroVad({ modelPath: models.vadPath });
+  const extractor = new VoiceprintExtractor(encoder, vad);
+  await encoder.start();
+  await vad.start();
+
+  const draws = drawHouseholds(files.length, options.householdSize, options.draws, options.seed);
+  const reports: ConfigReport[] = [];
+  try {
+    const halves = files.map((f) => {
+      const samples = readWavAs16kMono(readFileSync(f.path));
+      const half = Math.floor(samples.length / 2);
+      return { id: f.id, file: f.file, enrol: samples.subarray(0, half), test: samples.subarray(half) };
+    });
+    for (const trim of options.trimOnly ? [true] : [true, false]) {
+      progress(
+        `embedding ${halves.length * 2} half-files (${trim ? "silence trimming on" : "no trimming"})...`,
+      );
+      const t0 = performance.now();
+      const prints: SpeakerPrints[] = [];
+      let enrolSpeech = 0;
+      let testSpeech = 0;
+      for (const h of halves) {
+        const at = (which: string) => `${h.file} (${which} half, trim ${trim ? "on" : "off"})`;
+        const enrol = await extractor.fromSamples(h.enrol, { trim }).catch((err: Error) => {
+          throw new Error(`${at("first")}: ${err.message}`);
+        });
+        const test = await extractor.fromSamples(h.test, { trim }).catch((err: Error) => {
+          throw new Error(`${at("second")}: ${err.message}`);
+        });
+        enrolSpeech += enrol.speechSeconds;
+        testSpeech += test.speechSeconds;
+        prints.push({ id: h.id, enrol: enrol.embedding, test: test.embedding });
+      }
+      const embedSeconds = (performance.now() - t0) / 1000;
+      reports.push({
+        ...scoreConfig(prints, draws, options.threshold),
+        trim,
+        voiceprints: prints.length * 2,
+        embedSeconds,
+        meanEnrolSpeechSeconds: enrolSpeech / prints.length,
+        meanTestSpeechSeconds: testSpeech / prints.length,
+      });
+    }
+  } finally {
+    await vad.stop();
+    await encoder.stop();
+  }
+
+  const primary = reports[0];
+  const goals = [
+    {
+      goal: `EER <= ${pct(GOALS.maxEer, 0)}`,
+      value: primary.eer.eer,
+      pass: primary.eer.eer <= GOALS.maxEer,
+    },
+    {
+      goal: `members named correctly >= ${pct(GOALS.minMembersCorrect, 0)} (threshold ${options.threshold})`,
+      value: primary.atThreshold.households.membersCorrect,
+      pass: primary.atThreshold.households.membersCorrect >= GOALS.minMembersCorrect,
+    },
+    {
+      goal: `visitors named as a member <= ${pct(GOALS.maxVisitorsNamed, 0)} (threshold ${options.threshold})`,
+      value: primary.atThreshold.households.visitorsNamed,
+      pass: primary.atThreshold.households.visitorsNamed <= GOALS.maxVisitorsNamed,
+    },
+  ];
+  const wallSeconds = (performance.now() - started) / 1000;
+
+  if (options.json) {
+    console.log(
+      JSON.stringify({
+        benchmark: "accuracy",
+        encoder: ENCODER_ID,
+        speakers: files.length,
+        seed: options.seed,
+        draws: options.draws,
+        householdSize: options.householdSize,
+        threshold: options.threshold,
+        configs: reports,
+        goals: goals.map((g) => ({ ...g, verdict: verdict(g.pass) })),
+        wallSeconds: Number(wallSeconds.toFixed(1)),
+      }),
+    );
+    return 0;
+  }
+  printReport(options, files.length, reports, goals, wallSeconds);
+  return 0;
+}
+
+function scoreConfig(
+  prints: SpeakerPrints[],
+  draws: HouseholdDraws,
+  threshold: number,
+): Omit<
+  ConfigReport,
+  "trim" | "voiceprints" | "embedSeconds" | "meanEnrolSpeechSeconds" | "meanTestSpeechSeconds"
+> {
+  // Enrolment voiceprint of A against test voiceprint of B: A = B genuine, A != B impostor.
+  const genuine: number[] = [];
+  const impostor: number[] = [];
+  for (let a = 0; a < prints.length; a++) {
+    for (let b = 0; b < prints.length; b++) {
+      (a === b ? genuine : impostor).push(cosine(prints[a].enrol, prints[b].test));
+    }
+  }
+  const eer = equalErrorRate(genuine, impostor);
+  const at = (t: number) => {
+    const rates = errorRates(genuine, impostor, t);
+    return {
+      threshold: t,
+      falseAcceptRate: rates.falseAcceptRate,
+      falseRejectRate: rates.falseRejectRate,
+      households: householdShares(evaluateHouseholds(prints, draws, t)),
+    };
+  };
+  const main = at(threshold);
+  return {
+    genuineTrials: genuine.length,
+    impostorTrials: impostor.length,
+    eer,
+    genuine: distribution(genuine),
+    impostor: distribution(impostor),
+    atThreshold: main,
+    atEerThreshold: householdShares(evaluateHouseholds(prints, draws, eer.threshold)),
+    sweep: SWEEP.map(at),
+  };
+}
+
+function printReport(
+  options: Options,
+  speakers: number,
+  reports: ConfigReport[],
+  goals: { goal: string; value: number; pass: boolean }[],
+  wallSeconds: number,
+): void {
+  const t = options.threshold;
+  const visitors = speakers - options.householdSize;
+  console.log(`voiceid accuracy benchmark: ${ENCODER_ID}, LibriSpeech train-clean-100, ${speakers} speakers`);
+  console.log(
+    "Enrol on the first half of each speaker's file, test on the second half; voiceprints via\n" +
+      "VoiceprintExtractor (normalise -30 dBFS, Silero silence trimming, encoder), as enrolment does.",
+  );
+  console.log(
+    `Pairs: enrolment of A vs test of B -> ${reports[0].genuineTrials} genuine, ${reports[0].impostorTrials} impostor scores.`,
+  );
+  console.log(
+    `Households: ${options.draws} random draws (seed ${options.seed}, --seed) of ${options.householdSize} ` +
+      `enrolled speakers, the other ${visitors} are visitors; matchVoiceprint against the members.`,
+  );
+
+  const col = (r: ConfigReport) => (r.trim ? "trim (real path)" : "no trim");
+  const hh = (label: string, pick: (r: ConfigReport) => HouseholdShares): Cell[][] => [
+    [`${label}: members named correctly`, ...reports.map((r) => pct(pick(r).membersCorrect))],
+    [`${label}: members as someone else`, ...reports.map((r) => pct(pick(r).membersWrong))],
+    [`${label}: members unknown`, ...reports.map((r) => pct(pick(r).membersUnknown))],
+    [`${label}: members missed (else + unknown)`, ...reports.map((r) => pct(pick(r).membersMissed))],
+    [`${label}: visitors named as a member`, ...reports.map((r) => pct(pick(r).visitorsNamed))],
+  ];
+  console.log(heading("Summary"));
+  console.log(
+    formatTable(
+      ["", ...reports.map(col)],
+      [
+        ["EER (pairs)", ...reports.map((r) => pct(r.eer.eer))],
+        ["threshold at the EER", ...reports.map((r) => fixed(r.eer.threshold, 4))],
+        [
+          `FAR / FRR at ${t}`,
+          ...reports.map(
+            (r) => `${pct(r.atThreshold.falseAcceptRate)} / ${pct(r.atThreshold.falseRejectRate)}`,
+          ),
+        ],
+        ["genuine mean", ...reports.map((r) => fixed(r.genuine.mean, 4))],
+        ["genuine min", ...reports.map((r) => fixed(r.genuine.min, 4))],
+        ["genuine max", ...reports.map((r) => fixed(r.genuine.max, 4))],
+        ["impostor mean", ...reports.map((r) => fixed(r.impostor.mean, 4))],
+        ["impostor p99", ...reports.map((r) => fixed(r.impostor.p99, 4))],
+        ["impostor max", ...reports.map((r) => fixed(r.impostor.max, 4))],
+        ...hh(`@${t}`, (r) => r.atThreshold.households),
+        ...hh("@EER threshold", (r) => r.atEerThreshold),
+        [
+          "mean speech per half (enrol / test)",
+          ...reports.map(
+            (r) => `${r.meanEnrolSpeechSeconds.toFixed(1)} s / ${r.meanTestSpeechSeconds.toFixed(1)} s`,
+          ),
+        ],
+        ["embedding time", ...reports.map((r) => `${r.embedSeconds.toFixed(1)} s for ${r.voiceprints}`)],
+      ],
+    ),
+  );
+
+  for (const r of reports) {
+    console.log(heading(`Threshold sweep, ${col(r)}`));
+    console.log(
+      formatTable(
+        [
+          "threshold",
+          "FAR pairs",
+          "FRR pairs",
+          "members correct",
+          "as someone else",
+          "unknown",
+          "visitors named",
+        ],
+        r.sweep.map((s) => [
+          s.threshold.toFixed(2),
+          pct(s.falseAcceptRate),
+          pct(s.falseRejectRate),
+          pct(s.households.membersCorrect),
+          pct(s.households.membersWrong),
+          pct(s.households.membersUnknown),
+          pct(s.households.visitorsNamed),
+        ]),
+      ),
+    );
+  }
+
+  const meetsBoth = reports[0].sweep
+    .filter(
+      (s) =>
+        s.households.membersCorrect >= GOALS.minMembersCorrect &&
+        s.households.visitorsNamed <= GOALS.maxVisitorsNamed,
+    )
+    .map((s) => s.threshold.toFixed(2));
+  console.log(
+    `\nSweep thresholds meeting both household goals (${col(reports[0])}): ${meetsBoth.join(", ") || "none"}`,
+  );
+
+  console.log(heading("Goals (silence trimming on: the real enrolment/identification path)"));
+  console.log(
+    formatTable(
+      ["goal", "measured", "verdict"],
+      goals.map((g) => [g.goal, pct(g.value), verdict(g.pass)]),
+    ),
+  );
+  console.log(`\nTook ${wallSeconds.toFixed(1)} s.`);
+}
+
+runMain(main);

@@ -1,0 +1,135 @@
+import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
+import { type LibriSpeaker, librispeechDir, librispeechSpeakers } from "../../test/helpers/paths.js";
+
+/** Something the benchmark needs is missing; the message says what to do. Printed without a stack. */
+export class BenchSetupError extends Error {
+  override name = "BenchSetupError";
+}
+
+export interface BenchModels {
+  modelsDir: string;
+  encoderPath: string;
+  vadPath: string;
+}
+
+/** Model files the benchmarks load, checked up front so a missing file is one clear line. */
+export function requireModels(modelsDir = resolveModelsDir()): BenchModels {
+  const encoderPath = modelFilePath(modelsDir, "resemblyzer-0.1.4", "encoder.onnx");
+  const vadPath = modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx");
+  const missing = [encoderPath, vadPath].filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    throw new BenchSetupError(
+      `model file(s) missing: ${missing.join(", ")}\n` +
+        "run `voiceid models fetch` (or `npm run setup`), or point VOICEID_MODELS_DIR at a models directory",
+    );
+  }
+  return { modelsDir, encoderPath, vadPath };
+}
+
+export interface BenchFile extends LibriSpeaker {
+  path: string;
+}
+
+/** The LibriSpeech utterances of the shared audio (speakers.tsv order), optionally the first `limit`. */
+export function librispeechFiles(limit?: number): BenchFile[] {
+  if (!existsSync(path.join(librispeechDir, "speakers.tsv"))) {
+    throw new BenchSetupError(
+      `shared audio not found: ${librispeechDir}/speakers.tsv (expected ../shared/audio beside the repo)`,
+    );
+  }
+  const files = librispeechSpeakers().map((s) => ({ ...s, path: path.join(librispeechDir, s.file) }));
+  for (const f of files) {
+    if (!existsSync(f.path)) throw new BenchSetupError(`listed in speakers.tsv but missing: ${f.path}`);
+  }
+  return limit === undefined ? files : files.slice(0, limit);
+}
+
+export interface MachineInfo {
+  cpuModel: string;
+  /** "cpu MHz" of the first core (x86) or cpufreq's maximum (ARM); null when unknown. */
+  cpuMhz: number | null;
+  cores: number;
+  flags: string[];
+  /** 1, 5 and 15 minute load averages. */
+  loadAverage: number[];
+  node: string;
+}
+
+export function machineInfo(): MachineInfo {
+  let cpuinfo = "";
+  try {
+    cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    // Not Linux: fall back to what os.cpus() knows.
+  }
+  const field = (name: string): string | undefined =>
+    cpuinfo.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, "m"))?.[1]?.trim();
+  let cpuMhz: number | null = Number(field("cpu MHz")) || null;
+  if (cpuMhz === null) {
+    try {
+      // ARM kernels do not print "cpu MHz"; cpufreq gives kHz.
+      const khz = Number(readFileSync("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "utf8"));
+      if (khz > 0) cpuMhz = khz / 1000;
+    } catch {
+      cpuMhz = os.cpus()[0]?.speed || null;
+    }
+  }
+  return {
+    cpuModel: field("model name") ?? field("Model") ?? os.cpus()[0]?.model ?? "unknown",
+    cpuMhz,
+    cores: os.availableParallelism(),
+    flags: (field("flags") ?? field("Features") ?? "").split(/\s+/).filter(Boolean),
+    loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+    node: process.version,
+  };
+}
+
+/** Milliseconds of the fastest of `repeats` runs of `fn`. */
+export async function bestOf(repeats: number, fn: () => unknown): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < repeats; r++) {
+    const start = process.hrtime.bigint();
+    await fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return best;
+}
+
+/** Progress on stderr, so stdout stays the report (or the JSON). */
+export function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Runs a benchmark's main(): setup errors become one line and exit code 1, anything else a stack. */
+export function runMain(main: () => Promise<number | undefined>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code ?? 0;
+    },
+    (err: unknown) => {
+      if (err instanceof BenchSetupError) process.stderr.write(`error: ${err.message}\n`);
+      else
+        process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** Parses a numeric option; BenchSetupError on anything that is not a number in range. */
+export function numberOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  check: (n: number) => boolean,
+  rule: string,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || !check(n)) {
+    throw new BenchSetupError(`--${name} must be ${rule}, got "${value}"`);
+  }
+  return n;
+}
