@@ -115,10 +115,6 @@ const identificationSchema = z.strictObject({
   changeSimilarity: probability.default(0.6),
   /** Consecutive other-voice windows that split a segment into a new speaker turn. */
   changeWindows: whole().min(1, { error: "must be >= 1" }).default(3),
-  /** Speaker turns inside a segment: cosine to the turn's mean below which a window is another voice. */
-  changeSimilarity: probability.default(0.7),
-  /** Consecutive dissimilar windows needed to start a new turn. */
-  changeWindows: whole().min(1, { error: "must be >= 1" }).default(2),
   /** Segments with less speech than this are reported as "too_short" instead of guessed. */
   minSpeechSeconds: seconds.default(1.0),
 });
