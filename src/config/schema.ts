@@ -108,8 +108,6 @@ const identificationSchema = z.strictObject({
   /** Best score must beat the runner-up by this much, else the decision is ambiguous. */
   minMargin: probability.default(0),
   firstDecisionSeconds: positiveSeconds.default(1.6),
-  windowSeconds: positiveSeconds.default(1.6),
-  hopSeconds: positiveSeconds.default(0.8),
   consistentWindows: whole().min(1, { error: "must be >= 1" }).default(1),
   /** A window whose voiceprint is below this cosine to the current turn counts as another voice. */
   changeSimilarity: probability.default(0.6),
