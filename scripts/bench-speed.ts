@@ -15,8 +15,10 @@ import { decodeWav, downmixToMono, readWavAs16kMono } from "../src/audio/wav.js"
 import { createEncoder } from "../src/embedding/factory.js";
 import { MEL_N_CHANNELS, melSpectrogram } from "../src/embedding/mel.js";
 import { computePartialSlices, PARTIAL_FRAMES } from "../src/embedding/partials.js";
+import { meanNormalised } from "../src/embedding/resemblyzer.js";
 import { VoiceprintExtractor } from "../src/embedding/voiceprint.js";
-import { RESEMBLYZER_INPUT_NAME } from "../src/models/resemblyzer-onnx.js";
+import { RESEMBLYZER_INPUT_NAME, RESEMBLYZER_OUTPUT_NAME } from "../src/models/resemblyzer-onnx.js";
+import { cosine } from "../src/registry/matcher.js";
 import { SileroVad } from "../src/vad/silero.js";
 import { trimLongSilencesWithProbabilities } from "../src/vad/trim.js";
 import {
@@ -153,7 +155,7 @@ async function timeVoiceid(
   stack: {
     extractor: VoiceprintExtractor;
     vad: SileroVad;
-    embedUtterance: (w: Float32Array) => Promise<unknown>;
+    embedUtterance: (w: Float32Array) => Promise<Float32Array>;
   },
 ): Promise<VoiceidTimings> {
   const forward = await createForwardSession(encoderPath);
@@ -185,6 +187,7 @@ async function timeVoiceid(
   };
   try {
     await timeFile(files[0], 1); // warm-up: ort kernels, FFT tables, JIT
+    await checkForwardMatchesEncoder(files[0], forward, stack.embedUtterance);
     for (const [i, file] of files.entries()) {
       if (i % 10 === 0) progress(`voiceid: file ${i + 1}/${files.length}`);
       const { seconds, ms, windows, batch } = await timeFile(file, repeats);
@@ -197,6 +200,35 @@ async function timeVoiceid(
     await forward.release();
   }
   return { files: files.length, audioSeconds, stageMs: totals, vadWindows, partials };
+}
+
+/**
+ * The timed forward must be the encoder's real work: the mean of its partial embeddings has to
+ * equal embedUtterance on the same wav, else the batch was built differently and the figure lies.
+ */
+async function checkForwardMatchesEncoder(
+  file: BenchFile,
+  forward: ort.InferenceSession,
+  embedUtterance: (w: Float32Array) => Promise<Float32Array>,
+): Promise<void> {
+  const norm = normalizeVolume(readWavAs16kMono(readFileSync(file.path)), -30, { increaseOnly: true });
+  const { padded, batch, mels } = partialBatch(norm);
+  const out = await forward.run({
+    [RESEMBLYZER_INPUT_NAME]: new ort.Tensor("float32", mels(melSpectrogram(padded).data), [
+      batch,
+      PARTIAL_FRAMES,
+      MEL_N_CHANNELS,
+    ]),
+  });
+  const data = out[RESEMBLYZER_OUTPUT_NAME].data as Float32Array;
+  const dim = data.length / batch;
+  const partials = Array.from({ length: batch }, (_, b) => data.subarray(b * dim, (b + 1) * dim));
+  const similarity = cosine(meanNormalised(partials, dim), await embedUtterance(norm));
+  if (!(similarity > 0.99999)) {
+    throw new Error(
+      `forward-only batch does not reproduce embedUtterance (cosine ${similarity}); fix partialBatch()`,
+    );
+  }
 }
 
 interface ResampleTimings {

@@ -285,5 +285,6 @@ function toOutcome(m: import("../registry/matcher.js").MatchResult): MatchOutcom
     threshold: m.threshold,
     nearestSpeaker: m.nearest?.name ?? null,
     reason: m.reason,
+    scores: m.scores,
   };
 }

@@ -13,6 +13,11 @@ export interface MatchOutcome {
   threshold: number;
   nearestSpeaker: string | null;
   reason: null | "unknown" | "uncertain" | "no_speakers";
+  /**
+   * Cosine to every enrolled speaker, keyed by a unique key (the matcher uses display names). When
+   * given, turns inside a segment are also split by which enrolled speaker each window prefers.
+   */
+  scores?: Readonly<Record<string, number>>;
 }
 
 export type DetectionReason = null | "unknown" | "uncertain" | "too_short";
@@ -120,7 +125,7 @@ export class LiveIdentifier {
     if (!this.active || !this.turn) return;
     this.active = false;
     this.length = Math.max(0, Math.min(this.length, end - this.origin));
-    const turn = this.turn;
+    let turn = this.turn;
     this.turn = null;
     const turnStart = turn.start - this.origin;
     const speech = this.length - turnStart;
@@ -135,7 +140,18 @@ export class LiveIdentifier {
         const [embedding] = await this.encoder.embedWindows([
           normalizeVolume(window, -30, { increaseOnly: true }),
         ]);
-        this.tracker.push({ start: this.origin + start, end: this.origin + this.length, embedding });
+        const partial = {
+          start: this.origin + start,
+          end: this.origin + this.length,
+          embedding,
+          scores: this.match(embedding).scores,
+        };
+        const change = this.tracker.push(partial);
+        if (change.kind === "split") {
+          // The last words were someone else's: close the running turn and report theirs.
+          await this.closeTurn(turn, change.at, this.match(change.previousMean));
+          turn = this.newTurn(change.at);
+        }
       }
       turn.decision = this.decide();
     }
@@ -143,6 +159,14 @@ export class LiveIdentifier {
     if (speech < this.options.minSpeechSeconds * SAMPLE_RATE && !turn.announced) final.reason = "too_short";
     if (!turn.announced) await this.listener({ ...final, type: "started" });
     await this.listener(final);
+  }
+
+  /** Ends a turn that a change of voice cut short, with the decision on its own partials. */
+  private async closeTurn(turn: Turn, end: number, decision: MatchOutcome): Promise<void> {
+    turn.decision = decision;
+    const ended = this.detection("stopped", turn, end);
+    if (!turn.announced) await this.listener({ ...ended, type: "started" });
+    await this.listener(ended);
   }
 
   private newTurn(start: number): Turn {
@@ -175,12 +199,9 @@ export class LiveIdentifier {
 
   private async onPartial(partial: Partial): Promise<void> {
     const turn = this.turn!;
-    const change = this.tracker.push(partial);
+    const change = this.tracker.push({ ...partial, scores: this.match(partial.embedding).scores });
     if (change.kind === "split") {
-      // The old turn ends where the new voice's first window starts.
-      const ended = this.detection("stopped", turn, change.at);
-      if (!turn.announced) await this.listener({ ...ended, type: "started" });
-      await this.listener(ended);
+      await this.closeTurn(turn, change.at, this.match(change.previousMean));
       this.turn = this.newTurn(change.at);
     }
     const current = this.turn!;

@@ -1,32 +1,77 @@
 import { cosine } from "../registry/matcher.js";
 
 /**
- * Splits one VAD speech segment into speaker turns from its partial voiceprints, without
- * knowing who anyone is: a partial that is far from the current turn's running mean, twice in a
- * row, starts a new turn at the first of them. Pure: no I/O, no model.
+ * Splits one VAD speech segment into speaker turns from its partial voiceprints. Pure: no I/O, no model.
+ *
+ * Two rules, because Resemblyzer voices are close to each other (two enrolled people often score
+ * 0.8 against each other's centroid, so "far from the turn's mean" alone never fires in a real
+ * conversation):
+ * - enrolled voices: a window clearly prefers one enrolled speaker (best score >= preferenceFloor and
+ *   ahead of the runner-up by preferenceMargin). `preferenceWindows` consecutive windows preferring
+ *   a speaker other than the one the turn prefers start a new turn;
+ * - any voice: a window whose cosine to the turn's running mean is below changeSimilarity is another
+ *   voice; `changeWindows` consecutive such windows that also agree with each other start a new turn.
+ * A window that breaks a run rejoins the turn with the run (a cough or a laugh is not a turn).
  */
 export interface TurnTrackerOptions {
   /** Cosine to the turn's mean below which a partial counts as another voice. */
   changeSimilarity: number;
   /** Consecutive dissimilar partials needed to split (1 = split at once). */
   changeWindows: number;
+  /** Consecutive windows preferring another enrolled speaker that split (default 2). */
+  preferenceWindows?: number;
+  /** A window prefers an enrolled speaker only when it beats the runner-up by this much (default 0.05). */
+  preferenceMargin?: number;
+  /** ... and scores at least this against that speaker (default 0.7). */
+  preferenceFloor?: number;
 }
+
+export const DEFAULT_PREFERENCE_WINDOWS = 2;
+export const DEFAULT_PREFERENCE_MARGIN = 0.05;
+export const DEFAULT_PREFERENCE_FLOOR = 0.7;
 
 export interface Partial {
   /** Stream position (samples) of the partial's first sample. */
   start: number;
   end: number;
   embedding: Float32Array;
+  /** Cosine of this partial to each enrolled speaker (by a unique key, e.g. the name); absent = unknown. */
+  scores?: Readonly<Record<string, number>>;
 }
 
-export type TurnChange = { kind: "continue" } | { kind: "split"; at: number; moved: Partial[] };
+export type TurnChange =
+  | { kind: "continue" }
+  | {
+      kind: "split";
+      /** Estimated stream position where the new voice starts. */
+      at: number;
+      /** Partials that now form the new turn. */
+      moved: Partial[];
+      /** Mean voiceprint of the turn that just ended (its partials only). */
+      previousMean: Float32Array;
+      rule: "preference" | "similarity";
+    };
+
+/** What a run of windows that differ from the current turn has in common. */
+type RunKind = { rule: "preference"; speaker: string } | { rule: "similarity" };
 
 export class TurnTracker {
   private sum: Float64Array | null = null;
   private count = 0;
+  /** Per enrolled speaker: summed window scores of the turn. */
+  private scoreSums = new Map<string, number>();
+  private scoreCount = 0;
   private pending: Partial[] = [];
+  private pendingKind: RunKind | null = null;
+  private readonly preferenceWindows: number;
+  private readonly preferenceMargin: number;
+  private readonly preferenceFloor: number;
 
-  constructor(private readonly options: TurnTrackerOptions) {}
+  constructor(private readonly options: TurnTrackerOptions) {
+    this.preferenceWindows = options.preferenceWindows ?? DEFAULT_PREFERENCE_WINDOWS;
+    this.preferenceMargin = options.preferenceMargin ?? DEFAULT_PREFERENCE_MARGIN;
+    this.preferenceFloor = options.preferenceFloor ?? DEFAULT_PREFERENCE_FLOOR;
+  }
 
   /** Partials of the current turn (excluding ones held as a possible change). */
   get partialCount(): number {
@@ -39,10 +84,46 @@ export class TurnTracker {
     return normalise(this.sum);
   }
 
+  /** The enrolled speaker the turn's windows score highest on average, or null (none enrolled / no scores). */
+  turnPreference(): string | null {
+    let best: string | null = null;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (const [key, sum] of this.scoreSums) {
+      if (sum > bestScore) {
+        best = key;
+        bestScore = sum;
+      }
+    }
+    return best;
+  }
+
+  /** The enrolled speaker a single window clearly prefers, or null. */
+  windowPreference(partial: Partial): string | null {
+    if (!partial.scores) return null;
+    let best: string | null = null;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    let second = Number.NEGATIVE_INFINITY;
+    for (const [key, score] of Object.entries(partial.scores)) {
+      if (score > bestScore) {
+        second = bestScore;
+        best = key;
+        bestScore = score;
+      } else if (score > second) {
+        second = score;
+      }
+    }
+    if (best === null || bestScore < this.preferenceFloor) return null;
+    if (second !== Number.NEGATIVE_INFINITY && bestScore - second < this.preferenceMargin) return null;
+    return best;
+  }
+
   reset(): void {
     this.sum = null;
     this.count = 0;
+    this.scoreSums = new Map();
+    this.scoreCount = 0;
     this.pending = [];
+    this.pendingKind = null;
   }
 
   /**
@@ -54,36 +135,76 @@ export class TurnTracker {
       this.add(partial);
       return { kind: "continue" };
     }
-    const similarity = cosine(this.mean()!, partial.embedding);
-    if (similarity >= this.options.changeSimilarity) {
-      // A one-off outlier (a cough, a laugh) rejoins the turn.
-      for (const p of this.pending) this.add(p);
-      this.pending = [];
+    const kind = this.classify(partial);
+    if (kind === null) {
+      this.rejoinPending();
       this.add(partial);
       return { kind: "continue" };
     }
-    // Partials that differ from the turn must also agree with each other to be a new voice.
-    if (
-      this.pending.length > 0 &&
-      cosine(this.pending[0].embedding, partial.embedding) < this.options.changeSimilarity
-    ) {
-      for (const p of this.pending) this.add(p);
-      this.pending = [];
-    }
+    if (this.pendingKind && !this.continuesRun(kind, partial)) this.rejoinPending();
     this.pending.push(partial);
-    if (this.pending.length < this.options.changeWindows) return { kind: "continue" };
+    this.pendingKind = kind;
+    const needed = kind.rule === "preference" ? this.preferenceWindows : this.options.changeWindows;
+    if (this.pending.length < needed) return { kind: "continue" };
+
+    const previousMean = this.mean()!;
     const moved = this.pending;
     this.reset();
     for (const p of moved) this.add(p);
-    return { kind: "split", at: moved[0].start, moved };
+    return { kind: "split", at: changePoint(moved), moved, previousMean, rule: kind.rule };
+  }
+
+  /** null: the partial belongs to the current turn; otherwise the kind of change it suggests. */
+  private classify(partial: Partial): RunKind | null {
+    const preferred = this.windowPreference(partial);
+    const turnPreferred = this.turnPreference();
+    if (preferred !== null) {
+      // A window that clearly sounds like the turn's own enrolled speaker stays in the turn.
+      if (preferred === turnPreferred) return null;
+      if (turnPreferred !== null) return { rule: "preference", speaker: preferred };
+    }
+    const similarity = cosine(this.mean()!, partial.embedding);
+    return similarity < this.options.changeSimilarity ? { rule: "similarity" } : null;
+  }
+
+  private continuesRun(kind: RunKind, partial: Partial): boolean {
+    const run = this.pendingKind!;
+    if (run.rule !== kind.rule) return false;
+    if (run.rule === "preference") return kind.rule === "preference" && kind.speaker === run.speaker;
+    // Partials that differ from the turn must also agree with each other to be one new voice.
+    return cosine(this.pending[0].embedding, partial.embedding) >= this.options.changeSimilarity;
+  }
+
+  private rejoinPending(): void {
+    for (const p of this.pending) this.add(p);
+    this.pending = [];
+    this.pendingKind = null;
   }
 
   private add(partial: Partial): void {
     if (!this.sum) this.sum = new Float64Array(partial.embedding.length);
     for (let i = 0; i < partial.embedding.length; i++) this.sum[i] += partial.embedding[i];
     this.count++;
+    if (partial.scores) {
+      for (const [key, score] of Object.entries(partial.scores))
+        this.scoreSums.set(key, (this.scoreSums.get(key) ?? 0) + score);
+      this.scoreCount++;
+    }
   }
 }
+
+/**
+ * Where the new voice most likely starts. The window before the run still sounded like the old
+ * voice and the run's first window already sounds like the new one, so the change lies early in
+ * the first window: a quarter into it (0.4 s for Resemblyzer's 1.6 s windows) splits the difference.
+ */
+function changePoint(moved: Partial[]): number {
+  const first = moved[0];
+  return first.start + Math.round((first.end - first.start) * CHANGE_POINT_FRACTION);
+}
+
+/** Tuned on the shared two-person conversation (see test/identify/conversation.test.ts). */
+export const CHANGE_POINT_FRACTION = 0.5;
 
 export function normalise(v: ArrayLike<number>): Float32Array {
   let n = 0;
