@@ -48,11 +48,11 @@ const ENCODER_ID = "resemblyzer-0.1.4";
 const SAMPLE_RATE = 16_000;
 const VAD_WINDOW_MS = 32;
 const GOALS = { minEmbedPathSpeedup: 1.5, maxLimitFactor: 4, maxVadMsPerWindow: 0.3 };
-/** Default file count: all 120 take ~5 min with the Python side on a 2-core machine; 40 fit in ~2. */
-const DEFAULT_FILES = 40;
+/** All 120 files: ~3 min with the Python side on a busy 2-core machine (--files 60 halves it). */
+const DEFAULT_FILES = 120;
 
 const USAGE = `usage: npm run bench:speed -- [options]
-  --files N      use the first N of the 120 LibriSpeech files (default ${DEFAULT_FILES}; 120 = all, ~5 min)
+  --files N      use the first N of the 120 LibriSpeech files (default ${DEFAULT_FILES} = all, ~3 min)
   --repeats R    best of R per file and stage, after a warm-up (default 3)
   --resample N   files converted to 44.1 kHz stereo in memory to time the resampler (default 3)
   --no-python    skip the PyTorch reference
@@ -327,6 +327,10 @@ interface Arithmetic {
   pythonGflops: number | null;
   theoretical: TheoreticalPeak;
   gemm: GemmResult;
+  /** The higher of theoretical and measured GEMM: a limit must not be below what was reached. */
+  limitGflops: number;
+  /** limit / voiceid encoder GFLOP/s (the goal wants <= 4). */
+  limitFactor: number;
 }
 
 async function main(): Promise<number | undefined> {
@@ -341,7 +345,9 @@ async function main(): Promise<number | undefined> {
   }
 
   progress("GEMM 1024^3 (single thread) for the practical arithmetic limit...");
-  const gemm = await measureGemm(1024, 7);
+  // Measured before and after the stages, best of both: one busy moment on a shared box must not
+  // lower the limit.
+  let gemm = await measureGemm(1024, 15);
   const theoretical = theoreticalPeak(machine);
 
   const encoder = createEncoder(ENCODER_ID, { modelsDir: models.modelsDir, threads: 1 });
@@ -368,6 +374,9 @@ async function main(): Promise<number | undefined> {
     }
     await vad.stop();
     await encoder.stop();
+    const gemmAgain = await measureGemm(1024, 15);
+    if (gemmAgain.gflops > gemm.gflops) gemm = { ...gemmAgain, runs: gemm.runs + gemmAgain.runs };
+    else gemm = { ...gemm, runs: gemm.runs + gemmAgain.runs };
     if (options.python) {
       progress(`python reference: ${PYTHON_NOTE}...`);
       python = await runPythonSpeed(
@@ -384,17 +393,20 @@ async function main(): Promise<number | undefined> {
 
   const flops = encoderFlops(voiceid.partials);
   const pyEncoderMs = python?.status === "ok" ? python.result.stageMs.encoder : null;
+  const voiceidGflops = flops / (voiceid.stageMs.encoder / 1000) / 1e9;
+  const limitGflops = Math.max(gemm.gflops, theoretical.gflops ?? 0);
   const arithmetic: Arithmetic = {
     encoderFlops: flops,
-    voiceidGflops: flops / (voiceid.stageMs.encoder / 1000) / 1e9,
+    voiceidGflops,
     pythonGflops: pyEncoderMs ? flops / (pyEncoderMs / 1000) / 1e9 : null,
     theoretical,
     gemm,
+    limitGflops,
+    limitFactor: limitGflops / voiceidGflops,
   };
   const rows = compareRows(voiceid, python ?? { status: "failed", reason: "skipped (--no-python)" });
   const vadMsPerWindow = voiceid.stageMs.vad / voiceid.vadWindows;
   const embedPath = rows.find((r) => r.stage === "embed path")!;
-  const limitFactor = gemm.gflops / arithmetic.voiceidGflops;
   const goals = [
     {
       goal: `embed path >= ${GOALS.minEmbedPathSpeedup}x faster than Python`,
@@ -402,9 +414,9 @@ async function main(): Promise<number | undefined> {
       verdict: embedPath.ratio === null ? "n/a" : verdict(embedPath.ratio >= GOALS.minEmbedPathSpeedup),
     },
     {
-      goal: `encoder within ${GOALS.maxLimitFactor}x of the arithmetic limit (measured GEMM)`,
-      measured: `${limitFactor.toFixed(2)}x below`,
-      verdict: verdict(limitFactor <= GOALS.maxLimitFactor),
+      goal: `encoder within ${GOALS.maxLimitFactor}x of the arithmetic limit (${arithmetic.limitGflops.toFixed(0)} GFLOP/s)`,
+      measured: `${arithmetic.limitFactor.toFixed(2)}x below`,
+      verdict: verdict(arithmetic.limitFactor <= GOALS.maxLimitFactor),
     },
     {
       goal: `Silero <= ${GOALS.maxVadMsPerWindow} ms per ${VAD_WINDOW_MS} ms window`,
@@ -434,7 +446,7 @@ async function main(): Promise<number | undefined> {
         resampling,
         python,
         comparison: rows,
-        arithmetic: { ...arithmetic, voiceidShareOfGemm: 1 / limitFactor },
+        arithmetic,
         goals,
         wallSeconds: Number(wallSeconds.toFixed(1)),
       }),
@@ -555,9 +567,7 @@ function printReport(
       `(${(a.encoderFlops / 1e9 / v.audioSeconds).toFixed(3)} GFLOP per second of audio; 3-layer LSTM 40->256x3 + 256x256 projection).`,
   );
   const share = (g: number | null, limit: number | null) =>
-    g === null || limit === null
-      ? null
-      : `${((g / limit) * 100).toFixed(1)} % (${(limit / g).toFixed(2)}x below)`;
+    g === null || limit === null ? null : `${((g / limit) * 100).toFixed(1)} %`;
   console.log(
     formatTable(
       ["", "GFLOP/s", "vs theoretical", "vs measured GEMM"],
@@ -590,6 +600,16 @@ function printReport(
     ),
   );
   console.log(`Theoretical assumes ${t.isa}; ${t.note}.`);
+  console.log(
+    `Arithmetic limit for the goal = the higher of the two (${a.limitGflops.toFixed(1)} GFLOP/s); ` +
+      `voiceid's encoder reaches 1/${a.limitFactor.toFixed(2)} of it.`,
+  );
+  if (Math.max(a.voiceidGflops, a.pythonGflops ?? 0) > a.limitGflops) {
+    console.log(
+      "An encoder above the limit means the limit is underestimated: the real clock is above the\n" +
+        "/proc/cpuinfo figure (boost) and/or the GEMM caught a busy moment on this shared machine.",
+    );
+  }
   console.log(
     "Python's partial count is the same (computePartialSlices is an exact port of compute_partial_slices).",
   );

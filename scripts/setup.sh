@@ -31,7 +31,9 @@ fi
 
 # onnxruntime-node would download CUDA files at install; its CPU binaries ship in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip
-npm ci --no-audit --no-fund
+# `npm install` (not `npm ci`): it follows the lock file but tolerates optional platform packages
+# (Biome's builds for other systems) that a registry mirror may not carry.
+npm install --no-audit --no-fund
 npm run build
 node dist/cli/main.js models fetch
 echo "voiceid is set up: run it with 'npx voiceid run' (see README.md)"

@@ -85,7 +85,8 @@ export async function runPythonSpeed(
   }
   if (run.code !== 0) {
     if (MISSING_MODULE.test(run.stderr)) {
-      return { status: "unavailable", reason: tail, install: pipInstallCommands() };
+      const missing = run.stderr.split("\n").findLast((l) => MISSING_MODULE.test(l)) ?? tail;
+      return { status: "unavailable", reason: missing.trim(), install: pipInstallCommands() };
     }
     return { status: "failed", reason: `${PYTHON_SPEED_SCRIPT} exited with ${run.code}: ${tail}` };
   }

@@ -204,7 +204,7 @@ function changePoint(moved: Partial[]): number {
 }
 
 /** Tuned on the shared two-person conversation (see test/identify/conversation.test.ts). */
-export const CHANGE_POINT_FRACTION = 0.5;
+export const CHANGE_POINT_FRACTION = 0;
 
 export function normalise(v: ArrayLike<number>): Float32Array {
   let n = 0;
