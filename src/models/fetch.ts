@@ -161,7 +161,7 @@ async function ensureFile(
   }
 
   if (isDerivedFile(file)) {
-    const origin = `convert ${file.derivedFrom} (${file.converter})`;
+    const origin = `${file.derivedFrom} (${file.converter})`;
     const tmp = tempPathFor(finalPath);
     try {
       await convertDerived(modelsDir, model, file, tmp);

@@ -74,7 +74,7 @@ describe("fetchModels from a local mirror", () => {
       ["resemblyzer-0.1.4", "encoder.onnx", "converted"],
     ]);
     expect(first[0].origin).toBe(`mirror ${mirror}`);
-    expect(first[2].origin).toBe("convert pretrained.pt (resemblyzer-onnx)");
+    expect(first[2].origin).toBe("pretrained.pt (resemblyzer-onnx)");
     expect(listAll(modelsDir)).toEqual([
       path.join("resemblyzer-0.1.4", "encoder.onnx"),
       path.join("resemblyzer-0.1.4", "pretrained.pt"),
@@ -192,7 +192,7 @@ describe("fetchModels checksum verification", () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelChecksumError);
     expect((err as Error).message).toMatch(
-      /checksum mismatch for encoder.onnx from convert pretrained.pt \(resemblyzer-onnx\): expected sha256 0{64}, got 14e32dfa/,
+      /checksum mismatch for encoder.onnx from pretrained.pt \(resemblyzer-onnx\): expected sha256 0{64}, got 14e32dfa/,
     );
     expect(listAll(modelsDir)).toEqual([path.join("resemblyzer-0.1.4", "pretrained.pt")]);
   });
