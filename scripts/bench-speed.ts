@@ -471,6 +471,8 @@ async function main(): Promise<number | undefined> {
 
 const PYTHON_NOTE = "PyTorch Resemblyzer, same files and repeats, OMP/MKL threads 1";
 
+const loads = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+
 function printReport(
   options: Options,
   machine: MachineInfo,
@@ -487,7 +489,7 @@ function printReport(
   console.log("voiceid speed benchmark: ms of one CPU thread per second of audio (lower is better)");
   console.log(
     `CPU: ${machine.cpuModel}, ${machine.cores} cores @ ${machine.cpuMhz ?? "?"} MHz; node ${machine.node}; ` +
-      `load average at start ${machine.loadAverage.join(" ")}, at end ${loadAtEnd.join(" ")}`,
+      `load average at start ${loads(machine.loadAverage)}, at end ${loads(loadAtEnd)}`,
   );
   console.log(
     "NOTE: this machine is shared with other work while the benchmark runs, so figures are noisy;\n" +
@@ -604,6 +606,12 @@ function printReport(
     `Arithmetic limit for the goal = the higher of the two (${a.limitGflops.toFixed(1)} GFLOP/s); ` +
       `voiceid's encoder reaches 1/${a.limitFactor.toFixed(2)} of it.`,
   );
+  if (t.gflops !== null && a.gemm.gflops > t.gflops) {
+    console.log(
+      "The GEMM beats the theoretical estimate, so the core runs above the /proc/cpuinfo clock (boost):\n" +
+        "the measured GEMM is the better limit here.",
+    );
+  }
   if (Math.max(a.voiceidGflops, a.pythonGflops ?? 0) > a.limitGflops) {
     console.log(
       "An encoder above the limit means the limit is underestimated: the real clock is above the\n" +
