@@ -1,0 +1,162 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readWavAs16kMono } from "../../src/audio/wav.js";
+import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { librispeechWav, repoRoot } from "../helpers/paths.js";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let dataDir: string;
+
+/** Runs the real `voiceid` entry point in a child process, as a user would. */
+function voiceid(...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), ...args],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, VOICEID_DATA_DIR: dataDir, VOICEID_CONFIG: "" },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** First or second half of a LibriSpeech utterance as a WAV file in the temp dir. */
+async function half(file: string, which: 0 | 1): Promise<string> {
+  const samples = readWavAs16kMono(await readFile(librispeechWav(file)));
+  const mid = Math.floor(samples.length / 2);
+  const part = which === 0 ? samples.subarray(0, mid) : samples.subarray(mid);
+  const out = path.join(dataDir, `${path.basename(file, ".wav")}-${which}.wav`);
+  await writeFile(out, encodePcm16Wav(part, 16_000));
+  return out;
+}
+
+describe("voiceid command line", () => {
+  let alice: [string, string];
+  let bob: [string, string];
+  let visitor: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "voiceid-cli-"));
+    alice = [await half("1040-133433-0000.wav", 0), await half("1040-133433-0000.wav", 1)];
+    bob = [await half("103-1240-0000.wav", 0), await half("103-1240-0000.wav", 1)];
+    visitor = await half("1235-135883-0000.wav", 1);
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("embed --json prints a 256-d L2-normalised voiceprint and the speech found", async () => {
+    const run = await voiceid("embed", alice[0], "--json");
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as {
+      model: string;
+      dim: number;
+      embedding: number[];
+      speechSeconds: number;
+    };
+    expect(out.model).toBe("resemblyzer-0.1.4");
+    expect(out.dim).toBe(256);
+    expect(out.embedding).toHaveLength(256);
+    expect(Math.hypot(...out.embedding)).toBeCloseTo(1, 4);
+    expect(out.speechSeconds).toBeGreaterThan(2);
+    const untrimmed = JSON.parse((await voiceid("embed", alice[0], "--json", "--no-trim")).stdout);
+    expect(untrimmed.speechSeconds).toBeGreaterThan(out.speechSeconds);
+  });
+
+  it("enrolls, lists, identifies the right person and refuses to name a visitor", async () => {
+    const enrolA = await voiceid("enroll", "Alice", alice[0]);
+    expect(enrolA.code, enrolA.stderr).toBe(0);
+    expect(enrolA.stdout).toMatch(/created Alice \(id alice\)/);
+    expect(enrolA.stdout).toMatch(/s of speech/);
+    expect((await voiceid("enroll", "Bob", bob[0])).code).toBe(0);
+
+    const list = await voiceid("speakers");
+    expect(list.stdout).toMatch(/^Alice \(id alice\): 1 samples/m);
+    expect(list.stdout).toMatch(/^Bob \(id bob\): 1 samples/m);
+
+    const who = await voiceid("identify", alice[1], "--json");
+    expect(who.code, who.stderr).toBe(0);
+    const id = JSON.parse(who.stdout) as {
+      speaker: string | null;
+      score: number;
+      scores: Record<string, number>;
+    };
+    expect(id.speaker).toBe("Alice");
+    expect(id.score).toBeGreaterThanOrEqual(0.82);
+    expect(Object.keys(id.scores).sort()).toEqual(["Alice", "Bob"]);
+
+    const stranger = JSON.parse((await voiceid("identify", visitor, "--json")).stdout) as {
+      speaker: string | null;
+      score: number;
+    };
+    expect(stranger.speaker).toBeNull();
+    expect(stranger.score).toBeLessThan(0.82);
+
+    const rm = await voiceid("speakers", "rm", "bob");
+    expect(rm.code).toBe(0);
+    expect((await voiceid("speakers", "--json")).stdout).not.toMatch(/"Bob"/);
+  });
+
+  it("warns when an enrolment clip sounds like another voice", async () => {
+    const run = await voiceid("enroll", "Alice", bob[1]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/different voice/);
+  });
+
+  it("fails with exit 1 and a one-line reason on bad input", async () => {
+    const notWav = path.join(dataDir, "notes.wav");
+    await writeFile(notWav, "these are not samples\n");
+    const run = await voiceid("identify", notWav);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toMatch(/notes\.wav: .*WAV/);
+
+    const missing = await voiceid("embed", path.join(dataDir, "nope.wav"));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope\.wav: no such file/);
+
+    const unknown = await voiceid("speakers", "rm", "Nobody");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/Nobody/);
+  });
+
+  it("exits 2 with the usage on wrong arguments", async () => {
+    for (const args of [
+      ["frobnicate"],
+      ["embed"],
+      ["identify", "a.wav", "b.wav"],
+      ["embed", "x.wav", "--bogus"],
+      [],
+    ]) {
+      const run = await voiceid(...args);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr + run.stdout).toMatch(/Usage: voiceid/);
+    }
+  });
+
+  it("reports the models it finds", async () => {
+    const run = await voiceid("models", "check");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/resemblyzer-0\.1\.4\/encoder\.onnx/);
+    expect(run.stdout).toMatch(/silero-vad-v5\/silero_vad\.onnx/);
+  });
+});
