@@ -9,7 +9,7 @@
 #   sudo scripts/install-service.sh --uninstall --purge   also remove config, data and the user
 #   scripts/install-service.sh --dry-run [...]   print what would be done (no root needed)
 #
-# Build first (npm ci && npm run build, or npm run setup) so dist/ and models/ exist.
+# Set up first (./scripts/setup.sh) so dist/ and models/ exist.
 set -euo pipefail
 
 APP_DIR=/opt/voiceid
