@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 export const SHARED_AUDIO = fileURLToPath(new URL("../../../../shared/audio/", import.meta.url));
@@ -117,4 +117,23 @@ export function mismatches(a: Float32Array, b: Float32Array): number {
   const len = Math.min(a.length, b.length);
   for (let i = 0; i < len; i++) if (a[i] !== b[i]) n++;
   return n;
+}
+
+/** Children of this process running `name`, from /proc (what `pgrep -P $$ name` does). */
+export async function childPids(name: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      // pid (comm) state ppid ...
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      if (comm === name && ppid === process.pid) pids.push(Number(entry));
+    } catch {
+      // The process went away while we looked.
+    }
+  }
+  return pids;
 }

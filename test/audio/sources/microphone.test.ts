@@ -5,7 +5,16 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MicrophoneSource, type MicrophoneSourceOptions } from "../../../src/audio/sources/microphone.js";
 import { silentLogger } from "../../../src/util/log.js";
-import { concat, correlation, mismatches, s16ToFloat, UTTERANCE, waitFor, wavPayload } from "./helpers.js";
+import {
+  childPids,
+  concat,
+  correlation,
+  mismatches,
+  s16ToFloat,
+  UTTERANCE,
+  waitFor,
+  wavPayload,
+} from "./helpers.js";
 
 /**
  * The real capture path without a sound card: ALSA's `file` PCM plugin with an `infile` makes arecord
@@ -74,26 +83,7 @@ function microphone(overrides: Partial<MicrophoneSourceOptions> = {}): Microphon
   return source;
 }
 
-/** Children of this process running `name`, from /proc (what `pgrep -P $$ name` does). */
-async function childPids(name: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
-      // pid (comm) state ppid ...
-      const close = stat.lastIndexOf(")");
-      const comm = stat.slice(stat.indexOf("(") + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-      if (comm === name && ppid === process.pid) pids.push(Number(entry));
-    } catch {
-      // The process went away while we looked.
-    }
-  }
-  return pids;
-}
-
-describe.skipIf(!has("arecord"))("MicrophoneSource via arecord and an ALSA file PCM", () => {
+describe("MicrophoneSource via arecord and an ALSA file PCM", () => {
   it("delivers exactly the samples the device captured, as 16 kHz mono float32", async () => {
     const source = microphone();
     const chunks: Float32Array[] = [];
