@@ -21,8 +21,18 @@ export interface SpeechPipelineOptions {
   onDetection: (detection: Detection) => void;
   /** Per-stage timings, for metrics. */
   onTiming?: (stage: "vad" | "identify", seconds: number) => void;
+  /**
+   * Outside speech, audio is run through the VAD in batches of this many samples (default 2048,
+   * 128 ms) instead of per 32 ms chunk: one wake-up of the model per batch is what makes idle
+   * listening cheap. Inside a segment every chunk is processed at once, so the end of speech is
+   * never reported later; a start of speech is seen at most one batch later (the first decision
+   * waits for 1.6 s of speech anyway). 0 or 512 turns batching off.
+   */
+  idleBatchSamples?: number;
   logger: Logger;
 }
+
+export const DEFAULT_IDLE_BATCH_SAMPLES = 2048;
 
 export interface SpeechPipelineStatus {
   /** Samples processed since start. */
@@ -44,6 +54,9 @@ export class SpeechPipeline implements Component {
   private fed = 0;
   private lastError: string | null = null;
   private running = false;
+  /** Audio held back while idle (see idleBatchSamples). */
+  private held: Float32Array[] = [];
+  private heldSamples = 0;
 
   constructor(private readonly options: SpeechPipelineOptions) {}
 
@@ -53,6 +66,8 @@ export class SpeechPipeline implements Component {
     this.streaming = new StreamingVad({ detector: vad, segmenter });
     this.identifier = new LiveIdentifier(encoder, match, identification, (d) => this.options.onDetection(d));
     this.fed = 0;
+    this.held = [];
+    this.heldSamples = 0;
     this.running = true;
   }
 
@@ -75,17 +90,47 @@ export class SpeechPipeline implements Component {
   accept(chunk: Float32Array): Promise<void> {
     if (!this.running) return Promise.resolve();
     return this.enqueue(async () => {
-      const t0 = performance.now();
-      const events = await this.streaming!.push(chunk);
-      this.options.onTiming?.("vad", (performance.now() - t0) / 1000);
-      await this.handle(events);
+      const idle = this.streaming!.segmenter.openSegmentStart === null;
+      const batch = this.options.idleBatchSamples ?? DEFAULT_IDLE_BATCH_SAMPLES;
+      if (idle && this.heldSamples + chunk.length < batch) {
+        // Copied: a caller may reuse its buffer once accept() resolved.
+        this.held.push(chunk.slice());
+        this.heldSamples += chunk.length;
+        return;
+      }
+      await this.process(this.takeHeld(chunk));
     });
   }
 
   /** End of stream (a file or stdin ran out): flush the open segment. */
   finish(): Promise<void> {
     if (!this.running) return this.queue;
-    return this.enqueue(async () => this.handle(await this.streaming!.flush()));
+    return this.enqueue(async () => {
+      if (this.heldSamples > 0) await this.process(this.takeHeld(new Float32Array(0)));
+      await this.handle(await this.streaming!.flush());
+    });
+  }
+
+  private async process(audio: Float32Array): Promise<void> {
+    const t0 = performance.now();
+    const events = await this.streaming!.push(audio);
+    this.options.onTiming?.("vad", (performance.now() - t0) / 1000);
+    await this.handle(events);
+  }
+
+  /** The held audio followed by `chunk`, as one array; empties the hold. */
+  private takeHeld(chunk: Float32Array): Float32Array {
+    if (this.heldSamples === 0) return chunk;
+    const out = new Float32Array(this.heldSamples + chunk.length);
+    let at = 0;
+    for (const h of this.held) {
+      out.set(h, at);
+      at += h.length;
+    }
+    out.set(chunk, at);
+    this.held = [];
+    this.heldSamples = 0;
+    return out;
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {
@@ -95,6 +140,8 @@ export class SpeechPipeline implements Component {
       this.options.logger.error("speech pipeline failed on a chunk; resetting", { error: this.lastError });
       this.streaming?.reset();
       this.fed = 0;
+      this.held = [];
+      this.heldSamples = 0;
     });
     this.queue = run;
     return run;

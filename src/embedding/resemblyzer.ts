@@ -53,6 +53,8 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      // The arena keeps peak-sized buffers for good; without it a Pi keeps ~10 MB more for itself.
+      enableCpuMemArena: false,
     });
   }
 

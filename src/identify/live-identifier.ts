@@ -157,7 +157,8 @@ export class LiveIdentifier {
     }
     const final = this.detection("stopped", turn, this.origin + this.length);
     const turnSpeech = this.origin + this.length - turn.start;
-    if (turnSpeech < this.options.minSpeechSeconds * SAMPLE_RATE && !turn.announced) final.reason = "too_short";
+    if (turnSpeech < this.options.minSpeechSeconds * SAMPLE_RATE && !turn.announced)
+      final.reason = "too_short";
     if (!turn.announced) await this.listener({ ...final, type: "started" });
     await this.listener(final);
   }

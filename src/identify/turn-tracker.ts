@@ -66,7 +66,6 @@ export class TurnTracker {
   private count = 0;
   /** Per enrolled speaker: summed window scores of the turn. */
   private scoreSums = new Map<string, number>();
-  private scoreCount = 0;
   private pending: Partial[] = [];
   private pendingKind: RunKind | null = null;
   private readonly preferenceWindows: number;
@@ -127,7 +126,6 @@ export class TurnTracker {
     this.sum = null;
     this.count = 0;
     this.scoreSums = new Map();
-    this.scoreCount = 0;
     this.pending = [];
     this.pendingKind = null;
   }
@@ -194,7 +192,6 @@ export class TurnTracker {
     if (partial.scores) {
       for (const [key, score] of Object.entries(partial.scores))
         this.scoreSums.set(key, (this.scoreSums.get(key) ?? 0) + score);
-      this.scoreCount++;
     }
   }
 }

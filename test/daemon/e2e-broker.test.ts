@@ -36,11 +36,12 @@ afterAll(async () => {
   for (const b of brokers) await b.stop();
 });
 
-const isEvent = (room: string, type: string, speakerId?: string) => (m: { topic: string; payload: string }) => {
-  if (m.topic !== `voiceid/${room}/event`) return false;
-  const e = JSON.parse(m.payload) as EventPayload;
-  return e.type === type && (speakerId === undefined || e.speakerId === speakerId);
-};
+const isEvent =
+  (room: string, type: string, speakerId?: string) => (m: { topic: string; payload: string }) => {
+    if (m.topic !== `voiceid/${room}/event`) return false;
+    const e = JSON.parse(m.payload) as EventPayload;
+    return e.type === type && (speakerId === undefined || e.speakerId === speakerId);
+  };
 
 describe("broker restarted during a run", () => {
   it("keeps identifying, reconnects, republishes online and discovery, and later events arrive", async () => {
@@ -127,7 +128,9 @@ describe("broker down when the daemon starts", () => {
 
     daemon.feed(buildStream([0.5, ["A", streamedPieces().a1], 1]).wav);
     expect(await within(daemon.exited, 30_000, "the daemon to exit", daemon), daemon.log()).toBe(0);
-    const stopped = parseEvents(recorder.messages, `voiceid/${room}/event`).filter((e) => e.type === "stopped");
+    const stopped = parseEvents(recorder.messages, `voiceid/${room}/event`).filter(
+      (e) => e.type === "stopped",
+    );
     expect(stopped.map((e) => e.speakerId)).toEqual([alice]);
     const state = await readRetained(broker.url, [`voiceid/${room}/status`]);
     expect(state.get(`voiceid/${room}/status`)).toBe("offline");

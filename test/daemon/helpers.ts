@@ -59,7 +59,7 @@ export function enrolmentClips(): Enrolment {
  * digital silence. The true start/end of each piece is recorded.
  */
 export function buildStream(parts: Array<[string, Float32Array] | number>): TestStream {
-  const total = parts.reduce((n, p) => n + (typeof p === "number" ? seconds(p) : p[1].length), 0);
+  const total = parts.reduce<number>((n, p) => n + (typeof p === "number" ? seconds(p) : p[1].length), 0);
   const samples = new Float32Array(total);
   const pieces: StreamPiece[] = [];
   let at = 0;
@@ -258,9 +258,7 @@ export async function waitForHealth(
     if (last && accept(last)) return last;
     await sleep(100);
   }
-  throw new Error(
-    `timed out waiting for ${what}; last /health: ${JSON.stringify(last)}\n${daemon.log()}`,
-  );
+  throw new Error(`timed out waiting for ${what}; last /health: ${JSON.stringify(last)}\n${daemon.log()}`);
 }
 
 /** POST /api/speakers then POST /api/speakers/:id/samples; returns the speaker id. */

@@ -103,9 +103,7 @@ export async function partialsOf(
   const windows: Float32Array[] = [];
   const starts: number[] = [];
   for (let s = 0; s + encoder.windowSamples <= samples.length; s += encoder.hopSamples) {
-    windows.push(
-      normalizeVolume(samples.slice(s, s + encoder.windowSamples), -30, { increaseOnly: true }),
-    );
+    windows.push(normalizeVolume(samples.slice(s, s + encoder.windowSamples), -30, { increaseOnly: true }));
     starts.push(s);
   }
   const embeddings = await encoder.embedWindows(windows);

@@ -24,7 +24,10 @@ afterAll(async () => {
 });
 
 const tracker = () =>
-  new TurnTracker({ changeSimilarity: IDENTIFICATION.changeSimilarity, changeWindows: IDENTIFICATION.changeWindows });
+  new TurnTracker({
+    changeSimilarity: IDENTIFICATION.changeSimilarity,
+    changeWindows: IDENTIFICATION.changeWindows,
+  });
 
 function pushAll(t: TurnTracker, partials: Partial[]) {
   return partials.map((p) => t.push(p));

@@ -1,0 +1,694 @@
+/**
+ * `npm run bench:daemon`: the whole daemon (Silero VAD + live identification + MQTT to a real
+ * mosquitto) on the shared LibriSpeech audio, in-process, measured where a user feels it:
+ *   (a) real-time factor on ~29 minutes of speech fed as fast as the pipeline takes it;
+ *   (b) latency from the end of speech to the "stopped" event at an MQTT subscriber (realtime feed);
+ *   (c) latency from the start of speech to the first "started" event (realtime feed);
+ *   (d) CPU and RSS while listening to silence (digital zeros, then low noise) in real time.
+ * Phases run idle first so the RSS figure is not inflated by the audio the other phases hold.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { connectAsync, type MqttClient } from "mqtt";
+import { parseWavHeader, readWavAs16kMono } from "../src/audio/wav.js";
+import { createConfigSchema, type VoiceidConfig } from "../src/config/schema.js";
+import { Daemon } from "../src/daemon/daemon.js";
+import { createEncoder } from "../src/embedding/factory.js";
+import { VoiceprintExtractor } from "../src/embedding/voiceprint.js";
+import { Enroller } from "../src/enrolment/enroller.js";
+import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
+import { SpeakerRegistry } from "../src/registry/registry.js";
+import { createLogger } from "../src/util/log.js";
+import { SileroVad } from "../src/vad/silero.js";
+import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
+import { mulberry32 } from "./bench/prng.js";
+import {
+  type BenchFile,
+  BenchSetupError,
+  librispeechFiles,
+  machineInfo,
+  numberOption,
+  progress,
+  requireModels,
+  runMain,
+} from "./bench/setup.js";
+import { formatTable, heading, verdict } from "./bench/table.js";
+
+const SAMPLE_RATE = 16_000;
+const CHUNK = 512; // 32 ms, one VAD window: what the microphone source delivers
+const GOALS = { rtf: 0.05, stopP95Ms: 50, idleCpu: 0.03, idleRssMb: 150 };
+const ENROLLED = 4;
+/** Resemblyzer's partial window (160 mel frames of 10 ms): the first decision needs one. */
+const WINDOW_SAMPLES = 25_600;
+
+const USAGE = `usage: npm run bench:daemon -- [options]
+  --live-utterances N   utterances in the realtime latency run (default 10, ~2.5 min)
+  --idle-seconds N      seconds of each silence kind for the idle figures (default 30: zeros, then noise)
+  --rtf-utterances N    utterances in the real-time-factor run (default all 120)
+  --json                print one JSON object instead of tables`;
+
+interface Options {
+  liveUtterances: number;
+  idleSeconds: number;
+  rtfUtterances: number;
+  json: boolean;
+}
+
+function parseOptions(): Options | null {
+  const parse = () =>
+    parseArgs({
+      options: {
+        "live-utterances": { type: "string" },
+        "idle-seconds": { type: "string" },
+        "rtf-utterances": { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    });
+  let v: ReturnType<typeof parse>["values"];
+  try {
+    v = parse().values;
+  } catch (err) {
+    throw new BenchSetupError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  }
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return null;
+  }
+  const whole = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
+  return {
+    liveUtterances: numberOption("live-utterances", v["live-utterances"], 10, (n) => whole(n, 120), "1-120"),
+    idleSeconds: numberOption("idle-seconds", v["idle-seconds"], 30, (n) => whole(n, 600), "1-600"),
+    rtfUtterances: numberOption("rtf-utterances", v["rtf-utterances"], 120, (n) => whole(n, 120), "1-120"),
+    json: v.json,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Audio
+
+interface Stream {
+  samples: Float32Array;
+  seconds: number;
+}
+
+/** The utterances one after another with 1-3 s of digital silence between them (seeded), 1 s at each end. */
+function concatenate(files: BenchFile[], seed: number): Stream {
+  const random = mulberry32(seed);
+  const audio = files.map((f) => readWavAs16kMono(readFileSync(f.path)));
+  const gaps = audio.map(() => Math.round((1 + 2 * random()) * SAMPLE_RATE));
+  const total = SAMPLE_RATE + audio.reduce((n, a, i) => n + a.length + gaps[i], 0);
+  const samples = new Float32Array(total);
+  let at = SAMPLE_RATE;
+  audio.forEach((a, i) => {
+    samples.set(a, at);
+    at += a.length + gaps[i];
+  });
+  return { samples, seconds: total / SAMPLE_RATE };
+}
+
+/** White noise at about -60 dBFS RMS: a quiet room through a cheap microphone. */
+function lowNoise(seconds: number, seed: number): Float32Array {
+  const random = mulberry32(seed);
+  const out = new Float32Array(Math.round(seconds * SAMPLE_RATE));
+  const amplitude = 0.001 * Math.sqrt(3); // uniform in [-a, a] has RMS a / sqrt(3)
+  for (let i = 0; i < out.length; i++) out[i] = (2 * random() - 1) * amplitude;
+  return out;
+}
+
+/** The stream as a WAV file split into its header and its PCM data (what a recorder pipes). */
+function wavParts(samples: Float32Array): { header: Uint8Array; data: Uint8Array } {
+  const wav = encodePcm16Wav(samples, SAMPLE_RATE);
+  const header = parseWavHeader(wav);
+  if (!header) throw new Error("encodePcm16Wav produced no parsable header");
+  return { header: wav.subarray(0, header.dataOffset), data: wav.subarray(header.dataOffset) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The daemon under test, the broker and a subscriber
+
+interface Received {
+  type: string;
+  speakerId: string | null;
+  offsetS: number;
+  durationS?: number;
+  /** performance.now() when the subscriber got it. */
+  at: number;
+}
+
+class Subscriber {
+  readonly events: Received[] = [];
+  private constructor(private readonly client: MqttClient) {}
+
+  static async start(url: string, room: string): Promise<Subscriber> {
+    const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 });
+    const subscriber = new Subscriber(client);
+    client.on("message", (_topic, payload) => {
+      const at = performance.now();
+      const e = JSON.parse(payload.toString()) as Omit<Received, "at">;
+      subscriber.events.push({ ...e, at });
+    });
+    await client.subscribeAsync(`voiceid/${room}/event`, { qos: 1 });
+    return subscriber;
+  }
+
+  /** Waits until no event arrived for `quietMs` (the daemon published everything it had). */
+  async settle(quietMs = 300, timeoutMs = 10_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    let seen = -1;
+    while (seen !== this.events.length && performance.now() < deadline) {
+      seen = this.events.length;
+      await sleep(quietMs);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+interface Harness {
+  broker: Pick<MosquittoBroker, "url">;
+  dataDir: string;
+  modelsDir: string;
+}
+
+function daemonConfig(h: Harness, room: string, realtime: boolean): VoiceidConfig {
+  return createConfigSchema({}).parse({
+    room,
+    dataDir: h.dataDir,
+    modelsDir: h.modelsDir,
+    logLevel: "warn",
+    audio: { source: "stdin", realtime },
+    mqtt: { url: h.broker.url },
+    // Port 0 is not a valid config value; the API is not what is measured here.
+    http: { enabled: false },
+  });
+}
+
+async function startDaemon(h: Harness, room: string, realtime: boolean) {
+  const stdin = new PassThrough();
+  const daemon = new Daemon({
+    config: daemonConfig(h, room, realtime),
+    logger: createLogger("warn", "bench"),
+    stdin,
+  });
+  await daemon.start();
+  // The bridge connects in the background: wait for it so the first events are not queued.
+  const deadline = performance.now() + 10_000;
+  while (daemon.health().components.mqtt.state !== "ok") {
+    if (performance.now() > deadline) throw new Error(`daemon did not connect to ${h.broker.url}`);
+    await sleep(20);
+  }
+  return { daemon, stdin };
+}
+
+/** Enrols the first `count` speakers on the first half of their utterance, as `voiceid enrol` would. */
+async function enrolSpeakers(h: Harness, files: BenchFile[], vadPath: string): Promise<void> {
+  const encoder = createEncoder("resemblyzer-0.1.4", { modelsDir: h.modelsDir });
+  const vad = new SileroVad({ modelPath: vadPath });
+  const registry = new SpeakerRegistry({ dataDir: h.dataDir, logger: createLogger("warn", "bench") });
+  await encoder.start();
+  await vad.start();
+  await registry.start();
+  try {
+    const enroller = new Enroller(registry, new VoiceprintExtractor(encoder, vad));
+    for (const f of files) {
+      const audio = readWavAs16kMono(readFileSync(f.path));
+      const bytes = encodePcm16Wav(audio.subarray(0, audio.length >> 1), SAMPLE_RATE);
+      await enroller.enrol(`speaker ${f.id}`, [{ bytes, source: "cli", name: f.file }], { create: true });
+    }
+  } finally {
+    await registry.stop();
+    await vad.stop();
+    await encoder.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Phases
+
+interface IdleFigures {
+  kind: string;
+  seconds: number;
+  cpuShare: number;
+  rssMb: number;
+  /** Highest RSS sampled while listening (after the warm-up): the goal's figure. */
+  maxRssMb: number;
+  /** VmHWM: peak since the process started, model loading included. */
+  startupPeakMb: number;
+  segments: number;
+}
+
+/**
+ * (d) The daemon as systemd runs it — compiled JavaScript (`node dist/cli/main.js run`), its own
+ * process — fed only silence on stdin the way arecord delivers a microphone (one 125 ms period every
+ * 125 ms). CPU and RSS are read from /proc for that process alone: the bench's own work is not in them.
+ */
+async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<IdleFigures> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const entry = path.join(root, "dist/cli/main.js");
+  const room = `bench-idle-${kind}`;
+  const subscriber = await Subscriber.start(h.broker.url, room);
+  const child = spawn(process.execPath, [entry, "run", "--input", "-", "--data-dir", h.dataDir], {
+    cwd: root,
+    stdio: ["pipe", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      VOICEID_CONFIG: "",
+      VOICEID_ROOM: room,
+      VOICEID_MQTT_URL: h.broker.url,
+      VOICEID_HTTP_ENABLED: "false",
+      VOICEID_LOG_LEVEL: "warn",
+      VOICEID_MODELS_DIR: h.modelsDir,
+    },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const pid = child.pid ?? 0;
+  const total = seconds + IDLE_WARMUP_SECONDS;
+  const samples = kind === "zeros" ? new Float32Array(total * SAMPLE_RATE) : lowNoise(total, 7);
+  const { header, data } = wavParts(samples);
+  try {
+    child.stdin.write(header);
+    const periodBytes = (MIC_PERIOD_MS * SAMPLE_RATE * 2) / 1000;
+    const periods = Math.ceil(data.length / periodBytes);
+    const start = performance.now();
+    let cpu0 = procCpuSeconds(pid);
+    let t0 = performance.now();
+    let maxRss = 0;
+    for (let k = 0; k < periods; k++) {
+      const wait = start + (k + 1) * MIC_PERIOD_MS - performance.now();
+      if (wait > 0) await sleep(wait);
+      child.stdin.write(data.subarray(k * periodBytes, (k + 1) * periodBytes));
+      if (k === Math.round((IDLE_WARMUP_SECONDS * 1000) / MIC_PERIOD_MS)) {
+        cpu0 = procCpuSeconds(pid);
+        t0 = performance.now();
+      }
+      if (k % 4 === 0 && k > (IDLE_WARMUP_SECONDS * 1000) / MIC_PERIOD_MS)
+        maxRss = Math.max(maxRss, procRssMb(pid).rss);
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = procCpuSeconds(pid) - cpu0;
+    const { rss, hwm } = procRssMb(pid);
+    child.stdin.end();
+    const code = await exited;
+    if (code !== 0) throw new Error(`idle daemon (${kind}) exited with code ${code}`);
+    return {
+      kind: IDLE_KINDS[kind],
+      seconds: wall,
+      cpuShare: cpu / wall,
+      rssMb: rss,
+      maxRssMb: Math.max(maxRss, rss),
+      startupPeakMb: hwm,
+      segments: subscriber.events.filter((e) => e.type === "stopped").length,
+    };
+  } finally {
+    child.kill();
+    await subscriber.stop();
+  }
+}
+
+/** user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident set now and its high-water mark, MB, from /proc/<pid>/status. */
+function procRssMb(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+}
+
+/** RSS of an empty node process, for reference. */
+async function baselineRss(): Promise<{ nodeMb: number }> {
+  const child = spawn(process.execPath, ["-e", "console.log(process.memoryUsage().rss)"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  await new Promise((resolve) => child.once("exit", resolve));
+  return { nodeMb: Number(out.trim()) / 2 ** 20 };
+}
+
+type IdleKind = "zeros" | "noise";
+const IDLE_KINDS: Record<IdleKind, string> = { zeros: "digital zeros", noise: "noise -60 dBFS" };
+/** arecord's default period (a quarter of its 500 ms buffer): how often a microphone's audio arrives. */
+const MIC_PERIOD_MS = 125;
+/** Excluded from the idle figures: model warm-up and the MQTT connection settling. */
+const IDLE_WARMUP_SECONDS = 2;
+
+interface LiveFigures {
+  seconds: number;
+  /** (b) ms from the chunk that makes the end decision possible to the subscriber's "stopped". */
+  stopLatencyMs: number[];
+  /** (c) ms from the chunk holding the speech onset to the subscriber's first "started". */
+  startLatencyMs: number[];
+  /** (c') ms from the chunk that completes the first 1.6 s window to "started": the processing part. */
+  decisionLatencyMs: number[];
+  /** "stopped" events of turns split inside a segment (their end is not an end of speech). */
+  splitTurns: number;
+}
+
+/**
+ * (b) and (c): the bench paces the audio itself (one 32 ms chunk every 32 ms, like a microphone) and
+ * notes when each chunk was handed to the daemon, then matches the events' stream positions to it.
+ */
+async function livePhase(h: Harness, stream: Stream, config: VoiceidConfig): Promise<LiveFigures> {
+  const room = "bench-live";
+  const subscriber = await Subscriber.start(h.broker.url, room);
+  const { daemon, stdin } = await startDaemon(h, room, false);
+  const { header, data } = wavParts(stream.samples);
+  const chunkBytes = CHUNK * 2;
+  const chunks = Math.ceil(data.length / chunkBytes);
+  const fedAt = new Float64Array(chunks);
+  try {
+    stdin.write(header);
+    const t0 = performance.now();
+    for (let k = 0; k < chunks; k++) {
+      // Deadline-based pacing: a late timer does not push every later chunk back.
+      const due = t0 + ((k + 1) * CHUNK * 1000) / SAMPLE_RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      stdin.write(data.subarray(k * chunkBytes, (k + 1) * chunkBytes));
+      fedAt[k] = performance.now();
+    }
+    stdin.end();
+    await daemon.inputEnded;
+    await subscriber.settle();
+  } finally {
+    await daemon.stop();
+    await subscriber.stop();
+  }
+
+  // Chunk k holds stream samples [k * CHUNK, (k + 1) * CHUNK).
+  const fedTimeOf = (sample: number) => fedAt[Math.min(chunks - 1, Math.max(0, Math.floor(sample / CHUNK)))];
+  const { hangoverMs, postRollMs, preRollMs } = segmenterTimes(config);
+  const hangoverSamples = Math.ceil((hangoverMs * SAMPLE_RATE) / 1000 / CHUNK) * CHUNK;
+  const events = subscriber.events;
+  const stopped = events.filter((e) => e.type === "stopped");
+  const stopLatencyMs: number[] = [];
+  let splitTurns = 0;
+  for (const e of stopped) {
+    const end = Math.round((e.offsetS + (e.durationS ?? 0)) * SAMPLE_RATE);
+    // A turn that the next one continues without a gap was split inside its segment.
+    if (stopped.some((n) => n !== e && Math.abs(n.offsetS * SAMPLE_RATE - end) < 2)) {
+      splitTurns++;
+      continue;
+    }
+    // The segment's speech ended at a window boundary; its end sample adds the post-roll.
+    const lastSpeech = Math.round((end - (postRollMs * SAMPLE_RATE) / 1000) / CHUNK) * CHUNK;
+    const decidable = lastSpeech + hangoverSamples;
+    stopLatencyMs.push(e.at - fedTimeOf(decidable - 1));
+  }
+  const startLatencyMs: number[] = [];
+  const decisionLatencyMs: number[] = [];
+  for (const e of events.filter((x) => x.type === "started")) {
+    const segmentStart = Math.round(e.offsetS * SAMPLE_RATE);
+    // Started events of split-off turns are not a start of speech either.
+    if (stopped.some((s) => Math.abs((s.offsetS + (s.durationS ?? 0)) * SAMPLE_RATE - segmentStart) < 2))
+      continue;
+    const onset = segmentStart + Math.round((preRollMs * SAMPLE_RATE) / 1000);
+    startLatencyMs.push(e.at - fedTimeOf(onset));
+    decisionLatencyMs.push(e.at - fedTimeOf(segmentStart + WINDOW_SAMPLES - 1));
+  }
+  return { seconds: stream.seconds, stopLatencyMs, startLatencyMs, decisionLatencyMs, splitTurns };
+}
+
+function segmenterTimes(config: VoiceidConfig) {
+  // postRollMs is not in the config schema; the segmenter's default applies.
+  return { hangoverMs: config.vad.hangoverMs, preRollMs: config.vad.preRollMs, postRollMs: 100 };
+}
+
+interface RtfFigures {
+  audioSeconds: number;
+  processingSeconds: number;
+  rtf: number;
+  cpuSeconds: number;
+  segments: number;
+  named: number;
+}
+
+/** (a) Everything written at once; the source reads as fast as the pipeline takes it. */
+async function rtfPhase(h: Harness, stream: Stream): Promise<RtfFigures> {
+  const room = "bench-rtf";
+  const subscriber = await Subscriber.start(h.broker.url, room);
+  const { daemon, stdin } = await startDaemon(h, room, false);
+  try {
+    const { header, data } = wavParts(stream.samples);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    stdin.end(Buffer.concat([header, data]));
+    await daemon.inputEnded;
+    const ended = performance.now();
+    await subscriber.settle();
+    const stopped = subscriber.events.filter((e) => e.type === "stopped");
+    // Done when the input is processed AND its last event reached the subscriber.
+    const t1 = Math.max(ended, stopped.at(-1)?.at ?? ended);
+    const cpu = process.cpuUsage(cpu0);
+    const processingSeconds = (t1 - t0) / 1000;
+    return {
+      audioSeconds: stream.seconds,
+      processingSeconds,
+      rtf: processingSeconds / stream.seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      segments: stopped.length,
+      named: stopped.filter((e) => e.speakerId !== null).length,
+    };
+  } finally {
+    await daemon.stop();
+    await subscriber.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Report
+
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+const ms = (x: number | null) => (x === null ? null : `${x.toFixed(1)} ms`);
+const sleep = (millis: number) => new Promise<void>((r) => setTimeout(r, millis));
+
+const DEFINITIONS = [
+  "RTF: wall time from handing the daemon the whole stream to the last 'stopped' event at the subscriber,",
+  "  divided by the stream's duration (everything fed at once; VAD + live identification + MQTT).",
+  "Stop latency (b): from handing over the 32 ms chunk that holds the sample at which the VAD can",
+  "  decide that speech ended (last speech window end + hangover, rounded up to a 32 ms window) to the",
+  "  'stopped' event arriving at an MQTT subscriber. The hangover itself is a config choice, shown apart;",
+  "  end of speech -> event as a user feels it = hangover + stop latency.",
+  "Start latency (c): from handing over the chunk holding the speech onset (segment start + pre-roll) to",
+  "  the first 'started' event at the subscriber. By design it includes filling the first 1.6 s window",
+  "  (firstDecisionSeconds) minus the pre-roll; 'decision latency' is the part after that window is fed.",
+  "Idle (d): CPU (user + system, all threads, from /proc) over wall time, and RSS (VmRSS, peak VmHWM),",
+  "  of the compiled daemon as systemd runs it (node dist/cli/main.js run --input -, its own process),",
+  `  fed silence on stdin the way arecord delivers it (${MIC_PERIOD_MS} ms of audio every ${MIC_PERIOD_MS} ms);`,
+  `  the first ${IDLE_WARMUP_SECONDS} s (warm-up) are left out. mosquitto's CPU is not counted.`,
+];
+
+async function main(): Promise<number> {
+  const options = parseOptions();
+  if (!options) return 0;
+  const machine = machineInfo();
+  const models = requireModels();
+  const files = librispeechFiles();
+  const dir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-daemon-"));
+  let broker: MosquittoBroker | null = null;
+  try {
+    progress(`load average at start: ${machine.loadAverage.join(" ")} (${machine.cores} cores)`);
+    broker = await startMosquitto();
+    const h: Harness = { broker, dataDir: path.join(dir, "data"), modelsDir: models.modelsDir };
+    progress(`enrolling ${ENROLLED} speakers (first half of their utterance)`);
+    await enrolSpeakers(h, files.slice(0, ENROLLED), models.vadPath);
+    const config = daemonConfig(h, "x", false);
+
+    progress(
+      `(d) idle: ${options.idleSeconds} s of digital silence, then ${options.idleSeconds} s of low noise`,
+    );
+    const idle = [
+      await idlePhase(h, "zeros", options.idleSeconds),
+      await idlePhase(h, "noise", options.idleSeconds),
+    ];
+    const baseline = await baselineRss();
+
+    // Enrolled speakers first, then strangers: named and unknown events both count.
+    const liveStream = concatenate(files.slice(0, options.liveUtterances), 2);
+    progress(`(b, c) realtime: ${options.liveUtterances} utterances, ${liveStream.seconds.toFixed(0)} s`);
+    const live = await livePhase(h, liveStream, config);
+
+    const rtfStream = concatenate(files.slice(0, options.rtfUtterances), 1);
+    progress(
+      `(a) as fast as possible: ${options.rtfUtterances} utterances, ${(rtfStream.seconds / 60).toFixed(1)} min`,
+    );
+    const rtf = await rtfPhase(h, rtfStream);
+
+    const hangoverSamples = Math.ceil((config.vad.hangoverMs * SAMPLE_RATE) / 1000 / CHUNK) * CHUNK;
+    const stopP50 = percentile(live.stopLatencyMs, 0.5);
+    const stopP95 = percentile(live.stopLatencyMs, 0.95);
+    const idleCpu = Math.max(...idle.map((i) => i.cpuShare));
+    const idleRss = Math.max(...idle.map((i) => i.maxRssMb));
+    const goals = [
+      {
+        goal: "real-time factor",
+        target: `<= ${GOALS.rtf}`,
+        value: rtf.rtf.toFixed(4),
+        pass: rtf.rtf <= GOALS.rtf,
+      },
+      {
+        goal: "stop latency p95",
+        target: `<= ${GOALS.stopP95Ms} ms`,
+        value: ms(stopP95),
+        pass: stopP95 !== null && stopP95 <= GOALS.stopP95Ms,
+      },
+      {
+        goal: "idle CPU (one core)",
+        target: `<= ${GOALS.idleCpu * 100} %`,
+        value: `${(idleCpu * 100).toFixed(2)} %`,
+        pass: idleCpu <= GOALS.idleCpu,
+      },
+      {
+        goal: "idle RSS",
+        target: `<= ${GOALS.idleRssMb} MB`,
+        value: `${idleRss.toFixed(0)} MB`,
+        pass: idleRss <= GOALS.idleRssMb,
+      },
+    ];
+
+    const report = {
+      machine: { ...machine, flags: undefined },
+      loadAverageAtStart: machine.loadAverage,
+      definitions: DEFINITIONS,
+      rtf,
+      latency: {
+        hangoverMs: config.vad.hangoverMs,
+        hangoverEffectiveMs: (hangoverSamples * 1000) / SAMPLE_RATE,
+        firstDecisionSeconds: config.identification.firstDecisionSeconds,
+        realtimeSeconds: live.seconds,
+        stop: {
+          count: live.stopLatencyMs.length,
+          p50Ms: stopP50,
+          p95Ms: stopP95,
+          maxMs: percentile(live.stopLatencyMs, 1),
+        },
+        start: {
+          count: live.startLatencyMs.length,
+          p50Ms: percentile(live.startLatencyMs, 0.5),
+          p95Ms: percentile(live.startLatencyMs, 0.95),
+        },
+        decision: {
+          p50Ms: percentile(live.decisionLatencyMs, 0.5),
+          p95Ms: percentile(live.decisionLatencyMs, 0.95),
+        },
+        splitTurns: live.splitTurns,
+      },
+      idle,
+      baselineRss: baseline,
+      goals: goals.map((g) => ({ ...g, verdict: verdict(g.pass) })),
+      loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
+    };
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return 0;
+    }
+    const out: string[] = [];
+    out.push(heading("voiceid daemon benchmark"));
+    out.push(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}`);
+    out.push(
+      `load average at start: ${machine.loadAverage.join(" ")}; at end: ${report.loadAverageAtEnd.join(" ")}`,
+    );
+    out.push("", ...DEFINITIONS);
+    out.push(heading("(a) throughput"));
+    out.push(
+      formatTable(
+        ["audio", "processing", "RTF", "CPU time", "segments", "named"],
+        [
+          [
+            `${(rtf.audioSeconds / 60).toFixed(1)} min`,
+            `${rtf.processingSeconds.toFixed(1)} s`,
+            rtf.rtf.toFixed(4),
+            `${rtf.cpuSeconds.toFixed(1)} s`,
+            rtf.segments,
+            rtf.named,
+          ],
+        ],
+      ),
+    );
+    out.push(heading(`(b, c) latency, realtime feed of ${live.seconds.toFixed(0)} s`));
+    out.push(
+      `VAD hangover: ${config.vad.hangoverMs} ms configured, ${report.latency.hangoverEffectiveMs} ms in whole 32 ms windows; ` +
+        `firstDecisionSeconds: ${config.identification.firstDecisionSeconds} s`,
+    );
+    out.push(
+      formatTable(
+        ["latency", "n", "p50", "p95", "max"],
+        [
+          [
+            "(b) end decision -> stopped",
+            live.stopLatencyMs.length,
+            ms(stopP50),
+            ms(stopP95),
+            ms(percentile(live.stopLatencyMs, 1)),
+          ],
+          [
+            "(c) speech onset -> started",
+            live.startLatencyMs.length,
+            ms(percentile(live.startLatencyMs, 0.5)),
+            ms(percentile(live.startLatencyMs, 0.95)),
+            ms(percentile(live.startLatencyMs, 1)),
+          ],
+          [
+            "    first window fed -> started",
+            live.decisionLatencyMs.length,
+            ms(percentile(live.decisionLatencyMs, 0.5)),
+            ms(percentile(live.decisionLatencyMs, 0.95)),
+            ms(percentile(live.decisionLatencyMs, 1)),
+          ],
+        ],
+      ),
+    );
+    if (live.splitTurns > 0) out.push(`(${live.splitTurns} turn(s) split inside a segment left out of (b))`);
+    out.push(heading("(d) listening to silence in real time"));
+    out.push(
+      formatTable(
+        ["input", "seconds", "CPU", "RSS", "max RSS", "peak since start", "segments"],
+        idle.map((i) => [
+          i.kind,
+          i.seconds.toFixed(1),
+          `${(i.cpuShare * 100).toFixed(2)} %`,
+          `${i.rssMb.toFixed(0)} MB`,
+          `${i.maxRssMb.toFixed(0)} MB`,
+          `${i.startupPeakMb.toFixed(0)} MB`,
+          i.segments,
+        ]),
+      ),
+    );
+    out.push(`for reference: an empty node process ${baseline.nodeMb.toFixed(0)} MB RSS`);
+    out.push(heading("goals"));
+    out.push(
+      formatTable(
+        ["goal", "target", "measured", ""],
+        goals.map((g) => [g.goal, g.target, g.value, verdict(g.pass)]),
+      ),
+    );
+    process.stdout.write(`${out.join("\n")}\n`);
+    return 0;
+  } finally {
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+runMain(main);
