@@ -30,6 +30,7 @@ import {
   BenchSetupError,
   librispeechFiles,
   numberOption,
+  parseBenchArgs,
   progress,
   requireModels,
   runMain,
@@ -58,29 +59,23 @@ interface Options {
 }
 
 function parseOptions(): Options | null {
-  const parse = () =>
-    parseArgs({
-      options: {
-        threshold: { type: "string" },
-        seed: { type: "string" },
-        draws: { type: "string" },
-        household: { type: "string" },
-        "trim-only": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    });
-  let v: ReturnType<typeof parse>["values"];
-  try {
-    v = parse().values;
-  } catch (err) {
-    throw new BenchSetupError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-  if (v.help) {
-    console.log(USAGE);
-    return null;
-  }
+  const v = parseBenchArgs(
+    () =>
+      parseArgs({
+        options: {
+          threshold: { type: "string" },
+          seed: { type: "string" },
+          draws: { type: "string" },
+          household: { type: "string" },
+          "trim-only": { type: "boolean", default: false },
+          json: { type: "boolean", default: false },
+          help: { type: "boolean", short: "h", default: false },
+        },
+        strict: true,
+      }),
+    USAGE,
+  );
+  if (!v) return null;
   return {
     threshold: numberOption("threshold", v.threshold, 0.82, (n) => n >= -1 && n <= 1, "a number in [-1, 1]"),
     seed: numberOption("seed", v.seed, 1, (n) => Number.isInteger(n) && n >= 0, "an integer >= 0"),

@@ -33,6 +33,7 @@ import {
   librispeechFiles,
   machineInfo,
   numberOption,
+  parseBenchArgs,
   progress,
   requireModels,
   runMain,
@@ -60,27 +61,21 @@ interface Options {
 }
 
 function parseOptions(): Options | null {
-  const parse = () =>
-    parseArgs({
-      options: {
-        "live-utterances": { type: "string" },
-        "idle-seconds": { type: "string" },
-        "rtf-utterances": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    });
-  let v: ReturnType<typeof parse>["values"];
-  try {
-    v = parse().values;
-  } catch (err) {
-    throw new BenchSetupError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-  if (v.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return null;
-  }
+  const v = parseBenchArgs(
+    () =>
+      parseArgs({
+        options: {
+          "live-utterances": { type: "string" },
+          "idle-seconds": { type: "string" },
+          "rtf-utterances": { type: "string" },
+          json: { type: "boolean", default: false },
+          help: { type: "boolean", short: "h", default: false },
+        },
+        strict: true,
+      }),
+    USAGE,
+  );
+  if (!v) return null;
   const whole = (n: number, max: number) => Number.isInteger(n) && n >= 1 && n <= max;
   return {
     liveUtterances: numberOption("live-utterances", v["live-utterances"], 10, (n) => whole(n, 120), "1-120"),

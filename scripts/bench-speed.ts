@@ -17,6 +17,7 @@ import { MEL_N_CHANNELS, melSpectrogram } from "../src/embedding/mel.js";
 import { computePartialSlices, PARTIAL_FRAMES } from "../src/embedding/partials.js";
 import { meanNormalised } from "../src/embedding/resemblyzer.js";
 import { VoiceprintExtractor } from "../src/embedding/voiceprint.js";
+import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { RESEMBLYZER_INPUT_NAME, RESEMBLYZER_OUTPUT_NAME } from "../src/models/resemblyzer-onnx.js";
 import { cosine } from "../src/registry/matcher.js";
 import { SileroVad } from "../src/vad/silero.js";
@@ -37,12 +38,12 @@ import {
   type MachineInfo,
   machineInfo,
   numberOption,
+  parseBenchArgs,
   progress,
   requireModels,
   runMain,
 } from "./bench/setup.js";
 import { type Cell, fixed, formatTable, heading, verdict } from "./bench/table.js";
-import { encodePcm16WavChannels } from "./bench/wav-stereo.js";
 
 const ENCODER_ID = "resemblyzer-0.1.4";
 const SAMPLE_RATE = 16_000;
@@ -67,28 +68,22 @@ interface Options {
 }
 
 function parseOptions(): Options | null {
-  const parse = () =>
-    parseArgs({
-      options: {
-        files: { type: "string" },
-        repeats: { type: "string" },
-        resample: { type: "string" },
-        "no-python": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    });
-  let v: ReturnType<typeof parse>["values"];
-  try {
-    v = parse().values;
-  } catch (err) {
-    throw new BenchSetupError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-  }
-  if (v.help) {
-    console.log(USAGE);
-    return null;
-  }
+  const v = parseBenchArgs(
+    () =>
+      parseArgs({
+        options: {
+          files: { type: "string" },
+          repeats: { type: "string" },
+          resample: { type: "string" },
+          "no-python": { type: "boolean", default: false },
+          json: { type: "boolean", default: false },
+          help: { type: "boolean", short: "h", default: false },
+        },
+        strict: true,
+      }),
+    USAGE,
+  );
+  if (!v) return null;
   const int = (name: string, value: string | undefined, fallback: number, min: number) =>
     numberOption(name, value, fallback, (n) => Number.isInteger(n) && n >= min, `an integer >= ${min}`);
   return {
@@ -260,7 +255,7 @@ async function timeResampling(
     const up = resample(readWavAs16kMono(bytes16), SAMPLE_RATE, 44_100);
     // A slightly different right channel, so the downmix is real work.
     const right = up.map((v) => v * 0.8);
-    return encodePcm16WavChannels([up, right], 44_100);
+    return encodePcm16Wav([up, right], 44_100);
   };
   readWavAs16kMono(convert(readFileSync(files[0].path))); // warm-up
   for (const file of files) {

@@ -133,3 +133,24 @@ export function numberOption(
   }
   return n;
 }
+
+/**
+ * Runs a benchmark's strict parseArgs call: a wrong option becomes a BenchSetupError carrying the
+ * usage, --help prints the usage and gives null.
+ */
+export function parseBenchArgs<V extends { help?: boolean }>(
+  parse: () => { values: V },
+  usage: string,
+): V | null {
+  let values: V;
+  try {
+    values = parse().values;
+  } catch (err) {
+    throw new BenchSetupError(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return null;
+  }
+  return values;
+}

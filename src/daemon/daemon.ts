@@ -10,7 +10,7 @@ import { Identifier } from "../enrolment/identifier.js";
 import { createHttpApp } from "../http/app.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
-import type { Detection, MatchOutcome } from "../identify/live-identifier.js";
+import { type Detection, outcomeOf } from "../identify/live-identifier.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
 import { modelFilePath, resolveModelsDir } from "../models/paths.js";
 import { HomeAssistantBridge } from "../mqtt/bridge.js";
@@ -129,7 +129,7 @@ export class Daemon implements Component {
     const pipeline = new SpeechPipeline({
       vad: streamVad,
       encoder,
-      match: (embedding) => toOutcome(identifier.identify(embedding)),
+      match: (embedding) => outcomeOf(identifier.identify(embedding)),
       segmenter: segmenterConfig(config.vad),
       identification: {
         firstDecisionSeconds: id.firstDecisionSeconds,
@@ -274,17 +274,4 @@ function segmenterConfig({ model: _model, ...segmenter }: VoiceidConfig["vad"]):
 
 function round(x: number | null): number | null {
   return x === null ? null : Math.round(x * 10_000) / 10_000;
-}
-
-function toOutcome(m: import("../registry/matcher.js").MatchResult): MatchOutcome {
-  return {
-    speakerId: m.speaker?.id ?? null,
-    speaker: m.speaker?.name ?? null,
-    score: m.score,
-    margin: m.margin,
-    threshold: m.threshold,
-    nearestSpeaker: m.nearest?.name ?? null,
-    reason: m.reason,
-    scores: m.scores,
-  };
 }

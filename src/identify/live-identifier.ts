@@ -1,5 +1,6 @@
 import { normalizeVolume } from "../audio/volume.js";
 import type { SpeakerEncoder } from "../embedding/encoder.js";
+import type { MatchResult } from "../registry/matcher.js";
 import { type Partial, TurnTracker, type TurnTrackerOptions } from "./turn-tracker.js";
 
 const SAMPLE_RATE = 16_000;
@@ -262,4 +263,18 @@ export class LiveIdentifier {
 
 function keyOf(d: MatchOutcome): string {
   return d.speakerId ?? `:${d.reason}`;
+}
+
+/** The matcher's answer in the shape the live identifier works with. */
+export function outcomeOf(m: MatchResult): MatchOutcome {
+  return {
+    speakerId: m.speaker?.id ?? null,
+    speaker: m.speaker?.name ?? null,
+    score: m.score,
+    margin: m.margin,
+    threshold: m.threshold,
+    nearestSpeaker: m.nearest?.name ?? null,
+    reason: m.reason,
+    scores: m.scores,
+  };
 }

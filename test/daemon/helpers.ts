@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { freePort } from "../helpers/mosquitto.js";
 import { librispeechWav, repoRoot } from "../helpers/paths.js";
 
 export const SAMPLE_RATE = 16_000;
@@ -46,6 +47,8 @@ function load(stem: string): Float32Array {
 }
 
 /** First halves of A and B as WAV files, for POST /api/speakers/:id/samples. */
+export { freePort };
+
 export function enrolmentClips(): Enrolment {
   const clip = (stem: string) => {
     const audio = load(stem);
@@ -98,19 +101,6 @@ export function conversationStream(): TestStream {
 
 // ---------------------------------------------------------------------------------------------------------
 // Processes
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface DaemonProcess {
   readonly child: ChildProcess;

@@ -1,3 +1,7 @@
+import type { RttmTurn } from "../helpers/audio.js";
+
+export { concat, type RttmTurn, readRttm } from "../helpers/audio.js";
+
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { normalizeVolume } from "../../src/audio/volume.js";
@@ -5,7 +9,7 @@ import { readWavAs16kMono } from "../../src/audio/wav.js";
 import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
 import { createEncoder } from "../../src/embedding/factory.js";
 import { VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
-import type { Detection, MatchFn } from "../../src/identify/live-identifier.js";
+import { type Detection, type MatchFn, outcomeOf } from "../../src/identify/live-identifier.js";
 import type { Partial } from "../../src/identify/turn-tracker.js";
 import { modelFilePath } from "../../src/models/paths.js";
 import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
@@ -73,21 +77,9 @@ export async function enrol(models: Models, clips: Record<string, Float32Array>)
   return candidates;
 }
 
-/** The daemon's match function (src/daemon/daemon.ts toOutcome) over fixed candidates. */
+/** The daemon's match function over fixed candidates. */
 export function matcher(candidates: readonly MatchCandidate[]): MatchFn {
-  return (embedding) => {
-    const m = matchVoiceprint(embedding, candidates, THRESHOLD);
-    return {
-      speakerId: m.speaker?.id ?? null,
-      speaker: m.speaker?.name ?? null,
-      score: m.score,
-      margin: m.margin,
-      threshold: m.threshold,
-      nearestSpeaker: m.nearest?.name ?? null,
-      reason: m.reason,
-      scores: m.scores,
-    };
-  };
+  return (embedding) => outcomeOf(matchVoiceprint(embedding, candidates, THRESHOLD));
 }
 
 /**
@@ -114,30 +106,6 @@ export async function partialsOf(
     embedding,
     scores: candidates.length > 0 ? match(embedding).scores : undefined,
   }));
-}
-
-export function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-export interface RttmTurn {
-  speaker: string;
-  start: number;
-  end: number;
-}
-
-export function readRttm(file = conversationRttm): RttmTurn[] {
-  return readFileSync(file, "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => line.trim().split(/\s+/))
-    .map((f) => ({ speaker: f[7], start: Number(f[3]), end: Number(f[3]) + Number(f[4]) }));
 }
 
 export interface ReportedTurn {

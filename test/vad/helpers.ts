@@ -1,3 +1,5 @@
+export { concat, type RttmTurn, readRttm } from "../helpers/audio.js";
+
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,24 +18,6 @@ export const sileroModelPath = modelFilePath(resolveModelsDir(), "silero-vad-v5"
 /** The shared audio is 16 kHz mono s16; decoded by the project's own WAV reader. */
 export function readWav16kMono(file: string): Float32Array {
   return readWavAs16kMono(readFileSync(file));
-}
-
-export interface RttmTurn {
-  start: number;
-  end: number;
-  speaker: string;
-}
-
-/** Turns of an RTTM file, in seconds. */
-export function readRttm(file: string): RttmTurn[] {
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.startsWith("SPEAKER"))
-    .map((line) => {
-      const f = line.trim().split(/\s+/);
-      const start = Number(f[3]);
-      return { start, end: start + Number(f[4]), speaker: f[7] };
-    });
 }
 
 /** Union of [start, end) intervals, sorted and merged. */
@@ -57,16 +41,6 @@ export function overlapLength(a: [number, number][], b: [number, number][]): num
   let sum = 0;
   for (const [s1, e1] of a) for (const [s2, e2] of b) sum += Math.max(0, Math.min(e1, e2) - Math.max(s1, s2));
   return sum;
-}
-
-export function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Bit-exact equality of two sample arrays (much faster than a deep toEqual on long arrays). */
