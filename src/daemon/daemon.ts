@@ -49,6 +49,7 @@ export class Daemon implements Component {
   private encoder: SpeakerEncoder | null = null;
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
+  private reconnectsSeen = 0;
   private stopping: Promise<void> | null = null;
   private endedResolve!: () => void;
   /** Resolves when a finite input (file, stdin) has ended and its last segment was reported. */
@@ -225,6 +226,10 @@ export class Daemon implements Component {
   private scrape(): string {
     const mqtt = this.bridge?.status();
     this.metrics.mqttConnected.set(mqtt?.connected ? 1 : 0);
+    // The bridge counts reconnects itself; the counter catches up at scrape time.
+    const reconnects = mqtt?.reconnects ?? 0;
+    if (reconnects > this.reconnectsSeen) this.metrics.mqttReconnects.inc(reconnects - this.reconnectsSeen);
+    this.reconnectsSeen = reconnects;
     return this.metrics.registry.render();
   }
 

@@ -80,6 +80,9 @@ describe("broker restarted during a run", () => {
     expect(discovery.payload).toContain(bob);
 
     await after.waitFor(isEvent(room, "started", bob), "B's started event after the restart", 20_000);
+    const metrics = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^voiceid_mqtt_connected 1$/m);
+    expect(metrics).toMatch(/^voiceid_mqtt_reconnects_total [1-9]/m);
     expect(await within(daemon.exited, 30_000, "the daemon to exit", daemon), daemon.log()).toBe(0);
 
     const events = parseEvents(after.messages, `voiceid/${room}/event`);
