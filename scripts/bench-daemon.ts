@@ -251,19 +251,25 @@ async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<I
   const entry = path.join(root, "dist/cli/main.js");
   const room = `bench-idle-${kind}`;
   const subscriber = await Subscriber.start(h.broker.url, room);
-  const child = spawn(process.execPath, [entry, "run", "--input", "-", "--data-dir", h.dataDir], {
-    cwd: root,
-    stdio: ["pipe", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      VOICEID_CONFIG: "",
-      VOICEID_ROOM: room,
-      VOICEID_MQTT_URL: h.broker.url,
-      VOICEID_HTTP_ENABLED: "false",
-      VOICEID_LOG_LEVEL: "warn",
-      VOICEID_MODELS_DIR: h.modelsDir,
+  // The node flags of systemd/voiceid.service's ExecStart, so the figures are the service's.
+  const nodeFlags = serviceNodeFlags(root);
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, entry, "run", "--input", "-", "--data-dir", h.dataDir],
+    {
+      cwd: root,
+      stdio: ["pipe", "ignore", "inherit"],
+      env: {
+        ...process.env,
+        VOICEID_CONFIG: "",
+        VOICEID_ROOM: room,
+        VOICEID_MQTT_URL: h.broker.url,
+        VOICEID_HTTP_ENABLED: "false",
+        VOICEID_LOG_LEVEL: "warn",
+        VOICEID_MODELS_DIR: h.modelsDir,
+      },
     },
-  });
+  );
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const pid = child.pid ?? 0;
   const total = seconds + IDLE_WARMUP_SECONDS;
@@ -307,6 +313,13 @@ async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<I
     child.kill();
     await subscriber.stop();
   }
+}
+
+/** The node options between `node` and the script in the unit's ExecStart line. */
+function serviceNodeFlags(root: string): string[] {
+  const unit = readFileSync(path.join(root, "systemd/voiceid.service"), "utf8");
+  const exec = /^ExecStart=\S*node\s+(.*?)\s*\S*dist\/cli\/main\.js/m.exec(unit);
+  return exec?.[1] ? exec[1].split(/\s+/) : [];
 }
 
 /** user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
@@ -489,7 +502,7 @@ const DEFINITIONS = [
   "  the first 'started' event at the subscriber. By design it includes filling the first 1.6 s window",
   "  (firstDecisionSeconds) minus the pre-roll; 'decision latency' is the part after that window is fed.",
   "Idle (d): CPU (user + system, all threads, from /proc) over wall time, and RSS (VmRSS, peak VmHWM),",
-  "  of the compiled daemon as systemd runs it (node dist/cli/main.js run --input -, its own process),",
+  "  of the compiled daemon as systemd runs it (node + the unit's node flags + dist/cli/main.js run --input -),",
   `  fed silence on stdin the way arecord delivers it (${MIC_PERIOD_MS} ms of audio every ${MIC_PERIOD_MS} ms);`,
   `  the first ${IDLE_WARMUP_SECONDS} s (warm-up) are left out. mosquitto's CPU is not counted.`,
 ];

@@ -81,9 +81,10 @@ export class Daemon implements Component {
     this.encoder = encoder;
     const streamVad = new SileroVad({ modelPath: vadModel, logger: log.child("vad") });
     await this.startComponent(streamVad);
-    // Enrolment trims its clips with a VAD of its own: the live one carries the stream's state.
+    // Enrolment trims its clips with a VAD of its own (the live one carries the stream's state),
+    // started on the first enrolment; stopped with the rest.
     const clipVad = new SileroVad({ modelPath: vadModel, logger: log.child("vad") });
-    await this.startComponent(clipVad);
+    this.started.push(clipVad);
 
     const threshold = config.identification.threshold ?? encoder.defaultThreshold;
     const identifier = new Identifier(registry, {

@@ -50,6 +50,8 @@ export class VoiceprintExtractor {
     let wav = normalizeVolume(samples, -30, { increaseOnly: true });
     let speechSeconds = durationSeconds;
     if (trim) {
+      // Started on first use: a daemon that never enrols never pays for a second VAD session.
+      await this.vad.start();
       const trimmed = await trimLongSilences(wav, this.vad);
       wav = trimmed.samples;
       speechSeconds = trimmed.speechSeconds;
