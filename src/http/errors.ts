@@ -74,6 +74,14 @@ export function describeForClient(
   // A ClipError carries its cause's code and a message naming the clip.
   const code = err instanceof WavFormatError ? INVALID_WAV : codeOf(err);
   if (code === undefined) return null;
+  if (code === "registry_write_failed" && errnoOf(err) === "ENOSPC") {
+    // The one write failure a user can act on: say so plainly.
+    return {
+      status: 507,
+      code: "disk_full",
+      message: "the disk holding the data directory is full; nothing was saved",
+    };
+  }
   const opaque = OPAQUE[code];
   if (opaque) return { status: opaque.status, code, message: opaque.message };
   const status = STATUS_BY_CODE[code];
@@ -118,4 +126,13 @@ function describe(err: unknown): string {
     return `${err.name}: ${err.message}${cause}`;
   }
   return String(err);
+}
+
+/** The errno code (ENOSPC, EACCES, ...) somewhere in an error's cause chain. */
+function errnoOf(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && code.startsWith("E")) return code;
+  }
+  return undefined;
 }
