@@ -75,6 +75,8 @@ export class Daemon implements Component {
 
     const registry = new SpeakerRegistry({ dataDir: config.dataDir, logger: log.child("registry") });
     await this.startComponent(registry);
+    // `voiceid enroll` may run beside the daemon: follow its changes.
+    registry.watch();
 
     const encoder = createEncoder(config.identification.encoder, { modelsDir });
     await this.startComponent(encoder);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { rm, unlink } from "node:fs/promises";
+import { type FSWatcher, watch } from "node:fs";
+import { rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { Low } from "lowdb";
 import type { Component } from "../util/lifecycle.js";
@@ -15,6 +16,7 @@ import {
   SpeakerExistsError,
   SpeakerNotFoundError,
 } from "./errors.js";
+import { FileLock } from "./file-lock.js";
 import { centroidOf, type MatchCandidate } from "./matcher.js";
 import { AsyncMutex } from "./mutex.js";
 import { normalizeSpeakerName, uniqueSpeakerId } from "./names.js";
@@ -47,13 +49,16 @@ export interface NewSample {
 
 export type RegistryChangeKind = "created" | "renamed" | "removed" | "samples" | "threshold";
 
-export interface RegistryChange {
-  kind: RegistryChangeKind;
-  /** The speaker after the change (for "removed": as it was). A copy; mutating it changes nothing. */
-  speaker: Speaker;
-  /** For "renamed": the old display name. */
-  previousName?: string;
-}
+export type RegistryChange =
+  | {
+      kind: RegistryChangeKind;
+      /** The speaker after the change (for "removed": as it was). A copy; mutating it changes nothing. */
+      speaker: Speaker;
+      /** For "renamed": the old display name. */
+      previousName?: string;
+    }
+  /** Another process (e.g. `voiceid enroll` beside the daemon) changed the file; everything may differ. */
+  | { kind: "reloaded" };
 
 export type RegistryChangeListener = (change: RegistryChange) => void | Promise<void>;
 
@@ -89,12 +94,18 @@ export class SpeakerRegistry implements Component {
   private corruptError: RegistryCorruptError | null = null;
   private readonly listeners = new Set<RegistryChangeListener>();
   private readonly centroidCache = new Map<string, Float32Array | null>();
+  /** What registry.json looked like when last read or written by us (ino:size:mtime, or "missing"). */
+  private stamp = "missing";
+  private readonly lock: FileLock;
+  private watcher: FSWatcher | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SpeakerRegistryOptions) {
     this.file = path.join(options.dataDir, REGISTRY_FILE_NAME);
     this.clipsDir = path.join(options.dataDir, CLIPS_DIR_NAME);
     this.log = options.logger.child("registry");
     this.db = new Low<RegistryData>(new RegistryFile(this.file), emptyRegistryData());
+    this.lock = new FileLock(`${this.file}.lock`);
   }
 
   get dataDir(): string {
@@ -115,6 +126,7 @@ export class SpeakerRegistry implements Component {
         }
         throw err;
       }
+      this.stamp = await fileStamp(this.file);
       this.state = "started";
       this.corruptError = null;
       // A leftover temp file is a write that crashed before its rename; it never became the registry.
@@ -132,11 +144,46 @@ export class SpeakerRegistry implements Component {
   }
 
   async stop(): Promise<void> {
+    this.unwatch();
     if (this.state !== "started") return;
     // Let queued writes finish; they were accepted before stop.
     await this.mutex.run(async () => {
       this.state = "stopped";
     });
+  }
+
+  /**
+   * Follows changes other processes make to registry.json (the CLI enrolling while the daemon runs):
+   * reloads and tells the listeners. Writes check for such changes anyway; this makes reads current.
+   */
+  watch(): void {
+    if (this.watcher || this.state !== "started") return;
+    try {
+      this.watcher = watch(this.options.dataDir, (_event, name) => {
+        if (name !== REGISTRY_FILE_NAME) return;
+        if (this.watchTimer) clearTimeout(this.watchTimer);
+        // Renames come in bursts; look once things settled.
+        this.watchTimer = setTimeout(() => {
+          this.watchTimer = null;
+          void this.mutex
+            .run(() => this.reloadIfChanged())
+            .catch((err: unknown) =>
+              this.log.warn("could not reload the registry", { error: describeError(err) }),
+            );
+        }, 100);
+      });
+      this.watcher.on("error", () => this.unwatch());
+    } catch (err) {
+      // No data dir yet (nothing enrolled): writes still pick up other processes' changes.
+      this.log.debug("not watching the registry", { error: describeError(err) });
+    }
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.watchTimer = null;
   }
 
   // ---- reads (synchronous, from committed state) ----
@@ -376,23 +423,49 @@ export class SpeakerRegistry implements Component {
     undo?: (result: T) => Promise<void>,
   ): Promise<T> {
     return this.mutex.run(async () => {
-      const next = structuredClone(this.data());
-      const { result, change } = await mutate(next);
-      if (change !== null) {
-        try {
-          await this.db.adapter.write(next);
-        } catch (err) {
-          await undo?.(result);
-          const error = new RegistryWriteError(this.file, err);
-          this.log.error("registry write failed; change discarded", { error: error.message });
-          throw error;
-        }
-        this.db.data = next;
-        this.centroidCache.clear();
-        this.emit(change);
+      this.data();
+      // Another process may write too (the CLI beside the daemon): take turns, and start from its result.
+      try {
+        await this.lock.acquire();
+      } catch (err) {
+        throw new RegistryWriteError(this.file, err);
       }
-      return structuredClone(result);
+      try {
+        await this.reloadIfChanged();
+        const next = structuredClone(this.data());
+        const { result, change } = await mutate(next);
+        if (change !== null) {
+          try {
+            await this.db.adapter.write(next);
+          } catch (err) {
+            await undo?.(result);
+            const error = new RegistryWriteError(this.file, err);
+            this.log.error("registry write failed; change discarded", { error: error.message });
+            throw error;
+          }
+          this.stamp = await fileStamp(this.file);
+          this.db.data = next;
+          this.centroidCache.clear();
+          this.emit(change);
+        }
+        return structuredClone(result);
+      } finally {
+        await this.lock.release();
+      }
     });
+  }
+
+  /** Re-reads registry.json when someone else replaced it since we last looked. Call under the mutex. */
+  private async reloadIfChanged(): Promise<void> {
+    if (this.state !== "started") return;
+    const now = await fileStamp(this.file);
+    if (now === this.stamp) return;
+    const data = (await this.db.adapter.read()) ?? emptyRegistryData();
+    this.db.data = data;
+    this.stamp = now;
+    this.centroidCache.clear();
+    this.log.info("registry changed on disk; reloaded", { speakers: data.speakers.length });
+    this.emit({ kind: "reloaded" });
   }
 
   private emit(change: RegistryChange): void {
@@ -412,9 +485,18 @@ export class SpeakerRegistry implements Component {
   private reportListenerError(change: RegistryChange, err: unknown): void {
     this.log.warn("registry change listener failed", {
       kind: change.kind,
-      speaker: change.speaker.id,
+      ...("speaker" in change ? { speaker: change.speaker.id } : {}),
       error: describeError(err),
     });
+  }
+}
+
+async function fileStamp(file: string): Promise<string> {
+  try {
+    const s = await stat(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return "missing";
   }
 }
 
