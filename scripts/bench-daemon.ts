@@ -29,7 +29,6 @@ import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.
 import { mulberry32 } from "./bench/prng.js";
 import {
   type BenchFile,
-  BenchSetupError,
   librispeechFiles,
   machineInfo,
   numberOption,

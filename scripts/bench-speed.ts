@@ -32,7 +32,6 @@ import {
 import { type PythonOutcome, runPythonSpeed } from "./bench/python-reference.js";
 import {
   type BenchFile,
-  BenchSetupError,
   bestOf,
   librispeechFiles,
   type MachineInfo,

@@ -6,13 +6,13 @@ import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { SpeakerNotFoundError } from "../../src/registry/errors.js";
 import {
   durationOf,
-  librispeech,
   PNG_BYTES,
   type RealPipeline,
   realPipeline,
   slice,
   type TempRegistry,
   tempRegistry,
+  testVoices,
   truncated,
 } from "./helpers.js";
 
@@ -24,11 +24,7 @@ let outsider: Uint8Array;
 
 beforeAll(async () => {
   pipeline = await realPipeline();
-  [female, male, outsider] = await Promise.all([
-    librispeech("103"),
-    librispeech("1040"),
-    librispeech("1235"),
-  ]);
+  [female, male, outsider] = await testVoices();
 });
 afterAll(() => pipeline.stop());
 

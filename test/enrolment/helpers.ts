@@ -99,3 +99,8 @@ export const PNG_BYTES = new Uint8Array([
 export function truncated(wav: Uint8Array, keepBytes = 8000): Uint8Array {
   return wav.slice(0, Math.min(wav.length - 2, keepBytes));
 }
+
+/** The voices the enrolment and HTTP tests use: LibriSpeech 103 (female), 1040 (male), 1235 (never enrolled). */
+export function testVoices(): Promise<[Uint8Array, Uint8Array, Uint8Array]> {
+  return Promise.all([librispeech("103"), librispeech("1040"), librispeech("1235")]);
+}

@@ -5,13 +5,13 @@ import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import type { EnrolmentView } from "../../src/http/views.js";
 import {
   durationOf,
-  librispeech,
   PNG_BYTES,
   type RealPipeline,
   realPipeline,
   slice,
   type TempRegistry,
   tempRegistry,
+  testVoices,
   truncated,
 } from "../enrolment/helpers.js";
 import {
@@ -30,11 +30,7 @@ let male: Uint8Array; // LibriSpeech 1040
 let outsider: Uint8Array; // LibriSpeech 1235, never enrolled
 beforeAll(async () => {
   pipeline = await realPipeline();
-  [female, male, outsider] = await Promise.all([
-    librispeech("103"),
-    librispeech("1040"),
-    librispeech("1235"),
-  ]);
+  [female, male, outsider] = await testVoices();
 });
 afterAll(() => pipeline.stop());
 

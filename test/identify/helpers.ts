@@ -14,7 +14,7 @@ import type { Partial } from "../../src/identify/turn-tracker.js";
 import { modelFilePath } from "../../src/models/paths.js";
 import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
 import { SileroVad } from "../../src/vad/silero.js";
-import { conversationRttm, librispeechDir, modelsDir } from "../helpers/paths.js";
+import { librispeechDir, modelsDir } from "../helpers/paths.js";
 
 export const SAMPLE_RATE = 16_000;
 export const THRESHOLD = 0.82;
