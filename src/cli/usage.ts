@@ -7,6 +7,8 @@ Commands:
   identify <wav> [--json]                             who is speaking in a WAV file
   speakers                                            list enrolled speakers
   speakers rm <name>                                  remove a speaker and its samples
+  speakers rename <name> <new name>                   rename (the id, and Home Assistant entities, stay)
+  speakers threshold <name> <0..1|default>            a speaker's own match threshold
   models fetch [--mirror DIR]                         fetch missing models and verify them
   models check                                        report which models are present and valid
 

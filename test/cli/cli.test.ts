@@ -111,13 +111,24 @@ describe("voiceid command line", () => {
     expect(stranger.speaker).toBeNull();
     expect(stranger.score).toBeLessThan(0.82);
 
+    // A stricter threshold of her own turns Alice's own clip into "unknown"; "default" restores it.
+    expect((await voiceid("speakers", "threshold", "Alice", "0.99")).stdout).toMatch(/Alice: threshold 0.99/);
+    expect(JSON.parse((await voiceid("identify", alice[1], "--json")).stdout).speaker).toBeNull();
+    expect((await voiceid("speakers", "threshold", "alice", "default")).code).toBe(0);
+    expect(JSON.parse((await voiceid("identify", alice[1], "--json")).stdout).speaker).toBe("Alice");
+    expect((await voiceid("speakers", "threshold", "alice", "1.5")).code).toBe(1);
+    expect((await voiceid("speakers", "rename", "alice", "Alicia")).stdout).toMatch(
+      /renamed to Alicia \(id alice\)/,
+    );
+    expect(JSON.parse((await voiceid("identify", alice[1], "--json")).stdout).speaker).toBe("Alicia");
+
     const rm = await voiceid("speakers", "rm", "bob");
     expect(rm.code).toBe(0);
     expect((await voiceid("speakers", "--json")).stdout).not.toMatch(/"Bob"/);
   });
 
   it("warns when an enrolment clip sounds like another voice", async () => {
-    const run = await voiceid("enroll", "Alice", bob[1]);
+    const run = await voiceid("enroll", "alice", bob[1]);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/different voice/);
   });

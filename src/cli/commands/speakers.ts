@@ -39,5 +39,23 @@ export async function speakersCommand(argv: string[]): Promise<number> {
     process.stdout.write(`removed ${removed.name}\n`);
     return 0;
   }
+  if (sub === "rename") {
+    if (rest.length !== 2) throw new UsageError("speakers rename takes a name and the new name");
+    const renamed = await withStarted([registry], () => registry.rename(rest[0], rest[1]));
+    process.stdout.write(`renamed to ${renamed.name} (id ${renamed.id})\n`);
+    return 0;
+  }
+  if (sub === "threshold") {
+    if (rest.length !== 2)
+      throw new UsageError("speakers threshold takes a name and a value in [0, 1] or 'default'");
+    const value = rest[1] === "default" ? null : Number(rest[1]);
+    if (value !== null && (rest[1].trim() === "" || !Number.isFinite(value))) {
+      throw new UsageError(`threshold must be a number in [0, 1] or 'default', got "${rest[1]}"`);
+    }
+    const updated = await withStarted([registry], () => registry.setThreshold(rest[0], value));
+    const shown = updated.threshold ?? `the default (${config.identification.threshold ?? 0.82})`;
+    process.stdout.write(`${updated.name}: threshold ${shown}\n`);
+    return 0;
+  }
   throw new UsageError(`unknown speakers subcommand "${sub}"`);
 }
