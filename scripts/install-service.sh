@@ -110,8 +110,8 @@ check_prerequisites() {
   local major
   major="$(/usr/bin/node -p 'process.versions.node.split(".")[0]')"
   [ "$major" -ge 20 ] || die "/usr/bin/node is Node $major; voiceid needs Node 20 or newer"
-  [ -f "$SOURCE_DIR/dist/cli/main.js" ] || die "$SOURCE_DIR/dist/cli/main.js missing: run 'npm ci && npm run build' (or 'npm run setup') first"
-  [ -d "$SOURCE_DIR/node_modules" ] || die "$SOURCE_DIR/node_modules missing: run 'npm ci' first"
+  [ -f "$SOURCE_DIR/dist/cli/main.js" ] || die "$SOURCE_DIR/dist/cli/main.js missing: run ./scripts/setup.sh first"
+  [ -d "$SOURCE_DIR/node_modules" ] || die "$SOURCE_DIR/node_modules missing: run ./scripts/setup.sh first"
   command -v arecord >/dev/null || echo "warning: arecord not found; install alsa-utils for microphone capture" >&2
   if "$link"; then
     case "$SOURCE_DIR" in
