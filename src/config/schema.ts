@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { ENCODER_IDS } from "../embedding/encoder.js";
 
 /**
  * The one description of voiceid's configuration: types, defaults and rules. `VoiceidConfig` is inferred
@@ -102,7 +103,7 @@ const vadSchema = z
   );
 
 const identificationSchema = z.strictObject({
-  encoder: z.enum(["resemblyzer-0.1.4"]).default("resemblyzer-0.1.4"),
+  encoder: z.enum(ENCODER_IDS).default("resemblyzer-0.1.4"),
   /** Cosine similarity needed for a match; unset = the encoder's default (0.82 for Resemblyzer). */
   threshold: probability.optional(),
   /** Best score must beat the runner-up by this much, else the decision is ambiguous. */

@@ -1,5 +1,9 @@
 import type { Component } from "../util/lifecycle.js";
 
+/** Every encoder voiceid can run (model ids of models/manifest.json); see createEncoder(). */
+export const ENCODER_IDS = ["resemblyzer-0.1.4"] as const;
+export type EncoderId = (typeof ENCODER_IDS)[number];
+
 /**
  * A speaker encoder turns 16 kHz mono speech into a fixed-size, L2-normalised voiceprint.
  * One implementation per model; `createEncoder()` in factory.ts chooses.

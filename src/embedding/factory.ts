@@ -1,4 +1,5 @@
-import type { SpeakerEncoder } from "./encoder.js";
+import { modelFilePath } from "../models/paths.js";
+import { ENCODER_IDS, type EncoderId, type SpeakerEncoder } from "./encoder.js";
 import { ResemblyzerEncoder } from "./resemblyzer.js";
 
 export interface EncoderFactoryOptions {
@@ -8,23 +9,21 @@ export interface EncoderFactoryOptions {
 
 type EncoderConstructor = (options: EncoderFactoryOptions) => SpeakerEncoder;
 
-/** Encoders by model id (the ids of models/manifest.json). */
-const encoders: Record<string, EncoderConstructor> = {
+/** One implementation per model id. */
+const encoders: Record<EncoderId, EncoderConstructor> = {
   "resemblyzer-0.1.4": (o) =>
     new ResemblyzerEncoder({
-      modelPath: `${o.modelsDir}/resemblyzer-0.1.4/encoder.onnx`,
+      modelPath: modelFilePath(o.modelsDir, "resemblyzer-0.1.4", "encoder.onnx"),
       threads: o.threads,
     }),
 };
-
-export const ENCODER_IDS = Object.keys(encoders);
 
 export class UnknownEncoderError extends Error {
   readonly code = "unknown_encoder";
 }
 
 export function createEncoder(id: string, options: EncoderFactoryOptions): SpeakerEncoder {
-  const make = encoders[id];
+  const make = (ENCODER_IDS as readonly string[]).includes(id) ? encoders[id as EncoderId] : undefined;
   if (!make) {
     throw new UnknownEncoderError(`Unknown encoder "${id}"; valid options: ${ENCODER_IDS.join(", ")}`);
   }
