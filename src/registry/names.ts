@@ -36,11 +36,15 @@ export function slugify(name: string): string {
 }
 
 /** First of slug, slug-2, slug-3, ... not in `taken`. */
+/** Ids a speaker cannot have: "unknown" is the Home Assistant event type for unrecognised voices. */
+const RESERVED_IDS = new Set(["unknown"]);
+
 export function uniqueSpeakerId(name: string, taken: ReadonlySet<string>): string {
   const base = slugify(name);
-  if (!taken.has(base)) return base;
+  const unavailable = (id: string) => taken.has(id) || RESERVED_IDS.has(id);
+  if (!unavailable(base)) return base;
   for (let n = 2; ; n++) {
     const candidate = `${base}-${n}`;
-    if (!taken.has(candidate)) return candidate;
+    if (!unavailable(candidate)) return candidate;
   }
 }

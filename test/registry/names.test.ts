@@ -25,5 +25,7 @@ describe("speaker names", () => {
     expect(slugify("a".repeat(64))).toHaveLength(48);
     expect(uniqueSpeakerId("Alice", new Set(["alice", "alice-2"]))).toBe("alice-3");
     expect(uniqueSpeakerId("Alice", new Set(["bob"]))).toBe("alice");
+    // "unknown" is the Home Assistant event type of unrecognised voices: a person named so gets another id.
+    expect(uniqueSpeakerId("Unknown", new Set())).toBe("unknown-2");
   });
 });
