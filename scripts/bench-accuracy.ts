@@ -28,6 +28,7 @@ import {
 } from "./bench/scores.js";
 import {
   BenchSetupError,
+  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   numberOption,
   parseBenchArgs,
@@ -68,8 +69,7 @@ function parseOptions(): Options | null {
           draws: { type: "string" },
           household: { type: "string" },
           "trim-only": { type: "boolean", default: false },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
+          ...COMMON_BENCH_OPTIONS,
         },
         strict: true,
       }),

@@ -29,6 +29,7 @@ import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.
 import { mulberry32 } from "./bench/prng.js";
 import {
   type BenchFile,
+  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   machineInfo,
   numberOption,
@@ -67,8 +68,7 @@ function parseOptions(): Options | null {
           "live-utterances": { type: "string" },
           "idle-seconds": { type: "string" },
           "rtf-utterances": { type: "string" },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
+          ...COMMON_BENCH_OPTIONS,
         },
         strict: true,
       }),

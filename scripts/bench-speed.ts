@@ -33,6 +33,7 @@ import { type PythonOutcome, runPythonSpeed } from "./bench/python-reference.js"
 import {
   type BenchFile,
   bestOf,
+  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   type MachineInfo,
   machineInfo,
@@ -75,8 +76,7 @@ function parseOptions(): Options | null {
           repeats: { type: "string" },
           resample: { type: "string" },
           "no-python": { type: "boolean", default: false },
-          json: { type: "boolean", default: false },
-          help: { type: "boolean", short: "h", default: false },
+          ...COMMON_BENCH_OPTIONS,
         },
         strict: true,
       }),

@@ -134,6 +134,12 @@ export function numberOption(
   return n;
 }
 
+/** The options every benchmark takes; spread into its parseArgs options. */
+export const COMMON_BENCH_OPTIONS = {
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
 /**
  * Runs a benchmark's strict parseArgs call: a wrong option becomes a BenchSetupError carrying the
  * usage, --help prints the usage and gives null.

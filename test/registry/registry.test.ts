@@ -125,6 +125,26 @@ describe("SpeakerRegistry with an unusable registry.json", () => {
     updatedAt: "2024-05-01T10:00:00.000Z",
     samples: [],
   };
+  /** registry.json holding Alice with one sample made of `fields` on top of a valid one. */
+  const withSample = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      version: 1,
+      speakers: [
+        {
+          ...validSpeaker,
+          samples: [
+            {
+              id: "abc",
+              createdAt: validSpeaker.createdAt,
+              speechSeconds: 1,
+              durationSeconds: 1,
+              source: "cli",
+              ...fields,
+            },
+          ],
+        },
+      ],
+    });
   const cases: { what: string; content: string; problem: RegExp }[] = [
     { what: "bad JSON", content: '{"version": 1, "speakers": [', problem: /not valid JSON/ },
     { what: "an empty file", content: "", problem: /it is empty/ },
@@ -136,47 +156,12 @@ describe("SpeakerRegistry with an unusable registry.json", () => {
     },
     {
       what: "voiceprints of the wrong type",
-      content: JSON.stringify({
-        version: 1,
-        speakers: [
-          {
-            ...validSpeaker,
-            samples: [
-              {
-                id: "abc",
-                createdAt: validSpeaker.createdAt,
-                speechSeconds: 1,
-                durationSeconds: 1,
-                source: "cli",
-                voiceprints: { [MODEL]: ["0.1"] },
-              },
-            ],
-          },
-        ],
-      }),
+      content: withSample({ voiceprints: { [MODEL]: ["0.1"] } }),
       problem: /speakers\[0\]\.samples\[0\]\.voiceprints/,
     },
     {
       what: "a clip path outside the clips dir",
-      content: JSON.stringify({
-        version: 1,
-        speakers: [
-          {
-            ...validSpeaker,
-            samples: [
-              {
-                id: "abc",
-                createdAt: validSpeaker.createdAt,
-                speechSeconds: 1,
-                durationSeconds: 1,
-                source: "cli",
-                clip: "../../etc/passwd",
-                voiceprints: { [MODEL]: [1, 0] },
-              },
-            ],
-          },
-        ],
-      }),
+      content: withSample({ clip: "../../etc/passwd", voiceprints: { [MODEL]: [1, 0] } }),
       problem: /clip/,
     },
     {
