@@ -8,27 +8,31 @@
  * Phases run idle first so the RSS figure is not inflated by the audio the other phases hold.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { connectAsync, type MqttClient } from "mqtt";
-import { parseWavHeader, readWavAs16kMono } from "../src/audio/wav.js";
 import { createConfigSchema, type VoiceidConfig } from "../src/config/schema.js";
 import { Daemon } from "../src/daemon/daemon.js";
-import { createEncoder } from "../src/embedding/factory.js";
-import { VoiceprintExtractor } from "../src/embedding/voiceprint.js";
-import { Enroller } from "../src/enrolment/enroller.js";
-import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
-import { SpeakerRegistry } from "../src/registry/registry.js";
 import { createLogger } from "../src/util/log.js";
-import { SileroVad } from "../src/vad/silero.js";
 import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
+import {
+  concatenate,
+  enrolSpeakers,
+  percentile,
+  procCpuSeconds,
+  procRssMb,
+  SAMPLE_RATE,
+  type Stream,
+  Subscriber,
+  serviceNodeFlags,
+  sleep,
+  wavParts,
+} from "./bench/live.js";
 import { mulberry32 } from "./bench/prng.js";
 import {
-  type BenchFile,
   COMMON_BENCH_OPTIONS,
   librispeechFiles,
   machineInfo,
@@ -40,7 +44,6 @@ import {
 } from "./bench/setup.js";
 import { formatTable, heading, verdict } from "./bench/table.js";
 
-const SAMPLE_RATE = 16_000;
 const CHUNK = 512; // 32 ms, one VAD window: what the microphone source delivers
 const GOALS = { rtf: 0.05, stopP95Ms: 50, idleCpu: 0.03, idleRssMb: 150 };
 const ENROLLED = 4;
@@ -87,26 +90,6 @@ function parseOptions(): Options | null {
 // ---------------------------------------------------------------------------------------------------------
 // Audio
 
-interface Stream {
-  samples: Float32Array;
-  seconds: number;
-}
-
-/** The utterances one after another with 1-3 s of digital silence between them (seeded), 1 s at each end. */
-function concatenate(files: BenchFile[], seed: number): Stream {
-  const random = mulberry32(seed);
-  const audio = files.map((f) => readWavAs16kMono(readFileSync(f.path)));
-  const gaps = audio.map(() => Math.round((1 + 2 * random()) * SAMPLE_RATE));
-  const total = SAMPLE_RATE + audio.reduce((n, a, i) => n + a.length + gaps[i], 0);
-  const samples = new Float32Array(total);
-  let at = SAMPLE_RATE;
-  audio.forEach((a, i) => {
-    samples.set(a, at);
-    at += a.length + gaps[i];
-  });
-  return { samples, seconds: total / SAMPLE_RATE };
-}
-
 /** White noise at about -60 dBFS RMS: a quiet room through a cheap microphone. */
 function lowNoise(seconds: number, seed: number): Float32Array {
   const random = mulberry32(seed);
@@ -116,56 +99,8 @@ function lowNoise(seconds: number, seed: number): Float32Array {
   return out;
 }
 
-/** The stream as a WAV file split into its header and its PCM data (what a recorder pipes). */
-function wavParts(samples: Float32Array): { header: Uint8Array; data: Uint8Array } {
-  const wav = encodePcm16Wav(samples, SAMPLE_RATE);
-  const header = parseWavHeader(wav);
-  if (!header) throw new Error("encodePcm16Wav produced no parsable header");
-  return { header: wav.subarray(0, header.dataOffset), data: wav.subarray(header.dataOffset) };
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // The daemon under test, the broker and a subscriber
-
-interface Received {
-  type: string;
-  speakerId: string | null;
-  offsetS: number;
-  durationS?: number;
-  /** performance.now() when the subscriber got it. */
-  at: number;
-}
-
-class Subscriber {
-  readonly events: Received[] = [];
-  private constructor(private readonly client: MqttClient) {}
-
-  static async start(url: string, room: string): Promise<Subscriber> {
-    const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 });
-    const subscriber = new Subscriber(client);
-    client.on("message", (_topic, payload) => {
-      const at = performance.now();
-      const e = JSON.parse(payload.toString()) as Omit<Received, "at">;
-      subscriber.events.push({ ...e, at });
-    });
-    await client.subscribeAsync(`voiceid/${room}/event`, { qos: 1 });
-    return subscriber;
-  }
-
-  /** Waits until no event arrived for `quietMs` (the daemon published everything it had). */
-  async settle(quietMs = 300, timeoutMs = 10_000): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    let seen = -1;
-    while (seen !== this.events.length && performance.now() < deadline) {
-      seen = this.events.length;
-      await sleep(quietMs);
-    }
-  }
-
-  async stop(): Promise<void> {
-    await this.client.endAsync(true);
-  }
-}
 
 interface Harness {
   broker: Pick<MosquittoBroker, "url">;
@@ -201,28 +136,6 @@ async function startDaemon(h: Harness, room: string, realtime: boolean) {
     await sleep(20);
   }
   return { daemon, stdin };
-}
-
-/** Enrols the first `count` speakers on the first half of their utterance, as `voiceid enrol` would. */
-async function enrolSpeakers(h: Harness, files: BenchFile[], vadPath: string): Promise<void> {
-  const encoder = createEncoder("resemblyzer-0.1.4", { modelsDir: h.modelsDir });
-  const vad = new SileroVad({ modelPath: vadPath });
-  const registry = new SpeakerRegistry({ dataDir: h.dataDir, logger: createLogger("warn", "bench") });
-  await encoder.start();
-  await vad.start();
-  await registry.start();
-  try {
-    const enroller = new Enroller(registry, new VoiceprintExtractor(encoder, vad));
-    for (const f of files) {
-      const audio = readWavAs16kMono(readFileSync(f.path));
-      const bytes = encodePcm16Wav(audio.subarray(0, audio.length >> 1), SAMPLE_RATE);
-      await enroller.enrol(`speaker ${f.id}`, [{ bytes, source: "cli", name: f.file }], { create: true });
-    }
-  } finally {
-    await registry.stop();
-    await vad.stop();
-    await encoder.stop();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -312,27 +225,6 @@ async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<I
     child.kill();
     await subscriber.stop();
   }
-}
-
-/** The node options between `node` and the script in the unit's ExecStart line. */
-function serviceNodeFlags(root: string): string[] {
-  const unit = readFileSync(path.join(root, "systemd/voiceid.service"), "utf8");
-  const exec = /^ExecStart=\S*node\s+(.*?)\s*\S*dist\/cli\/main\.js/m.exec(unit);
-  return exec?.[1] ? exec[1].split(/\s+/) : [];
-}
-
-/** user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
-function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Resident set now and its high-water mark, MB, from /proc/<pid>/status. */
-function procRssMb(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
-  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
 }
 
 /** RSS of an empty node process, for reference. */
@@ -481,15 +373,7 @@ async function rtfPhase(h: Harness, stream: Stream): Promise<RtfFigures> {
 // ---------------------------------------------------------------------------------------------------------
 // Report
 
-function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
-
 const ms = (x: number | null) => (x === null ? null : `${x.toFixed(1)} ms`);
-const sleep = (millis: number) => new Promise<void>((r) => setTimeout(r, millis));
-
 const DEFINITIONS = [
   "RTF: wall time from handing the daemon the whole stream to the last 'stopped' event at the subscriber,",
   "  divided by the stream's duration (everything fed at once; VAD + live identification + MQTT).",
@@ -519,7 +403,7 @@ async function main(): Promise<number> {
     broker = await startMosquitto();
     const h: Harness = { broker, dataDir: path.join(dir, "data"), modelsDir: models.modelsDir };
     progress(`enrolling ${ENROLLED} speakers (first half of their utterance)`);
-    await enrolSpeakers(h, files.slice(0, ENROLLED), models.vadPath);
+    await enrolSpeakers(h.dataDir, h.modelsDir, files.slice(0, ENROLLED), models.vadPath);
     const config = daemonConfig(h, "x", false);
 
     progress(

@@ -177,7 +177,14 @@ const httpSchema = z
       .max(65_535, { error: "must be 1-65535" })
       .default(8787),
     /** Bearer token for the API; required when the API listens beyond loopback. */
-    token: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
+    token: z
+      .string()
+      .min(16, { error: "must be at least 16 characters" })
+      // What an Authorization: Bearer header can carry; a token with a space could never match.
+      .regex(/^[\x21-\x7e]+$/, { error: "must be printable ASCII without spaces" })
+      .optional(),
+    /** Host names (beyond IP addresses, localhost and this machine's name) the API answers to. */
+    allowedHosts: z.array(text).default([]),
     bodyLimitBytes: whole()
       .min(1024, { error: "must be >= 1024" })
       .default(20 * 1024 * 1024),

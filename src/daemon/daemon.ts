@@ -47,6 +47,7 @@ export class Daemon implements Component {
   private pipeline: SpeechPipeline | null = null;
   private bridge: HomeAssistantBridge | null = null;
   private encoder: SpeakerEncoder | null = null;
+  private registry: SpeakerRegistry | null = null;
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
   private reconnectsSeen = 0;
@@ -75,6 +76,7 @@ export class Daemon implements Component {
 
     const registry = new SpeakerRegistry({ dataDir: config.dataDir, logger: log.child("registry") });
     await this.startComponent(registry);
+    this.registry = registry;
     // `voiceid enroll` may run beside the daemon: follow its changes.
     registry.watch();
 
@@ -186,6 +188,8 @@ export class Daemon implements Component {
           bodyLimitBytes: config.http.bodyLimitBytes,
           maxUploadSeconds: config.http.maxUploadSeconds,
           token: config.http.token,
+          host: config.http.host,
+          allowedHosts: config.http.allowedHosts,
         },
         logger: log,
       });
@@ -223,6 +227,7 @@ export class Daemon implements Component {
       pipeline: this.pipeline,
       modelReady: () => this.encoder !== null,
       bridge: this.bridge,
+      registry: this.registry,
     });
   }
 

@@ -1,6 +1,7 @@
 import type { AudioSource } from "../audio/sources/source.js";
 import type { ComponentHealth, HealthReport } from "../http/deps.js";
 import type { HomeAssistantBridge } from "../mqtt/bridge.js";
+import type { SpeakerRegistry } from "../registry/registry.js";
 import type { SpeechPipeline } from "./speech-pipeline.js";
 
 export interface HealthInputs {
@@ -8,6 +9,7 @@ export interface HealthInputs {
   pipeline: SpeechPipeline | null;
   modelReady: () => boolean;
   bridge: HomeAssistantBridge | null;
+  registry: SpeakerRegistry | null;
 }
 
 /** One look at every part the user cares about; anything not ok makes /health answer 503. */
@@ -21,7 +23,16 @@ export function healthReport(inputs: HealthInputs): HealthReport {
       : { state: "ok" };
   const model: ComponentHealth = inputs.modelReady() ? { state: "ok" } : { state: "starting" };
   const mqtt = mqttHealth(inputs.bridge);
-  const components = { audio, vad, model, mqtt };
+  const problem = inputs.registry?.problem ?? null;
+  const registry: ComponentHealth = !inputs.registry
+    ? { state: "starting" }
+    : problem
+      ? {
+          state: "degraded",
+          detail: `${problem.message}; the last good copy is in use and changes are refused`,
+        }
+      : { state: "ok" };
+  const components = { audio, vad, model, mqtt, registry };
   const states = Object.values(components).map((c) => c.state);
   const status = states.every((s) => s === "ok" || s === "disabled")
     ? "ok"

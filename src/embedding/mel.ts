@@ -114,9 +114,17 @@ export class MelSpectrogramExtractor {
     );
   }
 
-  compute(samples: Float32Array): MelSpectrogram {
+  /**
+   * The spectrogram of `samples`, or only its frames [fromFrame, toFrame) (each frame depends on its own
+   * samples alone, so a range is exactly that part of the whole): row 0 of `data` is then fromFrame.
+   */
+  compute(
+    samples: Float32Array,
+    fromFrame = 0,
+    toFrame = 1 + Math.floor(samples.length / MEL_HOP),
+  ): MelSpectrogram {
     const n = samples.length;
-    const frames = 1 + Math.floor(n / MEL_HOP);
+    const frames = toFrame - fromFrame;
     const data = new Float32Array(frames * MEL_N_CHANNELS);
     const half = MEL_N_FFT / 2;
     const zr = this.fft.packedRe;
@@ -128,7 +136,7 @@ export class MelSpectrogramExtractor {
     const bins = half + 1;
     for (let t = 0; t < frames; t++) {
       // center=True: frame t covers samples [t*hop - n_fft/2, t*hop + n_fft/2), zeros outside.
-      const start = t * MEL_HOP - half;
+      const start = (fromFrame + t) * MEL_HOP - half;
       if (start >= 0 && start + MEL_N_FFT <= n) {
         for (let k = 0; k < half; k++) {
           const i = 2 * k;
@@ -162,8 +170,12 @@ export class MelSpectrogramExtractor {
 
 let shared: MelSpectrogramExtractor | undefined;
 
-/** Mel power spectrogram of 16 kHz mono audio, as Resemblyzer's wav_to_mel_spectrogram. */
-export function melSpectrogram(samples16k: Float32Array): MelSpectrogram {
+/** Mel power spectrogram of 16 kHz mono audio, as Resemblyzer's wav_to_mel_spectrogram (or frames of it). */
+export function melSpectrogram(
+  samples16k: Float32Array,
+  fromFrame?: number,
+  toFrame?: number,
+): MelSpectrogram {
   shared ??= new MelSpectrogramExtractor();
-  return shared.compute(samples16k);
+  return shared.compute(samples16k, fromFrame, toFrame);
 }

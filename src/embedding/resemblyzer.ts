@@ -27,6 +27,9 @@ export class ModelMissingError extends Error {
  * Resemblyzer's GE2E encoder (3-layer LSTM, 256-d) on onnxruntime, with the original
  * partial-utterance scheme: 1.6 s windows at 1.3 per second, mean of partial embeddings.
  */
+/** Partials per onnxruntime run in embedPartials: about 30 ms of work here, and no slower per partial. */
+const PARTIALS_PER_RUN = 4;
+
 export class ResemblyzerEncoder implements SpeakerEncoder {
   readonly modelId = "resemblyzer-0.1.4";
   readonly dim = EMBEDDING_DIM;
@@ -96,17 +99,26 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
       wav = new Float32Array(paddedLength);
       wav.set(samples);
     }
-    const mel = melSpectrogram(wav);
-    const batch = melSlices.length;
-    const input = new Float32Array(batch * PARTIAL_FRAMES * MEL_CHANNELS);
-    for (let b = 0; b < batch; b++) {
-      const { start } = melSlices[b];
-      // The mel of the padded wav always reaches past the last slice; min() is only a guard.
-      const from = start * MEL_CHANNELS;
-      const to = Math.min(mel.frames, start + PARTIAL_FRAMES) * MEL_CHANNELS;
-      input.set(mel.data.subarray(from, to), b * PARTIAL_FRAMES * MEL_CHANNELS);
+    const out: Float32Array[] = [];
+    // Batches of a few partials with the event loop free in between: onnxruntime runs on the calling
+    // thread, and a 2-minute upload in one run would stall live detection and the API for a second.
+    for (let first = 0; first < melSlices.length; first += PARTIALS_PER_RUN) {
+      const slices = melSlices.slice(first, first + PARTIALS_PER_RUN);
+      // Only the frames these partials cover: the same numbers as slicing the whole spectrogram.
+      const firstFrame = slices[0].start;
+      const mel = melSpectrogram(wav, firstFrame, slices[slices.length - 1].start + PARTIAL_FRAMES);
+      const input = new Float32Array(slices.length * PARTIAL_FRAMES * MEL_CHANNELS);
+      slices.forEach(({ start }, b) => {
+        const from = (start - firstFrame) * MEL_CHANNELS;
+        input.set(
+          mel.data.subarray(from, from + PARTIAL_FRAMES * MEL_CHANNELS),
+          b * PARTIAL_FRAMES * MEL_CHANNELS,
+        );
+      });
+      if (first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      out.push(...(await this.run(input, slices.length)));
     }
-    return this.run(input, batch);
+    return out;
   }
 
   private async run(input: Float32Array, batch: number): Promise<Float32Array[]> {

@@ -1,15 +1,11 @@
-import { readWavAs16kMono, WavFormatError } from "../audio/wav.js";
-import {
-  NoSpeechError,
-  SAMPLE_RATE,
-  type Voiceprint,
-  type VoiceprintExtractor,
-} from "../embedding/voiceprint.js";
-import { SpeakerExistsError, SpeakerNotFoundError } from "../registry/errors.js";
+import { AudioTooLongError, decodeWavAs16kMono, WavFormatError } from "../audio/wav.js";
+import { NoSpeechError, type Voiceprint, type VoiceprintExtractor } from "../embedding/voiceprint.js";
+import { SpeakerNotFoundError } from "../registry/errors.js";
 import { consistency, type MatchReason, type Vector } from "../registry/matcher.js";
 import type { SampleSource, SpeakerRegistry } from "../registry/registry.js";
 import type { Speaker } from "../registry/schema.js";
-import { ClipError, ClipTooLongError, NoClipsError } from "./errors.js";
+import { AsyncMutex } from "../util/mutex.js";
+import { ClipError, NoClipsError } from "./errors.js";
 import { Identifier } from "./identifier.js";
 
 export interface EnrollerOptions {
@@ -90,6 +86,8 @@ export class Enroller {
   private readonly minSpeechSeconds: number;
   private readonly consistencyWarning: number;
   private readonly keepClips: boolean;
+  /** Decoding and embedding of uploaded clips, one at a time. */
+  private readonly clipWork = new AsyncMutex();
 
   constructor(
     private readonly registry: SpeakerRegistry,
@@ -113,9 +111,9 @@ export class Enroller {
   }
 
   /**
-   * Adds every clip as a sample of the speaker. All clips are decoded and embedded first; a clip that
-   * fails throws a ClipError naming it and nothing is written. Then samples are written one by one; if a
-   * write fails, the samples already written by this call are removed again.
+   * Adds every clip as a sample of the speaker, in one registry commit: all clips or none. Clips are
+   * decoded and embedded one at a time (one upload at a time daemon-wide, so uploads never crowd out live
+   * detection); a clip that fails throws a ClipError naming it and nothing is written.
    */
   async enrol(
     speakerIdOrName: string,
@@ -138,49 +136,29 @@ export class Enroller {
       }
     }
 
-    let created = false;
-    let speaker = existing ?? this.registry.get(speakerIdOrName);
-    if (!speaker) {
-      try {
-        speaker = await this.registry.create(speakerIdOrName);
-        created = true;
-      } catch (err) {
-        // A concurrent enrolment created it first: join it.
-        const raced = err instanceof SpeakerExistsError ? this.registry.get(speakerIdOrName) : undefined;
-        if (!raced) throw err;
-        speaker = raced;
-      }
-    }
-    const speakerId = speaker.id;
     const modelId = this.extractor.modelId;
-    // Earlier samples of this model: the stored ones, then each clip of this batch as it is added.
-    const earlier: Vector[] = speaker.samples.flatMap((s) =>
-      s.voiceprints[modelId] ? [s.voiceprints[modelId]] : [],
+    const target = existing ? { speaker: existing.id } : { createNamed: speakerIdOrName };
+    const { speaker, created, samples } = await this.registry.addSamples(
+      target,
+      clips.map((clip, index) => ({
+        voiceprints: { [modelId]: voiceprints[index].embedding },
+        speechSeconds: voiceprints[index].speechSeconds,
+        durationSeconds: voiceprints[index].durationSeconds,
+        source: clip.source,
+        ...(this.keepClips ? { clipWav: clip.bytes } : {}),
+      })),
     );
-
-    const feedback: ClipFeedback[] = [];
-    const written: string[] = [];
-    try {
-      for (const [index, clip] of clips.entries()) {
-        const vp = voiceprints[index];
-        const sample = await this.registry.addSample(speakerId, {
-          voiceprints: { [modelId]: vp.embedding },
-          speechSeconds: vp.speechSeconds,
-          durationSeconds: vp.durationSeconds,
-          source: clip.source,
-          ...(this.keepClips ? { clipWav: clip.bytes } : {}),
-        });
-        written.push(sample.id);
-        feedback.push(this.feedbackFor(sample.id, clip, vp, earlier));
-        earlier.push(vp.embedding);
-      }
-    } catch (err) {
-      await this.rollback(speakerId, written, created);
-      throw err;
-    }
-    const after = this.registry.get(speakerId);
-    if (!after) throw new SpeakerNotFoundError(speakerId);
-    return { speaker: after, created, clips: feedback };
+    // Earlier samples of this model: the stored ones, then each clip of this batch in order.
+    const batch = new Set(samples.map((s) => s.id));
+    const earlier: Vector[] = speaker.samples.flatMap((s) =>
+      !batch.has(s.id) && s.voiceprints[modelId] ? [s.voiceprints[modelId]] : [],
+    );
+    const feedback = clips.map((clip, index) => {
+      const item = this.feedbackFor(samples[index].id, clip, voiceprints[index], earlier);
+      earlier.push(voiceprints[index].embedding);
+      return item;
+    });
+    return { speaker, created, clips: feedback };
   }
 
   /** Who is speaking in a WAV, against the enrolled speakers' centroids for this model. */
@@ -202,11 +180,11 @@ export class Enroller {
     };
   }
 
-  private async voiceprintOf(bytes: Uint8Array, maxSeconds: number | undefined): Promise<Voiceprint> {
-    const samples = readWavAs16kMono(bytes);
-    const seconds = samples.length / SAMPLE_RATE;
-    if (maxSeconds !== undefined && seconds > maxSeconds) throw new ClipTooLongError(seconds, maxSeconds);
-    return this.extractor.fromSamples(samples, { trim: true });
+  private voiceprintOf(bytes: Uint8Array, maxSeconds: number | undefined): Promise<Voiceprint> {
+    return this.clipWork.run(async () => {
+      const samples = await decodeWavAs16kMono(bytes, { maxSeconds });
+      return this.extractor.fromSamples(samples, { trim: true });
+    });
   }
 
   private feedbackFor(
@@ -237,17 +215,8 @@ export class Enroller {
       warnings,
     };
   }
-
-  /** Best effort: undo this call's writes so a failed batch leaves the registry as it was. */
-  private async rollback(speakerId: string, sampleIds: readonly string[], created: boolean): Promise<void> {
-    if (created) {
-      await this.registry.remove(speakerId).catch(() => {});
-      return;
-    }
-    for (const sampleId of sampleIds) await this.registry.removeSample(speakerId, sampleId).catch(() => {});
-  }
 }
 
 function isClipProblem(err: unknown): boolean {
-  return err instanceof WavFormatError || err instanceof NoSpeechError || err instanceof ClipTooLongError;
+  return err instanceof WavFormatError || err instanceof NoSpeechError || err instanceof AudioTooLongError;
 }

@@ -26,17 +26,6 @@ export class ClipError extends Error {
   }
 }
 
-export class ClipTooLongError extends Error {
-  readonly code = "clip_too_long";
-  constructor(
-    readonly seconds: number,
-    readonly maxSeconds: number,
-  ) {
-    super(`audio is ${seconds.toFixed(1)} s long, at most ${maxSeconds} s is accepted`);
-    this.name = "ClipTooLongError";
-  }
-}
-
 export class NoClipsError extends Error {
   readonly code = "no_clips";
   constructor() {

@@ -35,6 +35,7 @@ export interface HealthReport {
     vad: ComponentHealth;
     model: ComponentHealth;
     mqtt: ComponentHealth;
+    registry: ComponentHealth;
   };
 }
 
@@ -47,6 +48,14 @@ export interface HttpConfig {
   token?: string;
   /** Seconds between SSE keep-alive comments on /api/events (default 15). */
   heartbeatSeconds?: number;
+  /** Address the server is bound to: its name is accepted as a Host. */
+  host?: string;
+  /** More names (Host header values) this daemon is reached by, beyond IPs, localhost and the host name. */
+  allowedHosts?: readonly string[];
+  /** Upload requests (samples, identify) processed or waiting at once (default 4). */
+  maxUploadsInFlight?: number;
+  /** Open /api/events streams at most (default 16). */
+  maxEventStreams?: number;
 }
 
 /** Everything the HTTP API needs from the daemon; nothing else is reached for. */

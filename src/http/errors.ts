@@ -28,6 +28,8 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   speaker_not_found: 404,
   sample_not_found: 404,
   speaker_exists: 409,
+  speaker_ambiguous: 409,
+  too_many_samples: 409,
   invalid_speaker_name: 400,
   invalid_threshold: 400,
   invalid_sample: 400,
@@ -100,8 +102,47 @@ export function errorJson(
   return c.json(body, status, headers);
 }
 
+/** Most of an unread body a refusal reads (and throws away) so that the connection stays usable. */
+const MAX_DISCARDED_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A refusal sent before the request body was read (unknown speaker, cross-site, no upload slot) leaves that
+ * body on the connection. Clients write it to the end before they read the answer, so it is read and thrown
+ * away first (nothing is kept); past MAX_DISCARDED_BODY_BYTES the connection closes after the answer instead.
+ */
+export async function settleUnreadBody(c: Context, response: Response): Promise<Response> {
+  const body = c.req.raw.body;
+  if (body === null || c.req.raw.bodyUsed) return response;
+  const declared = Number(c.req.header("content-length") ?? 0);
+  if (declared > MAX_DISCARDED_BODY_BYTES) {
+    response.headers.set("Connection", "close");
+    return response;
+  }
+  let read = 0;
+  try {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return response;
+      read += value.length;
+      if (read > MAX_DISCARDED_BODY_BYTES) {
+        await reader.cancel();
+        break;
+      }
+    }
+  } catch {
+    // The client went away or the stream broke: nothing left to keep alive.
+  }
+  response.headers.set("Connection", "close");
+  return response;
+}
+
 /** The one place errors become responses (installed with app.onError). */
-export function handleError(err: unknown, c: Context, logger: Logger): Response {
+export function handleError(err: unknown, c: Context, logger: Logger): Promise<Response> {
+  return settleUnreadBody(c, errorResponse(err, c, logger));
+}
+
+function errorResponse(err: unknown, c: Context, logger: Logger): Response {
   const known = describeForClient(err);
   if (known) {
     if (known.status >= 500) {

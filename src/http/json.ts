@@ -2,8 +2,20 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError } from "./errors.js";
 
-/** Parses a JSON request body against `schema`; 400 with what is wrong otherwise. */
+/**
+ * Parses a JSON request body against `schema` (strict: unknown fields are refused); 415 unless it is sent
+ * as application/json (a type no page can send to another site without its consent), 400 with what is
+ * wrong otherwise.
+ */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+    throw new ApiError(
+      415,
+      "unsupported_media_type",
+      `${type === "" ? "no Content-Type" : `Content-Type ${type}`}: send the body as application/json`,
+    );
+  }
   const text = await c.req.text();
   if (text.trim() === "") throw new ApiError(400, "invalid_request", "the request needs a JSON body");
   let value: unknown;

@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import type { Duplex } from "node:stream";
+import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import { runShutdownHook } from "./app.js";
 
@@ -19,15 +20,32 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
+function jsonError(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}
+
 export class HttpListenError extends Error {
   readonly code = "http_listen_failed";
 }
 
 /** Serves `app` (from createHttpApp) with @hono/node-server. */
 export async function startHttpServer(app: Hono, options: HttpServerOptions): Promise<RunningHttpServer> {
-  const created = createAdaptorServer({ fetch: app.fetch, createServer });
-  if (!(created instanceof Server)) throw new Error("expected an HTTP/1 server from @hono/node-server");
-  const server = created;
+  // A request line Node can parse but not turn into a URL (bad escapes, a bad Host) still gets a JSON answer.
+  const server: Server = createServer(
+    getRequestListener(app.fetch, {
+      errorHandler: (err) => jsonError(400, "bad_request", `malformed request: ${(err as Error).message}`),
+    }),
+  );
+  // ... and so does one Node cannot parse at all.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const body = JSON.stringify({
+      error: { code: "bad_request", message: `malformed request: ${err.code ?? err.message}` },
+    });
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);

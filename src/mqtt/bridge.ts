@@ -56,7 +56,11 @@ export interface HomeAssistantBridgeOptions {
   stopTimeoutMs?: number;
   /** Events kept while disconnected (default 100, oldest dropped first). */
   offlineEventLimit?: number;
-  /** Kept events older than this at reconnect are dropped (default 30000 ms). */
+  /**
+   * Kept events older than this at reconnect are dropped (default 2000 ms): "Alice started talking" half a
+   * minute late would set off automations for a conversation long over. Retained states (talking, last
+   * speaker) are republished on every reconnect, so they are right whatever was dropped.
+   */
   offlineEventMaxAgeMs?: number;
   /** Shown in HA as the device's software version. */
   softwareVersion?: string;
@@ -73,6 +77,8 @@ export interface HomeAssistantBridgeStatus {
   messagesPublished: number;
   /** Events waiting for the connection to come back. */
   queuedEvents: number;
+  /** Events never sent: too old when the connection came back, or over the queue limit. */
+  droppedEvents: number;
 }
 
 export class MqttConfigError extends Error {
@@ -94,6 +100,7 @@ interface SegmentState {
   announced?: string;
 }
 
+export const DEFAULT_OFFLINE_EVENT_MAX_AGE_MS = 2000;
 /** Segments without a "stopped" event must not pile up forever. */
 const MAX_OPEN_SEGMENTS = 32;
 const SUPPORTED_PROTOCOLS = new Set(["mqtt:", "mqtts:", "tcp:", "ssl:", "tls:", "ws:", "wss:"]);
@@ -106,7 +113,7 @@ const SUPPORTED_PROTOCOLS = new Set(["mqtt:", "mqtts:", "tcp:", "ssl:", "tls:", 
  * with its own exponential backoff (a fresh mqtt.js client per attempt, mqtt.js' own reconnect is off)
  * and on every (re)connect republishes availability, discovery and all retained state, because the
  * broker may have lost them. Events produced while disconnected are kept (bounded) and only sent on
- * reconnect if still recent; stale ones are dropped since the retained state already tells the truth.
+ * reconnect if at most 2 s old; older ones are dropped since the retained state already tells the truth.
  */
 export class HomeAssistantBridge implements Component {
   private readonly topics: VoiceidTopics;
@@ -117,6 +124,8 @@ export class HomeAssistantBridge implements Component {
   private running = false;
   private client: MqttClient | null = null;
   private connected = false;
+  /** A connection was up before: the next one is a reconnect (a broker down at start is not). */
+  private everConnected = false;
   private connectOptions: IClientOptions | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -124,6 +133,7 @@ export class HomeAssistantBridge implements Component {
 
   private lastError: string | null = null;
   private messagesPublished = 0;
+  private droppedEvents = 0;
 
   private readonly segments = new Map<string, SegmentState>();
   /** Talking payload last sent per speaker on this connection, to skip repeats. */
@@ -201,6 +211,7 @@ export class HomeAssistantBridge implements Component {
       reconnects: Math.max(0, this.attempts - 1),
       messagesPublished: this.messagesPublished,
       queuedEvents: this.offlineEvents.length,
+      droppedEvents: this.droppedEvents,
     };
   }
 
@@ -360,7 +371,8 @@ export class HomeAssistantBridge implements Component {
   }
 
   private onConnected(client: MqttClient): void {
-    const isReconnect = this.attempts > 1;
+    const isReconnect = this.everConnected;
+    this.everConnected = true;
     this.connected = true;
     this.failures = 0;
     this.log.info(isReconnect ? "MQTT reconnected" : "MQTT connected", { url: redactUrl(this.options.url) });
@@ -449,18 +461,23 @@ export class HomeAssistantBridge implements Component {
     }
     this.offlineEvents.push({ topic, payload, queuedAt: Date.now() });
     const limit = this.options.offlineEventLimit ?? 100;
-    if (this.offlineEvents.length > limit) this.offlineEvents.splice(0, this.offlineEvents.length - limit);
+    if (this.offlineEvents.length > limit) {
+      this.droppedEvents += this.offlineEvents.length - limit;
+      this.offlineEvents.splice(0, this.offlineEvents.length - limit);
+    }
   }
 
   private flushOfflineEvents(): void {
-    const maxAge = this.options.offlineEventMaxAgeMs ?? 30_000;
+    const maxAge = this.options.offlineEventMaxAgeMs ?? DEFAULT_OFFLINE_EVENT_MAX_AGE_MS;
     const now = Date.now();
     const queued = this.offlineEvents;
     this.offlineEvents = [];
     const fresh = queued.filter((e) => now - e.queuedAt <= maxAge);
     if (queued.length > fresh.length) {
-      this.log.info("dropped stale events queued while MQTT was down", {
+      this.droppedEvents += queued.length - fresh.length;
+      this.log.info("dropped events older than the outage allows; retained states are current", {
         dropped: queued.length - fresh.length,
+        maxAgeMs: maxAge,
       });
     }
     for (const e of fresh) this.publish(e.topic, e.payload, false);

@@ -5,6 +5,8 @@
 export type RegistryErrorCode =
   | "speaker_not_found"
   | "speaker_exists"
+  | "speaker_ambiguous"
+  | "too_many_samples"
   | "invalid_speaker_name"
   | "invalid_threshold"
   | "invalid_sample"
@@ -33,6 +35,30 @@ export class SpeakerExistsError extends RegistryError {
   ) {
     super(`a speaker named "${speakerName}" already exists (id "${existingId}"); names are case-insensitive`);
     this.name = "SpeakerExistsError";
+  }
+}
+
+/** One speaker's id is another speaker's name: which one was meant cannot be told. */
+export class AmbiguousSpeakerError extends RegistryError {
+  readonly code = "speaker_ambiguous";
+  constructor(
+    readonly idOrName: string,
+    readonly byId: string,
+    readonly byNameId: string,
+  ) {
+    super(
+      `"${idOrName}" is the id of speaker "${byId}" and the name of speaker "${byNameId}"; ` +
+        `use the id ("${byId}" or "${byNameId}")`,
+    );
+    this.name = "AmbiguousSpeakerError";
+  }
+}
+
+export class TooManySamplesError extends RegistryError {
+  readonly code = "too_many_samples";
+  constructor(speakerName: string, have: number, max: number) {
+    super(`speaker "${speakerName}" has ${have} samples and at most ${max} are kept; delete some first`);
+    this.name = "TooManySamplesError";
   }
 }
 

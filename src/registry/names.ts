@@ -17,6 +17,8 @@ export function normalizeSpeakerName(raw: unknown): string {
   if (!NAME_PATTERN.test(name)) {
     throw new InvalidSpeakerNameError(raw, "may only contain letters, digits, spaces and . _ ' -");
   }
+  // "." and ".." (and "-", "'") name nobody, and read as paths in a URL.
+  if (!/[\p{L}\p{N}]/u.test(name)) throw new InvalidSpeakerNameError(raw, "must contain a letter or a digit");
   return name;
 }
 
@@ -35,10 +37,10 @@ export function slugify(name: string): string {
   return slug === "" ? "speaker" : slug;
 }
 
-/** First of slug, slug-2, slug-3, ... not in `taken`. */
 /** Ids a speaker cannot have: "unknown" is the Home Assistant event type for unrecognised voices. */
 const RESERVED_IDS = new Set(["unknown"]);
 
+/** First of slug, slug-2, slug-3, ... not in `taken` and not reserved. */
 export function uniqueSpeakerId(name: string, taken: ReadonlySet<string>): string {
   const base = slugify(name);
   const unavailable = (id: string) => taken.has(id) || RESERVED_IDS.has(id);

@@ -1,39 +1,29 @@
 import { randomBytes } from "node:crypto";
-import { type FSWatcher, watch } from "node:fs";
-import { rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { Low } from "lowdb";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
 import {
+  AmbiguousSpeakerError,
   describeError,
   InvalidSampleError,
+  InvalidSpeakerNameError,
   InvalidThresholdError,
   RegistryCorruptError,
   RegistryNotStartedError,
-  RegistryWriteError,
   SampleNotFoundError,
   SpeakerExistsError,
   SpeakerNotFoundError,
+  TooManySamplesError,
 } from "./errors.js";
-import { FileLock } from "./file-lock.js";
 import { centroidOf, type MatchCandidate } from "./matcher.js";
-import { AsyncMutex } from "./mutex.js";
 import { normalizeSpeakerName, uniqueSpeakerId } from "./names.js";
-import {
-  emptyRegistryData,
-  MODEL_ID_PATTERN,
-  nameKey,
-  type RegistryData,
-  type Sample,
-  type Speaker,
-} from "./schema.js";
-import { RegistryFile, tempPathFor, writeFileAtomic } from "./storage.js";
+import { MODEL_ID_PATTERN, nameKey, type RegistryData, type Sample, type Speaker } from "./schema.js";
+import { CLIPS_DIR_NAME, type ClipWriter, RegistryStore } from "./store.js";
 
-export const REGISTRY_FILE_NAME = "registry.json";
-export const CLIPS_DIR_NAME = "clips";
 /** Generous upper bound; real encoders emit 192-512 dimensions. */
 const MAX_VOICEPRINT_DIMENSIONS = 8192;
+/** Samples one person may have: enough for every room and mood, bounded so the registry stays small. */
+export const MAX_SAMPLES_PER_SPEAKER = 50;
 
 export type SampleSource = "cli" | "http" | "microphone" | (string & {});
 
@@ -76,114 +66,78 @@ export interface SpeakerRegistryOptions {
   logger: Logger;
 }
 
+/** Where an enrolment's samples go: an existing speaker, or one created in the same commit. */
+export type SampleTarget = { speaker: string } | { createNamed: string };
+
 /**
- * Enrolled speakers and their voiceprints, persisted in <dataDir>/registry.json via lowdb, clips in
- * <dataDir>/clips/<speakerId>/<sampleId>.wav.
+ * Enrolled speakers and their voiceprints: the operations, their validation, centroids and change events.
+ * Storage (registry.json, clips, lock, watch, crash clean-up) is RegistryStore's.
  *
- * Every mutation runs under one async mutex, is applied to a copy of the committed state, written
- * atomically, and only then becomes the in-memory state, so a failed write leaves memory equal to disk.
- * A registry.json that cannot be trusted stops start() and is never written to.
+ * Every change is one commit: applied to a copy of the committed state, written atomically, and only then
+ * the state, so a failed write leaves memory equal to disk. A registry.json that cannot be trusted stops
+ * start() and is never written to.
  */
 export class SpeakerRegistry implements Component {
-  readonly file: string;
-  readonly clipsDir: string;
+  private readonly store: RegistryStore;
   private readonly log: Logger;
-  private readonly db: Low<RegistryData>;
-  private readonly mutex = new AsyncMutex();
-  private state: "stopped" | "started" | "corrupt" = "stopped";
-  private corruptError: RegistryCorruptError | null = null;
+  private startError: RegistryCorruptError | null = null;
   private readonly listeners = new Set<RegistryChangeListener>();
   private readonly centroidCache = new Map<string, Float32Array | null>();
-  /** What registry.json looked like when last read or written by us (ino:size:mtime, or "missing"). */
-  private stamp = "missing";
-  private readonly lock: FileLock;
-  private watcher: FSWatcher | null = null;
-  private watchTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly options: SpeakerRegistryOptions) {
-    this.file = path.join(options.dataDir, REGISTRY_FILE_NAME);
-    this.clipsDir = path.join(options.dataDir, CLIPS_DIR_NAME);
-    this.log = options.logger.child("registry");
-    this.db = new Low<RegistryData>(new RegistryFile(this.file), emptyRegistryData());
-    this.lock = new FileLock(`${this.file}.lock`);
+  constructor(options: SpeakerRegistryOptions) {
+    this.log = options.logger;
+    this.store = new RegistryStore({
+      dataDir: options.dataDir,
+      logger: options.logger,
+      onReload: () => {
+        this.centroidCache.clear();
+        this.emit({ kind: "reloaded" });
+      },
+    });
   }
 
   get dataDir(): string {
-    return this.options.dataDir;
+    return this.store.dataDir;
+  }
+
+  get file(): string {
+    return this.store.file;
+  }
+
+  get clipsDir(): string {
+    return this.store.clipsDir;
+  }
+
+  /** Why the registry cannot be used or changed right now (a corrupt registry.json), or null when it can. */
+  get problem(): RegistryCorruptError | null {
+    return this.startError ?? this.store.problem;
   }
 
   async start(): Promise<void> {
-    if (this.state === "started") return;
-    await this.mutex.run(async () => {
-      this.db.data = emptyRegistryData();
-      this.centroidCache.clear();
-      try {
-        await this.db.read();
-      } catch (err) {
-        if (err instanceof RegistryCorruptError) {
-          this.state = "corrupt";
-          this.corruptError = err;
-        }
-        throw err;
-      }
-      this.stamp = await fileStamp(this.file);
-      this.state = "started";
-      this.corruptError = null;
-      // A leftover temp file is a write that crashed before its rename; it never became the registry.
-      await unlink(tempPathFor(this.file)).then(
-        () => this.log.warn("removed leftover temp file of an interrupted write", { file: this.file }),
-        () => {},
-      );
-      const samples = this.db.data.speakers.reduce((n, s) => n + s.samples.length, 0);
-      this.log.info("speaker registry loaded", {
-        file: this.file,
-        speakers: this.db.data.speakers.length,
-        samples,
-      });
+    if (this.store.isOpen) return;
+    this.centroidCache.clear();
+    try {
+      await this.store.open();
+    } catch (err) {
+      if (err instanceof RegistryCorruptError) this.startError = err;
+      throw err;
+    }
+    this.startError = null;
+    const speakers = this.store.data.speakers;
+    this.log.info("speaker registry loaded", {
+      file: this.store.file,
+      speakers: speakers.length,
+      samples: speakers.reduce((n, s) => n + s.samples.length, 0),
     });
   }
 
   async stop(): Promise<void> {
-    this.unwatch();
-    if (this.state !== "started") return;
-    // Let queued writes finish; they were accepted before stop.
-    await this.mutex.run(async () => {
-      this.state = "stopped";
-    });
+    await this.store.close();
   }
 
-  /**
-   * Follows changes other processes make to registry.json (the CLI enrolling while the daemon runs):
-   * reloads and tells the listeners. Writes check for such changes anyway; this makes reads current.
-   */
+  /** Follows changes other processes (the CLI beside the daemon) make to the registry. */
   watch(): void {
-    if (this.watcher || this.state !== "started") return;
-    try {
-      this.watcher = watch(this.options.dataDir, (_event, name) => {
-        if (name !== REGISTRY_FILE_NAME) return;
-        if (this.watchTimer) clearTimeout(this.watchTimer);
-        // Renames come in bursts; look once things settled.
-        this.watchTimer = setTimeout(() => {
-          this.watchTimer = null;
-          void this.mutex
-            .run(() => this.reloadIfChanged())
-            .catch((err: unknown) =>
-              this.log.warn("could not reload the registry", { error: describeError(err) }),
-            );
-        }, 100);
-      });
-      this.watcher.on("error", () => this.unwatch());
-    } catch (err) {
-      // No data dir yet (nothing enrolled): writes still pick up other processes' changes.
-      this.log.debug("not watching the registry", { error: describeError(err) });
-    }
-  }
-
-  private unwatch(): void {
-    this.watcher?.close();
-    this.watcher = null;
-    if (this.watchTimer) clearTimeout(this.watchTimer);
-    this.watchTimer = null;
+    this.store.watch();
   }
 
   // ---- reads (synchronous, from committed state) ----
@@ -193,9 +147,12 @@ export class SpeakerRegistry implements Component {
     return structuredClone(this.data().speakers);
   }
 
-  /** By id, else by display name (case-insensitive); ids take precedence. A copy, or undefined. */
+  /**
+   * By id, else by display name (case-insensitive). A copy, or undefined. Throws AmbiguousSpeakerError when
+   * the id of one speaker is the name of another (registries written before names and ids were kept apart).
+   */
   get(idOrName: string): Speaker | undefined {
-    const found = this.find(idOrName);
+    const found = findOrUndefined(this.data(), idOrName);
     return found ? structuredClone(found) : undefined;
   }
 
@@ -264,18 +221,8 @@ export class SpeakerRegistry implements Component {
   async create(name: string, options: { threshold?: number } = {}): Promise<Speaker> {
     const displayName = normalizeSpeakerName(name);
     if (options.threshold !== undefined) checkThreshold(options.threshold);
-    return this.commit((data) => {
-      assertNameFree(data, displayName, null);
-      const now = new Date().toISOString();
-      const speaker: Speaker = {
-        id: uniqueSpeakerId(displayName, new Set(data.speakers.map((s) => s.id))),
-        name: displayName,
-        createdAt: now,
-        updatedAt: now,
-        ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
-        samples: [],
-      };
-      data.speakers.push(speaker);
+    return this.commit(async (data) => {
+      const speaker = createIn(data, displayName, options.threshold);
       return { result: speaker, change: { kind: "created", speaker } };
     });
   }
@@ -283,7 +230,7 @@ export class SpeakerRegistry implements Component {
   /** Changes the display name; the id stays the same. */
   async rename(idOrName: string, newName: string): Promise<Speaker> {
     const displayName = normalizeSpeakerName(newName);
-    return this.commit((data) => {
+    return this.commit(async (data) => {
       const speaker = findIn(data, idOrName);
       if (speaker.name === displayName) return { result: speaker, change: null };
       assertNameFree(data, displayName, speaker.id);
@@ -297,7 +244,7 @@ export class SpeakerRegistry implements Component {
   /** Sets (number in 0..1) or clears (null) the per-speaker threshold override. */
   async setThreshold(idOrName: string, threshold: number | null): Promise<Speaker> {
     if (threshold !== null) checkThreshold(threshold);
-    return this.commit((data) => {
+    return this.commit(async (data) => {
       const speaker = findIn(data, idOrName);
       if (threshold === null) delete speaker.threshold;
       else speaker.threshold = threshold;
@@ -308,61 +255,74 @@ export class SpeakerRegistry implements Component {
 
   /** Removes the speaker and (after the registry is written) its clips. */
   async remove(idOrName: string): Promise<Speaker> {
-    const removed = await this.commit((data) => {
+    const removed = await this.commit(async (data) => {
       const speaker = findIn(data, idOrName);
       data.speakers = data.speakers.filter((s) => s.id !== speaker.id);
       return { result: speaker, change: { kind: "removed", speaker } };
     });
-    // After the commit: a clip without a registry entry is harmless, the reverse would not be.
-    await rm(path.join(this.clipsDir, removed.id), { recursive: true, force: true }).catch((err: unknown) =>
-      this.log.warn("could not delete clips of removed speaker", {
-        id: removed.id,
-        error: describeError(err),
-      }),
-    );
+    // After the commit: a clip without a registry entry is harmless (and cleaned at the next start).
+    await this.store.removeFiles(`${CLIPS_DIR_NAME}/${removed.id}`, "clips of removed speaker");
     return removed;
   }
 
   async addSample(idOrName: string, input: NewSample): Promise<Sample> {
-    const voiceprints = checkNewSample(input);
-    return this.commit(
-      async (data) => {
-        const speaker = findIn(data, idOrName);
+    const { samples } = await this.addSamples({ speaker: idOrName }, [input]);
+    return samples[0];
+  }
+
+  /**
+   * Adds samples (and their clips) in one commit: all of them, or none. With `createNamed` the speaker is
+   * created in the same commit (or joined, when a speaker of that name exists by then).
+   */
+  async addSamples(
+    target: SampleTarget,
+    inputs: readonly NewSample[],
+  ): Promise<{ speaker: Speaker; created: boolean; samples: Sample[] }> {
+    if (inputs.length === 0) throw new InvalidSampleError("no samples given");
+    const checked = inputs.map((input) => ({ input, voiceprints: checkNewSample(input) }));
+    const displayName = "createNamed" in target ? normalizeSpeakerName(target.createNamed) : null;
+    return this.commit(async (data, clips) => {
+      let speaker = findOrUndefined(data, "speaker" in target ? target.speaker : (displayName as string));
+      let created = false;
+      if (!speaker) {
+        if (displayName === null) throw new SpeakerNotFoundError((target as { speaker: string }).speaker);
+        speaker = createIn(data, displayName, undefined);
+        created = true;
+      }
+      if (speaker.samples.length + checked.length > MAX_SAMPLES_PER_SPEAKER) {
+        throw new TooManySamplesError(speaker.name, speaker.samples.length, MAX_SAMPLES_PER_SPEAKER);
+      }
+      const taken = new Set(speaker.samples.map((s) => s.id));
+      const samples: Sample[] = [];
+      const now = new Date().toISOString();
+      for (const { input, voiceprints } of checked) {
         checkDimensions(data, voiceprints);
-        const taken = new Set(speaker.samples.map((s) => s.id));
         let sampleId = newSampleId();
         while (taken.has(sampleId)) sampleId = newSampleId();
+        taken.add(sampleId);
         const sample: Sample = {
           id: sampleId,
-          createdAt: new Date().toISOString(),
+          createdAt: now,
           speechSeconds: input.speechSeconds,
           durationSeconds: input.durationSeconds,
           source: input.source,
           voiceprints,
         };
         if (input.clipWav) {
-          const relative = `${CLIPS_DIR_NAME}/${speaker.id}/${sampleId}.wav`;
-          const absolute = path.join(this.dataDir, relative);
-          try {
-            await writeFileAtomic(absolute, input.clipWav);
-          } catch (err) {
-            throw new RegistryWriteError(absolute, err);
-          }
-          sample.clip = relative;
+          sample.clip = `${CLIPS_DIR_NAME}/${speaker.id}/${sampleId}.wav`;
+          await clips.write(sample.clip, input.clipWav);
         }
         speaker.samples.push(sample);
-        speaker.updatedAt = sample.createdAt;
-        return { result: sample, change: { kind: "samples", speaker } };
-      },
-      // The registry write failed: the clip must not outlive the sample that never existed.
-      async (sample) => {
-        if (sample.clip) await unlink(path.join(this.dataDir, sample.clip)).catch(() => {});
-      },
-    );
+        samples.push(sample);
+      }
+      speaker.updatedAt = now;
+      const change: RegistryChange = { kind: created ? "created" : "samples", speaker };
+      return { result: { speaker, created, samples }, change };
+    });
   }
 
   async removeSample(idOrName: string, sampleId: string): Promise<Sample> {
-    const removed = await this.commit((data) => {
+    const removed = await this.commit(async (data) => {
       const speaker = findIn(data, idOrName);
       const sample = speaker.samples.find((s) => s.id === sampleId);
       if (!sample) throw new SampleNotFoundError(speaker.id, sampleId);
@@ -370,14 +330,7 @@ export class SpeakerRegistry implements Component {
       speaker.updatedAt = new Date().toISOString();
       return { result: sample, change: { kind: "samples", speaker } };
     });
-    if (removed.clip) {
-      const clip = path.join(this.dataDir, removed.clip);
-      await unlink(clip).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-          this.log.warn("could not delete clip of removed sample", { clip, error: describeError(err) });
-        }
-      });
-    }
+    if (removed.clip) await this.store.removeFiles(removed.clip, "clip of removed sample");
     return removed;
   }
 
@@ -389,7 +342,7 @@ export class SpeakerRegistry implements Component {
     vector: ArrayLike<number>,
   ): Promise<Sample> {
     const voiceprints = checkVoiceprints({ [modelId]: vector });
-    return this.commit((data) => {
+    return this.commit(async (data) => {
       const speaker = findIn(data, idOrName);
       const sample = speaker.samples.find((s) => s.id === sampleId);
       if (!sample) throw new SampleNotFoundError(speaker.id, sampleId);
@@ -403,69 +356,26 @@ export class SpeakerRegistry implements Component {
   // ---- internals ----
 
   private data(): RegistryData {
-    if (this.state !== "started") throw this.corruptError ?? new RegistryNotStartedError();
-    return this.db.data;
+    if (!this.store.isOpen) throw this.startError ?? new RegistryNotStartedError();
+    return this.store.data;
   }
 
-  private find(idOrName: string): Speaker | undefined {
-    return findOrUndefined(this.data(), idOrName);
-  }
-
-  /**
-   * Applies `mutate` to a copy of the committed state under the mutex, writes it, and only then adopts it.
-   * On a write failure memory keeps the committed state (which is what is on disk, since the rename never
-   * happened) and `undo` removes side files such as clips.
-   */
-  private commit<T>(
-    mutate: (
-      data: RegistryData,
-    ) => { result: T; change: RegistryChange | null } | Promise<{ result: T; change: RegistryChange | null }>,
-    undo?: (result: T) => Promise<void>,
+  /** One commit through the store; on success the caches are dropped and listeners told. */
+  private async commit<T>(
+    mutate: (data: RegistryData, clips: ClipWriter) => Promise<{ result: T; change: RegistryChange | null }>,
   ): Promise<T> {
-    return this.mutex.run(async () => {
-      this.data();
-      // Another process may write too (the CLI beside the daemon): take turns, and start from its result.
-      try {
-        await this.lock.acquire();
-      } catch (err) {
-        throw new RegistryWriteError(this.file, err);
-      }
-      try {
-        await this.reloadIfChanged();
-        const next = structuredClone(this.data());
-        const { result, change } = await mutate(next);
-        if (change !== null) {
-          try {
-            await this.db.adapter.write(next);
-          } catch (err) {
-            await undo?.(result);
-            const error = new RegistryWriteError(this.file, err);
-            this.log.error("registry write failed; change discarded", { error: error.message });
-            throw error;
-          }
-          this.stamp = await fileStamp(this.file);
-          this.db.data = next;
-          this.centroidCache.clear();
-          this.emit(change);
-        }
-        return structuredClone(result);
-      } finally {
-        await this.lock.release();
-      }
+    this.data(); // a registry that did not start says why
+    let change: RegistryChange | null = null;
+    const result = await this.store.transact(async (data, clips) => {
+      const outcome = await mutate(data, clips);
+      change = outcome.change;
+      return { result: outcome.result, changed: change !== null };
     });
-  }
-
-  /** Re-reads registry.json when someone else replaced it since we last looked. Call under the mutex. */
-  private async reloadIfChanged(): Promise<void> {
-    if (this.state !== "started") return;
-    const now = await fileStamp(this.file);
-    if (now === this.stamp) return;
-    const data = (await this.db.adapter.read()) ?? emptyRegistryData();
-    this.db.data = data;
-    this.stamp = now;
-    this.centroidCache.clear();
-    this.log.info("registry changed on disk; reloaded", { speakers: data.speakers.length });
-    this.emit({ kind: "reloaded" });
+    if (change !== null) {
+      this.centroidCache.clear();
+      this.emit(change);
+    }
+    return structuredClone(result);
   }
 
   private emit(change: RegistryChange): void {
@@ -491,20 +401,29 @@ export class SpeakerRegistry implements Component {
   }
 }
 
-async function fileStamp(file: string): Promise<string> {
-  try {
-    const s = await stat(file);
-    return `${s.ino}:${s.size}:${s.mtimeMs}`;
-  } catch {
-    return "missing";
-  }
+function createIn(data: RegistryData, displayName: string, threshold: number | undefined): Speaker {
+  assertNameFree(data, displayName, null);
+  const now = new Date().toISOString();
+  // An id never equals another speaker's name, so id-or-name lookups cannot pick the wrong person.
+  const taken = new Set(data.speakers.flatMap((s) => [s.id, nameKey(s.name)]));
+  const speaker: Speaker = {
+    id: uniqueSpeakerId(displayName, taken),
+    name: displayName,
+    createdAt: now,
+    updatedAt: now,
+    ...(threshold !== undefined ? { threshold } : {}),
+    samples: [],
+  };
+  data.speakers.push(speaker);
+  return speaker;
 }
 
 function findOrUndefined(data: RegistryData, idOrName: string): Speaker | undefined {
   const byId = data.speakers.find((s) => s.id === idOrName);
-  if (byId) return byId;
   const key = nameKey(idOrName.trim());
-  return data.speakers.find((s) => nameKey(s.name) === key);
+  const byName = data.speakers.find((s) => nameKey(s.name) === key);
+  if (byId && byName && byId !== byName) throw new AmbiguousSpeakerError(idOrName, byId.id, byName.id);
+  return byId ?? byName;
 }
 
 function findIn(data: RegistryData, idOrName: string): Speaker {
@@ -517,6 +436,10 @@ function assertNameFree(data: RegistryData, name: string, exceptId: string | nul
   const key = nameKey(name);
   const clash = data.speakers.find((s) => s.id !== exceptId && nameKey(s.name) === key);
   if (clash) throw new SpeakerExistsError(name, clash.id);
+  const idClash = data.speakers.find((s) => s.id !== exceptId && s.id === key);
+  if (idClash) {
+    throw new InvalidSpeakerNameError(name, `it is the id of speaker "${idClash.name}"; choose another name`);
+  }
 }
 
 function checkThreshold(threshold: unknown): void {

@@ -10,19 +10,27 @@ export interface Logger {
   child(scope: string): Logger;
 }
 
-/** Line-oriented logger on stderr (journald adds the timestamp under systemd). */
-export function createLogger(level: LogLevel = "info", scope = "voiceid"): Logger {
+/**
+ * Line-oriented logger on stderr. Lines start with an ISO timestamp, except under systemd, where journald
+ * (which sets JOURNAL_STREAM for the service) stamps every line itself.
+ */
+export function createLogger(
+  level: LogLevel = "info",
+  scope = "voiceid",
+  stamped = process.env.JOURNAL_STREAM === undefined,
+): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (order[lvl] < order[level]) return;
     const extra = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
-    process.stderr.write(`${lvl.toUpperCase().padEnd(5)} [${scope}] ${msg}${extra}\n`);
+    const time = stamped ? `${new Date().toISOString()} ` : "";
+    process.stderr.write(`${time}${lvl.toUpperCase().padEnd(5)} [${scope}] ${msg}${extra}\n`);
   };
   return {
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (s) => createLogger(level, `${scope}:${s}`),
+    child: (s) => createLogger(level, `${scope}:${s}`, stamped),
   };
 }
 

@@ -70,6 +70,7 @@ describe("loadConfig defaults", () => {
     expect(config.mqtt.tls.rejectUnauthorized).toBe(true);
     expect(config.mqtt.haStatusTopic).toBe("homeassistant/status");
     expect(config.http).toEqual({
+      allowedHosts: [],
       enabled: true,
       host: "127.0.0.1",
       port: 8787,
@@ -234,6 +235,12 @@ describe("loadConfig errors", () => {
     expect(await problemsOf(load({ env: { VOICEID_HTTP_TOKEN: "short" } }))).toEqual([
       "http.token: must be at least 16 characters [VOICEID_HTTP_TOKEN]",
     ]);
+    // A token the Authorization header could never carry is refused at start, not silently unusable.
+    for (const token of ["a long token with spaces", "tab\tseparated-token-xx", "ünïcödé-token-1234"]) {
+      expect(await problemsOf(load({ env: { VOICEID_HTTP_TOKEN: token } }))).toEqual([
+        "http.token: must be printable ASCII without spaces [VOICEID_HTTP_TOKEN]",
+      ]);
+    }
   });
 
   it("reports YAML syntax errors with their position, a missing --config file and a non-mapping file", async () => {

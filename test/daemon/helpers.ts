@@ -121,6 +121,8 @@ export interface DaemonOptions {
   realtime?: boolean;
   /** Extra environment (e.g. reconnect backoff). */
   env?: Record<string, string>;
+  /** Data directory to use (and keep) instead of a fresh one. */
+  dataDir?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -135,7 +137,7 @@ process.on("exit", () => {
  */
 export async function spawnDaemon(options: DaemonOptions): Promise<DaemonProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), "voiceid-e2e-"));
-  const dataDir = path.join(dir, "data");
+  const dataDir = options.dataDir ?? path.join(dir, "data");
   const configPath = path.join(dir, "voiceid.yaml");
   writeFileSync(configPath, `room: ${options.room}\nlogLevel: info\n`);
   const port = await freePort();

@@ -11,7 +11,13 @@ import type { RealPipeline, TempRegistry } from "../enrolment/helpers.js";
 
 export const OK_HEALTH: HealthReport = {
   status: "ok",
-  components: { audio: { state: "ok" }, vad: { state: "ok" }, model: { state: "ok" }, mqtt: { state: "ok" } },
+  components: {
+    audio: { state: "ok" },
+    vad: { state: "ok" },
+    model: { state: "ok" },
+    mqtt: { state: "ok" },
+    registry: { state: "ok" },
+  },
 };
 
 /**

@@ -100,7 +100,10 @@ describe("/api/speakers", () => {
       headers: { "Content-Type": "application/json" },
     });
     expect(await errorOf(notJson)).toMatchObject({ status: 400, code: "invalid_json" });
-    const empty = await t.app.request("/api/speakers", { method: "POST" });
+    const empty = await t.app.request("/api/speakers", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+    });
     expect(await errorOf(empty)).toMatchObject({ status: 400, code: "invalid_request" });
     await post({ name: "Carol" });
     const nothing = await t.app.request("/api/speakers/carol", jsonRequest("PATCH", {}));

@@ -346,6 +346,42 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     expect(recorder.on(`voiceid/${room}/event`).map((m) => JSON.parse(m.payload).segmentId)).toEqual(["new"]);
   });
 
+  it("by default sends no event older than 2 s after an outage, and the retained states tell the truth", async () => {
+    const dead = await startMosquitto();
+    const { port, url } = dead;
+    await dead.stop();
+    const room = newRoom();
+    const lines: string[] = [];
+    const logger = {
+      ...silentLogger,
+      info: (m: string) => lines.push(m),
+      warn: (m: string) => lines.push(m),
+      child: () => logger,
+    };
+    const bridge = makeBridge(room, { url, logger });
+    bridge.setSpeakers([alice]);
+    await bridge.start();
+    // Alice talked and stopped while the broker was away.
+    bridge.publishEvent(speech({ segmentId: "s1" }));
+    bridge.publishEvent(speech({ segmentId: "s1", type: "stopped", durationS: 3 }));
+    await new Promise((r) => setTimeout(r, 2300));
+    const revived = await startMosquitto({ port });
+    cleanups.push(() => revived.stop());
+    const recorder = await record(url, room);
+    await recorder.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
+    await eventually(() => bridge.status().droppedEvents > 0, "the stale events dropped");
+    expect(recorder.on(`voiceid/${room}/event`)).toEqual([]);
+    expect(recorder.on(`voiceid/${room}/identified`)).toEqual([]);
+    const retained = await readRetained(url, [`voiceid/${room}/#`]);
+    expect(retained.get(`voiceid/${room}/speaker/alice/talking`)).toBe("OFF");
+    expect(JSON.parse(retained.get(`voiceid/${room}/last_speaker`) ?? "{}")).toMatchObject({
+      speakerId: "alice",
+    });
+    // The first connection after failed attempts is a connection, not a reconnection.
+    expect(lines).toContain("MQTT connected");
+    expect(lines).not.toContain("MQTT reconnected");
+  });
+
   it("after a broker restart reconnects and republishes availability, discovery and state", async () => {
     const own = await startMosquitto();
     cleanups.push(() => own.stop());

@@ -13,13 +13,13 @@ export const MIN_RECORD_SECONDS = 1;
 export const MAX_RECORD_SECONDS = 30;
 
 const threshold = z.number().min(0).max(1);
-const createSchema = z.object({ name: z.string(), threshold: threshold.optional() });
+const createSchema = z.strictObject({ name: z.string(), threshold: threshold.optional() });
 const patchSchema = z
-  .object({ name: z.string().optional(), threshold: threshold.nullable().optional() })
+  .strictObject({ name: z.string().optional(), threshold: threshold.nullable().optional() })
   .refine((p) => p.name !== undefined || p.threshold !== undefined, {
     message: "give name and/or threshold",
   });
-const recordSchema = z.object({ seconds: z.number().min(MIN_RECORD_SECONDS).max(MAX_RECORD_SECONDS) });
+const recordSchema = z.strictObject({ seconds: z.number().min(MIN_RECORD_SECONDS).max(MAX_RECORD_SECONDS) });
 
 /** /api/speakers: CRUD, sample upload, live recording. */
 export function speakersRoutes(deps: HttpDeps): Hono {

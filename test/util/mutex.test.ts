@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AsyncMutex } from "../../src/registry/mutex.js";
+import { AsyncMutex } from "../../src/util/mutex.js";
 
 describe("AsyncMutex", () => {
   it("runs tasks one at a time in call order and survives failures", async () => {

@@ -1,0 +1,355 @@
+/**
+ * `npm run bench:uploads`: does a flood of the largest uploads the API accepts freeze the daemon?
+ * The compiled daemon (as systemd runs it) listens to a realtime stream of speech on stdin and
+ * publishes to a real mosquitto; the stream plays twice, first quietly, then while N uploads of the
+ * largest accepted audio (120 s at 48 kHz, resampled, trimmed and embedded) run against
+ * /api/identify, re-sent as each finishes. Measured both times: /health latency (polled every
+ * 100 ms) and detection delay (end of speech + hangover to the "stopped" event at a subscriber).
+ * Also: how long the daemon takes to refuse a 20 kB WAV that declares a 1 Hz sample rate, which
+ * once blocked the event loop for 37 s.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { resample } from "../src/audio/resample.js";
+import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
+import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
+import {
+  concatenate,
+  enrolSpeakers,
+  percentile,
+  procRssMb,
+  SAMPLE_RATE,
+  Subscriber,
+  serviceNodeFlags,
+  sleep,
+  wavParts,
+} from "./bench/live.js";
+import {
+  COMMON_BENCH_OPTIONS,
+  librispeechFiles,
+  machineInfo,
+  numberOption,
+  parseBenchArgs,
+  progress,
+  requireModels,
+  runMain,
+} from "./bench/setup.js";
+import { formatTable, heading, verdict } from "./bench/table.js";
+
+const CHUNK = 512;
+const HANGOVER_MS = 400;
+const POST_ROLL_MS = 100;
+const ENROLLED = 4;
+const UPLOAD_SECONDS = 120;
+const UPLOAD_RATE = 48_000;
+const GOALS = { healthP95Ms: 100, extraDelayP95Ms: 250 };
+const TAIL_SECONDS = 15;
+
+const USAGE = `usage: npm run bench:uploads -- [options]
+  --uploads N      uploads in flight during the loaded pass (default 10)
+  --utterances N   utterances in each pass of the stream (default 8, about 2 minutes)
+  --json           print one JSON object instead of tables`;
+
+interface Pass {
+  healthMs: number[];
+  delayMs: number[];
+}
+
+async function main(): Promise<number> {
+  const v = parseBenchArgs(
+    () =>
+      parseArgs({
+        options: { uploads: { type: "string" }, utterances: { type: "string" }, ...COMMON_BENCH_OPTIONS },
+        strict: true,
+      }),
+    USAGE,
+  );
+  if (!v) return 0;
+  const uploads = numberOption(
+    "uploads",
+    v.uploads,
+    10,
+    (n) => Number.isInteger(n) && n >= 1 && n <= 50,
+    "1-50",
+  );
+  const utterances = numberOption(
+    "utterances",
+    v.utterances,
+    8,
+    (n) => Number.isInteger(n) && n >= 1 && n <= 60,
+    "1-60",
+  );
+  const machine = machineInfo();
+  const models = requireModels();
+  const files = librispeechFiles();
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  const dir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-uploads-"));
+  let broker: MosquittoBroker | null = null;
+  try {
+    broker = await startMosquitto();
+    const dataDir = path.join(dir, "data");
+    progress(`enrolling ${ENROLLED} speakers`);
+    await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, ENROLLED), models.vadPath);
+
+    // The largest accepted upload: 120 s of speech at 48 kHz (needs resampling), 11.5 MB, under the 20 MiB limit.
+    const speech = concatenate(files.slice(ENROLLED, ENROLLED + 12), 5).samples.subarray(
+      0,
+      UPLOAD_SECONDS * SAMPLE_RATE,
+    );
+    const bigUpload = encodePcm16Wav(resample(speech, SAMPLE_RATE, UPLOAD_RATE), UPLOAD_RATE);
+    const oneHz = encodePcm16Wav(new Float32Array(10_000), 1);
+
+    const pass = concatenate(files.slice(0, utterances), 3);
+    // Quiet pass, loaded pass, then silence while the last uploads finish (the daemon exits at the end).
+    const stream = new Float32Array(pass.samples.length * 2 + TAIL_SECONDS * SAMPLE_RATE);
+    stream.set(pass.samples);
+    stream.set(pass.samples, pass.samples.length);
+    const { header, data } = wavParts(stream);
+
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const room = "bench-uploads";
+    const subscriber = await Subscriber.start(broker.url, room);
+    const child = spawn(
+      process.execPath,
+      [
+        ...serviceNodeFlags(root),
+        path.join(root, "dist/cli/main.js"),
+        "run",
+        "--input",
+        "-",
+        "--data-dir",
+        dataDir,
+      ],
+      {
+        cwd: root,
+        stdio: ["pipe", "ignore", "inherit"],
+        env: {
+          ...process.env,
+          VOICEID_CONFIG: "",
+          VOICEID_ROOM: room,
+          VOICEID_MQTT_URL: broker.url,
+          VOICEID_HTTP_HOST: "127.0.0.1",
+          VOICEID_HTTP_PORT: String(port),
+          VOICEID_LOG_LEVEL: "warn",
+          VOICEID_MODELS_DIR: models.modelsDir,
+        },
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const api = `http://127.0.0.1:${port}`;
+    const pid = child.pid ?? 0;
+    try {
+      for (let i = 0; ; i++) {
+        const ok = await fetch(`${api}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        if (ok) break;
+        if (i > 300) throw new Error("the daemon did not become healthy");
+        await sleep(100);
+      }
+      const rssBefore = procRssMb(pid).rss;
+      const t1 = performance.now();
+      const oneHzAnswer = await fetch(`${api}/api/identify`, {
+        method: "POST",
+        headers: { "Content-Type": "audio/wav" },
+        body: oneHz,
+      });
+      const oneHzMs = performance.now() - t1;
+      const oneHzStatus = oneHzAnswer.status;
+      await oneHzAnswer.text();
+      const rssAfterOneHz = procRssMb(pid).rss;
+
+      child.stdin.write(header);
+      const chunkBytes = CHUNK * 2;
+      const chunks = Math.ceil(data.length / chunkBytes);
+      const passChunks = Math.floor(pass.samples.length / CHUNK);
+      const half = passChunks;
+      const tail = 2 * passChunks;
+      const fedAt = new Float64Array(chunks);
+      const health: { at: number; ms: number }[] = [];
+      let feeding = true;
+      const poll = (async () => {
+        while (feeding) {
+          const t = performance.now();
+          await fetch(`${api}/health`).then((r) => r.text());
+          health.push({ at: t, ms: performance.now() - t });
+          await sleep(Math.max(0, 100 - (performance.now() - t)));
+        }
+      })();
+      let loaded = false;
+      let completed = 0;
+      let refused = 0;
+      let failed = 0;
+      let maxRss = 0;
+      const uploader = async () => {
+        while (loaded) {
+          try {
+            const res = await fetch(`${api}/api/identify`, {
+              method: "POST",
+              headers: { "Content-Type": "audio/wav" },
+              body: bigUpload,
+            });
+            const text = await res.text();
+            if (res.status === 200) completed++;
+            else if (res.status === 429) {
+              refused++;
+              await sleep(1000);
+            } else {
+              failed++;
+              progress(`upload answered ${res.status}: ${text.slice(0, 200)}`);
+            }
+          } catch (err) {
+            failed++;
+            progress(`upload failed: ${String((err as Error).cause ?? err)}`);
+          }
+        }
+      };
+      let workers: Promise<void>[] = [];
+      progress(
+        `stream: ${(stream.length / SAMPLE_RATE).toFixed(0)} s in real time; uploads in the second half`,
+      );
+      const t0 = performance.now();
+      let loadedFrom = 0;
+      for (let k = 0; k < chunks; k++) {
+        if (k === half) {
+          loaded = true;
+          loadedFrom = performance.now();
+          workers = Array.from({ length: uploads }, uploader);
+        }
+        if (k === tail) {
+          loaded = false;
+          feeding = false;
+        }
+        const wait = t0 + ((k + 1) * CHUNK * 1000) / SAMPLE_RATE - performance.now();
+        if (wait > 0) await sleep(wait);
+        child.stdin.write(data.subarray(k * chunkBytes, (k + 1) * chunkBytes));
+        fedAt[k] = performance.now();
+        if (k % 32 === 0) maxRss = Math.max(maxRss, procRssMb(pid).rss);
+      }
+      loaded = false;
+      feeding = false;
+      await Promise.all([...workers, poll]);
+      child.stdin.end();
+      await exited;
+      await subscriber.settle();
+
+      const fedTimeOf = (sample: number) =>
+        fedAt[Math.min(chunks - 1, Math.max(0, Math.floor(sample / CHUNK)))];
+      const hangover = Math.ceil((HANGOVER_MS * SAMPLE_RATE) / 1000 / CHUNK) * CHUNK;
+      const passes: Record<"quiet" | "loaded", Pass> = {
+        quiet: { healthMs: [], delayMs: [] },
+        loaded: { healthMs: [], delayMs: [] },
+      };
+      for (const h of health)
+        passes[loadedFrom > 0 && h.at >= loadedFrom ? "loaded" : "quiet"].healthMs.push(h.ms);
+      for (const e of subscriber.events.filter((x) => x.type === "stopped")) {
+        const end = Math.round((e.offsetS + (e.durationS ?? 0) - POST_ROLL_MS / 1000) * SAMPLE_RATE);
+        const decidable = Math.round(end / CHUNK) * CHUNK + hangover;
+        if (decidable >= tail * CHUNK) continue;
+        passes[decidable >= half * CHUNK ? "loaded" : "quiet"].delayMs.push(e.at - fedTimeOf(decidable - 1));
+      }
+
+      const p = (xs: number[], q: number) => percentile(xs, q) ?? Number.NaN;
+      const extraDelay = p(passes.loaded.delayMs, 0.95) - p(passes.quiet.delayMs, 0.95);
+      const figures = {
+        machine,
+        uploads: {
+          inFlight: uploads,
+          completed,
+          failed,
+          seconds: UPLOAD_SECONDS,
+          rate: UPLOAD_RATE,
+          bytes: bigUpload.length,
+        },
+        oneHz: { status: oneHzStatus, ms: oneHzMs, rssBeforeMb: rssBefore, rssAfterMb: rssAfterOneHz },
+        quiet: summary(passes.quiet),
+        loaded: summary(passes.loaded),
+        maxRssMb: maxRss,
+      };
+      if (v.json) {
+        console.log(JSON.stringify(figures, null, 2));
+        return 0;
+      }
+      console.log(heading(`bench:uploads on ${machine.cpuModel} (${machine.cores} cores)`));
+      console.log(
+        `${uploads} clients uploading during the loaded pass: ${completed} answered 200, ${refused} refused 429 ` +
+          `(the daemon takes 4 at a time, the others retried after 1 s), ${failed} other; each ` +
+          `${UPLOAD_SECONDS} s at ${UPLOAD_RATE / 1000} kHz, ${(bigUpload.length / 2 ** 20).toFixed(1)} MiB`,
+      );
+      console.log(
+        formatTable(
+          ["figure", "quiet", `${uploads} uploads`, "goal", "verdict"],
+          [
+            [
+              "/health latency p50",
+              ms(p(passes.quiet.healthMs, 0.5)),
+              ms(p(passes.loaded.healthMs, 0.5)),
+              "",
+              "",
+            ],
+            [
+              "/health latency p95",
+              ms(p(passes.quiet.healthMs, 0.95)),
+              ms(p(passes.loaded.healthMs, 0.95)),
+              `<= ${GOALS.healthP95Ms} ms`,
+              verdict(p(passes.loaded.healthMs, 0.95) <= GOALS.healthP95Ms),
+            ],
+            [
+              "/health latency max",
+              ms(Math.max(...passes.quiet.healthMs)),
+              ms(Math.max(...passes.loaded.healthMs)),
+              "",
+              "",
+            ],
+            [
+              "detection delay p50",
+              ms(p(passes.quiet.delayMs, 0.5)),
+              ms(p(passes.loaded.delayMs, 0.5)),
+              "",
+              "",
+            ],
+            [
+              "detection delay p95",
+              ms(p(passes.quiet.delayMs, 0.95)),
+              ms(p(passes.loaded.delayMs, 0.95)),
+              `+<= ${GOALS.extraDelayP95Ms} ms`,
+              verdict(extraDelay <= GOALS.extraDelayP95Ms),
+            ],
+            ["speech turns measured", passes.quiet.delayMs.length, passes.loaded.delayMs.length, "", ""],
+          ],
+        ),
+      );
+      console.log(
+        `\n1 Hz WAV (20 kB): HTTP ${oneHzStatus} after ${oneHzMs.toFixed(1)} ms; RSS ${rssBefore.toFixed(0)} -> ` +
+          `${rssAfterOneHz.toFixed(0)} MB. Highest RSS during the run: ${maxRss.toFixed(0)} MB.`,
+      );
+      return 0;
+    } finally {
+      child.kill();
+      await subscriber.stop();
+    }
+  } finally {
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function summary(pass: Pass) {
+  return {
+    healthP50Ms: percentile(pass.healthMs, 0.5),
+    healthP95Ms: percentile(pass.healthMs, 0.95),
+    healthMaxMs: Math.max(...pass.healthMs),
+    delayP50Ms: percentile(pass.delayMs, 0.5),
+    delayP95Ms: percentile(pass.delayMs, 0.95),
+    turns: pass.delayMs.length,
+  };
+}
+
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+runMain(main);

@@ -1,0 +1,140 @@
+/** Pieces shared by the benchmarks that run the whole daemon: streams, a subscriber, /proc readings. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { connectAsync, type MqttClient } from "mqtt";
+import { parseWavHeader, readWavAs16kMono } from "../../src/audio/wav.js";
+import { createEncoder } from "../../src/embedding/factory.js";
+import { VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
+import { Enroller } from "../../src/enrolment/enroller.js";
+import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { SpeakerRegistry } from "../../src/registry/registry.js";
+import { createLogger } from "../../src/util/log.js";
+import { SileroVad } from "../../src/vad/silero.js";
+import { mulberry32 } from "./prng.js";
+import type { BenchFile } from "./setup.js";
+
+export const SAMPLE_RATE = 16_000;
+
+export const sleep = (millis: number) => new Promise<void>((r) => setTimeout(r, millis));
+
+export interface Stream {
+  samples: Float32Array;
+  seconds: number;
+}
+
+/** The utterances one after another with 1-3 s of digital silence between them (seeded), 1 s at each end. */
+export function concatenate(files: BenchFile[], seed: number): Stream {
+  const random = mulberry32(seed);
+  const audio = files.map((f) => readWavAs16kMono(readFileSync(f.path)));
+  const gaps = audio.map(() => Math.round((1 + 2 * random()) * SAMPLE_RATE));
+  const total = SAMPLE_RATE + audio.reduce((n, a, i) => n + a.length + gaps[i], 0);
+  const samples = new Float32Array(total);
+  let at = SAMPLE_RATE;
+  audio.forEach((a, i) => {
+    samples.set(a, at);
+    at += a.length + gaps[i];
+  });
+  return { samples, seconds: total / SAMPLE_RATE };
+}
+
+/** The stream as a WAV file split into its header and its PCM data (what a recorder pipes). */
+export function wavParts(samples: Float32Array): { header: Uint8Array; data: Uint8Array } {
+  const wav = encodePcm16Wav(samples, SAMPLE_RATE);
+  const header = parseWavHeader(wav);
+  if (!header) throw new Error("encodePcm16Wav produced no parsable header");
+  return { header: wav.subarray(0, header.dataOffset), data: wav.subarray(header.dataOffset) };
+}
+
+export interface Received {
+  type: string;
+  speakerId: string | null;
+  offsetS: number;
+  durationS?: number;
+  /** performance.now() when the subscriber got it. */
+  at: number;
+}
+
+export class Subscriber {
+  readonly events: Received[] = [];
+  private constructor(private readonly client: MqttClient) {}
+
+  static async start(url: string, room: string): Promise<Subscriber> {
+    const client = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 });
+    const subscriber = new Subscriber(client);
+    client.on("message", (_topic, payload) => {
+      const at = performance.now();
+      const e = JSON.parse(payload.toString()) as Omit<Received, "at">;
+      subscriber.events.push({ ...e, at });
+    });
+    await client.subscribeAsync(`voiceid/${room}/event`, { qos: 1 });
+    return subscriber;
+  }
+
+  /** Waits until no event arrived for `quietMs` (the daemon published everything it had). */
+  async settle(quietMs = 300, timeoutMs = 10_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    let seen = -1;
+    while (seen !== this.events.length && performance.now() < deadline) {
+      seen = this.events.length;
+      await sleep(quietMs);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+/** The node options between `node` and the script in the unit's ExecStart line. */
+export function serviceNodeFlags(root: string): string[] {
+  const unit = readFileSync(path.join(root, "systemd/voiceid.service"), "utf8");
+  const exec = /^ExecStart=\S*node\s+(.*?)\s*\S*dist\/cli\/main\.js/m.exec(unit);
+  return exec?.[1] ? exec[1].split(/\s+/) : [];
+}
+
+/** user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
+export function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident set now and its high-water mark, MB, from /proc/<pid>/status. */
+export function procRssMb(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+}
+
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+/** Enrols the first `count` speakers on the first half of their utterance, as `voiceid enrol` would. */
+export async function enrolSpeakers(
+  dataDir: string,
+  modelsDir: string,
+  files: BenchFile[],
+  vadPath: string,
+): Promise<void> {
+  const encoder = createEncoder("resemblyzer-0.1.4", { modelsDir });
+  const vad = new SileroVad({ modelPath: vadPath });
+  const registry = new SpeakerRegistry({ dataDir, logger: createLogger("warn", "bench") });
+  await encoder.start();
+  await vad.start();
+  await registry.start();
+  try {
+    const enroller = new Enroller(registry, new VoiceprintExtractor(encoder, vad));
+    for (const f of files) {
+      const audio = readWavAs16kMono(readFileSync(f.path));
+      const bytes = encodePcm16Wav(audio.subarray(0, audio.length >> 1), SAMPLE_RATE);
+      await enroller.enrol(`speaker ${f.id}`, [{ bytes, source: "cli", name: f.file }], { create: true });
+    }
+  } finally {
+    await registry.stop();
+    await vad.stop();
+    await encoder.stop();
+  }
+}
