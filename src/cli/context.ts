@@ -1,13 +1,10 @@
 import { loadConfig } from "../config/load.js";
 import type { VoiceidConfig } from "../config/schema.js";
-import type { SpeakerEncoder } from "../embedding/encoder.js";
-import { createEncoder } from "../embedding/factory.js";
-import { VoiceprintExtractor } from "../embedding/voiceprint.js";
+import { ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
-import { modelFilePath, resolveModelsDir } from "../models/paths.js";
+import { resolveModelsDir } from "../models/paths.js";
 import { SpeakerRegistry } from "../registry/registry.js";
 import { createLogger, type Logger } from "../util/log.js";
-import { SileroVad } from "../vad/silero.js";
 
 export interface CommonArgs {
   "data-dir"?: string;
@@ -31,21 +28,9 @@ export function modelsDirOf(config: VoiceidConfig): string {
   return config.modelsDir ?? resolveModelsDir();
 }
 
-/** The offline embedding stack: encoder + Silero VAD for trimming. */
-export interface EmbeddingStack {
-  encoder: SpeakerEncoder;
-  vad: SileroVad;
-  extractor: VoiceprintExtractor;
-}
-
-export function createEmbeddingStack(config: VoiceidConfig, logger: Logger): EmbeddingStack {
-  const modelsDir = modelsDirOf(config);
-  const encoder = createEncoder(config.identification.encoder, { modelsDir });
-  const vad = new SileroVad({
-    modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx"),
-    logger,
-  });
-  return { encoder, vad, extractor: new VoiceprintExtractor(encoder, vad) };
+/** The models a command needs: the encoder, and Silero VAD for trimming clips (started on first use). */
+export function createModelStack(config: VoiceidConfig, logger: Logger): ModelStack {
+  return new ModelStack({ modelsDir: modelsDirOf(config), encoder: config.identification.encoder, logger });
 }
 
 /** Runs `fn` with started components and stops them (in reverse order) whatever happens. */
@@ -77,7 +62,7 @@ export function createRegistry(config: VoiceidConfig, logger: Logger): SpeakerRe
 export function createEnroller(
   config: VoiceidConfig,
   registry: SpeakerRegistry,
-  stack: EmbeddingStack,
+  stack: ModelStack,
 ): Enroller {
   return new Enroller(registry, stack.extractor, {
     minSpeechSeconds: config.enrolment.minSpeechSeconds,

@@ -104,17 +104,19 @@ const vadSchema = z
 
 const identificationSchema = z.strictObject({
   encoder: z.enum(ENCODER_IDS).default("resemblyzer-0.1.4"),
-  /** Cosine similarity needed for a match; unset = the encoder's default (0.82 for Resemblyzer). */
+  /** Cosine similarity needed to name a person; unset = the encoder's default (0.82 for Resemblyzer). */
   threshold: probability.optional(),
-  /** Best score must beat the runner-up by this much, else the decision is ambiguous. */
-  minMargin: probability.default(0),
-  firstDecisionSeconds: positiveSeconds.default(1.6),
-  consistentWindows: whole().min(1, { error: "must be >= 1" }).default(1),
-  /** A window whose voiceprint is below this cosine to the current turn counts as another voice. */
-  changeSimilarity: probability.default(0.6),
-  /** Consecutive other-voice windows that split a segment into a new speaker turn. */
-  changeWindows: whole().min(1, { error: "must be >= 1" }).default(3),
-  /** Segments with less speech than this are reported as "too_short" instead of guessed. */
+  /** A named person must beat the runner-up by this much, else the turn is "uncertain". */
+  minMargin: probability.default(0.05),
+  /** Seconds of speech between two windows (each window is the encoder's 1.6 s). */
+  hopSeconds: z
+    .number()
+    .min(0.05, { error: "must be >= 0.05" })
+    .max(1.6, { error: "must be <= 1.6" })
+    .default(0.2),
+  /** A person's turn continues across a pause up to this long while the voice stays the same. */
+  pauseSeconds: seconds.max(10, { error: "must be <= 10" }).default(1.5),
+  /** Turns with less speech than this are reported as "too_short" instead of guessed. */
   minSpeechSeconds: seconds.default(1.0),
 });
 

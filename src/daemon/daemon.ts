@@ -3,23 +3,22 @@ import { createAudioSource } from "../audio/sources/factory.js";
 import type { AudioSource } from "../audio/sources/source.js";
 import type { VoiceidConfig } from "../config/schema.js";
 import type { SpeakerEncoder } from "../embedding/encoder.js";
-import { createEncoder } from "../embedding/factory.js";
-import { VoiceprintExtractor } from "../embedding/voiceprint.js";
+import { ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
 import { createHttpApp } from "../http/app.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
-import { type Detection, outcomeOf } from "../identify/live-identifier.js";
+import type { Decision } from "../identify/decision.js";
+import { liveIdentifierOptions } from "../identify/options.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
-import { modelFilePath, resolveModelsDir } from "../models/paths.js";
+import { resolveModelsDir } from "../models/paths.js";
 import { HomeAssistantBridge } from "../mqtt/bridge.js";
-import { type SpeechEvent, speechEventPayload } from "../mqtt/topics.js";
+import { speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
 import { SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
 import type { SegmenterConfig } from "../vad/segmenter.js";
-import { SileroVad } from "../vad/silero.js";
 import { healthReport } from "./health.js";
 import { LiveAudioTap } from "./live-audio-tap.js";
 import { SpeechPipeline } from "./speech-pipeline.js";
@@ -72,7 +71,6 @@ export class Daemon implements Component {
     const { config } = this.options;
     const log = this.log;
     const modelsDir = config.modelsDir ?? resolveModelsDir();
-    const vadModel = modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx");
 
     const registry = new SpeakerRegistry({ dataDir: config.dataDir, logger: log.child("registry") });
     await this.startComponent(registry);
@@ -80,15 +78,12 @@ export class Daemon implements Component {
     // `voiceid enroll` may run beside the daemon: follow its changes.
     registry.watch();
 
-    const encoder = createEncoder(config.identification.encoder, { modelsDir });
-    await this.startComponent(encoder);
+    const models = new ModelStack({ modelsDir, encoder: config.identification.encoder, logger: log });
+    await this.startComponent(models);
+    const encoder = models.encoder;
     this.encoder = encoder;
-    const streamVad = new SileroVad({ modelPath: vadModel, logger: log.child("vad") });
-    await this.startComponent(streamVad);
-    // Enrolment trims its clips with a VAD of its own (the live one carries the stream's state),
-    // started on the first enrolment; stopped with the rest.
-    const clipVad = new SileroVad({ modelPath: vadModel, logger: log.child("vad") });
-    this.started.push(clipVad);
+    const streamVad = models.streamVad();
+    await streamVad.start();
 
     const threshold = config.identification.threshold ?? encoder.defaultThreshold;
     const identifier = new Identifier(registry, {
@@ -97,7 +92,7 @@ export class Daemon implements Component {
       minMargin: config.identification.minMargin || undefined,
     });
     await this.startComponent(identifier);
-    const enroller = new Enroller(registry, new VoiceprintExtractor(encoder, clipVad), {
+    const enroller = new Enroller(registry, models.extractor, {
       minSpeechSeconds: config.enrolment.minSpeechSeconds,
       consistencyWarning: config.enrolment.consistencyWarning,
       keepClips: config.enrolment.keepClips,
@@ -131,22 +126,14 @@ export class Daemon implements Component {
       this.bridge = bridge;
     }
 
-    const id = config.identification;
     const pipeline = new SpeechPipeline({
       vad: streamVad,
       encoder,
-      match: (embedding) => outcomeOf(identifier.identify(embedding)),
+      candidates: () => identifier.candidates(),
       segmenter: segmenterConfig(config.vad),
-      identification: {
-        firstDecisionSeconds: id.firstDecisionSeconds,
-        minSpeechSeconds: id.minSpeechSeconds,
-        consistentWindows: id.consistentWindows,
-        changeSimilarity: id.changeSimilarity,
-        changeWindows: id.changeWindows,
-      },
-      onDetection: (d) => this.report(d),
-      onTiming: (stage, seconds) =>
-        this.metrics.stageSeconds.observe({ stage: stage === "vad" ? "vad" : "encoder" }, seconds),
+      identification: liveIdentifierOptions(config.identification, encoder.defaultThreshold),
+      onDecision: (d) => this.report(d),
+      onTiming: (stage, seconds) => this.metrics.stageSeconds.observe({ stage }, seconds),
       logger: log.child("pipeline"),
     });
     await this.startComponent(pipeline);
@@ -246,36 +233,22 @@ export class Daemon implements Component {
     this.started.push(component);
   }
 
-  private report(d: Detection): void {
+  private report(d: Decision): void {
     const base = this.streamStartedAt ?? Date.now();
-    const event: SpeechEvent = {
-      type: d.type,
-      segmentId: String(d.turnId),
-      speaker: d.speaker,
-      speakerId: d.speakerId,
-      reason: d.speakerId ? null : (d.reason ?? "unknown"),
-      score: round(d.score),
-      nearestSpeaker: d.nearestSpeaker,
-      nearestSpeakerId: null,
-      margin: round(d.margin),
-      threshold: d.threshold,
-      startedAt: new Date(base + d.startS * 1000),
-      offsetS: round(d.startS) ?? 0,
-      ...(d.type === "stopped" ? { durationS: round(d.durationS) ?? 0 } : {}),
-    };
+    const event: TimedDecision = { ...d, startedAt: new Date(base + d.startS * 1000) };
     if (d.type === "stopped") {
       this.metrics.segments.inc();
-      this.metrics.identifications.inc({ outcome: d.speakerId ? "known" : (event.reason ?? "unknown") });
+      this.metrics.identifications.inc({ outcome: d.speakerId ? "known" : (d.reason ?? "unknown") });
     }
     const t0 = performance.now();
     this.bridge?.publishEvent(event);
     this.metrics.stageSeconds.observe({ stage: "publish" }, (performance.now() - t0) / 1000);
     this.detections.publish(speechEventPayload(event, this.options.config.room));
-    this.log.info(`${d.type} ${d.speaker ?? `(${event.reason})`}`, {
+    this.log.info(`${d.type} ${d.speaker ?? `(${d.reason})`}`, {
       turn: d.turnId,
-      at: event.offsetS,
-      score: event.score,
-      ...(event.durationS !== undefined ? { durationS: event.durationS } : {}),
+      at: Math.round(d.decidedAtS * 100) / 100,
+      score: d.score === null ? null : Math.round(d.score * 1000) / 1000,
+      ...(d.type === "stopped" ? { durationS: Math.round(d.durationS * 100) / 100 } : {}),
     });
   }
 }
@@ -283,8 +256,4 @@ export class Daemon implements Component {
 /** The segmenter's part of the vad section (the rest names the model). */
 function segmenterConfig({ model: _model, ...segmenter }: VoiceidConfig["vad"]): Partial<SegmenterConfig> {
   return segmenter;
-}
-
-function round(x: number | null): number | null {
-  return x === null ? null : Math.round(x * 10_000) / 10_000;
 }

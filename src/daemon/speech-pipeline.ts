@@ -1,32 +1,30 @@
 import type { SpeakerEncoder } from "../embedding/encoder.js";
-import {
-  type Detection,
-  LiveIdentifier,
-  type LiveIdentifierOptions,
-  type MatchFn,
-} from "../identify/live-identifier.js";
+import type { Decision } from "../identify/decision.js";
+import { LiveIdentifier, type LiveIdentifierOptions } from "../identify/live-identifier.js";
+import type { MatchCandidate } from "../registry/matcher.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
 import type { VoiceActivityDetector } from "../vad/detector.js";
 import type { SegmenterConfig } from "../vad/segmenter.js";
-import { StreamingVad, type StreamingVadEvent } from "../vad/streaming.js";
+import { StreamingVad } from "../vad/streaming.js";
 
 export interface SpeechPipelineOptions {
   vad: VoiceActivityDetector;
   encoder: SpeakerEncoder;
-  match: MatchFn;
+  /** The enrolled people to compare with (read at every window: enrolments apply at once). */
+  candidates: () => readonly MatchCandidate[];
   segmenter: Partial<SegmenterConfig>;
   identification: LiveIdentifierOptions;
-  /** Receives every detection, in order. */
-  onDetection: (detection: Detection) => void;
+  /** Receives every decision, in order. */
+  onDecision: (decision: Decision) => void;
   /** Per-stage timings, for metrics. */
   onTiming?: (stage: "vad" | "identify", seconds: number) => void;
   /**
    * Outside speech, audio is run through the VAD in batches of this many samples (default 2048,
    * 128 ms) instead of per 32 ms chunk: one wake-up of the model per batch is what makes idle
-   * listening cheap. Inside a segment every chunk is processed at once, so the end of speech is
+   * listening cheap. Inside a turn every chunk is processed at once, so the end of speech is
    * never reported later; a start of speech is seen at most one batch later (the first decision
-   * waits for 1.6 s of speech anyway). 0 or 512 turns batching off.
+   * waits for a window of speech anyway). 0 or 512 turns batching off.
    */
   idleBatchSamples?: number;
   logger: Logger;
@@ -37,21 +35,19 @@ export const DEFAULT_IDLE_BATCH_SAMPLES = 2048;
 export interface SpeechPipelineStatus {
   /** Samples processed since start. */
   processedSamples: number;
-  inSegment: boolean;
+  inSpeech: boolean;
   lastError: string | null;
 }
 
 /**
- * Audio in, detections out: Silero VAD segments the stream, the live identifier names the voices
- * inside each segment. Chunks are processed strictly in order; `accept()` resolves when a chunk
- * is done, which the audio sources use as backpressure.
+ * Audio in, decisions out, in one forward flow: Silero VAD segments the stream and its events carry
+ * the speech audio to the live identifier, which names the voices. Chunks are processed strictly in
+ * order; `accept()` resolves when a chunk is done, which the audio sources use as backpressure.
  */
 export class SpeechPipeline implements Component {
   private streaming: StreamingVad | null = null;
   private identifier: LiveIdentifier | null = null;
   private queue: Promise<void> = Promise.resolve();
-  /** Stream position up to which audio went to the identifier. */
-  private fed = 0;
   private lastError: string | null = null;
   private running = false;
   /** Audio held back while idle (see idleBatchSamples). */
@@ -62,16 +58,14 @@ export class SpeechPipeline implements Component {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const { vad, encoder, match, identification, segmenter } = this.options;
-    this.streaming = new StreamingVad({ detector: vad, segmenter });
-    this.identifier = new LiveIdentifier(encoder, match, identification, (d) => this.options.onDetection(d));
-    this.fed = 0;
+    this.streaming = new StreamingVad({ detector: this.options.vad, segmenter: this.options.segmenter });
+    this.identifier = this.newIdentifier();
     this.held = [];
     this.heldSamples = 0;
     this.running = true;
   }
 
-  /** Ends the open segment (its final detection is emitted) and waits for queued audio. */
+  /** Ends the open turn (its final decision is emitted) and waits for queued audio. */
   async stop(): Promise<void> {
     if (!this.running) return;
     await this.finish();
@@ -81,7 +75,7 @@ export class SpeechPipeline implements Component {
   status(): SpeechPipelineStatus {
     return {
       processedSamples: this.streaming?.processedSamples ?? 0,
-      inSegment: this.identifier?.inSegment ?? false,
+      inSpeech: this.identifier?.inTurn ?? false,
       lastError: this.lastError,
     };
   }
@@ -90,7 +84,7 @@ export class SpeechPipeline implements Component {
   accept(chunk: Float32Array): Promise<void> {
     if (!this.running) return Promise.resolve();
     return this.enqueue(async () => {
-      const idle = this.streaming!.segmenter.openSegmentStart === null;
+      const idle = this.streaming!.segmenter.openSegmentStart === null && !this.identifier!.inTurn;
       const batch = this.options.idleBatchSamples ?? DEFAULT_IDLE_BATCH_SAMPLES;
       if (idle && this.heldSamples + chunk.length < batch) {
         // Copied: a caller may reuse its buffer once accept() resolved.
@@ -102,20 +96,27 @@ export class SpeechPipeline implements Component {
     });
   }
 
-  /** End of stream (a file or stdin ran out): flush the open segment. */
+  /** End of stream (a file or stdin ran out): the open turn ends. */
   finish(): Promise<void> {
     if (!this.running) return this.queue;
     return this.enqueue(async () => {
       if (this.heldSamples > 0) await this.process(this.takeHeld(new Float32Array(0)));
-      await this.handle(await this.streaming!.flush());
+      const streaming = this.streaming!;
+      for (const event of await streaming.flush()) await this.identifier!.handle(event);
+      await this.identifier!.finish(streaming.processedSamples);
     });
   }
 
   private async process(audio: Float32Array): Promise<void> {
+    const streaming = this.streaming!;
+    const identifier = this.identifier!;
     const t0 = performance.now();
-    const events = await this.streaming!.push(audio);
-    this.options.onTiming?.("vad", (performance.now() - t0) / 1000);
-    await this.handle(events);
+    const events = await streaming.push(audio);
+    const t1 = performance.now();
+    this.options.onTiming?.("vad", (t1 - t0) / 1000);
+    for (const event of events) await identifier.handle(event);
+    await identifier.advance(streaming.processedSamples);
+    if (events.length > 0) this.options.onTiming?.("identify", (performance.now() - t1) / 1000);
   }
 
   /** The held audio followed by `chunk`, as one array; empties the hold. */
@@ -133,48 +134,23 @@ export class SpeechPipeline implements Component {
     return out;
   }
 
+  private newIdentifier(): LiveIdentifier {
+    const { encoder, candidates, identification, onDecision } = this.options;
+    return new LiveIdentifier(encoder, candidates, identification, (d) => onDecision(d));
+  }
+
   private enqueue(work: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(work).catch((err: unknown) => {
-      // A failed window must not wedge the stream: log, start the stream state afresh, go on.
+    const run = this.queue.then(work).catch(async (err: unknown) => {
+      // A failed window must not wedge the stream: log, close the open turn, start afresh, go on.
       this.lastError = err instanceof Error ? err.message : String(err);
       this.options.logger.error("speech pipeline failed on a chunk; resetting", { error: this.lastError });
+      await this.identifier?.finish(this.streaming?.processedSamples ?? 0).catch(() => {});
       this.streaming?.reset();
-      this.fed = 0;
+      this.identifier = this.newIdentifier();
       this.held = [];
       this.heldSamples = 0;
     });
     this.queue = run;
     return run;
-  }
-
-  private async handle(events: StreamingVadEvent[]): Promise<void> {
-    const streaming = this.streaming!;
-    const identifier = this.identifier!;
-    const t0 = performance.now();
-    for (const event of events) {
-      if (event.type === "speech-start") {
-        await identifier.segmentStarted(
-          event.startSample,
-          streaming.audio(event.startSample, event.atSample),
-        );
-        this.fed = event.atSample;
-      } else if (event.type === "speech-end") {
-        if (event.discarded) {
-          // A click or a breath shorter than minSpeechMs: not a speech segment.
-          identifier.segmentAborted();
-          continue;
-        }
-        if (this.fed < event.endSample)
-          await identifier.segmentAudio(streaming.audio(this.fed, event.endSample));
-        this.fed = event.endSample;
-        await identifier.segmentEnded(event.endSample);
-      }
-    }
-    if (identifier.inSegment && this.fed < streaming.processedSamples) {
-      await identifier.segmentAudio(streaming.audio(this.fed, streaming.processedSamples));
-      this.fed = streaming.processedSamples;
-    }
-    if (events.length > 0 || identifier.inSegment)
-      this.options.onTiming?.("identify", (performance.now() - t0) / 1000);
   }
 }

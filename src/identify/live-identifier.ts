@@ -1,280 +1,111 @@
 import { normalizeVolume } from "../audio/volume.js";
 import type { SpeakerEncoder } from "../embedding/encoder.js";
-import type { MatchResult } from "../registry/matcher.js";
-import { type Partial, TurnTracker, type TurnTrackerOptions } from "./turn-tracker.js";
+import type { MatchCandidate } from "../registry/matcher.js";
+import type { StreamingVadEvent } from "../vad/streaming.js";
+import type { Decision } from "./decision.js";
+import { SpeakerTracker, type SpeakerTrackerOptions } from "./speaker-tracker.js";
+import { type SpeechWindow, SpeechWindows } from "./speech-windows.js";
 
-const SAMPLE_RATE = 16_000;
-
-/** What the matcher says about one voiceprint (see src/registry/matcher.ts). */
-export interface MatchOutcome {
-  speakerId: string | null;
-  speaker: string | null;
-  score: number | null;
-  margin: number | null;
-  threshold: number;
-  nearestSpeaker: string | null;
-  reason: null | "unknown" | "uncertain" | "no_speakers";
-  /**
-   * Cosine to every enrolled speaker, keyed by a unique key (the matcher uses display names). When
-   * given, turns inside a segment are also split by which enrolled speaker each window prefers.
-   */
-  scores?: Readonly<Record<string, number>>;
+export interface LiveIdentifierOptions {
+  tracker: SpeakerTrackerOptions;
+  /** Seconds of speech between the starts of two windows. */
+  hopSeconds: number;
 }
 
-export type DetectionReason = null | "unknown" | "uncertain" | "too_short";
-
-/** One turn of one speaker inside a VAD segment, as the daemon reports it. */
-export interface Detection {
-  type: "started" | "updated" | "stopped";
-  /** Increments per speaker turn over the daemon's life. */
-  turnId: number;
-  segmentId: number;
-  speakerId: string | null;
-  speaker: string | null;
-  reason: DetectionReason;
-  score: number | null;
-  margin: number | null;
-  threshold: number;
-  nearestSpeaker: string | null;
-  /** Stream position of the turn's start, seconds since the audio source started. */
-  startS: number;
-  /** Seconds of speech in the turn so far (final on "stopped"). */
-  durationS: number;
-  /** Partial windows the decision rests on. */
-  windows: number;
-}
-
-export interface LiveIdentifierOptions extends TurnTrackerOptions {
-  /** Speech needed before the first decision (Resemblyzer's partial is 1.6 s). */
-  firstDecisionSeconds: number;
-  /** Segments shorter than this are reported with reason "too_short". */
-  minSpeechSeconds: number;
-  /** Window decisions that must agree before a speaker is announced. */
-  consistentWindows: number;
-}
-
-export type MatchFn = (embedding: Float32Array) => MatchOutcome;
-export type DetectionListener = (detection: Detection) => void | Promise<void>;
-
-interface Turn {
-  id: number;
-  start: number;
-  announced: boolean;
-  lastKey: string | null;
-  agreeing: number;
-  decision: MatchOutcome | null;
-}
+export type DecisionListener = (decision: Decision) => void | Promise<void>;
 
 /**
- * Incremental identification of the speech segments the VAD finds: a voiceprint per partial
- * window as audio arrives, a decision from the turn's running mean as soon as the first window is
- * in, refined with every window, split into turns when the voice changes, final at segment end.
- * Calls into the encoder are awaited in order, so callers must await each method.
+ * The VAD's events in, decisions out: speech is cut into overlapping windows (SpeechWindows), each
+ * window becomes a voiceprint (the encoder), and the SpeakerTracker follows who talks. A segment counts
+ * once the VAD confirmed it (a click never starts a turn). Calls must be awaited in order.
  */
 export class LiveIdentifier {
-  private audio = new Float32Array(SAMPLE_RATE * 4);
-  private length = 0;
-  /** Stream position of audio[0]. */
-  private origin = 0;
-  private nextWindow = 0;
-  private segmentId = 0;
-  private turnSeq = 0;
-  private turn: Turn | null = null;
-  private active = false;
-  private readonly tracker: TurnTracker;
+  private readonly windows: SpeechWindows;
+  private readonly tracker: SpeakerTracker;
+  /** Events of a segment the VAD has not confirmed yet. */
+  private unconfirmed: StreamingVadEvent[] | null = null;
 
   constructor(
     private readonly encoder: SpeakerEncoder,
-    private readonly match: MatchFn,
-    private readonly options: LiveIdentifierOptions,
-    private readonly listener: DetectionListener,
+    candidates: () => readonly MatchCandidate[],
+    options: LiveIdentifierOptions,
+    private readonly listener: DecisionListener,
   ) {
-    this.tracker = new TurnTracker(options);
+    const rate = options.tracker.sampleRate;
+    this.windows = new SpeechWindows({
+      window: encoder.windowSamples,
+      hop: Math.round(options.hopSeconds * rate),
+      maxGap: Math.round(options.tracker.pauseSeconds * rate),
+      minPadded: Math.round(options.tracker.minSpeechSeconds * rate),
+    });
+    this.tracker = new SpeakerTracker(options.tracker, candidates);
   }
 
-  get inSegment(): boolean {
-    return this.active;
+  /** In speech, or in a pause that may still continue a turn. */
+  get inTurn(): boolean {
+    return this.tracker.inTurn || this.unconfirmed !== null;
   }
 
-  /** A segment starts at stream sample `start`; `audio` holds its samples so far (pre-roll included). */
-  async segmentStarted(start: number, audio: Float32Array): Promise<void> {
-    if (this.active) await this.segmentEnded(start);
-    this.active = true;
-    this.segmentId++;
-    this.origin = start;
-    this.length = 0;
-    this.nextWindow = 0;
-    this.tracker.reset();
-    this.turn = this.newTurn(start);
-    await this.append(audio);
-  }
-
-  async segmentAudio(chunk: Float32Array): Promise<void> {
-    if (!this.active) return;
-    await this.append(chunk);
-  }
-
-  /** The VAD dropped the segment as too short to be speech: nothing is reported. */
-  segmentAborted(): void {
-    this.active = false;
-    this.turn = null;
-    this.length = 0;
-  }
-
-  /** The segment ended at stream sample `end` (audio past it, the VAD's hangover, is dropped). */
-  async segmentEnded(end: number): Promise<void> {
-    if (!this.active || !this.turn) return;
-    this.active = false;
-    this.length = Math.max(0, Math.min(this.length, end - this.origin));
-    let turn = this.turn;
-    this.turn = null;
-    const turnStart = turn.start - this.origin;
-    const speech = this.length - turnStart;
-    // Resemblyzer keeps a last partial that is at least 75 % covered; so do we, zero-padded.
-    const tail = this.length - this.nextWindow;
-    const windowSamples = this.encoder.windowSamples;
-    if (speech >= this.options.minSpeechSeconds * SAMPLE_RATE) {
-      if (this.tracker.partialCount === 0 || tail >= 0.75 * windowSamples) {
-        const start = this.tracker.partialCount === 0 ? turnStart : this.nextWindow;
-        const window = new Float32Array(windowSamples);
-        window.set(this.audio.subarray(start, Math.min(this.length, start + windowSamples)));
-        const [embedding] = await this.encoder.embedWindows([
-          normalizeVolume(window, -30, { increaseOnly: true }),
-        ]);
-        const partial = {
-          start: this.origin + start,
-          end: this.origin + this.length,
-          embedding,
-          scores: this.match(embedding).scores,
-        };
-        const change = this.tracker.push(partial);
-        if (change.kind === "split") {
-          // The last words were someone else's: close the running turn and report theirs.
-          await this.closeTurn(turn, change.at, this.match(change.previousMean));
-          turn = this.newTurn(change.at);
-        }
+  async handle(event: StreamingVadEvent): Promise<void> {
+    switch (event.type) {
+      case "speech-start":
+        this.unconfirmed = [event];
+        return;
+      case "speech-confirmed": {
+        const held = this.unconfirmed ?? [];
+        this.unconfirmed = null;
+        for (const e of held) await this.accept(e);
+        return;
       }
-      turn.decision = this.decide();
-    }
-    const final = this.detection("stopped", turn, this.origin + this.length);
-    const turnSpeech = this.origin + this.length - turn.start;
-    if (turnSpeech < this.options.minSpeechSeconds * SAMPLE_RATE && !turn.announced)
-      final.reason = "too_short";
-    if (!turn.announced) await this.listener({ ...final, type: "started" });
-    await this.listener(final);
-  }
-
-  /** Ends a turn that a change of voice cut short, with the decision on its own partials. */
-  private async closeTurn(turn: Turn, end: number, decision: MatchOutcome): Promise<void> {
-    turn.decision = decision;
-    const ended = this.detection("stopped", turn, end);
-    if (!turn.announced) await this.listener({ ...ended, type: "started" });
-    await this.listener(ended);
-  }
-
-  private newTurn(start: number): Turn {
-    return { id: ++this.turnSeq, start, announced: false, lastKey: null, agreeing: 0, decision: null };
-  }
-
-  private async append(chunk: Float32Array): Promise<void> {
-    if (this.length + chunk.length > this.audio.length) {
-      const grown = new Float32Array(Math.max(this.audio.length * 2, this.length + chunk.length));
-      grown.set(this.audio.subarray(0, this.length));
-      this.audio = grown;
-    }
-    this.audio.set(chunk, this.length);
-    this.length += chunk.length;
-    const { windowSamples, hopSamples } = this.encoder;
-    while (this.active && this.length - this.nextWindow >= windowSamples) {
-      const start = this.nextWindow;
-      this.nextWindow += hopSamples;
-      const window = normalizeVolume(this.audio.slice(start, start + windowSamples), -30, {
-        increaseOnly: true,
-      });
-      const [embedding] = await this.encoder.embedWindows([window]);
-      await this.onPartial({
-        start: this.origin + start,
-        end: this.origin + start + windowSamples,
-        embedding,
-      });
+      case "speech-audio":
+        if (this.unconfirmed) this.unconfirmed.push(event);
+        else await this.accept(event);
+        return;
+      case "speech-end":
+        if (this.unconfirmed || event.discarded) {
+          // A click or a breath: never speech, nothing to say.
+          this.unconfirmed = null;
+          return;
+        }
+        await this.accept(event);
     }
   }
 
-  private async onPartial(partial: Partial): Promise<void> {
-    const turn = this.turn!;
-    const change = this.tracker.push({ ...partial, scores: this.match(partial.embedding).scores });
-    if (change.kind === "split") {
-      await this.closeTurn(turn, change.at, this.match(change.previousMean));
-      this.turn = this.newTurn(change.at);
-    }
-    const current = this.turn!;
-    const speech = this.origin + this.length - current.start;
-    if (speech < this.options.firstDecisionSeconds * SAMPLE_RATE) return;
-    const decision = this.decide();
-    const key = decision.speakerId ?? `:${decision.reason}`;
-    current.agreeing = key === current.lastKey ? current.agreeing + 1 : 1;
-    const changed = current.decision !== null && key !== keyOf(current.decision);
-    current.lastKey = key;
-    current.decision = decision;
-    if (!current.announced) {
-      if (current.agreeing < this.options.consistentWindows) return;
-      current.announced = true;
-      await this.listener(this.detection("started", current, this.origin + this.length));
-    } else if (changed) {
-      await this.listener(this.detection("updated", current, this.origin + this.length));
+  /** The stream reached `position`: a pause that outlasted the turn ends it. */
+  async advance(position: number): Promise<void> {
+    await this.emit(this.tracker.advance(position));
+  }
+
+  /** End of the input at `position`: the open turn ends. */
+  async finish(position: number): Promise<void> {
+    this.unconfirmed = null;
+    await this.emit(this.tracker.finish(position));
+  }
+
+  private async accept(event: StreamingVadEvent): Promise<void> {
+    if (event.type === "speech-start") {
+      this.windows.speechStarted(event.startSample);
+      await this.emit(this.tracker.speechStarted(event.startSample));
+      await this.embed(this.windows.push(event.samples));
+    } else if (event.type === "speech-audio") {
+      await this.embed(this.windows.push(event.samples));
+    } else if (event.type === "speech-end" && event.samples) {
+      await this.embed([...this.windows.push(event.samples), ...this.windows.speechEnded(event.endSample)]);
+      await this.emit(this.tracker.speechEnded(event.endSample, event.speechSamples));
     }
   }
 
-  private decide(): MatchOutcome {
-    const mean = this.tracker.mean();
-    if (!mean) {
-      return {
-        speakerId: null,
-        speaker: null,
-        score: null,
-        margin: null,
-        threshold: 0,
-        nearestSpeaker: null,
-        reason: "unknown",
-      };
+  private async embed(windows: SpeechWindow[]): Promise<void> {
+    if (windows.length === 0) return;
+    const embeddings = await this.encoder.embedWindows(
+      windows.map((w) => normalizeVolume(w.samples, -30, { increaseOnly: true })),
+    );
+    for (const [i, w] of windows.entries()) {
+      await this.emit(this.tracker.window({ start: w.start, end: w.end, embedding: embeddings[i] }));
     }
-    return this.match(mean);
   }
 
-  private detection(type: Detection["type"], turn: Turn, end: number): Detection {
-    const d = turn.decision;
-    return {
-      type,
-      turnId: turn.id,
-      segmentId: this.segmentId,
-      speakerId: d?.speakerId ?? null,
-      speaker: d?.speaker ?? null,
-      reason: d ? (d.reason === "no_speakers" ? "unknown" : d.reason) : "too_short",
-      score: d?.score ?? null,
-      margin: d?.margin ?? null,
-      threshold: d?.threshold ?? 0,
-      nearestSpeaker: d?.nearestSpeaker ?? null,
-      startS: turn.start / SAMPLE_RATE,
-      durationS: Math.max(0, end - turn.start) / SAMPLE_RATE,
-      windows: this.tracker.partialCount,
-    };
+  private async emit(decisions: Decision[]): Promise<void> {
+    for (const d of decisions) await this.listener(d);
   }
-}
-
-function keyOf(d: MatchOutcome): string {
-  return d.speakerId ?? `:${d.reason}`;
-}
-
-/** The matcher's answer in the shape the live identifier works with. */
-export function outcomeOf(m: MatchResult): MatchOutcome {
-  return {
-    speakerId: m.speaker?.id ?? null,
-    speaker: m.speaker?.name ?? null,
-    score: m.score,
-    margin: m.margin,
-    threshold: m.threshold,
-    nearestSpeaker: m.nearest?.name ?? null,
-    reason: m.reason,
-    scores: m.scores,
-  };
 }

@@ -7,20 +7,20 @@ import { type DiscoverySpeaker, DiscoveryState } from "./discovery.js";
 import {
   AVAILABILITY_OFFLINE,
   AVAILABILITY_ONLINE,
+  announcementOf,
   buildTopics,
   DEFAULT_BASE_TOPIC,
   DEFAULT_DISCOVERY_PREFIX,
   DEFAULT_HA_STATUS_TOPIC,
   DEFAULT_ROOM,
-  eventTypeFor,
   identifiedEventPayload,
   type LastSpeakerPayload,
   lastSpeakerPayload,
-  type SpeechEvent,
   slugify,
   speechEventPayload,
   TALKING_OFF,
   TALKING_ON,
+  type TimedDecision,
   type VoiceidTopics,
   validateTopicPrefix,
 } from "./topics.js";
@@ -94,15 +94,16 @@ interface QueuedEvent {
   queuedAt: number;
 }
 
-interface SegmentState {
+interface TurnState {
+  /** The person the turn is named as (talking ON), or null. */
   speakerId: string | null;
-  /** Event type last sent on the identified topic for this segment. */
+  /** What was last claimed on the identified topic for this turn. */
   announced?: string;
 }
 
 export const DEFAULT_OFFLINE_EVENT_MAX_AGE_MS = 2000;
-/** Segments without a "stopped" event must not pile up forever. */
-const MAX_OPEN_SEGMENTS = 32;
+/** Turns without a "stopped" event must not pile up forever. */
+const MAX_OPEN_TURNS = 32;
 const SUPPORTED_PROTOCOLS = new Set(["mqtt:", "mqtts:", "tcp:", "ssl:", "tls:", "ws:", "wss:"]);
 
 /**
@@ -135,7 +136,7 @@ export class HomeAssistantBridge implements Component {
   private messagesPublished = 0;
   private droppedEvents = 0;
 
-  private readonly segments = new Map<string, SegmentState>();
+  private readonly turns = new Map<string, TurnState>();
   /** Talking payload last sent per speaker on this connection, to skip repeats. */
   private readonly sentTalking = new Map<string, string>();
   /** Removed speakers whose retained talking state still has to be cleared. */
@@ -227,8 +228,8 @@ export class HomeAssistantBridge implements Component {
       this.sentTalking.delete(id);
     }
     for (const id of known.keys()) this.pendingClears.delete(id);
-    for (const segment of this.segments.values()) {
-      if (segment.speakerId !== null && !known.has(segment.speakerId)) segment.speakerId = null;
+    for (const turn of this.turns.values()) {
+      if (turn.speakerId !== null && !known.has(turn.speakerId)) turn.speakerId = null;
     }
     let lastSpeakerChanged = false;
     if (this.lastSpeaker?.speakerId != null) {
@@ -246,45 +247,46 @@ export class HomeAssistantBridge implements Component {
   }
 
   /**
-   * One speech segment event. Always published on the event topic; also keeps the retained talking
-   * state per speaker and the last speaker, and sends one "identified" event (HA event entity) when a
-   * segment's speaker is first known or changes.
+   * One decision. Always published on the event topic. Home Assistant's entities follow only what is
+   * claimed: a turn named as a person turns their "talking" ON until it stops and makes them the last
+   * speaker; a voice confidently nobody enrolled sends "unknown"; pending, uncertain and too-short turns
+   * change nothing there. One "identified" event per claim (and per change of it).
    */
-  publishEvent(event: SpeechEvent): void {
+  publishEvent(event: TimedDecision): void {
     const now = new Date();
     this.sendEvent(this.topics.event, JSON.stringify(speechEventPayload(event, this.topics.room)));
 
-    const previous = this.segments.get(event.segmentId);
+    const key = String(event.turnId);
+    const previous = this.turns.get(key);
     const known = this.discovery.speakerNames();
+    const claim = announcementOf(event);
     const speakerId = event.speakerId !== null && known.has(event.speakerId) ? event.speakerId : null;
-    const segment: SegmentState = { speakerId, announced: previous?.announced };
-    if (event.type === "stopped") {
-      this.segments.delete(event.segmentId);
-    } else {
-      this.segments.delete(event.segmentId); // re-insert to keep Map order = recency
-      this.segments.set(event.segmentId, segment);
-      while (this.segments.size > MAX_OPEN_SEGMENTS) {
-        const oldest = this.segments.keys().next().value;
+    const turn: TurnState = {
+      speakerId: claim === null ? (previous?.speakerId ?? null) : speakerId,
+      announced: previous?.announced,
+    };
+    this.turns.delete(key); // re-inserted below to keep Map order = recency
+    if (event.type !== "stopped") {
+      this.turns.set(key, turn);
+      while (this.turns.size > MAX_OPEN_TURNS) {
+        const oldest = this.turns.keys().next().value;
         if (oldest === undefined) break;
-        this.segments.delete(oldest);
+        this.turns.delete(oldest);
       }
     }
 
-    if (event.reason !== "too_short") {
-      const eventType = eventTypeFor(event);
-      if (eventType !== previous?.announced) {
-        segment.announced = eventType;
-        this.sendEvent(
-          this.topics.identified,
-          JSON.stringify(identifiedEventPayload(event, this.topics.room, now)),
-        );
-        this.lastSpeaker = lastSpeakerPayload(event, now);
-        this.publishLastSpeaker();
-      } else if (event.type === "stopped" && this.lastSpeaker?.segmentId === event.segmentId) {
-        // Final score of the segment.
-        this.lastSpeaker = lastSpeakerPayload(event, now);
-        this.publishLastSpeaker();
-      }
+    if (claim !== null && claim !== previous?.announced) {
+      turn.announced = claim;
+      this.sendEvent(
+        this.topics.identified,
+        JSON.stringify(identifiedEventPayload(event, this.topics.room, now)),
+      );
+      this.lastSpeaker = lastSpeakerPayload(event, now);
+      this.publishLastSpeaker();
+    } else if (event.type === "stopped" && claim !== null && this.lastSpeaker?.turnId === event.turnId) {
+      // Final score of the turn.
+      this.lastSpeaker = lastSpeakerPayload(event, now);
+      this.publishLastSpeaker();
     }
     this.publishTalkingStates();
   }
@@ -439,8 +441,7 @@ export class HomeAssistantBridge implements Component {
   private publishTalkingStates(): void {
     if (!this.connected) return;
     const talking = new Set<string>();
-    for (const segment of this.segments.values())
-      if (segment.speakerId !== null) talking.add(segment.speakerId);
+    for (const turn of this.turns.values()) if (turn.speakerId !== null) talking.add(turn.speakerId);
     for (const id of this.discovery.speakerNames().keys()) {
       const state = talking.has(id) ? TALKING_ON : TALKING_OFF;
       if (this.sentTalking.get(id) === state) continue;

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
+import type { Decision, DecisionReason, DecisionType } from "../identify/decision.js";
 
 /**
  * The one place that knows voiceid's MQTT topics and payload shapes. Everything lives under
  * `<base>/<room>/`, so several rooms (one daemon each) can share a broker:
  *
  *   <base>/<room>/status                      retained  "online" | "offline" (also the last will)
- *   <base>/<room>/event                       not retained, SpeechEventPayload JSON, every segment event
+ *   <base>/<room>/event                       not retained, SpeechEventPayload JSON, every decision
  *   <base>/<room>/identified                  not retained, IdentifiedEventPayload JSON (feeds the HA event entity)
  *   <base>/<room>/last_speaker                retained  LastSpeakerPayload JSON
  *   <base>/<room>/speaker/<speakerId>/talking retained  "ON" | "OFF" (empty payload once the speaker is removed)
@@ -111,65 +112,45 @@ export function speakerKey(speakerId: string): string {
 // ---------------------------------------------------------------------------------------------------------
 // Payloads
 
-export type SpeechEventType = "started" | "updated" | "stopped";
-/** Why a segment has no speaker: matched nobody, too close to call, or too little speech to embed. */
-export type UnidentifiedReason = "unknown" | "uncertain" | "too_short";
-
-/** What the daemon reports about one speech segment; the bridge adds the room and serialises it. */
-export interface SpeechEvent {
-  type: SpeechEventType;
-  /** Same id for started/updated/stopped of one segment. */
-  segmentId: string;
-  /** Display name of the identified speaker, null when not identified. */
-  speaker: string | null;
-  speakerId: string | null;
-  /** null when `speakerId` is set. */
-  reason: UnidentifiedReason | null;
-  /** Cosine similarity to the best match, null when nothing was compared (e.g. too_short, nobody enrolled). */
-  score: number | null;
-  /** Best match even when below threshold, for tuning. */
-  nearestSpeaker: string | null;
-  nearestSpeakerId: string | null;
-  /** Best score minus second best, null with fewer than two speakers. */
-  margin: number | null;
-  threshold: number;
+/** A decision of the tracker with the wall-clock time its turn started (recordings have none of their own). */
+export interface TimedDecision extends Decision {
   startedAt: Date;
-  /** Seconds from the start of the audio input to `startedAt` (recordings have no wall clock). */
-  offsetS?: number;
-  /** Segment length; set on "stopped". */
-  durationS?: number;
 }
 
-/** JSON on `<base>/<room>/event`. */
+/** JSON on `<base>/<room>/event` and on GET /api/events: every decision, as it is made. */
 export interface SpeechEventPayload {
-  type: SpeechEventType;
-  segmentId: string;
+  type: DecisionType;
+  turnId: number;
   room: string;
   speaker: string | null;
   speakerId: string | null;
-  reason: UnidentifiedReason | null;
+  reason: DecisionReason | null;
   score: number | null;
   nearestSpeaker: string | null;
   nearestSpeakerId: string | null;
   margin: number | null;
   threshold: number;
+  /** Cosine to every enrolled person, by id (rounded). */
+  scores: Record<string, number>;
   /** ISO 8601 */
   startedAt: string;
-  offsetS?: number;
-  durationS?: number;
+  /** Stream position of the turn's start, and where this decision was made (seconds since input start). */
+  offsetS: number;
+  decidedAtS: number;
+  durationS: number;
 }
 
 /**
- * JSON on `<base>/<room>/identified`: one message when a segment's speaker is first known or changes.
+ * JSON on `<base>/<room>/identified`: one message when a turn is named, or confidently nobody enrolled.
  * HA's MQTT event entity reads `event_type`; the other keys become event attributes.
  */
 export interface IdentifiedEventPayload {
   event_type: string;
   speaker: string | null;
   speakerId: string | null;
-  reason: UnidentifiedReason | null;
+  reason: DecisionReason | null;
   score: number | null;
-  segmentId: string;
+  turnId: number;
   room: string;
   at: string;
 }
@@ -179,54 +160,63 @@ export interface LastSpeakerPayload {
   speaker: string | null;
   speakerId: string | null;
   score: number | null;
-  segmentId: string;
+  turnId: number;
   at: string;
 }
 
-export function speechEventPayload(event: SpeechEvent, room: string): SpeechEventPayload {
-  const payload: SpeechEventPayload = {
+const round = (x: number | null): number | null => (x === null ? null : Math.round(x * 10_000) / 10_000);
+
+export function speechEventPayload(event: TimedDecision, room: string): SpeechEventPayload {
+  const scores: Record<string, number> = {};
+  for (const [id, score] of Object.entries(event.scores)) scores[id] = round(score) ?? 0;
+  return {
     type: event.type,
-    segmentId: event.segmentId,
+    turnId: event.turnId,
     room,
     speaker: event.speaker,
     speakerId: event.speakerId,
     reason: event.reason,
-    score: event.score,
+    score: round(event.score),
     nearestSpeaker: event.nearestSpeaker,
     nearestSpeakerId: event.nearestSpeakerId,
-    margin: event.margin,
+    margin: round(event.margin),
     threshold: event.threshold,
+    scores,
     startedAt: event.startedAt.toISOString(),
+    offsetS: round(event.startS) ?? 0,
+    decidedAtS: round(event.decidedAtS) ?? 0,
+    durationS: round(event.durationS) ?? 0,
   };
-  if (event.offsetS !== undefined) payload.offsetS = event.offsetS;
-  if (event.durationS !== undefined) payload.durationS = event.durationS;
-  return payload;
 }
 
-/** HA event type for an event: the speaker id, or "unknown". */
-export function eventTypeFor(event: Pick<SpeechEvent, "speakerId">): string {
-  return event.speakerId ?? UNKNOWN_SPEAKER;
+/**
+ * What a decision claims to Home Assistant: the person's id, "unknown" for a voice confidently nobody
+ * enrolled, or null: nothing (pending, uncertain, too short).
+ */
+export function announcementOf(event: Pick<Decision, "speakerId" | "reason">): string | null {
+  if (event.speakerId !== null) return event.speakerId;
+  return event.reason === "unknown" ? UNKNOWN_SPEAKER : null;
 }
 
-export function identifiedEventPayload(event: SpeechEvent, room: string, at: Date): IdentifiedEventPayload {
+export function identifiedEventPayload(event: TimedDecision, room: string, at: Date): IdentifiedEventPayload {
   return {
-    event_type: eventTypeFor(event),
+    event_type: announcementOf(event) ?? UNKNOWN_SPEAKER,
     speaker: event.speaker,
     speakerId: event.speakerId,
     reason: event.reason,
-    score: event.score,
-    segmentId: event.segmentId,
+    score: round(event.score),
+    turnId: event.turnId,
     room,
     at: at.toISOString(),
   };
 }
 
-export function lastSpeakerPayload(event: SpeechEvent, at: Date): LastSpeakerPayload {
+export function lastSpeakerPayload(event: TimedDecision, at: Date): LastSpeakerPayload {
   return {
     speaker: event.speaker,
     speakerId: event.speakerId,
-    score: event.score,
-    segmentId: event.segmentId,
+    score: round(event.score),
+    turnId: event.turnId,
     at: at.toISOString(),
   };
 }

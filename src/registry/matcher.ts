@@ -1,4 +1,5 @@
 /** Pure scoring functions: cosine similarity, centroid maths, open-set matching, enrolment consistency. */
+import type { DecisionReason } from "../identify/decision.js";
 
 export type Vector = ArrayLike<number>;
 
@@ -57,7 +58,8 @@ export interface SpeakerRef {
   name: string;
 }
 
-export type MatchReason = "unknown" | "no_speakers" | "uncertain";
+/** Why a voiceprint names nobody (the decision reasons a single comparison can give). */
+export type MatchReason = Extract<DecisionReason, "unknown" | "uncertain">;
 
 export interface MatchResult {
   /** The identified speaker, or null (see `reason`). Never the nearest speaker when below its threshold. */
@@ -75,7 +77,7 @@ export interface MatchResult {
   threshold: number;
   /** Best-scoring candidate regardless of threshold; null when there are none. */
   nearest: SpeakerRef | null;
-  /** null when identified; "no_speakers": nothing to compare; "unknown": below threshold;
+  /** null when identified; "unknown": below threshold, or nobody to compare with (score null);
    * "uncertain": above threshold but the runner-up is closer than `minMargin`. */
   reason: MatchReason | null;
 }
@@ -120,7 +122,7 @@ export function matchVoiceprint(
       scores,
       threshold: defaultThreshold,
       nearest: null,
-      reason: "no_speakers",
+      reason: "unknown",
     };
   }
   const nearest = { id: best.id, name: best.name };

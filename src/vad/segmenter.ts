@@ -171,6 +171,16 @@ export class SpeechSegmenter {
     return this.open ? this.open.startSample : null;
   }
 
+  /** Id of the open segment, or null when idle. */
+  get openSegmentId(): number | null {
+    return this.open ? this.open.id : null;
+  }
+
+  /** End of the open segment's speech so far (a pause in progress not included), or null when idle. */
+  get openSpeechEnd(): number | null {
+    return this.open ? this.open.lastSpeechEnd : null;
+  }
+
   /** Feeds the probability of the next window; returns the events it causes, in order. */
   push(probability: number): SegmenterEvent[] {
     if (!Number.isFinite(probability) || probability < 0 || probability > 1) {

@@ -17,9 +17,27 @@ export interface StreamingVadOptions {
   onWindow?: (probability: number, windowStartSample: number) => void;
 }
 
-/** A kept segment's end carries its audio (pre-roll and post-roll included); discarded ones carry null. */
+/**
+ * The events carry the segment's audio, in order and without gaps: the start event its first samples
+ * (pre-roll included), "speech-audio" events what follows as it is judged speech (a pause in progress is
+ * held back until speech resumes or the segment ends), the end event the rest up to its end (post-roll).
+ * Together they are exactly the stream's samples [startSample, endSample). A discarded segment's end
+ * carries null (its audio was a click, not speech).
+ */
+export type StreamingSpeechStartEvent = SpeechStartEvent & { samples: Float32Array };
+export interface SpeechAudioEvent {
+  type: "speech-audio";
+  segment: number;
+  /** Stream position of samples[0]. */
+  start: number;
+  samples: Float32Array;
+}
 export type StreamingSpeechEndEvent = SpeechEndEvent & { samples: Float32Array | null };
-export type StreamingVadEvent = SpeechStartEvent | SpeechConfirmedEvent | StreamingSpeechEndEvent;
+export type StreamingVadEvent =
+  | StreamingSpeechStartEvent
+  | SpeechConfirmedEvent
+  | SpeechAudioEvent
+  | StreamingSpeechEndEvent;
 
 /**
  * Drives a detector and a SpeechSegmenter from arbitrary-size 16 kHz float32 chunks: re-blocks them
@@ -35,6 +53,8 @@ export class StreamingVad {
   private readonly frame = new Float32Array(VAD_WINDOW_SAMPLES);
   private frameFill = 0;
   private received = 0;
+  /** Stream position up to which the open segment's audio went out with events. */
+  private released = 0;
   private busy = false;
 
   constructor(options: StreamingVadOptions) {
@@ -76,9 +96,17 @@ export class StreamingVad {
           const windowStart = this.segmenter.position;
           const probability = await this.detector.process(this.frame);
           this.onWindow?.(probability, windowStart);
-          for (const event of this.segmenter.push(probability)) events.push(this.withAudio(event));
+          // Speech judged before this window goes out before the window's events (same segment, in order).
+          const segment = this.segmenter.openSegmentId;
+          const speechEnd = this.segmenter.openSpeechEnd;
+          const fresh = this.segmenter.push(probability);
+          if (fresh.length > 0) {
+            this.releaseSpeech(events, segment, speechEnd);
+            for (const event of fresh) events.push(this.withAudio(event));
+          }
         }
       }
+      this.releaseSpeech(events, this.segmenter.openSegmentId, this.segmenter.openSpeechEnd);
       return events;
     } finally {
       this.busy = false;
@@ -123,12 +151,6 @@ export class StreamingVad {
     return out;
   }
 
-  /** Audio of the open segment so far (pre-roll included, up to the last judged window), or null. */
-  currentSegmentAudio(): Float32Array | null {
-    const start = this.segmenter.openSegmentStart;
-    return start === null ? null : this.audio(start, this.segmenter.position);
-  }
-
   private enter(): void {
     if (this.busy) {
       throw new VadUsageError(
@@ -147,9 +169,29 @@ export class StreamingVad {
     this.received += piece.length;
   }
 
+  /** Speech of the open `segment` up to `until` not handed out yet, as a "speech-audio" event. */
+  private releaseSpeech(events: StreamingVadEvent[], segment: number | null, until: number | null): void {
+    if (until === null || segment === null || until <= this.released) return;
+    events.push({
+      type: "speech-audio",
+      segment,
+      start: this.released,
+      samples: this.audio(this.released, until),
+    });
+    this.released = until;
+  }
+
   private withAudio(event: SpeechStartEvent | SpeechConfirmedEvent | SpeechEndEvent): StreamingVadEvent {
+    if (event.type === "speech-start") {
+      const until = Math.max(event.startSample, this.segmenter.openSpeechEnd ?? event.startSample);
+      this.released = until;
+      return { ...event, samples: this.audio(event.startSample, until) };
+    }
     if (event.type !== "speech-end") return event;
-    const samples = event.discarded ? null : this.audio(event.startSample, event.endSample);
+    const samples = event.discarded
+      ? null
+      : this.audio(Math.min(this.released, event.endSample), event.endSample);
+    this.released = event.endSample;
     return { ...event, samples };
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SpeechPipeline } from "../../src/daemon/speech-pipeline.js";
-import type { Detection } from "../../src/identify/live-identifier.js";
+import type { Decision } from "../../src/identify/decision.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import {
@@ -9,103 +9,64 @@ import {
   IDENTIFICATION,
   loadModels,
   type Models,
-  matcher,
+  runStream,
   SAMPLE_RATE,
   seconds,
+  silence,
   utterance,
 } from "../identify/helpers.js";
 
-// Two enrolled readers and a stranger, with silences between them (real speech, real models).
+// Two enrolled readers, with a short pause between them (real speech, real models).
 const A = "198-126831-0000";
 const B = "3374-298025-0000";
-const STRANGER = "441-128982-0000";
 
 let models: Models;
 let candidates: MatchCandidate[];
-let stream: Float32Array;
 const half = (x: Float32Array, which: 0 | 1) =>
   which === 0 ? x.subarray(0, x.length >> 1) : x.subarray(x.length >> 1);
 
 beforeAll(async () => {
   models = await loadModels();
   candidates = await enrol(models, { A: half(utterance(A), 0), B: half(utterance(B), 0) });
-  const silence = (s: number) => new Float32Array(seconds(s));
-  stream = concat(
-    silence(1),
-    half(utterance(A), 1),
-    silence(2.5),
-    utterance(STRANGER).subarray(0, seconds(6)),
-    silence(2.5),
-    half(utterance(B), 1),
-    silence(2),
-  );
 });
 
 afterAll(async () => {
   await models?.stop();
 });
 
-async function run(chunkSamples: number, idleBatchSamples?: number): Promise<Detection[]> {
-  models.streamVad.reset();
-  const detections: Detection[] = [];
-  const pipeline = new SpeechPipeline({
-    vad: models.streamVad,
-    encoder: models.encoder,
-    match: matcher(candidates),
-    segmenter: {},
-    identification: IDENTIFICATION,
-    idleBatchSamples,
-    onDetection: (d) => {
-      detections.push(d);
-    },
-    logger: silentLogger,
-  });
-  await pipeline.start();
-  for (let i = 0; i < stream.length; i += chunkSamples) {
-    await pipeline.accept(stream.subarray(i, i + chunkSamples));
-  }
-  await pipeline.stop();
-  expect(pipeline.status().processedSamples).toBe(Math.floor(stream.length / 512) * 512);
-  return detections;
-}
-
-/** What must not depend on chunking: who, where, and the final extent ("started" carries the speech so far). */
-const summary = (ds: Detection[]) =>
-  ds.map(
-    (d) =>
-      `${d.type} ${d.speakerId ?? d.reason} ${d.startS.toFixed(3)}` +
-      (d.type === "stopped" ? ` ${d.durationS.toFixed(3)}` : ""),
-  );
-
 describe("SpeechPipeline", () => {
-  it("finds and names each speaker's segment: A, the stranger as unknown, B", async () => {
-    const ds = await run(512);
-    const stopped = ds.filter((d) => d.type === "stopped");
-    expect(stopped.map((d) => d.speakerId)).toEqual(["A", null, "B"]);
-    expect(stopped[1].reason).toBe("unknown");
-    expect(stopped[0].startS).toBeGreaterThan(0.5);
-    expect(stopped[0].startS).toBeLessThan(1.1);
-  });
-
-  it("reports the same thing whether idle audio is batched or not, and whatever the chunk size", async () => {
-    const unbatched = summary(await run(512, 512));
-    expect(unbatched.length).toBeGreaterThan(0);
-    // Default batching while idle (128 ms), odd chunk sizes, microphone-period chunks.
-    expect(summary(await run(512))).toEqual(unbatched);
-    expect(summary(await run(333))).toEqual(unbatched);
-    expect(summary(await run(2000, 8192))).toEqual(unbatched);
+  it("decides the same whatever the chunk size and whether idle audio is batched", async () => {
+    const stream = concat(
+      silence(1),
+      half(utterance(A), 1).subarray(0, seconds(4.5)),
+      silence(0.2),
+      half(utterance(B), 1).subarray(0, seconds(4.5)),
+      silence(2),
+    );
+    const summary = (ds: Decision[]) =>
+      ds.map(
+        (d) =>
+          `${d.type} ${d.speakerId ?? d.reason} ${d.startS.toFixed(3)} ${d.durationS.toFixed(3)} ${d.decidedAtS.toFixed(3)}`,
+      );
+    const reference = summary(await runStream(models, candidates, stream, { idleBatchSamples: 512 }));
+    expect(reference.filter((line) => line.startsWith("stopped"))).toHaveLength(2);
+    expect(summary(await runStream(models, candidates, stream))).toEqual(reference);
+    expect(summary(await runStream(models, candidates, stream, { chunk: 333 }))).toEqual(reference);
+    expect(
+      summary(await runStream(models, candidates, stream, { chunk: 2000, idleBatchSamples: 8192 })),
+    ).toEqual(reference);
   });
 
   it("flushes audio held while idle when the input ends", async () => {
-    const ds: Detection[] = [];
+    const ds: Decision[] = [];
     const pipeline = new SpeechPipeline({
       vad: models.streamVad,
-      encoder: models.encoder,
-      match: matcher(candidates),
+      encoder: models.stack.encoder,
+      candidates: () => candidates,
       segmenter: {},
       identification: IDENTIFICATION,
       idleBatchSamples: 16_384,
-      onDetection: (d) => {
+      onDecision: (d) => {
         ds.push(d);
       },
       logger: silentLogger,
@@ -113,7 +74,7 @@ describe("SpeechPipeline", () => {
     models.streamVad.reset();
     await pipeline.start();
     // 0.5 s of speech right before the end: it sits in the idle batch until finish().
-    const tail = concat(new Float32Array(seconds(0.2)), half(utterance(A), 1).subarray(0, seconds(0.5)));
+    const tail = concat(silence(0.2), half(utterance(A), 1).subarray(0, seconds(0.5)));
     await pipeline.accept(tail);
     expect(pipeline.status().processedSamples).toBe(0);
     await pipeline.finish();

@@ -4,29 +4,26 @@ export { concat, type RttmTurn, readRttm } from "../helpers/audio.js";
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { normalizeVolume } from "../../src/audio/volume.js";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
-import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
-import { createEncoder } from "../../src/embedding/factory.js";
-import { VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
-import { type Detection, type MatchFn, outcomeOf } from "../../src/identify/live-identifier.js";
-import type { Partial } from "../../src/identify/turn-tracker.js";
-import { modelFilePath } from "../../src/models/paths.js";
-import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
-import { SileroVad } from "../../src/vad/silero.js";
+import { configSchema } from "../../src/config/schema.js";
+import { SpeechPipeline } from "../../src/daemon/speech-pipeline.js";
+import { ModelStack } from "../../src/embedding/stack.js";
+import type { Decision } from "../../src/identify/decision.js";
+import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
+import { liveIdentifierOptions } from "../../src/identify/options.js";
+import type { MatchCandidate } from "../../src/registry/matcher.js";
+import { silentLogger } from "../../src/util/log.js";
+import type { SileroVad } from "../../src/vad/silero.js";
 import { librispeechDir, modelsDir } from "../helpers/paths.js";
 
 export const SAMPLE_RATE = 16_000;
 export const THRESHOLD = 0.82;
 
-/** The daemon's identification defaults (src/config/schema.ts). */
-export const IDENTIFICATION = {
-  firstDecisionSeconds: 1.6,
-  minSpeechSeconds: 1.0,
-  consistentWindows: 1,
-  changeSimilarity: 0.6,
-  changeWindows: 3,
-};
+/** The daemon's live identification with the configuration's defaults. */
+export const IDENTIFICATION: LiveIdentifierOptions = liveIdentifierOptions(
+  configSchema.parse({}).identification,
+  THRESHOLD,
+);
 
 /** A LibriSpeech utterance of the shared audio by its file stem (e.g. "198-126831-0000"), 16 kHz mono. */
 export function utterance(stem: string): Float32Array {
@@ -34,78 +31,60 @@ export function utterance(stem: string): Float32Array {
 }
 
 export const seconds = (s: number): number => Math.round(s * SAMPLE_RATE);
+export const silence = (s: number): Float32Array => new Float32Array(seconds(s));
 
 export interface Models {
-  encoder: SpeakerEncoder;
-  /** The VAD that trims enrolment audio (as the daemon's Enroller does). */
-  clipVad: SileroVad;
-  /** A second VAD for streaming (it carries stream state). */
+  stack: ModelStack;
+  /** A VAD for streams (it carries stream state). */
   streamVad: SileroVad;
-  extractor: VoiceprintExtractor;
   stop(): Promise<void>;
 }
 
-/** The real Resemblyzer encoder and Silero VADs from the models dir. */
+/** The real models from the models dir, as the daemon builds them. */
 export async function loadModels(): Promise<Models> {
-  const encoder = createEncoder("resemblyzer-0.1.4", { modelsDir });
-  const vadPath = modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx");
-  const clipVad = new SileroVad({ modelPath: vadPath });
-  const streamVad = new SileroVad({ modelPath: vadPath });
-  await encoder.start();
-  await clipVad.start();
+  const stack = new ModelStack({ modelsDir, encoder: "resemblyzer-0.1.4" });
+  await stack.start();
+  const streamVad = stack.streamVad();
   await streamVad.start();
-  return {
-    encoder,
-    clipVad,
-    streamVad,
-    extractor: new VoiceprintExtractor(encoder, clipVad),
-    stop: async () => {
-      await streamVad.stop();
-      await clipVad.stop();
-      await encoder.stop();
-    },
-  };
+  return { stack, streamVad, stop: () => stack.stop() };
 }
 
 /** Enrolled speakers as the matcher sees them: a centroid from one clip each (trimmed like enrolment). */
 export async function enrol(models: Models, clips: Record<string, Float32Array>): Promise<MatchCandidate[]> {
   const candidates: MatchCandidate[] = [];
   for (const [name, samples] of Object.entries(clips)) {
-    const { embedding } = await models.extractor.fromSamples(samples);
+    const { embedding } = await models.stack.extractor.fromSamples(samples);
     candidates.push({ id: name, name, centroid: embedding });
   }
   return candidates;
 }
 
-/** The daemon's match function over fixed candidates. */
-export function matcher(candidates: readonly MatchCandidate[]): MatchFn {
-  return (embedding) => outcomeOf(matchVoiceprint(embedding, candidates, THRESHOLD));
-}
-
-/**
- * Partials as the live identifier makes them: 1.6 s windows every hop, volume-normalised, starting at
- * `offset` (stream position of samples[0]), with each window's scores against `candidates`.
- */
-export async function partialsOf(
-  encoder: SpeakerEncoder,
-  samples: Float32Array,
-  candidates: readonly MatchCandidate[] = [],
-  offset = 0,
-): Promise<Partial[]> {
-  const windows: Float32Array[] = [];
-  const starts: number[] = [];
-  for (let s = 0; s + encoder.windowSamples <= samples.length; s += encoder.hopSamples) {
-    windows.push(normalizeVolume(samples.slice(s, s + encoder.windowSamples), -30, { increaseOnly: true }));
-    starts.push(s);
-  }
-  const embeddings = await encoder.embedWindows(windows);
-  const match = matcher(candidates);
-  return embeddings.map((embedding, i) => ({
-    start: offset + starts[i],
-    end: offset + starts[i] + encoder.windowSamples,
-    embedding,
-    scores: candidates.length > 0 ? match(embedding).scores : undefined,
-  }));
+/** `stream` through the daemon's speech path (real VAD, real encoder), in chunks; every decision. */
+export async function runStream(
+  models: Models,
+  candidates: readonly MatchCandidate[],
+  stream: Float32Array,
+  options: { chunk?: number; idleBatchSamples?: number; identification?: LiveIdentifierOptions } = {},
+): Promise<Decision[]> {
+  models.streamVad.reset();
+  const decisions: Decision[] = [];
+  const pipeline = new SpeechPipeline({
+    vad: models.streamVad,
+    encoder: models.stack.encoder,
+    candidates: () => candidates,
+    segmenter: {},
+    identification: options.identification ?? IDENTIFICATION,
+    idleBatchSamples: options.idleBatchSamples,
+    onDecision: (d) => {
+      decisions.push(d);
+    },
+    logger: silentLogger,
+  });
+  await pipeline.start();
+  const chunk = options.chunk ?? 512;
+  for (let i = 0; i < stream.length; i += chunk) await pipeline.accept(stream.subarray(i, i + chunk));
+  await pipeline.stop();
+  return decisions;
 }
 
 export interface ReportedTurn {
@@ -114,9 +93,9 @@ export interface ReportedTurn {
   end: number;
 }
 
-/** Turns from the "stopped" detections (their final decision and extent). */
-export function reportedTurns(detections: readonly Detection[]): ReportedTurn[] {
-  return detections
+/** Turns from the "stopped" decisions (their final decision and extent). */
+export function reportedTurns(decisions: readonly Decision[]): ReportedTurn[] {
+  return decisions
     .filter((d) => d.type === "stopped")
     .map((d) => ({ speakerId: d.speakerId, start: d.startS, end: d.startS + d.durationS }));
 }

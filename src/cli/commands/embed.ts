@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parseCommandArgs } from "../args.js";
-import { cliConfig, cliLogger, createEmbeddingStack, withStarted } from "../context.js";
+import { cliConfig, cliLogger, createModelStack, withStarted } from "../context.js";
 import { aboutFile, UsageError } from "../errors.js";
 
 export async function embedCommand(argv: string[]): Promise<number> {
@@ -10,9 +10,9 @@ export async function embedCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError("embed takes exactly one WAV file");
   const config = await cliConfig(values);
-  const stack = createEmbeddingStack(config, cliLogger(config));
+  const stack = createModelStack(config, cliLogger(config));
   const bytes = await readWavFile(positionals[0]);
-  const vp = await withStarted([stack.encoder, stack.vad], () =>
+  const vp = await withStarted([stack], () =>
     aboutFile(positionals[0], () => stack.extractor.fromWav(bytes, { trim: !values["no-trim"] })),
   );
   const result = {

@@ -3,8 +3,8 @@ import { parseCommandArgs } from "../args.js";
 import {
   cliConfig,
   cliLogger,
-  createEmbeddingStack,
   createEnroller,
+  createModelStack,
   createRegistry,
   withStarted,
 } from "../context.js";
@@ -21,11 +21,9 @@ export async function enrollCommand(argv: string[]): Promise<number> {
     files.map(async (f) => ({ bytes: await readWavFile(f), source: "cli" as const, name: basename(f) })),
   );
   const registry = createRegistry(config, logger);
-  const stack = createEmbeddingStack(config, logger);
+  const stack = createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
-  const result = await withStarted([registry, stack.encoder, stack.vad], () =>
-    enroller.enrol(name, clips, { create: true }),
-  );
+  const result = await withStarted([registry, stack], () => enroller.enrol(name, clips, { create: true }));
   if (values.json) {
     const { speaker, created, clips: feedback } = result;
     process.stdout.write(

@@ -2,8 +2,8 @@ import { parseCommandArgs } from "../args.js";
 import {
   cliConfig,
   cliLogger,
-  createEmbeddingStack,
   createEnroller,
+  createModelStack,
   createRegistry,
   withStarted,
 } from "../context.js";
@@ -17,9 +17,9 @@ export async function identifyCommand(argv: string[]): Promise<number> {
   const logger = cliLogger(config);
   const bytes = await readWavFile(positionals[0]);
   const registry = createRegistry(config, logger);
-  const stack = createEmbeddingStack(config, logger);
+  const stack = createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
-  const id = await withStarted([registry, stack.encoder, stack.vad], () =>
+  const id = await withStarted([registry, stack], () =>
     aboutFile(positionals[0], () => enroller.identifyWav(bytes)),
   );
   const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
@@ -32,7 +32,7 @@ export async function identifyCommand(argv: string[]): Promise<number> {
   }
   if (id.speaker) {
     process.stdout.write(`${id.speaker} (score ${id.score?.toFixed(3)}, threshold ${id.threshold})\n`);
-  } else if (id.reason === "no_speakers") {
+  } else if (id.score === null) {
     process.stdout.write("unknown: nobody is enrolled yet (voiceid enroll <name> <wav>...)\n");
   } else {
     const nearest = id.nearestSpeaker ? `, nearest ${id.nearestSpeaker} at ${id.score?.toFixed(3)}` : "";

@@ -1,4 +1,4 @@
-import { cosine } from "../registry/matcher.js";
+import { cosine } from "../../../src/registry/matcher.js";
 
 /**
  * Splits one VAD speech segment into speaker turns from its partial voiceprints. Pure: no I/O, no model.

@@ -1,0 +1,137 @@
+/**
+ * Runs a turn-taking stream through voiceid's speech path (Silero VAD, then live identification) as
+ * fast as it goes, and turns what comes out into announcements and reported turns for scoring: the
+ * tracker as the daemon runs it, and the algorithm it replaced, for comparison in the same run.
+ */
+import type { SpeechPipelineOptions } from "../../src/daemon/speech-pipeline.js";
+import { SpeechPipeline } from "../../src/daemon/speech-pipeline.js";
+import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
+import type { Decision } from "../../src/identify/decision.js";
+import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
+import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
+import { createLogger, silentLogger } from "../../src/util/log.js";
+import type { VoiceActivityDetector } from "../../src/vad/detector.js";
+import { StreamingVad } from "../../src/vad/streaming.js";
+import { type Detection, LiveIdentifier as BaselineIdentifier, outcomeOf } from "./baseline/live-identifier.js";
+import { type Announcement, type ReportedTurn, UNKNOWN } from "./turn-streams.js";
+
+const CHUNK = 512;
+
+export interface Run {
+  announcements: Announcement[];
+  reported: ReportedTurn[];
+  decisions: Decision[];
+  /** Windows the encoder embedded. */
+  windows: number;
+}
+
+export interface RunModels {
+  vad: VoiceActivityDetector;
+  encoder: SpeakerEncoder;
+}
+
+/** Counts the windows an encoder embeds. */
+function counting(encoder: SpeakerEncoder): SpeakerEncoder & { count: number } {
+  const counted = Object.create(encoder) as SpeakerEncoder & { count: number };
+  counted.count = 0;
+  counted.embedWindows = (windows) => {
+    counted.count += windows.length;
+    return encoder.embedWindows(windows);
+  };
+  return counted;
+}
+
+/** The daemon's speech path over `samples`, with the tracker. */
+export async function runTracker(
+  samples: Float32Array,
+  candidates: readonly MatchCandidate[],
+  models: RunModels,
+  identification: LiveIdentifierOptions,
+): Promise<Run> {
+  const decisions: Decision[] = [];
+  const encoder = counting(models.encoder);
+  const options: SpeechPipelineOptions = {
+    vad: models.vad,
+    encoder,
+    candidates: () => candidates,
+    segmenter: {},
+    identification,
+    onDecision: (d) => {
+      decisions.push(d);
+    },
+    idleBatchSamples: 0,
+    logger: process.env.BENCH_DEBUG ? createLogger("debug", "bench") : silentLogger,
+  };
+  models.vad.reset();
+  const pipeline = new SpeechPipeline(options);
+  await pipeline.start();
+  for (let i = 0; i < samples.length; i += CHUNK) await pipeline.accept(samples.subarray(i, i + CHUNK));
+  await pipeline.stop();
+  return { ...fromDecisions(decisions), decisions, windows: encoder.count };
+}
+
+/** What the decisions claim (named or unknown, when decided) and each turn's final label. */
+export function fromDecisions(decisions: readonly Decision[]): Omit<Run, "decisions" | "windows"> {
+  const announcements: Announcement[] = [];
+  const reported: ReportedTurn[] = [];
+  for (const d of decisions) {
+    if (d.type !== "stopped" && (d.speakerId !== null || d.reason === "unknown")) {
+      announcements.push({ atS: d.decidedAtS, label: d.speakerId ?? UNKNOWN });
+    }
+    if (d.type === "stopped") {
+      const label = d.speakerId ?? (d.reason === "unknown" || d.reason === "uncertain" ? UNKNOWN : null);
+      reported.push({ startS: d.startS, endS: d.startS + d.durationS, label });
+    }
+  }
+  return { announcements, reported };
+}
+
+/** The same stream through the algorithm voiceid had before (one label per turn). */
+export async function runBaseline(
+  samples: Float32Array,
+  candidates: readonly MatchCandidate[],
+  models: RunModels,
+  threshold: number,
+): Promise<Run> {
+  const detections: Detection[] = [];
+  const encoder = counting(models.encoder);
+  const match = (embedding: Float32Array) => outcomeOf(matchVoiceprint(embedding, candidates, threshold));
+  const identifier = new BaselineIdentifier(
+    encoder,
+    match,
+    { firstDecisionSeconds: 1.6, minSpeechSeconds: 1, consistentWindows: 1, changeSimilarity: 0.6, changeWindows: 3 },
+    (d) => {
+      detections.push(d);
+    },
+  );
+  models.vad.reset();
+  const vad = new StreamingVad({ detector: models.vad });
+  const handle = async (events: Awaited<ReturnType<StreamingVad["push"]>>) => {
+    for (const e of events) {
+      if (e.type === "speech-start") await identifier.segmentStarted(e.startSample, e.samples);
+      else if (e.type === "speech-audio") await identifier.segmentAudio(e.samples);
+      else if (e.type === "speech-end") {
+        if (!e.samples) identifier.segmentAborted();
+        else {
+          await identifier.segmentAudio(e.samples);
+          await identifier.segmentEnded(e.endSample);
+        }
+      }
+    }
+  };
+  for (let i = 0; i < samples.length; i += CHUNK) await handle(await vad.push(samples.subarray(i, i + CHUNK)));
+  await handle(await vad.flush());
+  const announcements: Announcement[] = [];
+  const reported: ReportedTurn[] = [];
+  const said = new Map<number, string>();
+  for (const d of detections) {
+    // Its HA behaviour: every started/updated/stopped decision but "too_short" is announced as it stands.
+    const label = d.speakerId ?? (d.reason === "too_short" ? null : UNKNOWN);
+    if (label !== null && said.get(d.turnId) !== label) {
+      said.set(d.turnId, label);
+      announcements.push({ atS: d.startS + d.durationS, label });
+    }
+    if (d.type === "stopped") reported.push({ startS: d.startS, endS: d.startS + d.durationS, label });
+  }
+  return { announcements, reported, decisions: [], windows: encoder.count };
+}

@@ -1,0 +1,45 @@
+/**
+ * What voiceid says about who is talking: one type from the tracker to the MQTT payload, the event
+ * stream of the API and the command line.
+ */
+
+export const DECISION_TYPES = ["started", "updated", "stopped"] as const;
+export type DecisionType = (typeof DECISION_TYPES)[number];
+
+/**
+ * Why a decision names nobody:
+ * - pending: not clear yet (the turn just began, or the evidence is still weak);
+ * - unknown: the voice is confidently nobody enrolled (or the turn ended without a name);
+ * - uncertain: two enrolled people are too close to call (`identification.minMargin`);
+ * - too_short: too little speech to tell.
+ */
+export const DECISION_REASONS = ["pending", "unknown", "uncertain", "too_short"] as const;
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+/** One speaker turn's state, as announced. */
+export interface Decision {
+  type: DecisionType;
+  /** Same id for started/updated/stopped of one turn; increments over the daemon's life. */
+  turnId: number;
+  /** The named person (id and display name), or null with a reason. */
+  speakerId: string | null;
+  speaker: string | null;
+  reason: DecisionReason | null;
+  /** Cosine of the turn's voiceprint to the nearest enrolled person; null before any window. */
+  score: number | null;
+  /** Nearest minus runner-up; null with fewer than two enrolled people or no window yet. */
+  margin: number | null;
+  /** The threshold the nearest person is held to. */
+  threshold: number;
+  /** Nearest enrolled person even when not named, for tuning. */
+  nearestSpeakerId: string | null;
+  nearestSpeaker: string | null;
+  /** Cosine of the turn's voiceprint to every enrolled person, by id. */
+  scores: Record<string, number>;
+  /** Stream position of the turn's start, seconds since the audio input started. */
+  startS: number;
+  /** Length of the turn so far (pauses inside it included); final on "stopped". */
+  durationS: number;
+  /** Stream position at which this decision was made: latency is `decidedAtS - startS`, even from files. */
+  decidedAtS: number;
+}

@@ -1,0 +1,20 @@
+import type { IdentificationConfig } from "../config/schema.js";
+import type { LiveIdentifierOptions } from "./live-identifier.js";
+import { DEFAULT_TRACKER_OPTIONS } from "./speaker-tracker.js";
+
+/** The live identification settings for a configuration and the encoder's default threshold. */
+export function liveIdentifierOptions(
+  config: IdentificationConfig,
+  encoderThreshold: number,
+): LiveIdentifierOptions {
+  return {
+    hopSeconds: config.hopSeconds,
+    tracker: {
+      ...DEFAULT_TRACKER_OPTIONS,
+      defaultThreshold: config.threshold ?? encoderThreshold,
+      minMargin: config.minMargin,
+      pauseSeconds: config.pauseSeconds,
+      minSpeechSeconds: config.minSpeechSeconds,
+    },
+  };
+}

@@ -1,0 +1,423 @@
+import { cosine, type MatchCandidate } from "../registry/matcher.js";
+import type { Decision, DecisionType } from "./decision.js";
+
+/** A voiceprint of one window of speech, at its stream position (samples). */
+export interface TrackedWindow {
+  start: number;
+  end: number;
+  embedding: Float32Array;
+}
+
+export interface SpeakerTrackerOptions {
+  sampleRate: number;
+  /** Threshold for people without their own. */
+  defaultThreshold: number;
+  /** A named person must beat the runner-up by this much (0: off); closer is "uncertain". */
+  minMargin: number;
+  /**
+   * Window evidence for a person: scale · (score − (their threshold − offset)), in log-odds per window;
+   * "nobody enrolled" has 0. A window scoring below threshold − offset counts against the person.
+   */
+  evidenceOffset: number;
+  evidenceScale: number;
+  /** Accumulated evidence (log-odds) for another voice that ends the turn and starts a new one. */
+  switchEvidence: number;
+  /** Where the new voice starts: this fraction of a window after the first window that favoured it. */
+  switchPoint: number;
+  /** Turns shorter than this (seconds) and not yet named change their voice instead of splitting. */
+  relabelSeconds: number;
+  /** A turn's voiceprint this far below every threshold is confidently nobody enrolled ... */
+  unknownMargin: number;
+  /** ... once it holds this much speech (seconds). */
+  unknownAfterSeconds: number;
+  /** A turn continues across a pause this long (seconds) when the voice after it is the same. */
+  pauseSeconds: number;
+  /** Turns with less speech than this (seconds) are "too_short". */
+  minSpeechSeconds: number;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThreshold"> = {
+  sampleRate: 16_000,
+  minMargin: 0.05,
+  evidenceOffset: 0.08,
+  evidenceScale: 20,
+  switchEvidence: 3,
+  switchPoint: 0.5,
+  relabelSeconds: 1,
+  unknownMargin: 0.11,
+  unknownAfterSeconds: 2.5,
+  pauseSeconds: 1.5,
+  minSpeechSeconds: 1,
+};
+
+/** The state "nobody enrolled" among the speaker ids. */
+const NOBODY = "";
+const UNKNOWN_LABEL = "unknown";
+
+interface Turn {
+  id: number;
+  start: number;
+  /** End of its last speech (exclusive), or the stream position while speaking. */
+  end: number;
+  speaking: boolean;
+  /** Start of the latest stretch of speech (after a pause inside the turn). */
+  resumedAt: number;
+  /** End of the speech before the latest pause, or null when there was no pause. */
+  lastSpeechEnd: number | null;
+  /** Speech samples in the turn (pauses excluded). */
+  speech: number;
+  /** Who the windows say is talking: a speaker id, NOBODY, or null before the first window. */
+  state: string | null;
+  sum: Float64Array | null;
+  count: number;
+  /** Windows of the last few seconds: a split moves the ones after the change to the new turn. */
+  recent: TrackedWindow[];
+  /** Speaker id or "unknown" once announced; null while pending. */
+  announced: string | null;
+  started: boolean;
+}
+
+interface Evidence {
+  total: number;
+  /** Start of the first window of the current rise. */
+  since: number;
+}
+
+/**
+ * Follows who is talking, window by window, across the VAD's segments: pure (no model, no I/O), driven by
+ * the live identifier and by `voiceid diarize`.
+ *
+ * Each window's cosine to every enrolled person becomes evidence (log-odds) for that person against
+ * "nobody enrolled". A turn holds one voice; evidence for another voice accumulates (a CUSUM: the online
+ * form of a two-state Viterbi with a switching penalty) and, past `switchEvidence`, ends the turn where
+ * that evidence began and starts the other voice's turn, so one odd window neither names anyone nor
+ * splits a turn. A turn is named once its own voiceprint (mean of its windows) reaches the person's
+ * threshold, announced "unknown" once it is confidently nobody enrolled, and pending until then.
+ * A turn continues across pauses up to `pauseSeconds` while the voice stays the same.
+ */
+export class SpeakerTracker {
+  private turn: Turn | null = null;
+  private turnSeq = 0;
+  private evidence = new Map<string, Evidence>();
+  private readonly windowKeep: number;
+
+  constructor(
+    private readonly options: SpeakerTrackerOptions,
+    private readonly candidates: () => readonly MatchCandidate[],
+  ) {
+    this.windowKeep = Math.round(4 * options.sampleRate);
+  }
+
+  /** A turn is open (speaking, or in a pause that may still continue it). */
+  get inTurn(): boolean {
+    return this.turn !== null;
+  }
+
+  /** Speech began at `at` (a VAD segment's start). */
+  speechStarted(at: number): Decision[] {
+    const out: Decision[] = [];
+    const turn = this.turn;
+    if (turn && !turn.speaking) {
+      if (at - turn.end <= this.options.pauseSeconds * this.options.sampleRate) {
+        // Provisionally the same turn; the next windows confirm the voice or split it off.
+        turn.speaking = true;
+        turn.resumedAt = at;
+        return out;
+      }
+      out.push(...this.close(turn, turn.end, at));
+    }
+    if (this.turn) return out;
+    this.open(at, null, out, at);
+    return out;
+  }
+
+  /** One window's voiceprint; windows arrive in stream order. */
+  window(w: TrackedWindow): Decision[] {
+    const out: Decision[] = [];
+    let turn = this.turn;
+    if (!turn) return out;
+    turn.end = Math.max(turn.end, w.end);
+    const scores = this.windowScores(w.embedding);
+    const evidence = this.windowEvidence(scores);
+    if (turn.state === null) {
+      turn.state = strongest(evidence);
+    } else {
+      const current = evidence.get(turn.state) ?? 0;
+      let best: string | null = null;
+      for (const [state, e] of evidence) {
+        if (state === turn.state) continue;
+        const track = this.evidence.get(state) ?? { total: 0, since: w.start };
+        const total = Math.max(0, track.total + e - current);
+        this.evidence.set(state, { total, since: track.total === 0 ? w.start : track.since });
+        if (
+          total > this.options.switchEvidence &&
+          (best === null || total > this.evidence.get(best)!.total)
+        ) {
+          best = state;
+        }
+      }
+      if (best !== null) turn = this.switchTo(turn, best, w, out);
+    }
+    this.add(turn, w);
+    this.decide(turn, w.end, out);
+    return out;
+  }
+
+  /**
+   * The VAD ended the speech at `at` after `speech` samples of it (no pre- or post-roll): the turn pauses,
+   * and ends if nobody goes on within pauseSeconds.
+   */
+  speechEnded(at: number, speech = at - (this.turn?.resumedAt ?? at)): Decision[] {
+    const turn = this.turn;
+    if (!turn || !turn.speaking) return [];
+    turn.speaking = false;
+    turn.speech += Math.max(0, Math.min(speech, at - turn.resumedAt));
+    turn.end = at;
+    turn.lastSpeechEnd = at;
+    return [];
+  }
+
+  /** The stream reached `position`: a pause longer than pauseSeconds ends the turn. */
+  advance(position: number): Decision[] {
+    const turn = this.turn;
+    if (!turn || turn.speaking) return [];
+    const allowance = this.options.pauseSeconds * this.options.sampleRate;
+    if (position - turn.end < allowance) return [];
+    // Decided the moment the allowance ran out, however late the stream position came in.
+    return this.close(turn, turn.end, turn.end + allowance);
+  }
+
+  /** End of the input: the open turn ends where its speech ended. */
+  finish(position: number): Decision[] {
+    const turn = this.turn;
+    if (!turn) return [];
+    if (turn.speaking) this.speechEnded(position);
+    return this.close(turn, turn.end, position);
+  }
+
+  // ---- internals ----
+
+  private open(start: number, state: string | null, out: Decision[], at: number): Turn {
+    const turn: Turn = {
+      id: ++this.turnSeq,
+      start,
+      end: start,
+      speaking: true,
+      resumedAt: start,
+      lastSpeechEnd: null,
+      speech: 0,
+      state,
+      sum: null,
+      count: 0,
+      recent: [],
+      announced: null,
+      started: false,
+    };
+    this.turn = turn;
+    this.evidence.clear();
+    turn.started = true;
+    out.push(this.decision("started", turn, at, this.pending(turn)));
+    return turn;
+  }
+
+  /** Ends `turn` at `end` with its final label; `at` is the stream position of the decision. */
+  private close(turn: Turn, end: number, at: number): Decision[] {
+    const out: Decision[] = [];
+    if (turn.speaking) turn.speech += Math.max(0, Math.min(end, turn.end) - turn.resumedAt);
+    turn.end = end;
+    const speech = turn.speech;
+    let label: Label;
+    if (turn.announced !== null && turn.announced !== UNKNOWN_LABEL) label = this.label(turn);
+    else if (speech < this.options.minSpeechSeconds * this.options.sampleRate && turn.announced === null) {
+      label = { ...this.label(turn), speakerId: null, speaker: null, reason: "too_short" };
+    } else {
+      label = this.label(turn);
+      if (label.speakerId !== null && label.speakerId !== turn.state) {
+        label = { ...label, speakerId: null, speaker: null, reason: "pending" };
+      }
+      if (label.speakerId === null && label.reason === "pending") {
+        // Never named. Confidently nobody enrolled: unknown. Close to someone enrolled, or too little
+        // speech to be sure: uncertain, and nothing is claimed (a household member's unclear turn must
+        // not pass for a stranger).
+        const confident =
+          this.nobody(label) && speech >= this.options.unknownAfterSeconds * this.options.sampleRate;
+        label = { ...label, reason: turn.announced === UNKNOWN_LABEL || confident ? "unknown" : "uncertain" };
+      }
+      const key = label.speakerId ?? (label.reason === "unknown" ? UNKNOWN_LABEL : null);
+      if (key !== null && key !== turn.announced) {
+        turn.announced = key;
+        out.push(this.decision("updated", turn, at, label));
+      }
+    }
+    out.push(this.decision("stopped", turn, at, label));
+    this.turn = null;
+    this.evidence.clear();
+    return out;
+  }
+
+  /** Evidence for another voice crossed the bar: end the turn where it began, or relabel a young turn. */
+  private switchTo(turn: Turn, state: string, w: TrackedWindow, out: Decision[]): Turn {
+    const since = this.evidence.get(state)!.since;
+    const windowLength = w.end - w.start;
+    let boundary = Math.round(since + this.options.switchPoint * windowLength);
+    boundary = Math.min(Math.max(boundary, turn.start), w.end);
+    // After a pause inside the turn, a new voice starts where the speech resumed.
+    if (turn.resumedAt > turn.start && boundary <= turn.resumedAt + windowLength) boundary = turn.resumedAt;
+    this.evidence.clear();
+    const young = boundary - turn.start < this.options.relabelSeconds * this.options.sampleRate;
+    if (turn.announced === null && young) {
+      // Nothing was said about it yet: it was this voice all along (the first windows were unclear).
+      turn.state = state;
+      this.reset(
+        turn,
+        turn.recent.filter((r) => center(r) >= boundary),
+      );
+      return turn;
+    }
+    const moved = turn.recent.filter((r) => center(r) >= boundary);
+    const kept = turn.recent.filter((r) => center(r) < boundary);
+    this.remove(turn, moved);
+    turn.recent = kept;
+    // A new voice after a pause inside the turn: the old turn ended where its speech did.
+    const afterPause = boundary === turn.resumedAt && turn.resumedAt > turn.start;
+    const endOfOld = afterPause ? (turn.lastSpeechEnd ?? boundary) : boundary;
+    if (turn.speaking) turn.speech += Math.max(0, endOfOld - turn.resumedAt);
+    turn.speaking = false;
+    out.push(...this.close(turn, endOfOld, w.end));
+    const next = this.open(boundary, state, out, w.end);
+    this.reset(next, moved);
+    return next;
+  }
+
+  private decide(turn: Turn, at: number, out: Decision[]): void {
+    if (turn.announced !== null && turn.announced !== UNKNOWN_LABEL) return;
+    const label = this.label(turn);
+    const speech = turn.speech + (turn.speaking ? turn.end - turn.resumedAt : 0);
+    if (label.speakerId !== null && label.speakerId === turn.state) {
+      turn.announced = label.speakerId;
+      out.push(this.decision("updated", turn, at, label));
+      return;
+    }
+    if (turn.announced !== null || turn.state !== NOBODY) return;
+    if (speech < this.options.unknownAfterSeconds * this.options.sampleRate) return;
+    if (!this.nobody(label)) return;
+    turn.announced = UNKNOWN_LABEL;
+    out.push(this.decision("updated", turn, at, { ...label, reason: "unknown" }));
+  }
+
+  /** The voiceprint is far from every enrolled person. */
+  private nobody(label: Label): boolean {
+    return label.score === null || label.score < label.threshold - this.options.unknownMargin;
+  }
+
+  /** The turn's voiceprint against the enrolled people: named, or why not. */
+  private label(turn: Turn): Label {
+    const candidates = this.candidates();
+    const mean = turn.sum && turn.count > 0 ? turn.sum : null;
+    const scores: Record<string, number> = {};
+    let best: MatchCandidate | null = null;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    let second: number | null = null;
+    if (mean) {
+      for (const c of candidates) {
+        const s = cosine(mean, c.centroid);
+        scores[c.id] = s;
+        if (s > bestScore) {
+          if (best) second = bestScore;
+          best = c;
+          bestScore = s;
+        } else if (second === null || s > second) second = s;
+      }
+    }
+    const threshold = best?.threshold ?? this.options.defaultThreshold;
+    const base = {
+      score: best ? bestScore : null,
+      margin: best && second !== null ? bestScore - second : null,
+      threshold,
+      nearestSpeakerId: best?.id ?? null,
+      nearestSpeaker: best?.name ?? null,
+      scores,
+    };
+    if (!best || bestScore < threshold) return { ...base, speakerId: null, speaker: null, reason: "pending" };
+    if (this.options.minMargin > 0 && base.margin !== null && base.margin < this.options.minMargin) {
+      return { ...base, speakerId: null, speaker: null, reason: "uncertain" };
+    }
+    return { ...base, speakerId: best.id, speaker: best.name, reason: null };
+  }
+
+  private pending(turn: Turn): Label {
+    return { ...this.label(turn), speakerId: null, speaker: null, reason: "pending" };
+  }
+
+  private windowScores(embedding: Float32Array): Map<string, { score: number; threshold: number }> {
+    const out = new Map<string, { score: number; threshold: number }>();
+    for (const c of this.candidates()) {
+      out.set(c.id, {
+        score: cosine(embedding, c.centroid),
+        threshold: c.threshold ?? this.options.defaultThreshold,
+      });
+    }
+    return out;
+  }
+
+  private windowEvidence(scores: Map<string, { score: number; threshold: number }>): Map<string, number> {
+    const { evidenceScale, evidenceOffset } = this.options;
+    const out = new Map<string, number>([[NOBODY, 0]]);
+    for (const [id, { score, threshold }] of scores)
+      out.set(id, evidenceScale * (score - (threshold - evidenceOffset)));
+    return out;
+  }
+
+  private add(turn: Turn, w: TrackedWindow): void {
+    turn.sum ??= new Float64Array(w.embedding.length);
+    for (let i = 0; i < w.embedding.length; i++) turn.sum[i] += w.embedding[i];
+    turn.count++;
+    turn.recent.push(w);
+    while (turn.recent.length > 0 && w.end - turn.recent[0].end > this.windowKeep) turn.recent.shift();
+  }
+
+  private remove(turn: Turn, windows: readonly TrackedWindow[]): void {
+    if (!turn.sum) return;
+    for (const w of windows) {
+      for (let i = 0; i < w.embedding.length; i++) turn.sum[i] -= w.embedding[i];
+      turn.count--;
+    }
+  }
+
+  private reset(turn: Turn, windows: readonly TrackedWindow[]): void {
+    turn.sum = null;
+    turn.count = 0;
+    turn.recent = [];
+    for (const w of windows) this.add(turn, w);
+  }
+
+  private decision(type: DecisionType, turn: Turn, at: number, label: Label): Decision {
+    const rate = this.options.sampleRate;
+    return {
+      type,
+      turnId: turn.id,
+      ...label,
+      startS: turn.start / rate,
+      durationS: Math.max(0, turn.end - turn.start) / rate,
+      decidedAtS: at / rate,
+    };
+  }
+}
+
+type Label = Omit<Decision, "type" | "turnId" | "startS" | "durationS" | "decidedAtS">;
+
+function strongest(evidence: Map<string, number>): string {
+  let best = NOBODY;
+  let bestValue = Number.NEGATIVE_INFINITY;
+  for (const [state, value] of evidence) {
+    if (value > bestValue) {
+      best = state;
+      bestValue = value;
+    }
+  }
+  return best;
+}
+
+function center(w: TrackedWindow): number {
+  return (w.start + w.end) / 2;
+}
