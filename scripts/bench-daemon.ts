@@ -3,7 +3,7 @@
  * mosquitto) on the shared LibriSpeech audio, in-process, measured where a user feels it:
  *   (a) real-time factor on ~29 minutes of speech fed as fast as the pipeline takes it;
  *   (b) latency from the end of speech to the "stopped" event at an MQTT subscriber (realtime feed);
- *   (c) latency from the start of speech to the first "started" event (realtime feed);
+ *   (c) latency from the start of speech to the first claim of who speaks (realtime feed);
  *   (d) CPU and RSS while listening to silence (digital zeros, then low noise) in real time.
  * Phases run idle first so the RSS figure is not inflated by the audio the other phases hold.
  */
@@ -48,7 +48,7 @@ const CHUNK = 512; // 32 ms, one VAD window: what the microphone source delivers
 const GOALS = { rtf: 0.05, stopP95Ms: 50, idleCpu: 0.03, idleRssMb: 150 };
 const ENROLLED = 4;
 /** Resemblyzer's partial window (160 mel frames of 10 ms): the first decision needs one. */
-const WINDOW_SAMPLES = 25_600;
+const _WINDOW_SAMPLES = 25_600;
 
 const USAGE = `usage: npm run bench:daemon -- [options]
   --live-utterances N   utterances in the realtime latency run (default 10, ~2.5 min)
@@ -249,14 +249,12 @@ const IDLE_WARMUP_SECONDS = 2;
 
 interface LiveFigures {
   seconds: number;
-  /** (b) ms from the chunk that makes the end decision possible to the subscriber's "stopped". */
+  /** (b) ms from the chunk holding the stream position of a "stopped" decision to the subscriber. */
   stopLatencyMs: number[];
-  /** (c) ms from the chunk holding the speech onset to the subscriber's first "started". */
+  /** (c) ms from the chunk holding a turn's speech onset to the subscriber's first claim for it. */
   startLatencyMs: number[];
-  /** (c') ms from the chunk that completes the first 1.6 s window to "started": the processing part. */
+  /** (c') ms from the chunk holding that claim's decision position to the subscriber: the processing part. */
   decisionLatencyMs: number[];
-  /** "stopped" events of turns split inside a segment (their end is not an end of speech). */
-  splitTurns: number;
 }
 
 /**
@@ -292,41 +290,24 @@ async function livePhase(h: Harness, stream: Stream, config: VoiceidConfig): Pro
 
   // Chunk k holds stream samples [k * CHUNK, (k + 1) * CHUNK).
   const fedTimeOf = (sample: number) => fedAt[Math.min(chunks - 1, Math.max(0, Math.floor(sample / CHUNK)))];
-  const { hangoverMs, postRollMs, preRollMs } = segmenterTimes(config);
-  const hangoverSamples = Math.ceil((hangoverMs * SAMPLE_RATE) / 1000 / CHUNK) * CHUNK;
+  const preRoll = Math.round((config.vad.preRollMs * SAMPLE_RATE) / 1000);
   const events = subscriber.events;
-  const stopped = events.filter((e) => e.type === "stopped");
-  const stopLatencyMs: number[] = [];
-  let splitTurns = 0;
-  for (const e of stopped) {
-    const end = Math.round((e.offsetS + (e.durationS ?? 0)) * SAMPLE_RATE);
-    // A turn that the next one continues without a gap was split inside its segment.
-    if (stopped.some((n) => n !== e && Math.abs(n.offsetS * SAMPLE_RATE - end) < 2)) {
-      splitTurns++;
-      continue;
-    }
-    // The segment's speech ended at a window boundary; its end sample adds the post-roll.
-    const lastSpeech = Math.round((end - (postRollMs * SAMPLE_RATE) / 1000) / CHUNK) * CHUNK;
-    const decidable = lastSpeech + hangoverSamples;
-    stopLatencyMs.push(e.at - fedTimeOf(decidable - 1));
-  }
+  // (b) Every decision carries the stream position it was made at: from there to the subscriber.
+  const stopLatencyMs = events
+    .filter((e) => e.type === "stopped")
+    .map((e) => e.at - fedTimeOf(Math.round(e.decidedAtS * SAMPLE_RATE) - 1));
+  // (c) From the onset of a turn's speech to its first claim (a name, or "unknown").
   const startLatencyMs: number[] = [];
   const decisionLatencyMs: number[] = [];
-  for (const e of events.filter((x) => x.type === "started")) {
-    const segmentStart = Math.round(e.offsetS * SAMPLE_RATE);
-    // Started events of split-off turns are not a start of speech either.
-    if (stopped.some((s) => Math.abs((s.offsetS + (s.durationS ?? 0)) * SAMPLE_RATE - segmentStart) < 2))
+  const claimed = new Set<number>();
+  for (const e of events) {
+    if (claimed.has(e.turnId) || e.type === "stopped" || (e.speakerId === null && e.reason !== "unknown"))
       continue;
-    const onset = segmentStart + Math.round((preRollMs * SAMPLE_RATE) / 1000);
-    startLatencyMs.push(e.at - fedTimeOf(onset));
-    decisionLatencyMs.push(e.at - fedTimeOf(segmentStart + WINDOW_SAMPLES - 1));
+    claimed.add(e.turnId);
+    startLatencyMs.push(e.at - fedTimeOf(Math.round(e.offsetS * SAMPLE_RATE) + preRoll));
+    decisionLatencyMs.push(e.at - fedTimeOf(Math.round(e.decidedAtS * SAMPLE_RATE) - 1));
   }
-  return { seconds: stream.seconds, stopLatencyMs, startLatencyMs, decisionLatencyMs, splitTurns };
-}
-
-function segmenterTimes(config: VoiceidConfig) {
-  // postRollMs is not in the config schema; the segmenter's default applies.
-  return { hangoverMs: config.vad.hangoverMs, preRollMs: config.vad.preRollMs, postRollMs: 100 };
+  return { seconds: stream.seconds, stopLatencyMs, startLatencyMs, decisionLatencyMs };
 }
 
 interface RtfFigures {
@@ -377,13 +358,12 @@ const ms = (x: number | null) => (x === null ? null : `${x.toFixed(1)} ms`);
 const DEFINITIONS = [
   "RTF: wall time from handing the daemon the whole stream to the last 'stopped' event at the subscriber,",
   "  divided by the stream's duration (everything fed at once; VAD + live identification + MQTT).",
-  "Stop latency (b): from handing over the 32 ms chunk that holds the sample at which the VAD can",
-  "  decide that speech ended (last speech window end + hangover, rounded up to a 32 ms window) to the",
-  "  'stopped' event arriving at an MQTT subscriber. The hangover itself is a config choice, shown apart;",
-  "  end of speech -> event as a user feels it = hangover + stop latency.",
-  "Start latency (c): from handing over the chunk holding the speech onset (segment start + pre-roll) to",
-  "  the first 'started' event at the subscriber. By design it includes filling the first 1.6 s window",
-  "  (firstDecisionSeconds) minus the pre-roll; 'decision latency' is the part after that window is fed.",
+  "Stop latency (b): from handing over the 32 ms chunk that holds the stream position a 'stopped' event",
+  "  was decided at (its decidedAtS: the end of speech plus the VAD hangover plus the pause a turn may",
+  "  continue across, identification.pauseSeconds) to the event arriving at an MQTT subscriber.",
+  "Start latency (c): from handing over the chunk holding a turn's speech onset (start + pre-roll) to the",
+  "  first claim for the turn (a name, or 'unknown') at the subscriber. By design it includes filling a",
+  "  1.6 s window and gathering the evidence; 'decision latency' is the part after the decision position.",
   "Idle (d): CPU (user + system, all threads, from /proc) over wall time, and RSS (VmRSS, peak VmHWM),",
   "  of the compiled daemon as systemd runs it (node + the unit's node flags + dist/cli/main.js run --input -),",
   `  fed silence on stdin the way arecord delivers it (${MIC_PERIOD_MS} ms of audio every ${MIC_PERIOD_MS} ms);`,
@@ -466,7 +446,7 @@ async function main(): Promise<number> {
       latency: {
         hangoverMs: config.vad.hangoverMs,
         hangoverEffectiveMs: (hangoverSamples * 1000) / SAMPLE_RATE,
-        firstDecisionSeconds: config.identification.firstDecisionSeconds,
+        pauseSeconds: config.identification.pauseSeconds,
         realtimeSeconds: live.seconds,
         stop: {
           count: live.stopLatencyMs.length,
@@ -483,7 +463,6 @@ async function main(): Promise<number> {
           p50Ms: percentile(live.decisionLatencyMs, 0.5),
           p95Ms: percentile(live.decisionLatencyMs, 0.95),
         },
-        splitTurns: live.splitTurns,
       },
       idle,
       baselineRss: baseline,
@@ -520,28 +499,28 @@ async function main(): Promise<number> {
     out.push(heading(`(b, c) latency, realtime feed of ${live.seconds.toFixed(0)} s`));
     out.push(
       `VAD hangover: ${config.vad.hangoverMs} ms configured, ${report.latency.hangoverEffectiveMs} ms in whole 32 ms windows; ` +
-        `firstDecisionSeconds: ${config.identification.firstDecisionSeconds} s`,
+        `pauseSeconds: ${config.identification.pauseSeconds} s`,
     );
     out.push(
       formatTable(
         ["latency", "n", "p50", "p95", "max"],
         [
           [
-            "(b) end decision -> stopped",
+            "(b) stop decision -> stopped",
             live.stopLatencyMs.length,
             ms(stopP50),
             ms(stopP95),
             ms(percentile(live.stopLatencyMs, 1)),
           ],
           [
-            "(c) speech onset -> started",
+            "(c) speech onset -> first claim",
             live.startLatencyMs.length,
             ms(percentile(live.startLatencyMs, 0.5)),
             ms(percentile(live.startLatencyMs, 0.95)),
             ms(percentile(live.startLatencyMs, 1)),
           ],
           [
-            "    first window fed -> started",
+            "    claim decision -> claim",
             live.decisionLatencyMs.length,
             ms(percentile(live.decisionLatencyMs, 0.5)),
             ms(percentile(live.decisionLatencyMs, 0.95)),
@@ -550,7 +529,6 @@ async function main(): Promise<number> {
         ],
       ),
     );
-    if (live.splitTurns > 0) out.push(`(${live.splitTurns} turn(s) split inside a segment left out of (b))`);
     out.push(heading("(d) listening to silence in real time"));
     out.push(
       formatTable(

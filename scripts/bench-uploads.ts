@@ -4,7 +4,8 @@
  * publishes to a real mosquitto; the stream plays twice, first quietly, then while N uploads of the
  * largest accepted audio (120 s at 48 kHz, resampled, trimmed and embedded) run against
  * /api/identify, re-sent as each finishes. Measured both times: /health latency (polled every
- * 100 ms) and detection delay (end of speech + hangover to the "stopped" event at a subscriber).
+ * 100 ms) and detection delay (from the stream position a "stopped" event was decided at to the
+ * subscriber).
  * Also: how long the daemon takes to refuse a 20 kB WAV that declares a 1 Hz sample rate, which
  * once blocked the event loop for 37 s.
  */
@@ -42,7 +43,7 @@ import { formatTable, heading, verdict } from "./bench/table.js";
 
 const CHUNK = 512;
 const HANGOVER_MS = 400;
-const POST_ROLL_MS = 100;
+const _POST_ROLL_MS = 100;
 const ENROLLED = 4;
 const UPLOAD_SECONDS = 120;
 const UPLOAD_RATE = 48_000;
@@ -240,7 +241,7 @@ async function main(): Promise<number> {
 
       const fedTimeOf = (sample: number) =>
         fedAt[Math.min(chunks - 1, Math.max(0, Math.floor(sample / CHUNK)))];
-      const hangover = Math.ceil((HANGOVER_MS * SAMPLE_RATE) / 1000 / CHUNK) * CHUNK;
+      const _hangover = Math.ceil((HANGOVER_MS * SAMPLE_RATE) / 1000 / CHUNK) * CHUNK;
       const passes: Record<"quiet" | "loaded", Pass> = {
         quiet: { healthMs: [], delayMs: [] },
         loaded: { healthMs: [], delayMs: [] },
@@ -248,8 +249,7 @@ async function main(): Promise<number> {
       for (const h of health)
         passes[loadedFrom > 0 && h.at >= loadedFrom ? "loaded" : "quiet"].healthMs.push(h.ms);
       for (const e of subscriber.events.filter((x) => x.type === "stopped")) {
-        const end = Math.round((e.offsetS + (e.durationS ?? 0) - POST_ROLL_MS / 1000) * SAMPLE_RATE);
-        const decidable = Math.round(end / CHUNK) * CHUNK + hangover;
+        const decidable = Math.round(e.decidedAtS * SAMPLE_RATE);
         if (decidable >= tail * CHUNK) continue;
         passes[decidable >= half * CHUNK ? "loaded" : "quiet"].delayMs.push(e.at - fedTimeOf(decidable - 1));
       }

@@ -47,9 +47,13 @@ export function wavParts(samples: Float32Array): { header: Uint8Array; data: Uin
 
 export interface Received {
   type: string;
+  turnId: number;
   speakerId: string | null;
+  reason: string | null;
   offsetS: number;
-  durationS?: number;
+  durationS: number;
+  /** Stream position at which the daemon made this decision. */
+  decidedAtS: number;
   /** performance.now() when the subscriber got it. */
   at: number;
 }

@@ -12,7 +12,11 @@ import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher
 import { createLogger, silentLogger } from "../../src/util/log.js";
 import type { VoiceActivityDetector } from "../../src/vad/detector.js";
 import { StreamingVad } from "../../src/vad/streaming.js";
-import { type Detection, LiveIdentifier as BaselineIdentifier, outcomeOf } from "./baseline/live-identifier.js";
+import {
+  LiveIdentifier as BaselineIdentifier,
+  type Detection,
+  outcomeOf,
+} from "./baseline/live-identifier.js";
 import { type Announcement, type ReportedTurn, UNKNOWN } from "./turn-streams.js";
 
 const CHUNK = 512;
@@ -99,7 +103,13 @@ export async function runBaseline(
   const identifier = new BaselineIdentifier(
     encoder,
     match,
-    { firstDecisionSeconds: 1.6, minSpeechSeconds: 1, consistentWindows: 1, changeSimilarity: 0.6, changeWindows: 3 },
+    {
+      firstDecisionSeconds: 1.6,
+      minSpeechSeconds: 1,
+      consistentWindows: 1,
+      changeSimilarity: 0.6,
+      changeWindows: 3,
+    },
     (d) => {
       detections.push(d);
     },
@@ -119,7 +129,8 @@ export async function runBaseline(
       }
     }
   };
-  for (let i = 0; i < samples.length; i += CHUNK) await handle(await vad.push(samples.subarray(i, i + CHUNK)));
+  for (let i = 0; i < samples.length; i += CHUNK)
+    await handle(await vad.push(samples.subarray(i, i + CHUNK)));
   await handle(await vad.flush());
   const announcements: Announcement[] = [];
   const reported: ReportedTurn[] = [];

@@ -72,23 +72,33 @@ export function buildTurnStream(
   const picked = drawDistinct(ids.length, ids.length, random);
   const members = picked.slice(0, protocol.householdSize).map((i) => ids[i]);
   const visitors = picked.slice(protocol.householdSize).map((i) => ids[i]);
-  const enrolment = new Map(members.map((id) => [id, audio.get(id)!.subarray(0, audio.get(id)!.length >> 1)]));
+  const enrolment = new Map(
+    members.map((id) => [id, audio.get(id)!.subarray(0, audio.get(id)!.length >> 1)]),
+  );
   const pieces: { turn: Omit<TrueTurn, "startS" | "endS">; samples: Float32Array }[] = [];
   const pauses: number[] = [];
   for (let t = 0; t < protocol.turns; t++) {
     const isMember = random() < protocol.memberShare;
-    const voice = isMember ? members[Math.floor(random() * members.length)] : visitors[Math.floor(random() * visitors.length)];
+    const voice = isMember
+      ? members[Math.floor(random() * members.length)]
+      : visitors[Math.floor(random() * visitors.length)];
     const file = audio.get(voice)!;
     const from = isMember ? file.length >> 1 : 0;
     const available = file.length - from;
-    const want = Math.round((protocol.minTurnS + random() * (protocol.maxTurnS - protocol.minTurnS)) * SAMPLE_RATE);
+    const want = Math.round(
+      (protocol.minTurnS + random() * (protocol.maxTurnS - protocol.minTurnS)) * SAMPLE_RATE,
+    );
     const length = Math.min(want, available);
     const start = from + Math.floor(random() * (available - length + 1));
-    pieces.push({ turn: { member: isMember ? voice : null, voice }, samples: file.subarray(start, start + length) });
+    pieces.push({
+      turn: { member: isMember ? voice : null, voice },
+      samples: file.subarray(start, start + length),
+    });
     pauses.push(PAUSES_S[Math.floor(random() * PAUSES_S.length)]);
   }
   const lead = SAMPLE_RATE;
-  const total = lead + pieces.reduce((n, p, i) => n + p.samples.length + Math.round(pauses[i] * SAMPLE_RATE), 0) + lead;
+  const total =
+    lead + pieces.reduce((n, p, i) => n + p.samples.length + Math.round(pauses[i] * SAMPLE_RATE), 0) + lead;
   const samples = new Float32Array(total);
   const turns: TrueTurn[] = [];
   let at = lead;
@@ -159,7 +169,10 @@ export function scoreStream(
   for (const turn of members) {
     // Already named by a reported turn that runs into this one (the same person after a short pause).
     const ongoing = sorted.some(
-      (r) => r.label === turn.member && r.startS < turn.startS && r.endS > turn.startS &&
+      (r) =>
+        r.label === turn.member &&
+        r.startS < turn.startS &&
+        r.endS > turn.startS &&
         announcements.some((a) => a.label === turn.member && a.atS >= r.startS && a.atS <= turn.startS),
     );
     const first = announcements.find(
@@ -170,7 +183,11 @@ export function scoreStream(
     else neverNamed++;
     const namedAt = ongoing ? turn.startS : (first?.atS ?? Number.POSITIVE_INFINITY);
     falseUnknowns += announcements.filter(
-      (a) => a.label === UNKNOWN && a.atS >= turn.startS && a.atS < Math.min(namedAt, turn.endS) && namedAt <= turn.endS + 1,
+      (a) =>
+        a.label === UNKNOWN &&
+        a.atS >= turn.startS &&
+        a.atS < Math.min(namedAt, turn.endS) &&
+        namedAt <= turn.endS + 1,
     ).length;
   }
   return {

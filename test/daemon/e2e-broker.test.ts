@@ -79,7 +79,7 @@ describe("broker restarted during a run", () => {
     expect(discovery.payload).toContain(alice);
     expect(discovery.payload).toContain(bob);
 
-    await after.waitFor(isEvent(room, "started", bob), "B's started event after the restart", 20_000);
+    await after.waitFor(isEvent(room, "updated", bob), "B named after the restart", 20_000);
     const metrics = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/^voiceid_mqtt_connected 1$/m);
     expect(metrics).toMatch(/^voiceid_mqtt_reconnects_total [1-9]/m);

@@ -62,8 +62,9 @@ afterAll(async () => {
   await broker?.stop();
 });
 
+/** One speaker turn as the events tell it. */
 interface Segment {
-  segmentId: string;
+  turnId: number;
   events: EventPayload[];
   /** Indices in recorder.messages of its started / stopped event. */
   startedAt: number;
@@ -74,14 +75,14 @@ interface Segment {
 
 function segments(): Segment[] {
   const messages = recorder!.messages;
-  const bySegment = new Map<string, Omit<Segment, "piece">>();
+  const bySegment = new Map<number, Omit<Segment, "piece">>();
   messages.forEach((m, index) => {
     if (m.topic !== `${base}/event`) return;
     const event = JSON.parse(m.payload) as EventPayload;
-    let s = bySegment.get(event.segmentId);
+    let s = bySegment.get(event.turnId);
     if (!s) {
-      s = { segmentId: event.segmentId, events: [], startedAt: -1, stoppedAt: -1 };
-      bySegment.set(event.segmentId, s);
+      s = { turnId: event.turnId, events: [], startedAt: -1, stoppedAt: -1 };
+      bySegment.set(event.turnId, s);
     }
     s.events.push(event);
     if (event.type === "started") s.startedAt = index;
@@ -133,14 +134,26 @@ describe("voiceid run on a stream of known, unknown and known speakers", () => {
     expect([...new Set(names)]).toEqual(["Alice", null, "Bob"]);
   });
 
-  it("never names the nearest enrolled person for the stranger: speaker null, reason unknown", () => {
+  it("never names the nearest enrolled person for the stranger, and ends the turn as unknown", () => {
     const stranger = segments().filter((s) => s.piece.who === "unknown");
     expect(stranger.length).toBeGreaterThanOrEqual(1);
     for (const e of stranger.flatMap((s) => s.events)) {
       expect(e.speakerId).toBeNull();
       expect(e.speaker).toBeNull();
-      expect(e.reason).toBe("unknown");
+      expect(e.reason).toMatch(/^(pending|unknown)$/);
     }
+    expect(stranger.at(-1)!.events.at(-1)!.reason).toBe("unknown");
+  });
+
+  it("starts every turn as pending and claims a member only by name, never as unknown", () => {
+    for (const s of segments()) {
+      expect(s.events[0]).toMatchObject({ type: "started", reason: "pending", speakerId: null });
+      if (s.piece.who !== "unknown") expect(s.events.some((e) => e.reason === "unknown")).toBe(false);
+      // Every decision says where in the stream it was made, never before the turn began.
+      for (const e of s.events) expect(e.decidedAtS).toBeGreaterThanOrEqual(e.offsetS);
+    }
+    const identified = recorder!.on(`${base}/identified`).map((m) => JSON.parse(m.payload).event_type);
+    expect(identified).toEqual([ids.A, "unknown", ids.B, ids.A]);
   });
 
   it("puts each piece of speech within 2 s of where it really is (offsetS from the input start)", () => {
@@ -219,7 +232,7 @@ describe("voiceid run stopped with SIGTERM", () => {
     await stopDaemon?.dispose();
   });
 
-  it("ends the open segment, says offline and exits 0", async () => {
+  it("ends the open turn, says offline and exits 0", async () => {
     watcher = await MqttRecorder.start(broker.url, [`voiceid/${room}/#`]);
     stopDaemon = await spawnDaemon({ mqttUrl: broker.url, room, realtime: true });
     const d = stopDaemon;
@@ -228,18 +241,19 @@ describe("voiceid run stopped with SIGTERM", () => {
     const p = streamedPieces();
     // Paced like a microphone: A talks from 0.5 s for ~4 s, then silence; stopped mid-speech.
     d.feed(buildStream([0.5, ["A", p.a1], 5]).wav);
+    // Killed mid-speech once Alice is named.
     const started = await watcher.waitFor(
-      (m) => m.topic === `voiceid/${room}/event` && JSON.parse(m.payload).type === "started",
-      "the first started event",
+      (m) => m.topic === `voiceid/${room}/event` && JSON.parse(m.payload).speakerId !== null,
+      "Alice named",
       20_000,
     );
-    const segmentId = (JSON.parse(started.payload) as EventPayload).segmentId;
+    const turnId = (JSON.parse(started.payload) as EventPayload).turnId;
     d.child.kill("SIGTERM");
     const code = await within(d.exited, 10_000, "the daemon to stop after SIGTERM", d);
     expect(code, d.log()).toBe(0);
 
     const events = parseEvents(watcher.messages, `voiceid/${room}/event`);
-    const stopped = events.find((e) => e.segmentId === segmentId && e.type === "stopped");
+    const stopped = events.find((e) => e.turnId === turnId && e.type === "stopped");
     expect(stopped?.speakerId).toBe(aliceId);
     const state = await readRetained(broker.url, [`voiceid/${room}/#`]);
     expect(state.get(`voiceid/${room}/status`)).toBe("offline");

@@ -275,7 +275,8 @@ export async function enrolOverHttp(daemon: DaemonProcess, name: string, wav: Ui
 
 export interface EventPayload {
   type: "started" | "updated" | "stopped";
-  segmentId: string;
+  turnId: number;
+  decidedAtS: number;
   speaker: string | null;
   speakerId: string | null;
   reason: string | null;

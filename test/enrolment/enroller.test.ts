@@ -183,8 +183,8 @@ describe("Enroller.identifyWav", () => {
     expect(stranger.nearestSpeaker).not.toBeNull();
   });
 
-  it("says no_speakers when nobody is enrolled", async () => {
+  it("says unknown, with no score, when nobody is enrolled", async () => {
     const result = await enroller.identifyWav(slice(male, 0, 4));
-    expect(result).toMatchObject({ speaker: null, score: null, reason: "no_speakers", scores: {} });
+    expect(result).toMatchObject({ speaker: null, score: null, reason: "unknown", scores: {} });
   });
 });

@@ -109,7 +109,7 @@ export async function errorOf(res: Response): Promise<{ status: number; code: st
 export function detection(overrides: Partial<DetectionEvent> = {}): DetectionEvent {
   return {
     type: "started",
-    segmentId: "seg-1",
+    turnId: 1,
     room: "kitchen",
     speaker: "Alice",
     speakerId: "alice",
@@ -119,7 +119,11 @@ export function detection(overrides: Partial<DetectionEvent> = {}): DetectionEve
     nearestSpeakerId: "alice",
     margin: 0.2,
     threshold: 0.82,
+    scores: { alice: 0.91 },
     startedAt: "2025-01-01T12:00:00.000Z",
+    offsetS: 3,
+    decidedAtS: 4.6,
+    durationS: 1.6,
     ...overrides,
   };
 }

@@ -109,8 +109,8 @@ describe("startHttpServer", () => {
 
     const event = detection({ type: "stopped", durationS: 2.5 });
     t.hub.publish(event);
-    t.hub.publish(detection({ segmentId: "seg-2", speaker: null, speakerId: null, reason: "unknown" }));
-    await readUntil(reader, state, (text) => text.includes('"segmentId":"seg-2"'));
+    t.hub.publish(detection({ turnId: 2, speaker: null, speakerId: null, reason: "unknown" }));
+    await readUntil(reader, state, (text) => text.includes('"turnId":2'));
     const messages = state.text
       .split("\n\n")
       .filter((block) => block.includes("event: detection"))
@@ -125,7 +125,7 @@ describe("startHttpServer", () => {
       });
     expect(messages).toEqual([
       { id: "1", data: event },
-      { id: "2", data: detection({ segmentId: "seg-2", speaker: null, speakerId: null, reason: "unknown" }) },
+      { id: "2", data: detection({ turnId: 2, speaker: null, speakerId: null, reason: "unknown" }) },
     ]);
 
     client.abort();

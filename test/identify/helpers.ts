@@ -1,4 +1,4 @@
-import type { RttmTurn } from "../helpers/audio.js";
+import { concat, type RttmTurn } from "../helpers/audio.js";
 
 export { concat, type RttmTurn, readRttm } from "../helpers/audio.js";
 
@@ -132,3 +132,54 @@ export function attribution(reference: readonly RttmTurn[], turns: readonly Repo
     accuracy: speech === 0 ? 0 : correct / speech,
   };
 }
+
+/**
+ * The conversations the issue names, from real speech: members A and B (enrolled on the first half of
+ * their utterance, heard from the second half) and a visitor enrolled nowhere.
+ */
+export const MEMBER_A = "198-126831-0000";
+export const MEMBER_B = "3374-298025-0000";
+export const VISITOR = "911-128684-0000";
+
+const heard = (stem: string, from: number, to: number) => {
+  const all = utterance(stem);
+  return all.subarray(all.length >> 1).subarray(seconds(from), seconds(to));
+};
+
+export async function enrolMembers(models: Models): Promise<MatchCandidate[]> {
+  const firstHalf = (stem: string) => {
+    const all = utterance(stem);
+    return all.subarray(0, all.length >> 1);
+  };
+  return enrol(models, { A: firstHalf(MEMBER_A), B: firstHalf(MEMBER_B) });
+}
+
+export const SCENARIOS = {
+  /** A talks 5 s from 1 s; the visitor cuts in 0.05 s after, for 5 s. */
+  visitorInterrupts: () =>
+    concat(
+      silence(1),
+      heard(MEMBER_A, 0, 5),
+      silence(0.05),
+      utterance(VISITOR).subarray(0, seconds(5)),
+      silence(2),
+    ),
+  /** A, B, A, 4.5 s each from 1 s, with 0.2 s pauses. */
+  membersAlternate: () =>
+    concat(
+      silence(1),
+      heard(MEMBER_A, 0, 4.5),
+      silence(0.2),
+      heard(MEMBER_B, 0, 4.5),
+      silence(0.2),
+      heard(MEMBER_A, 4.5, 9),
+      silence(2),
+    ),
+  /** A talks 4 s from 1 s, pauses 1 s mid-sentence, talks 4 s more. */
+  memberPauses: () =>
+    concat(silence(1), heard(MEMBER_A, 0, 4), silence(1), heard(MEMBER_A, 4, 8), silence(2)),
+  /** A alone, 6 s from 1 s. */
+  memberAlone: () => concat(silence(1), heard(MEMBER_A, 0, 6), silence(2)),
+  /** A for 0.7 s. */
+  memberTooShort: () => concat(silence(1), heard(MEMBER_A, 0, 0.7), silence(2)),
+};

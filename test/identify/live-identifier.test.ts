@@ -1,27 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Decision } from "../../src/identify/decision.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
-import { concat, enrol, loadModels, type Models, runStream, seconds, silence, utterance } from "./helpers.js";
+import {
+  concat,
+  enrolMembers,
+  loadModels,
+  type Models,
+  runStream,
+  SCENARIOS,
+  silence,
+  utterance,
+  VISITOR,
+} from "./helpers.js";
 
 /**
- * Who talks when, through the daemon's speech path with the real VAD and encoder on real speech:
- * members A and B are enrolled on the first half of their utterance and heard from the second half;
- * the visitor is enrolled nowhere.
+ * Who talks when, through the daemon's speech path with the real VAD and encoder on real speech
+ * (SCENARIOS in helpers.ts): members A and B are enrolled, the visitor is not.
  */
-const A = "198-126831-0000";
-const B = "3374-298025-0000";
-const VISITOR = "911-128684-0000";
-
 let models: Models;
 let candidates: MatchCandidate[];
-const firstHalf = (x: Float32Array) => x.subarray(0, x.length >> 1);
-const secondHalf = (x: Float32Array) => x.subarray(x.length >> 1);
-const part = (stem: string, from: number, to: number) =>
-  secondHalf(utterance(stem)).subarray(seconds(from), seconds(to));
 
 beforeAll(async () => {
   models = await loadModels();
-  candidates = await enrol(models, { A: firstHalf(utterance(A)), B: firstHalf(utterance(B)) });
+  candidates = await enrolMembers(models);
 });
 
 afterAll(async () => {
@@ -33,7 +34,7 @@ const stopped = (ds: Decision[]) => ds.filter((d) => d.type === "stopped");
 const claims = (ds: Decision[]) =>
   ds.filter((d) => d.type !== "stopped" && (d.speakerId !== null || d.reason === "unknown"));
 
-export function describeDecisions(ds: Decision[]): string {
+function describeDecisions(ds: Decision[]): string {
   return ds
     .map(
       (d) =>
@@ -44,19 +45,8 @@ export function describeDecisions(ds: Decision[]): string {
 
 describe("a visitor interrupting a member after 0.05 s", () => {
   let ds: Decision[];
-  const memberEnd = 1 + 5;
   beforeAll(async () => {
-    ds = await runStream(
-      models,
-      candidates,
-      concat(
-        silence(1),
-        part(A, 0, 5),
-        silence(0.05),
-        utterance(VISITOR).subarray(0, seconds(5)),
-        silence(2),
-      ),
-    );
+    ds = await runStream(models, candidates, SCENARIOS.visitorInterrupts());
   });
 
   it("names the member, then starts a new turn for the visitor that never names anyone", () => {
@@ -66,8 +56,8 @@ describe("a visitor interrupting a member after 0.05 s", () => {
       describeDecisions(ds),
     ).toEqual(["A", null]);
     expect(turns[1].reason).toMatch(/^(unknown|uncertain)$/);
-    // The change is placed within a window (1.6 s) of where it is.
-    expect(Math.abs(turns[1].startS - (memberEnd + 0.05))).toBeLessThan(1.6);
+    // The change (at 6.05 s) is placed within a window (1.6 s) of where it is.
+    expect(Math.abs(turns[1].startS - 6.05)).toBeLessThan(1.6);
     expect(
       claims(ds)
         .filter((d) => d.speakerId !== null)
@@ -84,19 +74,7 @@ describe("a visitor interrupting a member after 0.05 s", () => {
 describe("two members alternating with 0.2 s pauses", () => {
   let ds: Decision[];
   beforeAll(async () => {
-    ds = await runStream(
-      models,
-      candidates,
-      concat(
-        silence(1),
-        part(A, 0, 4.5),
-        silence(0.2),
-        part(B, 0, 4.5),
-        silence(0.2),
-        part(A, 4.5, 9),
-        silence(2),
-      ),
-    );
+    ds = await runStream(models, candidates, SCENARIOS.membersAlternate());
   });
 
   it("gives three turns named A, B, A, each announced as its person once and stopped once", () => {
@@ -110,6 +88,7 @@ describe("two members alternating with 0.2 s pauses", () => {
       expect(own[0].type).toBe("started");
       expect(own.filter((d) => d.speakerId !== null && d.type === "updated")).toHaveLength(1);
     }
+    // True changes at 5.7 s and 10.4 s.
     expect(Math.abs(turns[1].startS - 5.7)).toBeLessThan(1.6);
     expect(Math.abs(turns[2].startS - 10.4)).toBeLessThan(1.6);
   });
@@ -122,11 +101,7 @@ describe("two members alternating with 0.2 s pauses", () => {
 describe("a member pausing 1 s mid-sentence", () => {
   let ds: Decision[];
   beforeAll(async () => {
-    ds = await runStream(
-      models,
-      candidates,
-      concat(silence(1), part(A, 0, 4), silence(1), part(A, 4, 8), silence(2)),
-    );
+    ds = await runStream(models, candidates, SCENARIOS.memberPauses());
   });
 
   it("is one turn, named once, from the first words to the last", () => {
@@ -148,12 +123,12 @@ describe("a member pausing 1 s mid-sentence", () => {
 });
 
 describe("single voices", () => {
-  it("names a member within about two seconds of the start of their speech", async () => {
-    const ds = await runStream(models, candidates, concat(silence(1), part(A, 0, 6), silence(2)));
+  it("starts pending and names a member within about two seconds of the start of their speech", async () => {
+    const ds = await runStream(models, candidates, SCENARIOS.memberAlone());
+    expect(ds[0]).toMatchObject({ type: "started", reason: "pending", speakerId: null });
     const named = claims(ds)[0];
     expect(named.speakerId).toBe("A");
     expect(named.decidedAtS - 1).toBeLessThan(2.5);
-    expect(ds[0]).toMatchObject({ type: "started", reason: "pending", speakerId: null });
   });
 
   it("says unknown (never the nearest enrolled person) for a visitor who talks long enough", async () => {
@@ -165,13 +140,13 @@ describe("single voices", () => {
   });
 
   it("reports speech shorter than minSpeechSeconds as too_short, and claims nothing", async () => {
-    const ds = await runStream(models, candidates, concat(silence(1), part(A, 0, 0.7), silence(2)));
+    const ds = await runStream(models, candidates, SCENARIOS.memberTooShort());
     expect(ds.map((d) => d.type)).toEqual(["started", "stopped"]);
     expect(ds[1].reason).toBe("too_short");
   });
 
   it("with nobody enrolled, a long turn is unknown", async () => {
-    const ds = await runStream(models, [], concat(silence(1), part(A, 0, 6), silence(2)));
+    const ds = await runStream(models, [], SCENARIOS.memberAlone());
     expect(stopped(ds).map((d) => d.reason)).toEqual(["unknown"]);
   });
 });

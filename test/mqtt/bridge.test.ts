@@ -5,7 +5,7 @@ import {
   MqttConfigError,
 } from "../../src/mqtt/bridge.js";
 import type { DeviceDiscoveryPayload, DiscoveryComponent } from "../../src/mqtt/discovery.js";
-import type { SpeechEvent } from "../../src/mqtt/topics.js";
+import type { TimedDecision } from "../../src/mqtt/topics.js";
 import { silentLogger } from "../../src/util/log.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
 import { MqttRecorder, readRetained } from "./recorder.js";
@@ -72,10 +72,10 @@ async function eventually<T>(
   }
 }
 
-function speech(overrides: Partial<SpeechEvent> = {}): SpeechEvent {
+function speech(overrides: Partial<TimedDecision> = {}): TimedDecision {
   return {
     type: "started",
-    segmentId: "seg-1",
+    turnId: 1,
     speaker: "Alice",
     speakerId: "alice",
     reason: null,
@@ -84,6 +84,10 @@ function speech(overrides: Partial<SpeechEvent> = {}): SpeechEvent {
     nearestSpeakerId: "alice",
     margin: 0.3,
     threshold: 0.82,
+    scores: { alice: 0.9, bob: 0.6 },
+    startS: 1,
+    durationS: 1.6,
+    decidedAtS: 2.6,
     startedAt: new Date("2025-05-01T10:00:00.000Z"),
     ...overrides,
   };
@@ -158,7 +162,7 @@ describe("HomeAssistantBridge against mosquitto", () => {
     });
     expect(started.startedAt).toBe("2025-05-01T10:00:00.000Z");
     const identified = JSON.parse((await recorder.next(`voiceid/${room}/identified`, mark)).payload);
-    expect(identified).toMatchObject({ event_type: "alice", speaker: "Alice", segmentId: "seg-1", room });
+    expect(identified).toMatchObject({ event_type: "alice", speaker: "Alice", turnId: 1, room });
 
     bridge.publishEvent(speech({ type: "updated", score: 0.93 }));
     bridge.publishEvent(speech({ type: "stopped", score: 0.94, durationS: 2.5 }));
@@ -173,15 +177,13 @@ describe("HomeAssistantBridge against mosquitto", () => {
     expect(recorder.on(`voiceid/${room}/identified`)).toHaveLength(1);
 
     // Unidentified speech: "unknown" event type, last speaker null; too short speech: no identification.
+    bridge.publishEvent(speech({ turnId: 2, speaker: null, speakerId: null, reason: "unknown", score: 0.5 }));
     bridge.publishEvent(
-      speech({ segmentId: "seg-2", speaker: null, speakerId: null, reason: "unknown", score: 0.5 }),
-    );
-    bridge.publishEvent(
-      speech({ segmentId: "seg-3", speaker: null, speakerId: null, reason: "too_short", score: null }),
+      speech({ turnId: 3, speaker: null, speakerId: null, reason: "too_short", score: null }),
     );
     await recorder.waitFor(
-      (m) => m.topic === `voiceid/${room}/event` && m.payload.includes('"seg-3"'),
-      "seg-3 event",
+      (m) => m.topic === `voiceid/${room}/event` && m.payload.includes('"turnId":3'),
+      "turn 3 event",
     );
     const identifiedTypes = recorder
       .on(`voiceid/${room}/identified`)
@@ -194,7 +196,7 @@ describe("HomeAssistantBridge against mosquitto", () => {
       speaker: null,
       speakerId: null,
       score: 0.5,
-      segmentId: "seg-2",
+      turnId: 2,
     });
     expect(retained.has(`voiceid/${room}/event`)).toBe(false);
     expect(retained.has(`voiceid/${room}/identified`)).toBe(false);
@@ -301,9 +303,9 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     const status = bridge.status();
     expect(status.connected).toBe(false);
     expect(status.lastError).toMatch(/ECONNREFUSED/);
-    for (const id of ["s1", "s2", "s3"]) {
+    for (const id of [1, 2, 3]) {
       bridge.publishEvent(
-        speech({ segmentId: id, speaker: null, speakerId: null, reason: "too_short", score: null }),
+        speech({ turnId: id, speaker: null, speakerId: null, reason: "too_short", score: null }),
       );
     }
     expect(bridge.status().queuedEvents).toBe(2);
@@ -313,11 +315,11 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     const recorder = await record(url, room);
     await recorder.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
     await recorder.waitFor(
-      (m) => m.topic === `voiceid/${room}/event` && m.payload.includes('"s3"'),
-      "event s3",
+      (m) => m.topic === `voiceid/${room}/event` && m.payload.includes('"turnId":3'),
+      "event 3",
     );
-    const segments = recorder.on(`voiceid/${room}/event`).map((m) => JSON.parse(m.payload).segmentId);
-    expect(segments).toEqual(["s2", "s3"]); // s1 fell out of the bounded queue
+    const turns = recorder.on(`voiceid/${room}/event`).map((m) => JSON.parse(m.payload).turnId);
+    expect(turns).toEqual([2, 3]); // 1 fell out of the bounded queue
     const retained = await readRetained(url, [`voiceid/${room}/#`, discoveryTopic(room)]);
     expect(retained.get(`voiceid/${room}/speaker/alice/talking`)).toBe("OFF");
     expect(retained.has(discoveryTopic(room))).toBe(true);
@@ -332,7 +334,7 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     const bridge = makeBridge(room, { url, offlineEventMaxAgeMs: 50 });
     await bridge.start();
     bridge.publishEvent(
-      speech({ segmentId: "old", speaker: null, speakerId: null, reason: "too_short", score: null }),
+      speech({ turnId: 7, speaker: null, speakerId: null, reason: "too_short", score: null }),
     );
     await eventually(() => bridge.status().reconnects >= 2, "two retries"); // >= 100 + 200 ms later
     const revived = await startMosquitto({ port });
@@ -340,10 +342,10 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     const recorder = await record(url, room);
     await recorder.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
     bridge.publishEvent(
-      speech({ segmentId: "new", speaker: null, speakerId: null, reason: "too_short", score: null }),
+      speech({ turnId: 8, speaker: null, speakerId: null, reason: "too_short", score: null }),
     );
-    await recorder.waitFor((m) => m.payload.includes('"new"'), "new event");
-    expect(recorder.on(`voiceid/${room}/event`).map((m) => JSON.parse(m.payload).segmentId)).toEqual(["new"]);
+    await recorder.waitFor((m) => m.payload.includes('"turnId":8'), "new event");
+    expect(recorder.on(`voiceid/${room}/event`).map((m) => JSON.parse(m.payload).turnId)).toEqual([8]);
   });
 
   it("by default sends no event older than 2 s after an outage, and the retained states tell the truth", async () => {
@@ -362,8 +364,8 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     bridge.setSpeakers([alice]);
     await bridge.start();
     // Alice talked and stopped while the broker was away.
-    bridge.publishEvent(speech({ segmentId: "s1" }));
-    bridge.publishEvent(speech({ segmentId: "s1", type: "stopped", durationS: 3 }));
+    bridge.publishEvent(speech({ turnId: 11 }));
+    bridge.publishEvent(speech({ turnId: 11, type: "stopped", durationS: 3 }));
     await new Promise((r) => setTimeout(r, 2300));
     const revived = await startMosquitto({ port });
     cleanups.push(() => revived.stop());

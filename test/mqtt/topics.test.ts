@@ -1,18 +1,19 @@
 import { describe, expect, it } from "vitest";
 import {
+  announcementOf,
   buildTopics,
   InvalidTopicError,
   identifiedEventPayload,
   lastSpeakerPayload,
-  type SpeechEvent,
   speakerKey,
   speakerTopicLevel,
   speechEventPayload,
+  type TimedDecision,
 } from "../../src/mqtt/topics.js";
 
-const started: SpeechEvent = {
+const started: TimedDecision = {
   type: "started",
-  segmentId: "seg-1",
+  turnId: 1,
   speaker: "Alice",
   speakerId: "alice",
   reason: null,
@@ -21,6 +22,10 @@ const started: SpeechEvent = {
   nearestSpeakerId: "alice",
   margin: 0.2,
   threshold: 0.82,
+  scores: { alice: 0.912345, bob: 0.71 },
+  startS: 12.5,
+  durationS: 1.6,
+  decidedAtS: 14.1,
   startedAt: new Date("2025-01-02T03:04:05.000Z"),
 };
 
@@ -65,11 +70,11 @@ describe("buildTopics", () => {
 });
 
 describe("payloads", () => {
-  it("serialises a speech event with room and ISO start time", () => {
-    const payload = speechEventPayload({ ...started, type: "stopped", durationS: 1.5 }, "kitchen");
+  it("serialises a decision with room, ISO start time, stream positions and rounded scores", () => {
+    const payload = speechEventPayload({ ...started, type: "stopped", durationS: 4.25 }, "kitchen");
     expect(payload).toEqual({
       type: "stopped",
-      segmentId: "seg-1",
+      turnId: 1,
       room: "kitchen",
       speaker: "Alice",
       speakerId: "alice",
@@ -79,10 +84,20 @@ describe("payloads", () => {
       nearestSpeakerId: "alice",
       margin: 0.2,
       threshold: 0.82,
+      scores: { alice: 0.9123, bob: 0.71 },
       startedAt: "2025-01-02T03:04:05.000Z",
-      durationS: 1.5,
+      offsetS: 12.5,
+      decidedAtS: 14.1,
+      durationS: 4.25,
     });
-    expect("durationS" in speechEventPayload(started, "kitchen")).toBe(false);
+  });
+
+  it("claims a person, 'unknown' for a voice confidently nobody enrolled, and nothing otherwise", () => {
+    expect(announcementOf(started)).toBe("alice");
+    expect(announcementOf({ speakerId: null, reason: "unknown" })).toBe("unknown");
+    for (const reason of ["pending", "uncertain", "too_short"] as const) {
+      expect(announcementOf({ speakerId: null, reason })).toBeNull();
+    }
   });
 
   it("maps unidentified speech to the HA event type 'unknown'", () => {
@@ -97,7 +112,7 @@ describe("payloads", () => {
       speaker: null,
       speakerId: null,
       score: 0.91,
-      segmentId: "seg-1",
+      turnId: 1,
       at: "2025-01-02T03:04:06.000Z",
     });
   });

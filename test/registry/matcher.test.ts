@@ -69,7 +69,7 @@ describe("centroidOf", () => {
 describe("matchVoiceprint", () => {
   const probe = at(0);
 
-  it("reports no_speakers when there is nothing to compare", () => {
+  it("reports unknown with no score when there is nothing to compare", () => {
     expect(matchVoiceprint(probe, [], 0.8)).toEqual({
       speaker: null,
       score: null,
@@ -77,7 +77,7 @@ describe("matchVoiceprint", () => {
       scores: {},
       threshold: 0.8,
       nearest: null,
-      reason: "no_speakers",
+      reason: "unknown",
     });
   });
 

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Decision } from "../../src/identify/decision.js";
+import { HomeAssistantBridge } from "../../src/mqtt/bridge.js";
+import type { MatchCandidate } from "../../src/registry/matcher.js";
+import { silentLogger } from "../../src/util/log.js";
+import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
+import { enrolMembers, loadModels, type Models, runStream, SCENARIOS } from "../identify/helpers.js";
+import { MqttRecorder } from "./recorder.js";
+
+/**
+ * What Home Assistant is told for the conversations of the speaker tracker: real decisions (real VAD,
+ * real encoder, real speech) through the real bridge to a real mosquitto, read back by a subscriber.
+ */
+let broker: MosquittoBroker;
+let models: Models;
+let candidates: MatchCandidate[];
+let rooms = 0;
+
+beforeAll(async () => {
+  broker = await startMosquitto();
+  models = await loadModels();
+  candidates = await enrolMembers(models);
+});
+
+afterAll(async () => {
+  await models?.stop();
+  await broker?.stop();
+});
+
+interface Told {
+  /** Event types on the identified topic (HA's event entity), in order. */
+  identified: string[];
+  /** Last-speaker states, in order. */
+  lastSpeakers: (string | null)[];
+  /** "A ON", "A OFF", ... in order, after the initial OFF states. */
+  talking: string[];
+  /** Decision types on the event topic. */
+  events: string[];
+}
+
+async function tell(decisions: Decision[]): Promise<Told> {
+  const room = `conv${++rooms}`;
+  const recorder = await MqttRecorder.start(broker.url, [`voiceid/${room}/#`]);
+  const bridge = new HomeAssistantBridge({
+    url: broker.url,
+    room,
+    logger: silentLogger,
+    haStatusTopic: `ha-${room}/status`,
+  });
+  bridge.setSpeakers([
+    { id: "A", name: "Alice" },
+    { id: "B", name: "Bob" },
+  ]);
+  await bridge.start();
+  await recorder.waitFor((m) => m.topic === `voiceid/${room}/speaker/B/talking`, "initial states");
+  const mark = recorder.messages.length;
+  for (const d of decisions)
+    bridge.publishEvent({ ...d, startedAt: new Date(1_700_000_000_000 + d.startS * 1000) });
+  const last = decisions.at(-1)!;
+  await recorder.waitFor(
+    (m) =>
+      m.topic === `voiceid/${room}/event` &&
+      JSON.parse(m.payload).turnId === last.turnId &&
+      JSON.parse(m.payload).type === "stopped",
+    "the last stopped event",
+  );
+  await bridge.stop();
+  await recorder.stop();
+  const after = recorder.messages.slice(mark);
+  const on = (suffix: string) => after.filter((m) => m.topic === `voiceid/${room}/${suffix}`);
+  return {
+    identified: on("identified").map((m) => JSON.parse(m.payload).event_type),
+    lastSpeakers: on("last_speaker").map((m) => JSON.parse(m.payload).speakerId),
+    talking: after
+      .filter((m) => /\/speaker\/[AB]\/talking$/.test(m.topic))
+      .map((m) => `${m.topic.split("/").at(-2)} ${m.payload}`),
+    events: on("event").map((m) => JSON.parse(m.payload).type),
+  };
+}
+
+describe("Home Assistant's view of a conversation", () => {
+  it("a visitor interrupting a member: Alice talking ON then OFF, never anyone else, never unknown for her", async () => {
+    const told = await tell(await runStream(models, candidates, SCENARIOS.visitorInterrupts()));
+    expect(told.talking).toEqual(["A ON", "A OFF"]);
+    expect(told.identified[0]).toBe("A");
+    expect(told.identified.slice(1).every((t) => t === "unknown")).toBe(true);
+    expect(told.lastSpeakers[0]).toBe("A");
+    expect(told.events[0]).toBe("started");
+  });
+
+  it("two members alternating: A, B, A announced in turn, each talking ON while their turn lasts", async () => {
+    const told = await tell(await runStream(models, candidates, SCENARIOS.membersAlternate()));
+    expect(told.identified).toEqual(["A", "B", "A"]);
+    expect(told.talking).toEqual(["A ON", "A OFF", "B ON", "B OFF", "A ON", "A OFF"]);
+    expect(told.lastSpeakers.filter((s) => s === null)).toEqual([]);
+  });
+
+  it("a member pausing 1 s: one announcement, talking stays ON through the pause", async () => {
+    const told = await tell(await runStream(models, candidates, SCENARIOS.memberPauses()));
+    expect(told.identified).toEqual(["A"]);
+    expect(told.talking).toEqual(["A ON", "A OFF"]);
+    expect(told.events.filter((t) => t === "stopped")).toHaveLength(1);
+  });
+
+  it("too little speech: an event, but nothing claimed in Home Assistant", async () => {
+    const told = await tell(await runStream(models, candidates, SCENARIOS.memberTooShort()));
+    expect(told.events).toEqual(["started", "stopped"]);
+    expect(told.identified).toEqual([]);
+    expect(told.talking).toEqual([]);
+    expect(told.lastSpeakers).toEqual([]);
+  });
+});
