@@ -5,6 +5,7 @@ Commands:
   embed <wav> [--json] [--no-trim]                    print the voiceprint of a WAV file
   enroll <name> <wav>...                              add enrolment samples for a speaker
   identify <wav> [--json]                             who is speaking in a WAV file
+  diarize <wav> [--json|--rttm]                       who spoke when in a recording
   speakers                                            list enrolled speakers
   speakers rm <name>                                  remove a speaker and its samples
   speakers rename <name> <new name>                   rename (the id, and Home Assistant entities, stay)

@@ -10,7 +10,7 @@ import { createHttpApp } from "../http/app.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
 import type { Decision } from "../identify/decision.js";
-import { liveIdentifierOptions } from "../identify/options.js";
+import { liveIdentifierOptions, segmenterOptions } from "../identify/options.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
 import { resolveModelsDir } from "../models/paths.js";
 import { HomeAssistantBridge } from "../mqtt/bridge.js";
@@ -18,7 +18,6 @@ import { speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
 import { SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
-import type { SegmenterConfig } from "../vad/segmenter.js";
 import { healthReport } from "./health.js";
 import { LiveAudioTap } from "./live-audio-tap.js";
 import { SpeechPipeline } from "./speech-pipeline.js";
@@ -130,7 +129,7 @@ export class Daemon implements Component {
       vad: streamVad,
       encoder,
       candidates: () => identifier.candidates(),
-      segmenter: segmenterConfig(config.vad),
+      segmenter: segmenterOptions(config.vad),
       identification: liveIdentifierOptions(config.identification, encoder.defaultThreshold),
       onDecision: (d) => this.report(d),
       onTiming: (stage, seconds) => this.metrics.stageSeconds.observe({ stage }, seconds),
@@ -251,9 +250,4 @@ export class Daemon implements Component {
       ...(d.type === "stopped" ? { durationS: Math.round(d.durationS * 100) / 100 } : {}),
     });
   }
-}
-
-/** The segmenter's part of the vad section (the rest names the model). */
-function segmenterConfig({ model: _model, ...segmenter }: VoiceidConfig["vad"]): Partial<SegmenterConfig> {
-  return segmenter;
 }

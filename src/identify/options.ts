@@ -1,4 +1,5 @@
-import type { IdentificationConfig } from "../config/schema.js";
+import type { IdentificationConfig, VadConfig } from "../config/schema.js";
+import type { SegmenterConfig } from "../vad/segmenter.js";
 import type { LiveIdentifierOptions } from "./live-identifier.js";
 import { DEFAULT_TRACKER_OPTIONS } from "./speaker-tracker.js";
 
@@ -17,4 +18,9 @@ export function liveIdentifierOptions(
       minSpeechSeconds: config.minSpeechSeconds,
     },
   };
+}
+
+/** The segmenter's part of the vad section (the rest names the model). */
+export function segmenterOptions({ model: _model, ...segmenter }: VadConfig): Partial<SegmenterConfig> {
+  return segmenter;
 }

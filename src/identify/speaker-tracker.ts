@@ -22,6 +22,8 @@ export interface SpeakerTrackerOptions {
   evidenceScale: number;
   /** Accumulated evidence (log-odds) for another voice that ends the turn and starts a new one. */
   switchEvidence: number;
+  /** Between voices nobody enrolled, windows less similar than this to the turn's voiceprint are another voice. */
+  otherVoiceSimilarity: number;
   /** Where the new voice starts: this fraction of a window after the first window that favoured it. */
   switchPoint: number;
   /** Turns shorter than this (seconds) and not yet named change their voice instead of splitting. */
@@ -42,6 +44,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThresh
   evidenceOffset: 0.08,
   evidenceScale: 20,
   switchEvidence: 3,
+  otherVoiceSimilarity: 0.7,
   switchPoint: 0.5,
   relabelSeconds: 1,
   unknownMargin: 0.11,
@@ -52,6 +55,10 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThresh
 
 /** The state "nobody enrolled" among the speaker ids. */
 const NOBODY = "";
+/** Another voice nobody enrolled, unlike the one of the turn (a pseudo-state: it becomes NOBODY). */
+const ANOTHER = "\u0001";
+/** Windows a turn needs before its voiceprint is compared with the next ones. */
+const MIN_WINDOWS_FOR_VOICE = 3;
 const UNKNOWN_LABEL = "unknown";
 
 interface Turn {
@@ -139,6 +146,11 @@ export class SpeakerTracker {
     turn.end = Math.max(turn.end, w.end);
     const scores = this.windowScores(w.embedding);
     const evidence = this.windowEvidence(scores);
+    if (turn.state === NOBODY && turn.sum && turn.count >= MIN_WINDOWS_FOR_VOICE) {
+      // Among voices nobody enrolled, a change shows as windows unlike the turn's own voiceprint.
+      const likeness = cosine(w.embedding, turn.sum);
+      evidence.set(ANOTHER, this.options.evidenceScale * (this.options.otherVoiceSimilarity - likeness));
+    }
     if (turn.state === null) {
       turn.state = strongest(evidence);
     } else {
@@ -169,7 +181,7 @@ export class SpeakerTracker {
    */
   speechEnded(at: number, speech = at - (this.turn?.resumedAt ?? at)): Decision[] {
     const turn = this.turn;
-    if (!turn || !turn.speaking) return [];
+    if (!turn?.speaking) return [];
     turn.speaking = false;
     turn.speech += Math.max(0, Math.min(speech, at - turn.resumedAt));
     turn.end = at;
@@ -284,7 +296,7 @@ export class SpeakerTracker {
     if (turn.speaking) turn.speech += Math.max(0, endOfOld - turn.resumedAt);
     turn.speaking = false;
     out.push(...this.close(turn, endOfOld, w.end));
-    const next = this.open(boundary, state, out, w.end);
+    const next = this.open(boundary, state === ANOTHER ? NOBODY : state, out, w.end);
     this.reset(next, moved);
     return next;
   }

@@ -1,43 +1,16 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
-import { librispeechWav, repoRoot } from "../helpers/paths.js";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runVoiceid } from "../helpers/cli.js";
+import { librispeechWav } from "../helpers/paths.js";
 
 let dataDir: string;
 
-/** Runs the real `voiceid` entry point in a child process, as a user would. */
-function voiceid(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), ...args],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, VOICEID_DATA_DIR: dataDir, VOICEID_CONFIG: "" },
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The real entry point on this test's data dir. */
+const voiceid = (...args: string[]) => runVoiceid(dataDir, ...args);
 
 /** First or second half of a LibriSpeech utterance as a WAV file in the temp dir. */
 async function half(file: string, which: 0 | 1): Promise<string> {

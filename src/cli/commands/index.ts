@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.js";
 import { USAGE } from "../usage.js";
+import { diarizeCommand } from "./diarize.js";
 import { embedCommand } from "./embed.js";
 import { enrollCommand } from "./enroll.js";
 import { identifyCommand } from "./identify.js";
@@ -8,6 +9,7 @@ import { runDaemonCommand } from "./run.js";
 import { speakersCommand } from "./speakers.js";
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  diarize: diarizeCommand,
   embed: embedCommand,
   enroll: enrollCommand,
   enrol: enrollCommand,
