@@ -9,7 +9,7 @@ import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
 import type { Decision } from "../../src/identify/decision.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
 import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
-import { createLogger, silentLogger } from "../../src/util/log.js";
+import { silentLogger } from "../../src/util/log.js";
 import type { VoiceActivityDetector } from "../../src/vad/detector.js";
 import { StreamingVad } from "../../src/vad/streaming.js";
 import {
@@ -64,7 +64,7 @@ export async function runTracker(
       decisions.push(d);
     },
     idleBatchSamples: 0,
-    logger: process.env.BENCH_DEBUG ? createLogger("debug", "bench") : silentLogger,
+    logger: silentLogger,
   };
   models.vad.reset();
   const pipeline = new SpeechPipeline(options);
