@@ -7,10 +7,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
-import { createEncoder } from "../src/embedding/factory.js";
-import { VoiceprintExtractor } from "../src/embedding/voiceprint.js";
+import { ModelStack } from "../src/embedding/stack.js";
 import { cosine } from "../src/registry/matcher.js";
-import { SileroVad } from "../src/vad/silero.js";
 import {
   drawHouseholds,
   evaluateHouseholds,
@@ -124,11 +122,9 @@ async function main(): Promise<number | undefined> {
     throw new BenchSetupError(`need more than ${options.householdSize} speakers, found ${files.length}`);
   }
 
-  const encoder = createEncoder(ENCODER_ID, { modelsDir: models.modelsDir, threads: 1 });
-  const vad = new SileroVad({ modelPath: models.vadPath });
-  const extractor = new VoiceprintExtractor(encoder, vad);
-  await encoder.start();
-  await vad.start();
+  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: ENCODER_ID });
+  const { extractor } = stack;
+  await stack.start();
 
   const draws = drawHouseholds(files.length, options.householdSize, options.draws, options.seed);
   const reports: ConfigReport[] = [];
@@ -169,8 +165,7 @@ async function main(): Promise<number | undefined> {
       });
     }
   } finally {
-    await vad.stop();
-    await encoder.stop();
+    await stack.stop();
   }
 
   const primary = reports[0];

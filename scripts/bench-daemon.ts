@@ -383,7 +383,7 @@ async function main(): Promise<number> {
     broker = await startMosquitto();
     const h: Harness = { broker, dataDir: path.join(dir, "data"), modelsDir: models.modelsDir };
     progress(`enrolling ${ENROLLED} speakers (first half of their utterance)`);
-    await enrolSpeakers(h.dataDir, h.modelsDir, files.slice(0, ENROLLED), models.vadPath);
+    await enrolSpeakers(h.dataDir, h.modelsDir, files.slice(0, ENROLLED));
     const config = daemonConfig(h, "x", false);
 
     progress(

@@ -61,7 +61,7 @@ async function main(): Promise<number> {
   const broker = await startMosquitto();
   try {
     const dataDir = path.join(dir, "data");
-    await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, 4), models.vadPath);
+    await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, 4));
     const heard = concatenate(files.slice(0, 40), 11).samples;
     const total = Math.round(minutes * 60 * SAMPLE_RATE);
     const stream = new Float32Array(total);

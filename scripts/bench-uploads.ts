@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     broker = await startMosquitto();
     const dataDir = path.join(dir, "data");
     progress(`enrolling ${ENROLLED} speakers`);
-    await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, ENROLLED), models.vadPath);
+    await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, ENROLLED));
 
     // The largest accepted upload: 120 s of speech at 48 kHz (needs resampling), 11.5 MB, under the 20 MiB limit.
     const speech = concatenate(files.slice(ENROLLED, ENROLLED + 12), 5).samples.subarray(

@@ -3,13 +3,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { connectAsync, type MqttClient } from "mqtt";
 import { parseWavHeader, readWavAs16kMono } from "../../src/audio/wav.js";
-import { createEncoder } from "../../src/embedding/factory.js";
-import { VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
+import { ModelStack } from "../../src/embedding/stack.js";
 import { Enroller } from "../../src/enrolment/enroller.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { createLogger } from "../../src/util/log.js";
-import { SileroVad } from "../../src/vad/silero.js";
 import { mulberry32 } from "./prng.js";
 import type { BenchFile } from "./setup.js";
 
@@ -117,20 +115,13 @@ export function percentile(values: number[], p: number): number | null {
 }
 
 /** Enrols the first `count` speakers on the first half of their utterance, as `voiceid enrol` would. */
-export async function enrolSpeakers(
-  dataDir: string,
-  modelsDir: string,
-  files: BenchFile[],
-  vadPath: string,
-): Promise<void> {
-  const encoder = createEncoder("resemblyzer-0.1.4", { modelsDir });
-  const vad = new SileroVad({ modelPath: vadPath });
+export async function enrolSpeakers(dataDir: string, modelsDir: string, files: BenchFile[]): Promise<void> {
+  const stack = new ModelStack({ modelsDir, encoder: "resemblyzer-0.1.4" });
   const registry = new SpeakerRegistry({ dataDir, logger: createLogger("warn", "bench") });
-  await encoder.start();
-  await vad.start();
+  await stack.start();
   await registry.start();
   try {
-    const enroller = new Enroller(registry, new VoiceprintExtractor(encoder, vad));
+    const enroller = new Enroller(registry, stack.extractor);
     for (const f of files) {
       const audio = readWavAs16kMono(readFileSync(f.path));
       const bytes = encodePcm16Wav(audio.subarray(0, audio.length >> 1), SAMPLE_RATE);
@@ -138,7 +129,6 @@ export async function enrolSpeakers(
     }
   } finally {
     await registry.stop();
-    await vad.stop();
-    await encoder.stop();
+    await stack.stop();
   }
 }

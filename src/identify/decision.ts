@@ -2,6 +2,7 @@
  * What voiceid says about who is talking: one type from the tracker to the MQTT payload, the event
  * stream of the API and the command line.
  */
+import { MATCH_REASONS } from "../registry/matcher.js";
 
 export const DECISION_TYPES = ["started", "updated", "stopped"] as const;
 export type DecisionType = (typeof DECISION_TYPES)[number];
@@ -13,7 +14,7 @@ export type DecisionType = (typeof DECISION_TYPES)[number];
  * - uncertain: two enrolled people are too close to call (`identification.minMargin`);
  * - too_short: too little speech to tell.
  */
-export const DECISION_REASONS = ["pending", "unknown", "uncertain", "too_short"] as const;
+export const DECISION_REASONS = ["pending", ...MATCH_REASONS, "too_short"] as const;
 export type DecisionReason = (typeof DECISION_REASONS)[number];
 
 /** One speaker turn's state, as announced. */

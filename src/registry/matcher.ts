@@ -1,5 +1,4 @@
 /** Pure scoring functions: cosine similarity, centroid maths, open-set matching, enrolment consistency. */
-import type { DecisionReason } from "../identify/decision.js";
 
 export type Vector = ArrayLike<number>;
 
@@ -58,8 +57,12 @@ export interface SpeakerRef {
   name: string;
 }
 
-/** Why a voiceprint names nobody (the decision reasons a single comparison can give). */
-export type MatchReason = Extract<DecisionReason, "unknown" | "uncertain">;
+/**
+ * Why a voiceprint names nobody: below the threshold (or nobody to compare with), or too close to a
+ * runner-up. The decision reasons of live identification (src/identify/decision.ts) extend these.
+ */
+export const MATCH_REASONS = ["unknown", "uncertain"] as const;
+export type MatchReason = (typeof MATCH_REASONS)[number];
 
 export interface MatchResult {
   /** The identified speaker, or null (see `reason`). Never the nearest speaker when below its threshold. */

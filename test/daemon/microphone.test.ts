@@ -5,14 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { loadConfig } from "../../src/config/load.js";
 import { Daemon } from "../../src/daemon/daemon.js";
-import { createEncoder } from "../../src/embedding/factory.js";
-import { VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
+import { ModelStack } from "../../src/embedding/stack.js";
 import { Enroller } from "../../src/enrolment/enroller.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
-import { modelFilePath } from "../../src/models/paths.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { silentLogger } from "../../src/util/log.js";
-import { SileroVad } from "../../src/vad/silero.js";
 import { childPids, waitFor } from "../audio/sources/helpers.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
 import { librispeechWav, modelsDir } from "../helpers/paths.js";
@@ -33,13 +30,12 @@ let daemon: Daemon;
 
 async function enrolFirstHalf(samples: Float32Array): Promise<void> {
   const registry = new SpeakerRegistry({ dataDir, logger: silentLogger });
-  const encoder = createEncoder("resemblyzer-0.1.4", { modelsDir });
-  const vad = new SileroVad({ modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx") });
-  await Promise.all([registry.start(), encoder.start(), vad.start()]);
-  const enroller = new Enroller(registry, new VoiceprintExtractor(encoder, vad));
+  const stack = new ModelStack({ modelsDir, encoder: "resemblyzer-0.1.4" });
+  await Promise.all([registry.start(), stack.start()]);
+  const enroller = new Enroller(registry, stack.extractor);
   const firstHalf = encodePcm16Wav(samples.subarray(0, samples.length >> 1), 16_000);
   await enroller.enrol("Carol", [{ bytes: firstHalf, source: "cli" }], { create: true });
-  await Promise.all([registry.stop(), encoder.stop(), vad.stop()]);
+  await Promise.all([registry.stop(), stack.stop()]);
 }
 
 beforeAll(async () => {

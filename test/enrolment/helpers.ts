@@ -5,12 +5,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
-import { createEncoder } from "../../src/embedding/factory.js";
-import { SAMPLE_RATE, VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
+import { ModelStack } from "../../src/embedding/stack.js";
+import { SAMPLE_RATE, type VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { silentLogger } from "../../src/util/log.js";
-import { SileroVad } from "../../src/vad/silero.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const modelsDir = process.env["VOICEID_MODELS_DIR"] ?? path.join(repoRoot, "models");
@@ -42,20 +41,11 @@ export interface RealPipeline {
   stop(): Promise<void>;
 }
 
-/** The real extractor: Resemblyzer ONNX encoder + Silero VAD from the models dir. */
+/** The real extractor: Resemblyzer ONNX encoder + Silero VAD from the models dir, as the daemon builds it. */
 export async function realPipeline(): Promise<RealPipeline> {
-  const encoder = createEncoder(ENCODER_ID, { modelsDir });
-  const vad = new SileroVad({ modelPath: path.join(modelsDir, "silero-vad-v5", "silero_vad.onnx") });
-  await encoder.start();
-  await vad.start();
-  return {
-    extractor: new VoiceprintExtractor(encoder, vad),
-    encoder,
-    stop: async () => {
-      await encoder.stop();
-      await vad.stop();
-    },
-  };
+  const stack = new ModelStack({ modelsDir, encoder: ENCODER_ID });
+  await stack.start();
+  return { extractor: stack.extractor, encoder: stack.encoder, stop: () => stack.stop() };
 }
 
 export interface TempRegistry {
