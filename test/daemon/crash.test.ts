@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -115,5 +115,47 @@ describe("kill -9 during enrolments", () => {
     );
     expect(counts.acknowledged).toBeGreaterThan(0);
     expect(counts.cut).toBeGreaterThan(0);
+  });
+});
+
+describe("registry.json broken by hand while the daemon runs", () => {
+  it("says so in /health (503), refuses changes without touching the file, and recovers when fixed", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "voiceid-corrupt-"));
+    const daemon = await spawnDaemon({
+      mqttUrl: "mqtt://127.0.0.1:1",
+      room: "corrupt",
+      dataDir: dir,
+      env: { VOICEID_MQTT_ENABLED: "false" },
+    });
+    daemons.push(daemon);
+    try {
+      await waitForHealth(daemon, (h) => h.components?.registry?.state === "ok", "a started daemon");
+      const create = (name: string) =>
+        fetch(`${daemon.httpUrl}/api/speakers`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ name }),
+        });
+      expect((await create("Alice")).status).toBe(201);
+      const file = path.join(dir, "registry.json");
+      const good = await readFile(file, "utf8");
+      await writeFile(file, '{"version": 1, "speakers": [');
+      const degraded = await waitForHealth(
+        daemon,
+        (h) => h.components?.registry?.state === "degraded",
+        "the registry reported broken",
+      );
+      expect(degraded.httpStatus).toBe(503);
+      expect(degraded.components.registry.detail).toMatch(/not valid JSON/);
+      const refused = await create("Bob");
+      expect(refused.status).toBe(503);
+      expect(await readFile(file, "utf8")).toBe('{"version": 1, "speakers": [');
+      await writeFile(file, good);
+      await waitForHealth(daemon, (h) => h.components?.registry?.state === "ok", "the registry usable again");
+      expect((await create("Bob")).status).toBe(201);
+    } finally {
+      await daemon.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
