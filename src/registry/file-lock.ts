@@ -3,6 +3,8 @@ import { open, readFile, stat, unlink } from "node:fs/promises";
 /** A lock this old belongs to a process that died mid-write (a write takes milliseconds). */
 const STALE_MS = 10_000;
 const WAIT_MS = 5_000;
+/** A lock file still without its owner's pid this long after it was made was left by a killed process. */
+const UNWRITTEN_STALE_MS = 1_000;
 
 /**
  * A lock file shared by the processes that write one registry (the daemon and the CLI): created
@@ -48,9 +50,12 @@ export class FileLock {
   private async isStale(): Promise<boolean> {
     try {
       const [owner, info] = await Promise.all([readFile(this.path, "utf8"), stat(this.path)]);
-      if (Date.now() - info.mtimeMs > STALE_MS) return true;
+      const age = Date.now() - info.mtimeMs;
+      if (age > STALE_MS) return true;
       const pid = Number(owner);
-      if (!Number.isInteger(pid) || pid <= 0) return false;
+      // No pid yet: its owner is between creating the file and writing to it (microseconds), or was killed
+      // right there.
+      if (owner.trim() === "" || !Number.isInteger(pid) || pid <= 0) return age > UNWRITTEN_STALE_MS;
       try {
         process.kill(pid, 0);
         return false;

@@ -88,7 +88,10 @@ export class RegistryStore {
       this.stamp = await fileStamp(this.file);
       this.diskProblem = null;
       this.opened = true;
-      await this.withLock(() => this.removeLeftovers());
+      // The clean-up waits for the lock, never for long: a start must not fail over leftovers.
+      await this.withLock(() => this.removeLeftovers()).catch((err: unknown) =>
+        this.log.warn("could not clean up leftovers of interrupted writes now", { error: describeError(err) }),
+      );
     });
   }
 

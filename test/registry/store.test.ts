@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { InvalidSampleError, RegistryCorruptError } from "../../src/registry/errors.js";
@@ -159,5 +159,26 @@ describe("registry.json broken while running", () => {
     for (let i = 0; i < 100 && registry.problem === null; i++) await new Promise((r) => setTimeout(r, 20));
     expect(registry.problem?.message).toMatch(/not valid JSON/);
     await registry.stop();
+  });
+});
+
+describe("a lock file left by a process killed while taking it", () => {
+  it("is taken over once it is a second old, so the next start and write go ahead", async () => {
+    const dataDir = await tempDir();
+    const first = new SpeakerRegistry({ dataDir, logger: silentLogger });
+    await first.start();
+    await first.create("Alice");
+    await first.stop();
+    // kill -9 between creating the lock file and writing the pid into it.
+    const lock = path.join(dataDir, "registry.json.lock");
+    await writeFile(lock, "");
+    const past = new Date(Date.now() - 2000);
+    await utimes(lock, past, past);
+    const second = new SpeakerRegistry({ dataDir, logger: silentLogger });
+    await second.start();
+    await second.create("Bob");
+    expect(second.list().map((s) => s.name)).toEqual(["Alice", "Bob"]);
+    expect(existsSync(lock)).toBe(false);
+    await second.stop();
   });
 });
