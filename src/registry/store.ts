@@ -90,7 +90,9 @@ export class RegistryStore {
       this.opened = true;
       // The clean-up waits for the lock, never for long: a start must not fail over leftovers.
       await this.withLock(() => this.removeLeftovers()).catch((err: unknown) =>
-        this.log.warn("could not clean up leftovers of interrupted writes now", { error: describeError(err) }),
+        this.log.warn("could not clean up leftovers of interrupted writes now", {
+          error: describeError(err),
+        }),
       );
     });
   }
