@@ -47,8 +47,6 @@ import { formatTable, heading, verdict } from "./bench/table.js";
 const CHUNK = 512; // 32 ms, one VAD window: what the microphone source delivers
 const GOALS = { rtf: 0.05, stopP95Ms: 50, idleCpu: 0.03, idleRssMb: 150 };
 const ENROLLED = 4;
-/** Resemblyzer's partial window (160 mel frames of 10 ms): the first decision needs one. */
-const _WINDOW_SAMPLES = 25_600;
 
 const USAGE = `usage: npm run bench:daemon -- [options]
   --live-utterances N   utterances in the realtime latency run (default 10, ~2.5 min)

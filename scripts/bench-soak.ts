@@ -1,16 +1,6 @@
-/**
- * `npm run bench:soak -- --minutes 20`: does the daemon's memory stay flat over a long run?
- * The compiled daemon (with the unit's node flags) hears speech in real time on stdin for the whole
- * run (LibriSpeech utterances with pauses, looped) and publishes to a real mosquitto, while a client
- * uses the API the way a household does, every few seconds: list, identify a clip, enrol a clip and
- * delete it again, health, metrics, an event stream opened and closed. RSS is read from /proc every
- * 10 s; the figures are its range after the first two minutes and its trend (least squares).
- */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
@@ -21,8 +11,8 @@ import {
   procRssMb,
   SAMPLE_RATE,
   Subscriber,
-  serviceNodeFlags,
   sleep,
+  startServiceDaemon,
   wavParts,
 } from "./bench/live.js";
 import {
@@ -56,7 +46,6 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const models = requireModels();
   const files = librispeechFiles();
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const dir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-soak-"));
   const broker = await startMosquitto();
   try {
@@ -72,51 +61,16 @@ async function main(): Promise<number> {
       SAMPLE_RATE,
     );
 
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const api = `http://127.0.0.1:${port}`;
     const subscriber = await Subscriber.start(broker.url, "soak");
-    const child = spawn(
-      process.execPath,
-      [
-        ...serviceNodeFlags(root),
-        path.join(root, "dist/cli/main.js"),
-        "run",
-        "--input",
-        "-",
-        "--data-dir",
-        dataDir,
-      ],
-      {
-        cwd: root,
-        stdio: ["pipe", "ignore", "inherit"],
-        env: {
-          ...process.env,
-          VOICEID_CONFIG: "",
-          VOICEID_ROOM: "soak",
-          VOICEID_MQTT_URL: broker.url,
-          VOICEID_HTTP_HOST: "127.0.0.1",
-          VOICEID_HTTP_PORT: String(port),
-          VOICEID_LOG_LEVEL: "warn",
-          VOICEID_MODELS_DIR: models.modelsDir,
-        },
-      },
-    );
-    const pid = child.pid ?? 0;
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { child, pid, api, exited } = await startServiceDaemon({
+      dataDir,
+      modelsDir: models.modelsDir,
+      mqttUrl: broker.url,
+      room: "soak",
+    });
     const rss: { minute: number; mb: number }[] = [];
     const calls = { ok: 0, failed: 0 };
     try {
-      for (
-        let i = 0;
-        !(await fetch(`${api}/health`).then(
-          (r) => r.ok,
-          () => false,
-        ));
-        i++
-      ) {
-        if (i > 300) throw new Error("the daemon did not become healthy");
-        await sleep(100);
-      }
       child.stdin.write(header);
       const chunkBytes = (CHUNK_MS * SAMPLE_RATE * 2) / 1000;
       const chunks = Math.ceil(data.length / chunkBytes);

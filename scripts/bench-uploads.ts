@@ -1,19 +1,6 @@
-/**
- * `npm run bench:uploads`: does a flood of the largest uploads the API accepts freeze the daemon?
- * The compiled daemon (as systemd runs it) listens to a realtime stream of speech on stdin and
- * publishes to a real mosquitto; the stream plays twice, first quietly, then while N uploads of the
- * largest accepted audio (120 s at 48 kHz, resampled, trimmed and embedded) run against
- * /api/identify, re-sent as each finishes. Measured both times: /health latency (polled every
- * 100 ms) and detection delay (from the stream position a "stopped" event was decided at to the
- * subscriber).
- * Also: how long the daemon takes to refuse a 20 kB WAV that declares a 1 Hz sample rate, which
- * once blocked the event loop for 37 s.
- */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { resample } from "../src/audio/resample.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
@@ -25,8 +12,8 @@ import {
   procRssMb,
   SAMPLE_RATE,
   Subscriber,
-  serviceNodeFlags,
   sleep,
+  startServiceDaemon,
   wavParts,
 } from "./bench/live.js";
 import {
@@ -42,8 +29,6 @@ import {
 import { formatTable, heading, verdict } from "./bench/table.js";
 
 const CHUNK = 512;
-const HANGOVER_MS = 400;
-const _POST_ROLL_MS = 100;
 const ENROLLED = 4;
 const UPLOAD_SECONDS = 120;
 const UPLOAD_RATE = 48_000;
@@ -87,7 +72,6 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const models = requireModels();
   const files = librispeechFiles();
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const dir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-uploads-"));
   let broker: MosquittoBroker | null = null;
   try {
@@ -111,48 +95,15 @@ async function main(): Promise<number> {
     stream.set(pass.samples, pass.samples.length);
     const { header, data } = wavParts(stream);
 
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
     const room = "bench-uploads";
     const subscriber = await Subscriber.start(broker.url, room);
-    const child = spawn(
-      process.execPath,
-      [
-        ...serviceNodeFlags(root),
-        path.join(root, "dist/cli/main.js"),
-        "run",
-        "--input",
-        "-",
-        "--data-dir",
-        dataDir,
-      ],
-      {
-        cwd: root,
-        stdio: ["pipe", "ignore", "inherit"],
-        env: {
-          ...process.env,
-          VOICEID_CONFIG: "",
-          VOICEID_ROOM: room,
-          VOICEID_MQTT_URL: broker.url,
-          VOICEID_HTTP_HOST: "127.0.0.1",
-          VOICEID_HTTP_PORT: String(port),
-          VOICEID_LOG_LEVEL: "warn",
-          VOICEID_MODELS_DIR: models.modelsDir,
-        },
-      },
-    );
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-    const api = `http://127.0.0.1:${port}`;
-    const pid = child.pid ?? 0;
+    const { child, pid, api, exited } = await startServiceDaemon({
+      dataDir,
+      modelsDir: models.modelsDir,
+      mqttUrl: broker.url,
+      room,
+    });
     try {
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`${api}/health`).then(
-          (r) => r.status === 200,
-          () => false,
-        );
-        if (ok) break;
-        if (i > 300) throw new Error("the daemon did not become healthy");
-        await sleep(100);
-      }
       const rssBefore = procRssMb(pid).rss;
       const t1 = performance.now();
       const oneHzAnswer = await fetch(`${api}/api/identify`, {
@@ -241,7 +192,6 @@ async function main(): Promise<number> {
 
       const fedTimeOf = (sample: number) =>
         fedAt[Math.min(chunks - 1, Math.max(0, Math.floor(sample / CHUNK)))];
-      const _hangover = Math.ceil((HANGOVER_MS * SAMPLE_RATE) / 1000 / CHUNK) * CHUNK;
       const passes: Record<"quiet" | "loaded", Pass> = {
         quiet: { healthMs: [], delayMs: [] },
         loaded: { healthMs: [], delayMs: [] },

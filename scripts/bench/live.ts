@@ -1,6 +1,9 @@
 /** Pieces shared by the benchmarks that run the whole daemon: streams, a subscriber, /proc readings. */
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { connectAsync, type MqttClient } from "mqtt";
 import { parseWavHeader, readWavAs16kMono } from "../../src/audio/wav.js";
 import { ModelStack } from "../../src/embedding/stack.js";
@@ -131,4 +134,56 @@ export async function enrolSpeakers(dataDir: string, modelsDir: string, files: B
     await registry.stop();
     await stack.stop();
   }
+}
+
+export interface ServiceDaemon {
+  child: ChildProcessByStdio<Writable, null, null>;
+  pid: number;
+  /** Base URL of its HTTP API. */
+  api: string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * The compiled daemon as systemd runs it (node + the unit's node flags + dist/cli/main.js), listening to
+ * stdin, with its HTTP API on a random loopback port; resolves once /health answers 200.
+ */
+export async function startServiceDaemon(options: {
+  dataDir: string;
+  modelsDir: string;
+  mqttUrl: string;
+  room: string;
+}): Promise<ServiceDaemon> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const args = [...serviceNodeFlags(root), path.join(root, "dist/cli/main.js"), "run", "--input", "-"];
+  const child = spawn(process.execPath, [...args, "--data-dir", options.dataDir], {
+    cwd: root,
+    stdio: ["pipe", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      VOICEID_CONFIG: "",
+      VOICEID_ROOM: options.room,
+      VOICEID_MQTT_URL: options.mqttUrl,
+      VOICEID_HTTP_HOST: "127.0.0.1",
+      VOICEID_HTTP_PORT: String(port),
+      VOICEID_LOG_LEVEL: "warn",
+      VOICEID_MODELS_DIR: options.modelsDir,
+    },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const api = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const healthy = await fetch(`${api}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (healthy) break;
+    if (i > 300) {
+      child.kill();
+      throw new Error("the daemon did not become healthy");
+    }
+    await sleep(100);
+  }
+  return { child, pid: child.pid ?? 0, api, exited };
 }

@@ -1,4 +1,4 @@
-import { resample, resampledLength, StreamingResampler } from "./resample.js";
+import { resampledLength, StreamingResampler } from "./resample.js";
 
 /**
  * WAV (RIFF/WAVE, and RF64) reader: integer PCM 8/16/24/32-bit (and odd widths in those
@@ -345,32 +345,14 @@ export interface ClipReadOptions {
   targetRate?: number;
 }
 
-/** Decode, average to mono, resample to 16 kHz: what the encoder wants. In one go (CLI, benchmarks). */
-export function readWavAs16kMono(bytes: Uint8Array, options: ClipReadOptions = {}): Float32Array {
-  const info = inspectWav(bytes);
-  checkClip(info, options.maxSeconds);
-  const targetRate = options.targetRate ?? 16000;
-  const mono = downmixToMono(
-    decodeSamples(
-      bytes.subarray(info.dataOffset, info.dataOffset + info.frames * info.format.blockAlign),
-      info.format,
-    ),
-  );
-  const rate = info.format.sampleRate;
-  return rate === targetRate ? mono : resample(mono, rate, targetRate);
-}
-
-/** Input frames decoded between two yields to the event loop (about 10 ms of work at 48 kHz stereo). */
-const FRAMES_PER_TURN = 1 << 14;
+/** Input frames decoded per slice (about 10 ms of work at 48 kHz stereo). */
+const FRAMES_PER_SLICE = 1 << 14;
 
 /**
- * readWavAs16kMono for a server: the same samples, decoded and resampled a slice at a time with the event
- * loop free in between, so an upload never stalls live detection or other requests.
+ * Decode, average to mono, resample: a slice at a time, yielding between slices, returning the samples.
+ * Checks the header first, so nothing is decoded for audio that is refused.
  */
-export async function decodeWavAs16kMono(
-  bytes: Uint8Array,
-  options: ClipReadOptions = {},
-): Promise<Float32Array> {
+function* clipSlices(bytes: Uint8Array, options: ClipReadOptions): Generator<void, Float32Array> {
   const info = inspectWav(bytes);
   checkClip(info, options.maxSeconds);
   const targetRate = options.targetRate ?? 16000;
@@ -383,17 +365,42 @@ export async function decodeWavAs16kMono(
     out.set(part, written);
     written += part.length;
   };
-  for (let frame = 0; frame < frames; frame += FRAMES_PER_TURN) {
-    const end = Math.min(frames, frame + FRAMES_PER_TURN);
+  for (let frame = 0; frame < frames; frame += FRAMES_PER_SLICE) {
+    const end = Math.min(frames, frame + FRAMES_PER_SLICE);
     const from = dataOffset + frame * format.blockAlign;
     const mono = downmixToMono(
       decodeSamples(bytes.subarray(from, dataOffset + end * format.blockAlign), format),
     );
     put(resampler ? resampler.push(mono) : mono);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    yield;
   }
   if (resampler) put(resampler.flush());
   return out;
+}
+
+/** Decode, average to mono, resample to 16 kHz: what the encoder wants. In one go (CLI, benchmarks). */
+export function readWavAs16kMono(bytes: Uint8Array, options: ClipReadOptions = {}): Float32Array {
+  const slices = clipSlices(bytes, options);
+  for (;;) {
+    const step = slices.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * readWavAs16kMono for a server: the same samples, with the event loop free between slices, so an upload
+ * never stalls live detection or other requests.
+ */
+export async function decodeWavAs16kMono(
+  bytes: Uint8Array,
+  options: ClipReadOptions = {},
+): Promise<Float32Array> {
+  const slices = clipSlices(bytes, options);
+  for (;;) {
+    const step = slices.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { cosine, type MatchCandidate } from "../registry/matcher.js";
+import { cosine, type MatchCandidate, matchVoiceprint } from "../registry/matcher.js";
 import type { Decision, DecisionType } from "./decision.js";
 
 /** A voiceprint of one window of speech, at its stream position (samples). */
@@ -81,7 +81,6 @@ interface Turn {
   recent: TrackedWindow[];
   /** Speaker id or "unknown" once announced; null while pending. */
   announced: string | null;
-  started: boolean;
 }
 
 interface Evidence {
@@ -144,8 +143,7 @@ export class SpeakerTracker {
     let turn = this.turn;
     if (!turn) return out;
     turn.end = Math.max(turn.end, w.end);
-    const scores = this.windowScores(w.embedding);
-    const evidence = this.windowEvidence(scores);
+    const evidence = this.windowEvidence(w.embedding);
     if (turn.state === NOBODY && turn.sum && turn.count >= MIN_WINDOWS_FOR_VOICE) {
       // Among voices nobody enrolled, a change shows as windows unlike the turn's own voiceprint.
       const likeness = cosine(w.embedding, turn.sum);
@@ -179,7 +177,7 @@ export class SpeakerTracker {
    * The VAD ended the speech at `at` after `speech` samples of it (no pre- or post-roll): the turn pauses,
    * and ends if nobody goes on within pauseSeconds.
    */
-  speechEnded(at: number, speech = at - (this.turn?.resumedAt ?? at)): Decision[] {
+  speechEnded(at: number, speech: number): Decision[] {
     const turn = this.turn;
     if (!turn?.speaking) return [];
     turn.speaking = false;
@@ -203,7 +201,7 @@ export class SpeakerTracker {
   finish(position: number): Decision[] {
     const turn = this.turn;
     if (!turn) return [];
-    if (turn.speaking) this.speechEnded(position);
+    if (turn.speaking) this.speechEnded(position, position - turn.resumedAt);
     return this.close(turn, turn.end, position);
   }
 
@@ -223,11 +221,9 @@ export class SpeakerTracker {
       count: 0,
       recent: [],
       announced: null,
-      started: false,
     };
     this.turn = turn;
     this.evidence.clear();
-    turn.started = true;
     out.push(this.decision("started", turn, at, this.pending(turn)));
     return turn;
   }
@@ -322,61 +318,43 @@ export class SpeakerTracker {
     return label.score === null || label.score < label.threshold - this.options.unknownMargin;
   }
 
-  /** The turn's voiceprint against the enrolled people: named, or why not. */
+  /** The turn's voiceprint against the enrolled people (the registry's open-set matching): named, or why not. */
   private label(turn: Turn): Label {
     const candidates = this.candidates();
-    const mean = turn.sum && turn.count > 0 ? turn.sum : null;
-    const scores: Record<string, number> = {};
-    let best: MatchCandidate | null = null;
-    let bestScore = Number.NEGATIVE_INFINITY;
-    let second: number | null = null;
-    if (mean) {
-      for (const c of candidates) {
-        const s = cosine(mean, c.centroid);
-        scores[c.id] = s;
-        if (s > bestScore) {
-          if (best) second = bestScore;
-          best = c;
-          bestScore = s;
-        } else if (second === null || s > second) second = s;
-      }
+    const threshold = this.options.defaultThreshold;
+    if (!turn.sum || turn.count === 0) {
+      const none = { score: null, margin: null, threshold, nearestSpeakerId: null, nearestSpeaker: null };
+      return { ...none, scores: {}, speakerId: null, speaker: null, reason: "pending" };
     }
-    const threshold = best?.threshold ?? this.options.defaultThreshold;
-    const base = {
-      score: best ? bestScore : null,
-      margin: best && second !== null ? bestScore - second : null,
-      threshold,
-      nearestSpeakerId: best?.id ?? null,
-      nearestSpeaker: best?.name ?? null,
+    const match = matchVoiceprint(turn.sum, candidates, threshold, this.options.minMargin || undefined);
+    // The matcher keys scores by display name; decisions key them by id.
+    const scores = Object.fromEntries(candidates.map((c) => [c.id, match.scores[c.name]]));
+    return {
+      speakerId: match.speaker?.id ?? null,
+      speaker: match.speaker?.name ?? null,
+      // Below every threshold is not "unknown" yet for a turn: it is still open.
+      reason: match.reason === "unknown" ? "pending" : match.reason,
+      score: match.score,
+      margin: match.margin,
+      threshold: match.threshold,
+      nearestSpeakerId: match.nearest?.id ?? null,
+      nearestSpeaker: match.nearest?.name ?? null,
       scores,
     };
-    if (!best || bestScore < threshold) return { ...base, speakerId: null, speaker: null, reason: "pending" };
-    if (this.options.minMargin > 0 && base.margin !== null && base.margin < this.options.minMargin) {
-      return { ...base, speakerId: null, speaker: null, reason: "uncertain" };
-    }
-    return { ...base, speakerId: best.id, speaker: best.name, reason: null };
   }
 
   private pending(turn: Turn): Label {
     return { ...this.label(turn), speakerId: null, speaker: null, reason: "pending" };
   }
 
-  private windowScores(embedding: Float32Array): Map<string, { score: number; threshold: number }> {
-    const out = new Map<string, { score: number; threshold: number }>();
-    for (const c of this.candidates()) {
-      out.set(c.id, {
-        score: cosine(embedding, c.centroid),
-        threshold: c.threshold ?? this.options.defaultThreshold,
-      });
-    }
-    return out;
-  }
-
-  private windowEvidence(scores: Map<string, { score: number; threshold: number }>): Map<string, number> {
-    const { evidenceScale, evidenceOffset } = this.options;
+  /** A window's evidence (log-odds) for each enrolled person against nobody enrolled (0). */
+  private windowEvidence(embedding: Float32Array): Map<string, number> {
+    const { evidenceScale, evidenceOffset, defaultThreshold } = this.options;
     const out = new Map<string, number>([[NOBODY, 0]]);
-    for (const [id, { score, threshold }] of scores)
-      out.set(id, evidenceScale * (score - (threshold - evidenceOffset)));
+    for (const c of this.candidates()) {
+      const threshold = c.threshold ?? defaultThreshold;
+      out.set(c.id, evidenceScale * (cosine(embedding, c.centroid) - (threshold - evidenceOffset)));
+    }
     return out;
   }
 

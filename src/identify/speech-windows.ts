@@ -111,6 +111,8 @@ export class SpeechWindows {
       }
       this.length = keep;
       this.dropped += drop;
+      // Pieces wholly before the kept speech map nothing any more: a long conversation keeps a few.
+      while (this.pieces.length > 1 && this.pieces[1][0] <= this.dropped) this.pieces.shift();
     }
     this.buffer.set(samples, this.length);
     this.length += samples.length;
