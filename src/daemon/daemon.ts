@@ -1,6 +1,4 @@
 import type { Readable } from "node:stream";
-import { createAudioSource } from "../audio/sources/factory.js";
-import type { AudioSource } from "../audio/sources/source.js";
 import type { VoiceidConfig } from "../config/schema.js";
 import type { SpeakerEncoder } from "../embedding/encoder.js";
 import { ModelStack } from "../embedding/stack.js";
@@ -13,14 +11,21 @@ import type { Decision } from "../identify/decision.js";
 import { liveIdentifierOptions, segmenterOptions } from "../identify/options.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
 import { resolveModelsDir } from "../models/paths.js";
-import { HomeAssistantBridge } from "../mqtt/bridge.js";
-import { speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
+import { MqttConnection } from "../mqtt/connection.js";
+import { availabilityWill, HomeAssistantPublisher } from "../mqtt/home-assistant.js";
+import { buildTopics, slugify, speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
 import { SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
-import type { Logger } from "../util/log.js";
+import { type LoggedProblem, type Logger, observeProblems } from "../util/log.js";
+import { AsyncMutex } from "../util/mutex.js";
+import { AudioInput } from "./audio-input.js";
 import { healthReport } from "./health.js";
+import { ListeningState } from "./listening.js";
 import { LiveAudioTap } from "./live-audio-tap.js";
 import { SpeechPipeline } from "./speech-pipeline.js";
+
+/** How often the diagnostic entities are refreshed (only changes are published). */
+const DIAGNOSTICS_INTERVAL_MS = 5000;
 
 export interface DaemonOptions {
   config: VoiceidConfig;
@@ -41,9 +46,14 @@ export class Daemon implements Component {
   private readonly detections: DetectionHub;
   private readonly log: Logger;
   private started: Component[] = [];
-  private source: AudioSource | null = null;
+  private input: AudioInput | null = null;
   private pipeline: SpeechPipeline | null = null;
-  private bridge: HomeAssistantBridge | null = null;
+  private mqtt: MqttConnection | null = null;
+  private homeAssistant: HomeAssistantPublisher | null = null;
+  private listeningState: ListeningState | null = null;
+  private readonly listeningMutex = new AsyncMutex();
+  private lastProblem: LoggedProblem | null = null;
+  private diagnosticsTimer: NodeJS.Timeout | null = null;
   private encoder: SpeakerEncoder | null = null;
   private registry: SpeakerRegistry | null = null;
   private http: RunningHttpServer | null = null;
@@ -57,7 +67,9 @@ export class Daemon implements Component {
   });
 
   constructor(private readonly options: DaemonOptions) {
-    this.log = options.logger;
+    this.log = observeProblems(options.logger, (problem) => {
+      this.lastProblem = problem;
+    });
     this.detections = new DetectionHub(options.logger.child("events"));
   }
 
@@ -76,6 +88,9 @@ export class Daemon implements Component {
     this.registry = registry;
     // `voiceid enroll` may run beside the daemon: follow its changes.
     registry.watch();
+    const listening = new ListeningState(config.dataDir, log.child("listening"));
+    await listening.load();
+    this.listeningState = listening;
 
     const models = new ModelStack({ modelsDir, encoder: config.identification.encoder, logger: log });
     await this.startComponent(models);
@@ -101,28 +116,42 @@ export class Daemon implements Component {
 
     if (config.mqtt.enabled) {
       const m = config.mqtt;
-      const bridge = new HomeAssistantBridge({
+      const topics = buildTopics(m.baseTopic, config.room);
+      const connection = new MqttConnection({
         url: m.url,
         username: m.username,
         password: m.password,
         tls: m.tls,
         clientId: m.clientId,
-        baseTopic: m.baseTopic,
-        room: config.room,
-        discoveryPrefix: m.discoveryPrefix,
-        haStatusTopic: m.haStatusTopic,
+        clientIdPrefix: `voiceid-${slugify(config.room)}`,
+        will: availabilityWill(topics),
         reconnectMinMs: m.reconnectMinMs,
         reconnectMaxMs: m.reconnectMaxMs,
+        logger: log,
+      });
+      const homeAssistant = new HomeAssistantPublisher({
+        connection,
+        topics,
+        discoveryPrefix: m.discoveryPrefix,
+        haStatusTopic: m.haStatusTopic,
         softwareVersion: this.options.version,
         logger: log,
       });
       const publishSpeakers = () =>
-        bridge.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
+        homeAssistant.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
       publishSpeakers();
       registry.onChange(publishSpeakers);
-      // The broker being down is not fatal: the bridge retries in the background.
-      await this.startComponent(bridge);
-      this.bridge = bridge;
+      homeAssistant.setListening(listening.listening);
+      homeAssistant.onListeningCommand((on) => {
+        void this.setListening(on, "Home Assistant").catch((err: unknown) =>
+          log.error("cannot switch listening", { error: err instanceof Error ? err.message : String(err) }),
+        );
+      });
+      // The broker being down is not fatal: the connection retries in the background.
+      await this.startComponent(connection);
+      await this.startComponent(homeAssistant);
+      this.mqtt = connection;
+      this.homeAssistant = homeAssistant;
     }
 
     const pipeline = new SpeechPipeline({
@@ -138,28 +167,31 @@ export class Daemon implements Component {
     await this.startComponent(pipeline);
     this.pipeline = pipeline;
 
-    const source = createAudioSource(config.audio, {
-      logger: log,
-      env: this.options.env,
-      stdin: this.options.stdin,
-    });
+    const input = new AudioInput(
+      config.audio,
+      { logger: log, env: this.options.env, stdin: this.options.stdin },
+      log.child("audio"),
+      !listening.listening,
+    );
     let lastRestarts = 0;
-    source.onAudio((chunk) => {
+    input.onAudio((chunk) => {
       this.streamStartedAt ??= Date.now();
-      const restarts = source.status().restarts;
+      const restarts = input.status().restarts;
       if (restarts > lastRestarts) {
         this.metrics.audioRestarts.inc(restarts - lastRestarts);
         lastRestarts = restarts;
       }
       return pipeline.accept(chunk);
     });
-    source.onEnd((error) => {
+    input.onEnd((error) => {
       if (error) log.error("audio input failed", { error: error.message });
       else log.info("audio input ended");
       void pipeline.finish().then(() => this.endedResolve());
     });
-    await this.startComponent(source);
-    this.source = source;
+    await this.startComponent(input);
+    this.input = input;
+    if (!listening.listening)
+      log.warn("not listening: switched off (POST /api/listening or the switch in Home Assistant)");
 
     if (config.http.enabled) {
       const app = createHttpApp({
@@ -167,7 +199,14 @@ export class Daemon implements Component {
         enroller,
         modelId: encoder.modelId,
         detections: this.detections,
-        liveAudio: new LiveAudioTap(source),
+        liveAudio: new LiveAudioTap(input),
+        listening: {
+          get: () => this.listeningReport(),
+          set: async (on: boolean) => {
+            await this.setListening(on, "the HTTP API");
+            return this.listeningReport();
+          },
+        },
         health: () => this.health(),
         metrics: () => this.scrape(),
         config: {
@@ -183,7 +222,12 @@ export class Daemon implements Component {
       this.started.push({ start: async () => {}, stop: () => this.http?.close() ?? Promise.resolve() });
       log.info("HTTP API listening", { url: this.http.url });
     }
-    log.info("voiceid is listening", {
+    this.publishDiagnostics();
+    // Audio state and the last error change on their own (a recorder dies, the broker goes away).
+    this.diagnosticsTimer = setInterval(() => this.publishDiagnostics(), DIAGNOSTICS_INTERVAL_MS);
+    this.diagnosticsTimer.unref();
+    log.info("voiceid started", {
+      listening: listening.listening,
       source: config.audio.source,
       room: config.room,
       model: encoder.modelId,
@@ -193,6 +237,8 @@ export class Daemon implements Component {
   /** Stops everything in reverse order of start; MQTT says "offline" on its way out. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      if (this.diagnosticsTimer) clearInterval(this.diagnosticsTimer);
+      await this.listeningMutex.idle();
       for (const component of this.started.reverse()) {
         try {
           await component.stop();
@@ -209,16 +255,59 @@ export class Daemon implements Component {
 
   health() {
     return healthReport({
-      source: this.source,
+      input: this.input,
       pipeline: this.pipeline,
       modelReady: () => this.encoder !== null,
-      bridge: this.bridge,
+      mqtt: this.mqtt,
       registry: this.registry,
+      listening: this.listeningReport(),
+    });
+  }
+
+  /**
+   * The mute switch. Off: the microphone's recorder stops, the open turn ends (talking goes OFF), nothing
+   * is processed. On: a fresh recorder and pipeline. Saved before it is applied, so a restart keeps it.
+   */
+  setListening(on: boolean, by: string): Promise<void> {
+    return this.listeningMutex.run(async () => {
+      const state = this.listeningState;
+      const input = this.input;
+      const pipeline = this.pipeline;
+      if (!state || !input || !pipeline || this.stopping) throw new Error("the daemon is not running");
+      if (state.listening === on) return;
+      await state.set(on);
+      if (on) {
+        await pipeline.start();
+        await input.setMuted(false);
+      } else {
+        await input.setMuted(true);
+        await pipeline.stop();
+      }
+      this.homeAssistant?.setListening(on);
+      this.publishDiagnostics();
+      this.log.info(on ? "listening switched on" : "listening switched off", { by });
+    });
+  }
+
+  private listeningReport(): { listening: boolean; changedAt: string } {
+    return {
+      listening: this.listeningState?.listening ?? true,
+      changedAt: this.listeningState?.changedAt ?? new Date(0).toISOString(),
+    };
+  }
+
+  private publishDiagnostics(): void {
+    const problem = this.lastProblem;
+    this.homeAssistant?.setDiagnostics({
+      audio: this.input?.status().state ?? "starting",
+      encoder: this.encoder?.modelId ?? "none",
+      lastError: problem ? `${problem.message}`.slice(0, 255) : null,
+      lastErrorAt: problem ? problem.at.toISOString() : null,
     });
   }
 
   private scrape(): string {
-    const mqtt = this.bridge?.status();
+    const mqtt = this.mqtt?.status();
     this.metrics.mqttConnected.set(mqtt?.connected ? 1 : 0);
     // The bridge counts reconnects itself; the counter catches up at scrape time.
     const reconnects = mqtt?.reconnects ?? 0;
@@ -240,7 +329,7 @@ export class Daemon implements Component {
       this.metrics.identifications.inc({ outcome: d.speakerId ? "known" : (d.reason ?? "unknown") });
     }
     const t0 = performance.now();
-    this.bridge?.publishEvent(event);
+    this.homeAssistant?.publishEvent(event);
     this.metrics.stageSeconds.observe({ stage: "publish" }, (performance.now() - t0) / 1000);
     this.detections.publish(speechEventPayload(event, this.options.config.room));
     this.log.info(`${d.type} ${d.speaker ?? `(${d.reason})`}`, {

@@ -1,20 +1,21 @@
-import type { AudioSource } from "../audio/sources/source.js";
-import type { ComponentHealth, HealthReport } from "../http/deps.js";
-import type { HomeAssistantBridge } from "../mqtt/bridge.js";
+import type { ComponentHealth, HealthReport, ListeningReport } from "../http/deps.js";
+import type { MqttConnection } from "../mqtt/connection.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
+import type { AudioInput } from "./audio-input.js";
 import type { SpeechPipeline } from "./speech-pipeline.js";
 
 export interface HealthInputs {
-  source: AudioSource | null;
+  input: AudioInput | null;
   pipeline: SpeechPipeline | null;
   modelReady: () => boolean;
-  bridge: HomeAssistantBridge | null;
+  mqtt: MqttConnection | null;
   registry: SpeakerRegistry | null;
+  listening: ListeningReport;
 }
 
 /** One look at every part the user cares about; anything not ok makes /health answer 503. */
 export function healthReport(inputs: HealthInputs): HealthReport {
-  const audio = audioHealth(inputs.source);
+  const audio = audioHealth(inputs.input);
   const pipelineError = inputs.pipeline?.status().lastError ?? null;
   const vad: ComponentHealth = !inputs.pipeline
     ? { state: "starting" }
@@ -22,7 +23,7 @@ export function healthReport(inputs: HealthInputs): HealthReport {
       ? { state: "ok", detail: `recovered from: ${pipelineError}` }
       : { state: "ok" };
   const model: ComponentHealth = inputs.modelReady() ? { state: "ok" } : { state: "starting" };
-  const mqtt = mqttHealth(inputs.bridge);
+  const mqtt = mqttHealth(inputs.mqtt);
   const problem = inputs.registry?.problem ?? null;
   const registry: ComponentHealth = !inputs.registry
     ? { state: "starting" }
@@ -39,13 +40,15 @@ export function healthReport(inputs: HealthInputs): HealthReport {
     : states.some((s) => s === "down")
       ? "down"
       : "degraded";
-  return { status, components };
+  return { status, listening: inputs.listening, components };
 }
 
-function audioHealth(source: AudioSource | null): ComponentHealth {
-  if (!source) return { state: "starting" };
-  const s = source.status();
+function audioHealth(input: AudioInput | null): ComponentHealth {
+  if (!input) return { state: "starting" };
+  const s = input.status();
   switch (s.state) {
+    case "muted":
+      return { state: "disabled", detail: "muted: listening is switched off" };
     case "running":
       return { state: "ok" };
     case "ended":
@@ -62,9 +65,9 @@ function audioHealth(source: AudioSource | null): ComponentHealth {
   }
 }
 
-function mqttHealth(bridge: HomeAssistantBridge | null): ComponentHealth {
-  if (!bridge) return { state: "disabled" };
-  const s = bridge.status();
+function mqttHealth(mqtt: MqttConnection | null): ComponentHealth {
+  if (!mqtt) return { state: "disabled" };
+  const s = mqtt.status();
   if (s.connected) return { state: "ok" };
   return { state: "degraded", detail: `not connected${s.lastError ? `: ${s.lastError}` : ""}` };
 }

@@ -6,6 +6,7 @@ import { ApiError, errorJson, handleError, settleUnreadBody } from "./errors.js"
 import { allowedHostNames, hostGuard, sameOriginGuard } from "./guard.js";
 import { eventsRoutes } from "./routes/events.js";
 import { identifyRoutes } from "./routes/identify.js";
+import { listeningRoutes } from "./routes/listening.js";
 import { speakersRoutes } from "./routes/speakers.js";
 import { healthRoutes, metricsRoutes } from "./routes/status.js";
 
@@ -20,7 +21,7 @@ export function runShutdownHook(app: object): void {
 }
 
 /**
- * The HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events. Errors are JSON
+ * The HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening. Errors are JSON
  * `{"error": {"code", "message"}}` from one onError; the bearer token (when configured) guards
  * everything but /health; requests must name this daemon (Host) and state changes must not come from
  * another site's page; the body limit is checked before any body is read.
@@ -94,6 +95,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.route("/metrics", metricsRoutes(deps));
   app.route("/api/speakers", speakersRoutes({ ...deps, logger: log }));
   app.route("/api/identify", identifyRoutes(deps));
+  app.route("/api/listening", listeningRoutes(deps));
   app.route("/api/events", eventsRoutes({ ...deps, logger: log }, shutdown.signal));
 
   app.notFound((c) =>

@@ -27,9 +27,23 @@ export interface ComponentHealth {
   detail?: string;
 }
 
+/** The mute switch: off means nothing is recorded or processed. */
+export interface ListeningReport {
+  listening: boolean;
+  /** ISO 8601; the epoch when it was never switched. */
+  changedAt: string;
+}
+
+export interface ListeningControl {
+  get(): ListeningReport;
+  /** Saves and applies; resolves with the new state. */
+  set(listening: boolean): Promise<ListeningReport>;
+}
+
 export interface HealthReport {
-  /** "ok" -> 200, anything else -> 503. */
+  /** "ok" -> 200, anything else -> 503. Being muted is not a fault. */
   status: "ok" | "degraded" | "down";
+  listening: ListeningReport;
   components: {
     audio: ComponentHealth;
     vad: ComponentHealth;
@@ -67,6 +81,8 @@ export interface HttpDeps {
   detections: DetectionFeed;
   /** null when the daemon has no live source (e.g. it runs on a file). */
   liveAudio: LiveAudio | null;
+  /** null when the daemon cannot be muted (tests of the API alone). */
+  listening: ListeningControl | null;
   health: () => HealthReport;
   /** Prometheus text exposition. */
   metrics: () => string;

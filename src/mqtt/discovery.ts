@@ -1,11 +1,13 @@
 import {
   AVAILABILITY_OFFLINE,
   AVAILABILITY_ONLINE,
+  LISTENING_OFF,
+  LISTENING_ON,
   slugify,
   speakerKey,
   TALKING_OFF,
   TALKING_ON,
-  UNKNOWN_SPEAKER,
+  UNRECOGNIZED_VOICE,
   type VoiceidTopics,
   validateTopicPrefix,
 } from "./topics.js";
@@ -29,7 +31,7 @@ export interface DiscoveryContext {
   softwareVersion?: string;
 }
 
-export type Platform = "sensor" | "binary_sensor" | "event";
+export type Platform = "sensor" | "binary_sensor" | "event" | "switch";
 
 /** One entity in the device's "cmps" map. Only the keys we emit. */
 export interface DiscoveryComponent {
@@ -38,6 +40,9 @@ export interface DiscoveryComponent {
   uniq_id: string;
   default_entity_id: string;
   stat_t: string;
+  cmd_t?: string;
+  dev_cla?: string;
+  ent_cat?: "diagnostic" | "config";
   ic?: string;
   val_tpl?: string;
   json_attr_t?: string;
@@ -63,6 +68,7 @@ export interface DeviceDiscoveryPayload {
 
 export const LAST_SPEAKER_COMPONENT = "last_speaker";
 export const IDENTIFIED_EVENT_COMPONENT = "speaker_identified";
+export const LISTENING_SWITCH_COMPONENT = "listening";
 
 export function deviceIdForRoom(room: string): string {
   return `voiceid_${slugify(room)}`;
@@ -75,6 +81,10 @@ export function discoveryTopic(discoveryPrefix: string, deviceId: string): strin
 
 export function talkingComponentKey(speakerId: string): string {
   return `${speakerKey(speakerId)}_talking`;
+}
+
+export function lastHeardComponentKey(speakerId: string): string {
+  return `${speakerKey(speakerId)}_last_heard`;
 }
 
 /** Entities of the device for the given speakers, keyed by stable component key. */
@@ -90,7 +100,7 @@ export function buildComponents(
       uniq_id: `${deviceId}_last_speaker`,
       default_entity_id: `sensor.${deviceId}_last_speaker`,
       stat_t: ctx.topics.lastSpeaker,
-      val_tpl: `{{ value_json.speaker if value_json.speaker else '${UNKNOWN_SPEAKER}' }}`,
+      val_tpl: `{{ value_json.speaker if value_json.speaker else '${UNRECOGNIZED_VOICE}' }}`,
       json_attr_t: ctx.topics.lastSpeaker,
       ic: "mdi:account-voice",
     },
@@ -101,8 +111,32 @@ export function buildComponents(
       default_entity_id: `event.${deviceId}_speaker_identified`,
       stat_t: ctx.topics.identified,
       // Sorted so the payload (and therefore the diff) does not depend on registry order.
-      evt_typ: [...[...new Set(speakers.map((s) => s.id))].sort(), UNKNOWN_SPEAKER],
+      evt_typ: [...[...new Set(speakers.map((s) => s.id))].sort(), UNRECOGNIZED_VOICE],
       ic: "mdi:account-voice",
+    },
+    [LISTENING_SWITCH_COMPONENT]: {
+      p: "switch",
+      name: "Listening",
+      uniq_id: `${deviceId}_listening`,
+      default_entity_id: `switch.${deviceId}_listening`,
+      stat_t: ctx.topics.listening,
+      cmd_t: ctx.topics.listeningCommand,
+      pl_on: LISTENING_ON,
+      pl_off: LISTENING_OFF,
+      ic: "mdi:microphone",
+    },
+    audio_input: diagnosticSensor(
+      ctx,
+      deviceId,
+      "audio_input",
+      "Audio input",
+      "audio",
+      "mdi:microphone-settings",
+    ),
+    encoder: diagnosticSensor(ctx, deviceId, "encoder", "Encoder", "encoder", "mdi:chip"),
+    last_error: {
+      ...diagnosticSensor(ctx, deviceId, "last_error", "Last error", "lastError", "mdi:alert-circle-outline"),
+      val_tpl: "{{ value_json.lastError if value_json.lastError else 'none' }}",
     },
   };
   for (const speaker of [...speakers].sort((a, b) => a.id.localeCompare(b.id))) {
@@ -117,8 +151,37 @@ export function buildComponents(
       pl_off: TALKING_OFF,
       ic: "mdi:account-voice",
     };
+    components[lastHeardComponentKey(speaker.id)] = {
+      p: "sensor",
+      name: `${speaker.name} last heard`,
+      uniq_id: `${deviceId}_${key}_last_heard`,
+      default_entity_id: `sensor.${deviceId}_${slugify(key)}_last_heard`,
+      stat_t: ctx.topics.lastHeard(speaker.id),
+      dev_cla: "timestamp",
+      ic: "mdi:account-clock",
+    };
   }
   return components;
+}
+
+function diagnosticSensor(
+  ctx: DiscoveryContext,
+  deviceId: string,
+  key: string,
+  name: string,
+  field: string,
+  icon: string,
+): DiscoveryComponent {
+  return {
+    p: "sensor",
+    name,
+    uniq_id: `${deviceId}_${key}`,
+    default_entity_id: `sensor.${deviceId}_${key}`,
+    stat_t: ctx.topics.diagnostics,
+    val_tpl: `{{ value_json.${field} }}`,
+    ent_cat: "diagnostic",
+    ic: icon,
+  };
 }
 
 export function buildDevicePayload(

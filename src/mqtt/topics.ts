@@ -3,13 +3,19 @@ import type { Decision, DecisionReason, DecisionType } from "../identify/decisio
 
 /**
  * The one place that knows voiceid's MQTT topics and payload shapes. Everything lives under
- * `<base>/<room>/`, so several rooms (one daemon each) can share a broker:
+ * `<base>/<room>/`, so several rooms (one daemon each) can share a broker. `<room>` is the room name's slug
+ * ("Living Room" -> living_room); the name as typed is shown in Home Assistant and in payloads.
  *
- *   <base>/<room>/status                      retained  "online" | "offline" (also the last will)
- *   <base>/<room>/event                       not retained, SpeechEventPayload JSON, every decision
- *   <base>/<room>/identified                  not retained, IdentifiedEventPayload JSON (feeds the HA event entity)
- *   <base>/<room>/last_speaker                retained  LastSpeakerPayload JSON
- *   <base>/<room>/speaker/<speakerId>/talking retained  "ON" | "OFF" (empty payload once the speaker is removed)
+ *   <base>/<room>/status                         retained  "online" | "offline" (also the last will)
+ *   <base>/<room>/event                          not retained, SpeechEventPayload JSON, every decision
+ *   <base>/<room>/identified                     not retained, IdentifiedEventPayload JSON (the HA event entity)
+ *   <base>/<room>/last_speaker                   retained  LastSpeakerPayload JSON
+ *   <base>/<room>/listening                      retained  "ON" | "OFF": the mute switch's state
+ *   <base>/<room>/listening/set                  command   "ON" | "OFF" from Home Assistant
+ *   <base>/<room>/diagnostics                    retained  DiagnosticsPayload JSON
+ *   <base>/<room>/speaker/<speakerId>/talking    retained  "ON" | "OFF"
+ *   <base>/<room>/speaker/<speakerId>/last_heard retained  ISO 8601 time the person was last named
+ * A removed speaker's retained topics are cleared with an empty payload.
  */
 
 export const DEFAULT_BASE_TOPIC = "voiceid";
@@ -21,8 +27,13 @@ export const AVAILABILITY_ONLINE = "online";
 export const AVAILABILITY_OFFLINE = "offline";
 export const TALKING_ON = "ON";
 export const TALKING_OFF = "OFF";
-/** HA event type (and last-speaker sensor state) for speech that matched nobody. */
-export const UNKNOWN_SPEAKER = "unknown";
+export const LISTENING_ON = "ON";
+export const LISTENING_OFF = "OFF";
+/**
+ * HA event type and last-speaker state for a voice confidently nobody enrolled. Not "unknown": that is
+ * Home Assistant's own word for "no data", which would make the two indistinguishable.
+ */
+export const UNRECOGNIZED_VOICE = "unrecognized";
 
 export class InvalidTopicError extends Error {
   constructor(message: string) {
@@ -38,7 +49,11 @@ export interface VoiceidTopics {
   readonly event: string;
   readonly identified: string;
   readonly lastSpeaker: string;
+  readonly listening: string;
+  readonly listeningCommand: string;
+  readonly diagnostics: string;
   talking(speakerId: string): string;
+  lastHeard(speakerId: string): string;
 }
 
 const hasWildcardOrNul = (value: string): boolean => /[+#]/.test(value) || value.includes("\0");
@@ -51,13 +66,6 @@ export function validateTopicPrefix(value: string, what: string): string {
   if (value.split("/").some((level) => level.length === 0)) {
     throw new InvalidTopicError(`${what} "${value}" must not start or end with "/" or contain "//"`);
   }
-  return value;
-}
-
-/** Checks a single topic level such as the room name. */
-export function validateTopicLevel(value: string, what: string): string {
-  validateTopicPrefix(value, what);
-  if (value.includes("/")) throw new InvalidTopicError(`${what} "${value}" must not contain "/"`);
   return value;
 }
 
@@ -75,8 +83,8 @@ export function buildTopics(
   room: string = DEFAULT_ROOM,
 ): VoiceidTopics {
   validateTopicPrefix(baseTopic, "MQTT base topic");
-  validateTopicLevel(room, "room name");
-  const root = `${baseTopic}/${room}`;
+  // The slug keeps spaces, "+", "#" and "/" out of topics whatever the room is called.
+  const root = `${baseTopic}/${slugify(room)}`;
   return {
     base: baseTopic,
     room,
@@ -84,7 +92,11 @@ export function buildTopics(
     event: `${root}/event`,
     identified: `${root}/identified`,
     lastSpeaker: `${root}/last_speaker`,
+    listening: `${root}/listening`,
+    listeningCommand: `${root}/listening/set`,
+    diagnostics: `${root}/diagnostics`,
     talking: (speakerId) => `${root}/speaker/${speakerTopicLevel(speakerId)}/talking`,
+    lastHeard: (speakerId) => `${root}/speaker/${speakerTopicLevel(speakerId)}/last_heard`,
   };
 }
 
@@ -155,7 +167,7 @@ export interface IdentifiedEventPayload {
   at: string;
 }
 
-/** Retained JSON on `<base>/<room>/last_speaker`; the HA sensor shows `speaker` (or "unknown"). */
+/** Retained JSON on `<base>/<room>/last_speaker`; the HA sensor shows `speaker` (or "unrecognized"). */
 export interface LastSpeakerPayload {
   speaker: string | null;
   speakerId: string | null;
@@ -190,17 +202,17 @@ export function speechEventPayload(event: TimedDecision, room: string): SpeechEv
 }
 
 /**
- * What a decision claims to Home Assistant: the person's id, "unknown" for a voice confidently nobody
- * enrolled, or null: nothing (pending, uncertain, too short).
+ * What a decision claims to Home Assistant: the person's id, "unrecognized" for a voice confidently
+ * nobody enrolled, or null: nothing (pending, uncertain, too short).
  */
 export function announcementOf(event: Pick<Decision, "speakerId" | "reason">): string | null {
   if (event.speakerId !== null) return event.speakerId;
-  return event.reason === "unknown" ? UNKNOWN_SPEAKER : null;
+  return event.reason === "unknown" ? UNRECOGNIZED_VOICE : null;
 }
 
 export function identifiedEventPayload(event: TimedDecision, room: string, at: Date): IdentifiedEventPayload {
   return {
-    event_type: announcementOf(event) ?? UNKNOWN_SPEAKER,
+    event_type: announcementOf(event) ?? UNRECOGNIZED_VOICE,
     speaker: event.speaker,
     speakerId: event.speakerId,
     reason: event.reason,
@@ -219,4 +231,15 @@ export function lastSpeakerPayload(event: TimedDecision, at: Date): LastSpeakerP
     turnId: event.turnId,
     at: at.toISOString(),
   };
+}
+
+/** Retained JSON on `<base>/<room>/diagnostics`, read by the diagnostic entities. */
+export interface DiagnosticsPayload {
+  /** running | retrying | starting | stopped | ended | muted */
+  audio: string;
+  /** The encoder's model id. */
+  encoder: string;
+  /** The last warning or error the daemon logged (at most 255 characters: HA's limit for a state). */
+  lastError: string | null;
+  lastErrorAt: string | null;
 }

@@ -37,8 +37,11 @@ export function slugify(name: string): string {
   return slug === "" ? "speaker" : slug;
 }
 
-/** Ids a speaker cannot have: "unknown" is the Home Assistant event type for unrecognised voices. */
-const RESERVED_IDS = new Set(["unknown"]);
+/**
+ * Ids a speaker cannot have: "unrecognized" is the Home Assistant event type for voices nobody enrolled
+ * (UNRECOGNIZED_VOICE in mqtt/topics.ts); "unknown" was, and is Home Assistant's word for "no data".
+ */
+const RESERVED_IDS = new Set(["unrecognized", "unknown"]);
 
 /** First of slug, slug-2, slug-3, ... not in `taken` and not reserved. */
 export function uniqueSpeakerId(name: string, taken: ReadonlySet<string>): string {

@@ -34,6 +34,42 @@ export function createLogger(
   };
 }
 
+export interface LoggedProblem {
+  level: "warn" | "error";
+  scope: string;
+  message: string;
+  at: Date;
+}
+
+/**
+ * The same logger, also telling `listener` about every warning and error (its children too): the
+ * daemon shows the latest one to Home Assistant as "last error".
+ */
+export function observeProblems(
+  logger: Logger,
+  listener: (problem: LoggedProblem) => void,
+  scope = "voiceid",
+): Logger {
+  const report = (level: "warn" | "error", message: string, fields?: Record<string, unknown>) => {
+    // The detail usually travels in the "error" field ("audio input failed" {"error": "..."}).
+    const detail = typeof fields?.error === "string" ? `: ${fields.error}` : "";
+    listener({ level, scope, message: `${message}${detail}`, at: new Date() });
+  };
+  return {
+    debug: (m, f) => logger.debug(m, f),
+    info: (m, f) => logger.info(m, f),
+    warn: (m, f) => {
+      logger.warn(m, f);
+      report("warn", m, f);
+    },
+    error: (m, f) => {
+      logger.error(m, f);
+      report("error", m, f);
+    },
+    child: (s) => observeProblems(logger.child(s), listener, `${scope}:${s}`),
+  };
+}
+
 /** A logger that drops everything, for tests and library use. */
 export const silentLogger: Logger = {
   debug: () => {},

@@ -153,7 +153,7 @@ describe("voiceid run on a stream of known, unknown and known speakers", () => {
       for (const e of s.events) expect(e.decidedAtS).toBeGreaterThanOrEqual(e.offsetS);
     }
     const identified = recorder!.on(`${base}/identified`).map((m) => JSON.parse(m.payload).event_type);
-    expect(identified).toEqual([ids.A, "unknown", ids.B, ids.A]);
+    expect(identified).toEqual([ids.A, "unrecognized", ids.B, ids.A]);
   });
 
   it("puts each piece of speech within 2 s of where it really is (offsetS from the input start)", () => {
@@ -210,7 +210,7 @@ describe("voiceid run on a stream of known, unknown and known speakers", () => {
       expect(sensor?.p, `talking sensor for ${key}`).toBe("binary_sensor");
     }
     const event = components.find((c) => c.p === "event");
-    expect(event?.evt_typ).toEqual(expect.arrayContaining([ids.A, ids.B, "unknown"]));
+    expect(event?.evt_typ).toEqual(expect.arrayContaining([ids.A, ids.B, "unrecognized"]));
     for (const c of components) expect(c.default_entity_id).toMatch(/^[a-z_]+\.[a-z0-9_]+$/);
   });
 
@@ -223,7 +223,9 @@ describe("voiceid run on a stream of known, unknown and known speakers", () => {
 });
 
 describe("voiceid run stopped with SIGTERM", () => {
-  const room = "e2e-stop";
+  // Typed with a space: topics carry its slug, never the name itself.
+  const room = "E2E Stop";
+  const root = "voiceid/e2e_stop";
   let stopDaemon: DaemonProcess | null = null;
   let watcher: MqttRecorder | null = null;
 
@@ -233,7 +235,7 @@ describe("voiceid run stopped with SIGTERM", () => {
   });
 
   it("ends the open turn, says offline and exits 0", async () => {
-    watcher = await MqttRecorder.start(broker.url, [`voiceid/${room}/#`]);
+    watcher = await MqttRecorder.start(broker.url, [`${root}/#`]);
     stopDaemon = await spawnDaemon({ mqttUrl: broker.url, room, realtime: true });
     const d = stopDaemon;
     await waitForHealth(d, (h) => h.httpStatus === 200, "a healthy daemon");
@@ -243,7 +245,7 @@ describe("voiceid run stopped with SIGTERM", () => {
     d.feed(buildStream([0.5, ["A", p.a1], 5]).wav);
     // Killed mid-speech once Alice is named.
     const started = await watcher.waitFor(
-      (m) => m.topic === `voiceid/${room}/event` && JSON.parse(m.payload).speakerId !== null,
+      (m) => m.topic === `${root}/event` && JSON.parse(m.payload).speakerId !== null,
       "Alice named",
       20_000,
     );
@@ -252,11 +254,11 @@ describe("voiceid run stopped with SIGTERM", () => {
     const code = await within(d.exited, 10_000, "the daemon to stop after SIGTERM", d);
     expect(code, d.log()).toBe(0);
 
-    const events = parseEvents(watcher.messages, `voiceid/${room}/event`);
+    const events = parseEvents(watcher.messages, `${root}/event`);
     const stopped = events.find((e) => e.turnId === turnId && e.type === "stopped");
     expect(stopped?.speakerId).toBe(aliceId);
-    const state = await readRetained(broker.url, [`voiceid/${room}/#`]);
-    expect(state.get(`voiceid/${room}/status`)).toBe("offline");
-    expect(state.get(`voiceid/${room}/speaker/${encodeURIComponent(aliceId)}/talking`)).toBe("OFF");
+    const state = await readRetained(broker.url, [`${root}/#`]);
+    expect(state.get(`${root}/status`)).toBe("offline");
+    expect(state.get(`${root}/speaker/${encodeURIComponent(aliceId)}/talking`)).toBe("OFF");
   });
 });

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { loadConfig } from "../../src/config/load.js";
+import type { VoiceidConfig } from "../../src/config/schema.js";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { ModelStack } from "../../src/embedding/stack.js";
 import { Enroller } from "../../src/enrolment/enroller.js";
@@ -27,6 +28,15 @@ let dataDir: string;
 let broker: MosquittoBroker;
 let recorder: MqttRecorder;
 let daemon: Daemon;
+let config: VoiceidConfig;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function enrolFirstHalf(samples: Float32Array): Promise<void> {
   const registry = new SpeakerRegistry({ dataDir, logger: silentLogger });
@@ -56,7 +66,7 @@ beforeAll(async () => {
 
   broker = await startMosquitto();
   recorder = await MqttRecorder.start(broker.url, ["voiceid/#"]);
-  const { config } = await loadConfig({
+  ({ config } = await loadConfig({
     env: {},
     searchPaths: [],
     overrides: {
@@ -70,7 +80,7 @@ beforeAll(async () => {
       "mqtt.reconnectMinMs": 100,
       "http.enabled": false,
     },
-  });
+  }));
   daemon = new Daemon({ config, logger: silentLogger, env: { ...process.env, HOME: home } });
   await daemon.start();
 });
@@ -122,5 +132,57 @@ describe("voiceid on a microphone (arecord on an ALSA file PCM)", () => {
     expect(restarted.length).toBe(1);
     expect(restarted[0]).not.toBe(pid);
     expect(daemon.metrics.registry.render()).toMatch(/voiceid_audio_restarts_total [1-9]/);
+    // Home Assistant's "last error" diagnostic says what happened.
+    const diagnostics = await recorder.waitFor(
+      (m) => m.topic === "voiceid/kitchen/diagnostics" && JSON.parse(m.payload).lastError !== null,
+      "a last error in the diagnostics",
+      15_000,
+    );
+    expect(JSON.parse(diagnostics.payload).lastError).toMatch(/recorder|arecord/i);
+  });
+
+  it("the switch in Home Assistant mutes: arecord stops, talking goes OFF, and it stays muted after a restart", async () => {
+    const ha = await MqttRecorder.start(broker.url, ["never/#"]);
+    try {
+      const mark = recorder.messages.length;
+      await ha.publish("voiceid/kitchen/listening/set", "OFF");
+      await recorder.waitFor(
+        (m) =>
+          m.topic === "voiceid/kitchen/listening" &&
+          m.payload === "OFF" &&
+          recorder.messages.indexOf(m) >= mark,
+        "listening OFF",
+      );
+      await until("arecord to stop", async () => (await childPids("arecord")).length === 0);
+      expect(daemon.health()).toMatchObject({
+        status: "ok",
+        listening: { listening: false },
+        components: { audio: { state: "disabled" } },
+      });
+      const talking = recorder.on("voiceid/kitchen/speaker/carol/talking");
+      expect(talking.at(-1)?.payload).toBe("OFF");
+      const muted = recorder.messages.length;
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(recorder.messages.slice(muted).filter((m) => m.topic === "voiceid/kitchen/event")).toEqual([]);
+
+      // A restart (a reboot) keeps it muted: nothing is recorded.
+      await daemon.stop();
+      daemon = new Daemon({ config, logger: silentLogger, env: { ...process.env, HOME: home } });
+      await daemon.start();
+      expect(daemon.health().listening.listening).toBe(false);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await childPids("arecord")).toEqual([]);
+
+      await ha.publish("voiceid/kitchen/listening/set", "ON");
+      await until("arecord to run again", async () => (await childPids("arecord")).length === 1);
+      await waitFor(
+        "the audio input to be ok",
+        () => daemon.health().components.audio.state === "ok",
+        10_000,
+      );
+      expect(daemon.health().listening.listening).toBe(true);
+    } finally {
+      await ha.stop();
+    }
   });
 });

@@ -11,6 +11,7 @@ import type { RealPipeline, TempRegistry } from "../enrolment/helpers.js";
 
 export const OK_HEALTH: HealthReport = {
   status: "ok",
+  listening: { listening: true, changedAt: new Date(0).toISOString() },
   components: {
     audio: { state: "ok" },
     vad: { state: "ok" },
@@ -70,6 +71,7 @@ export function makeApp(
     modelId: pipeline.extractor.modelId,
     detections: hub,
     liveAudio: overrides.liveAudio ?? null,
+    listening: null,
     health: () => health.report,
     metrics: () => metrics.registry.render(),
     config: { bodyLimitBytes: 4 * 1024 * 1024, maxUploadSeconds: 30, ...overrides.config },

@@ -176,6 +176,7 @@ describe("/health and /metrics", () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual(t.health.report);
     t.health.report = {
+      ...t.health.report,
       status: "degraded",
       components: { ...t.health.report.components, mqtt: { state: "down", detail: "connection refused" } },
     };

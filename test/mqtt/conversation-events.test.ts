@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Decision } from "../../src/identify/decision.js";
-import { HomeAssistantBridge } from "../../src/mqtt/bridge.js";
+import { MqttConnection } from "../../src/mqtt/connection.js";
+import { availabilityWill, HomeAssistantPublisher } from "../../src/mqtt/home-assistant.js";
+import { buildTopics } from "../../src/mqtt/topics.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
@@ -9,7 +11,7 @@ import { MqttRecorder } from "./recorder.js";
 
 /**
  * What Home Assistant is told for the conversations of the speaker tracker: real decisions (real VAD,
- * real encoder, real speech) through the real bridge to a real mosquitto, read back by a subscriber.
+ * real encoder, real speech) through the real publisher and connection to a real mosquitto, read back by a subscriber.
  */
 let broker: MosquittoBroker;
 let models: Models;
@@ -41,21 +43,29 @@ interface Told {
 async function tell(decisions: Decision[]): Promise<Told> {
   const room = `conv${++rooms}`;
   const recorder = await MqttRecorder.start(broker.url, [`voiceid/${room}/#`]);
-  const bridge = new HomeAssistantBridge({
+  const topics = buildTopics("voiceid", room);
+  const connection = new MqttConnection({
     url: broker.url,
-    room,
+    will: availabilityWill(topics),
+    logger: silentLogger,
+  });
+  const ha = new HomeAssistantPublisher({
+    connection,
+    topics,
     logger: silentLogger,
     haStatusTopic: `ha-${room}/status`,
   });
-  bridge.setSpeakers([
+  ha.setSpeakers([
     { id: "A", name: "Alice" },
     { id: "B", name: "Bob" },
   ]);
-  await bridge.start();
-  await recorder.waitFor((m) => m.topic === `voiceid/${room}/speaker/B/talking`, "initial states");
+  await connection.start();
+  await ha.start();
+  // Availability comes last, after every initial state.
+  await recorder.waitFor((m) => m.topic === `voiceid/${room}/status`, "initial states");
   const mark = recorder.messages.length;
   for (const d of decisions)
-    bridge.publishEvent({ ...d, startedAt: new Date(1_700_000_000_000 + d.startS * 1000) });
+    ha.publishEvent({ ...d, startedAt: new Date(1_700_000_000_000 + d.startS * 1000) });
   const last = decisions.at(-1)!;
   await recorder.waitFor(
     (m) =>
@@ -64,7 +74,8 @@ async function tell(decisions: Decision[]): Promise<Told> {
       JSON.parse(m.payload).type === "stopped",
     "the last stopped event",
   );
-  await bridge.stop();
+  await ha.stop();
+  await connection.stop();
   await recorder.stop();
   const after = recorder.messages.slice(mark);
   const on = (suffix: string) => after.filter((m) => m.topic === `voiceid/${room}/${suffix}`);
@@ -79,11 +90,11 @@ async function tell(decisions: Decision[]): Promise<Told> {
 }
 
 describe("Home Assistant's view of a conversation", () => {
-  it("a visitor interrupting a member: Alice talking ON then OFF, never anyone else, never unknown for her", async () => {
+  it("a visitor interrupting a member: Alice talking ON then OFF, never anyone else, never unrecognized for her", async () => {
     const told = await tell(await runStream(models, candidates, SCENARIOS.visitorInterrupts()));
     expect(told.talking).toEqual(["A ON", "A OFF"]);
     expect(told.identified[0]).toBe("A");
-    expect(told.identified.slice(1).every((t) => t === "unknown")).toBe(true);
+    expect(told.identified.slice(1).every((t) => t === "unrecognized")).toBe(true);
     expect(told.lastSpeakers[0]).toBe("A");
     expect(told.events[0]).toBe("started");
   });

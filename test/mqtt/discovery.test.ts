@@ -35,7 +35,7 @@ describe("device discovery payload", () => {
     expect(discoveryTopic("ha", deviceIdForRoom("Living Room"))).toBe("ha/device/voiceid_living_room/config");
   });
 
-  it("describes the device, origin, availability and one talking sensor per speaker", () => {
+  it("describes the device, origin, availability, the switch, diagnostics and two entities per speaker", () => {
     const state = new DiscoveryState(ctx);
     expect(state.setSpeakers([bob, alice]).changed).toBe(true);
     const p: DeviceDiscoveryPayload = state.payload();
@@ -49,11 +49,40 @@ describe("device discovery payload", () => {
     expect(p.o).toEqual({ name: "voiceid", sw: "1.2.3" });
     expect(p.avty_t).toBe("voiceid/kitchen/status");
     expect(Object.keys(p.cmps).sort()).toEqual([
+      "alice_last_heard",
       "alice_talking",
+      "audio_input",
+      "bob_last_heard",
       "bob_talking",
+      "encoder",
+      "last_error",
       "last_speaker",
+      "listening",
       "speaker_identified",
     ]);
+    expect(p.cmps.alice_last_heard).toEqual({
+      p: "sensor",
+      name: "Alice last heard",
+      uniq_id: "voiceid_kitchen_alice_last_heard",
+      default_entity_id: "sensor.voiceid_kitchen_alice_last_heard",
+      stat_t: "voiceid/kitchen/speaker/alice/last_heard",
+      dev_cla: "timestamp",
+      ic: "mdi:account-clock",
+    });
+    expect(p.cmps.listening).toMatchObject({
+      p: "switch",
+      stat_t: "voiceid/kitchen/listening",
+      cmd_t: "voiceid/kitchen/listening/set",
+      pl_on: "ON",
+      pl_off: "OFF",
+    });
+    for (const key of ["audio_input", "encoder", "last_error"]) {
+      expect(p.cmps[key]).toMatchObject({
+        p: "sensor",
+        ent_cat: "diagnostic",
+        stat_t: "voiceid/kitchen/diagnostics",
+      });
+    }
     expect(p.cmps.alice_talking).toEqual({
       p: "binary_sensor",
       name: "Alice talking",
@@ -74,7 +103,7 @@ describe("device discovery payload", () => {
     expect(event).toMatchObject({
       p: "event",
       stat_t: "voiceid/kitchen/identified",
-      evt_typ: ["alice", "bob", "unknown"],
+      evt_typ: ["alice", "bob", "unrecognized"],
     });
   });
 
@@ -89,13 +118,20 @@ describe("device discovery payload", () => {
     const keys = keysDeep(p);
     expect(keys.has("object_id")).toBe(false);
     expect(keys.has("obj_id")).toBe(false);
-    expect(new Set(Object.values(p.cmps).map((c) => (c as DiscoveryComponent).uniq_id)).size).toBe(4);
+    expect(new Set(Object.values(p.cmps).map((c) => (c as DiscoveryComponent).uniq_id)).size).toBe(10);
   });
 
-  it("with no speakers still offers the last-speaker sensor and an event entity with 'unknown'", () => {
+  it("with no speakers still offers the last speaker, the event entity (with 'unrecognized'), the switch and diagnostics", () => {
     const components = buildComponents(ctx, []);
-    expect(Object.keys(components).sort()).toEqual(["last_speaker", "speaker_identified"]);
-    expect(components.speaker_identified.evt_typ).toEqual(["unknown"]);
+    expect(Object.keys(components).sort()).toEqual([
+      "audio_input",
+      "encoder",
+      "last_error",
+      "last_speaker",
+      "listening",
+      "speaker_identified",
+    ]);
+    expect(components.speaker_identified.evt_typ).toEqual(["unrecognized"]);
   });
 });
 
@@ -112,7 +148,11 @@ describe("discovery diff", () => {
     expect(state.setSpeakers([alice])).toEqual({ changed: true, removedSpeakerIds: ["bob"] });
     const removal = state.payload();
     expect(removal.cmps.bob_talking).toEqual({ p: "binary_sensor" });
-    expect((removal.cmps.speaker_identified as DiscoveryComponent).evt_typ).toEqual(["alice", "unknown"]);
+    expect(removal.cmps.bob_last_heard).toEqual({ p: "sensor" });
+    expect((removal.cmps.speaker_identified as DiscoveryComponent).evt_typ).toEqual([
+      "alice",
+      "unrecognized",
+    ]);
     // Republishing (reconnect, HA restart) keeps the tombstone until something else changes.
     expect(state.payload().cmps.bob_talking).toEqual({ p: "binary_sensor" });
 

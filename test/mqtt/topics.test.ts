@@ -37,6 +37,18 @@ describe("buildTopics", () => {
     expect(t.identified).toBe("voiceid/default/identified");
     expect(t.lastSpeaker).toBe("voiceid/default/last_speaker");
     expect(t.talking("alice")).toBe("voiceid/default/speaker/alice/talking");
+    expect(t.lastHeard("alice")).toBe("voiceid/default/speaker/alice/last_heard");
+    expect(t.listening).toBe("voiceid/default/listening");
+    expect(t.listeningCommand).toBe("voiceid/default/listening/set");
+    expect(t.diagnostics).toBe("voiceid/default/diagnostics");
+  });
+
+  it("slugs the room for topics, whatever it is called, and keeps the name as typed", () => {
+    const t = buildTopics("voiceid", "Living Room");
+    expect(t.availability).toBe("voiceid/living_room/status");
+    expect(t.room).toBe("Living Room");
+    expect(buildTopics("voiceid", "a/b+c#").event).toBe("voiceid/a_b_c/event");
+    expect(buildTopics("voiceid", "Küche").event).toBe("voiceid/kuche/event");
   });
 
   it("accepts a multi-level base topic and a custom room", () => {
@@ -48,9 +60,7 @@ describe("buildTopics", () => {
     ["", "default"],
     ["voiceid/", "default"],
     ["voice+id", "default"],
-    ["voiceid", "a/b"],
-    ["voiceid", "#"],
-    ["voiceid", ""],
+    ["/voiceid", "default"],
   ])("rejects base %j with room %j", (base, room) => {
     expect(() => buildTopics(base, room)).toThrow(InvalidTopicError);
   });
@@ -92,18 +102,18 @@ describe("payloads", () => {
     });
   });
 
-  it("claims a person, 'unknown' for a voice confidently nobody enrolled, and nothing otherwise", () => {
+  it("claims a person, 'unrecognized' for a voice confidently nobody enrolled, and nothing otherwise", () => {
     expect(announcementOf(started)).toBe("alice");
-    expect(announcementOf({ speakerId: null, reason: "unknown" })).toBe("unknown");
+    expect(announcementOf({ speakerId: null, reason: "unknown" })).toBe("unrecognized");
     for (const reason of ["pending", "uncertain", "too_short"] as const) {
       expect(announcementOf({ speakerId: null, reason })).toBeNull();
     }
   });
 
-  it("maps unidentified speech to the HA event type 'unknown'", () => {
+  it("maps unidentified speech to the HA event type 'unrecognized'", () => {
     const at = new Date("2025-01-02T03:04:06.000Z");
     const unknown = { ...started, speaker: null, speakerId: null, reason: "unknown" as const };
-    expect(identifiedEventPayload(unknown, "default", at).event_type).toBe("unknown");
+    expect(identifiedEventPayload(unknown, "default", at).event_type).toBe("unrecognized");
     expect(identifiedEventPayload(started, "default", at)).toMatchObject({
       event_type: "alice",
       speaker: "Alice",

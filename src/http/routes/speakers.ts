@@ -87,6 +87,9 @@ export function speakersRoutes(deps: HttpDeps): Hono {
       samples = await live.record(seconds, c.req.raw.signal);
     } catch (err) {
       if (c.req.raw.signal.aborted) throw new ApiError(400, "request_aborted", "the client went away");
+      if ((err as { code?: unknown }).code === "not_listening") {
+        throw new ApiError(409, "not_listening", (err as Error).message);
+      }
       deps.logger.warn("live recording failed", { error: err instanceof Error ? err.message : String(err) });
       const reason = err instanceof Error ? err.message : String(err);
       throw new ApiError(503, "live_audio_failed", `recording from the live input failed: ${reason}`);

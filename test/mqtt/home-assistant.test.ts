@@ -1,11 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  HomeAssistantBridge,
-  type HomeAssistantBridgeOptions,
-  MqttConfigError,
-} from "../../src/mqtt/bridge.js";
+import { MqttConfigError, MqttConnection, type MqttConnectionOptions } from "../../src/mqtt/connection.js";
 import type { DeviceDiscoveryPayload, DiscoveryComponent } from "../../src/mqtt/discovery.js";
-import type { TimedDecision } from "../../src/mqtt/topics.js";
+import { availabilityWill, HomeAssistantPublisher } from "../../src/mqtt/home-assistant.js";
+import { buildTopics, type TimedDecision } from "../../src/mqtt/topics.js";
 import { silentLogger } from "../../src/util/log.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
 import { MqttRecorder, readRetained } from "./recorder.js";
@@ -33,19 +30,45 @@ function newRoom(): string {
   return `room${roomCounter}`;
 }
 
-function makeBridge(room: string, overrides: Partial<HomeAssistantBridgeOptions> = {}): HomeAssistantBridge {
-  const bridge = new HomeAssistantBridge({
+interface Link {
+  connection: MqttConnection;
+  ha: HomeAssistantPublisher;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Wired as the daemon wires them: the publisher on one connection whose last will is "offline". */
+function makeLink(room: string, overrides: Partial<MqttConnectionOptions> = {}): Link {
+  const topics = buildTopics("voiceid", room);
+  const connection = new MqttConnection({
     url: broker.url,
-    room,
+    will: availabilityWill(topics),
     logger: silentLogger,
     reconnectMinMs: 100,
     reconnectMaxMs: 400,
-    haStatusTopic: `ha-${room}/status`,
-    softwareVersion: "0.1.0-test",
     ...overrides,
   });
-  cleanups.push(() => bridge.stop());
-  return bridge;
+  const ha = new HomeAssistantPublisher({
+    connection,
+    topics,
+    haStatusTopic: `ha-${room}/status`,
+    softwareVersion: "0.1.0-test",
+    logger: overrides.logger ?? silentLogger,
+  });
+  const link: Link = {
+    connection,
+    ha,
+    start: async () => {
+      await connection.start();
+      await ha.start();
+    },
+    stop: async () => {
+      await ha.stop();
+      await connection.stop();
+    },
+  };
+  cleanups.push(() => link.stop());
+  return link;
 }
 
 async function record(url: string, room: string, extra: string[] = []): Promise<MqttRecorder> {
@@ -96,27 +119,33 @@ function speech(overrides: Partial<TimedDecision> = {}): TimedDecision {
 const discoveryTopic = (room: string) => `homeassistant/device/voiceid_${room}/config`;
 const parseDiscovery = (payload: string) => JSON.parse(payload) as DeviceDiscoveryPayload;
 
-describe("HomeAssistantBridge against mosquitto", () => {
+describe("HomeAssistantPublisher against mosquitto", () => {
   it("on connect publishes retained availability, discovery and talking states", async () => {
     const room = newRoom();
     const recorder = await record(broker.url, room);
-    const bridge = makeBridge(room);
-    bridge.setSpeakers([alice, bob]);
-    await bridge.start();
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice, bob]);
+    await link.start();
 
     const online = await recorder.next(`voiceid/${room}/status`);
     expect(online.payload).toBe("online");
     const discovery = parseDiscovery((await recorder.next(discoveryTopic(room))).payload);
     expect(Object.keys(discovery.cmps).sort()).toEqual([
+      "alice_last_heard",
       "alice_talking",
+      "audio_input",
+      "bob_last_heard",
       "bob_talking",
+      "encoder",
+      "last_error",
       "last_speaker",
+      "listening",
       "speaker_identified",
     ]);
     expect((discovery.cmps.speaker_identified as DiscoveryComponent).evt_typ).toEqual([
       "alice",
       "bob",
-      "unknown",
+      "unrecognized",
     ]);
     expect(discovery.avty_t).toBe(`voiceid/${room}/status`);
     expect(discovery.dev.sw).toBe("0.1.0-test");
@@ -132,22 +161,22 @@ describe("HomeAssistantBridge against mosquitto", () => {
     expect(retained.get(`voiceid/${room}/speaker/bob/talking`)).toBe("OFF");
     expect(parseDiscovery(retained.get(discoveryTopic(room)) ?? "{}").cmps.alice_talking).toBeDefined();
 
-    expect(bridge.status().connected).toBe(true);
-    // Counted on PUBACK, which may reach the bridge after the recorder got the message.
-    await eventually(() => bridge.status().messagesPublished >= 4, "4 acknowledged publishes");
+    expect(link.connection.status().connected).toBe(true);
+    // Counted on PUBACK, which may reach the connection after the recorder got the message.
+    await eventually(() => link.connection.status().messagesPublished >= 4, "4 acknowledged publishes");
   });
 
   it("publishes events, retained talking state, identified events and the last speaker", async () => {
     const room = newRoom();
     const recorder = await record(broker.url, room);
-    const bridge = makeBridge(room);
-    bridge.setSpeakers([alice, bob]);
-    await bridge.start();
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice, bob]);
+    await link.start();
     await recorder.next(`voiceid/${room}/speaker/bob/talking`);
 
     const talking = `voiceid/${room}/speaker/alice/talking`;
     const mark = recorder.messages.length;
-    bridge.publishEvent(speech());
+    link.ha.publishEvent(speech());
     const on = await recorder.waitFor((m) => m.topic === talking && m.payload === "ON", "alice ON");
     expect(on.retain).toBe(false); // live delivery; retention is checked below via a fresh subscriber
     expect((await readRetained(broker.url, [talking])).get(talking)).toBe("ON");
@@ -164,8 +193,8 @@ describe("HomeAssistantBridge against mosquitto", () => {
     const identified = JSON.parse((await recorder.next(`voiceid/${room}/identified`, mark)).payload);
     expect(identified).toMatchObject({ event_type: "alice", speaker: "Alice", turnId: 1, room });
 
-    bridge.publishEvent(speech({ type: "updated", score: 0.93 }));
-    bridge.publishEvent(speech({ type: "stopped", score: 0.94, durationS: 2.5 }));
+    link.ha.publishEvent(speech({ type: "updated", score: 0.93 }));
+    link.ha.publishEvent(speech({ type: "stopped", score: 0.94, durationS: 2.5 }));
     await recorder.waitFor(
       (m) => m.topic === talking && m.payload === "OFF" && recorder.messages.indexOf(m) > mark,
       "alice OFF",
@@ -176,9 +205,11 @@ describe("HomeAssistantBridge against mosquitto", () => {
     // Same speaker all segment long: one identified event only.
     expect(recorder.on(`voiceid/${room}/identified`)).toHaveLength(1);
 
-    // Unidentified speech: "unknown" event type, last speaker null; too short speech: no identification.
-    bridge.publishEvent(speech({ turnId: 2, speaker: null, speakerId: null, reason: "unknown", score: 0.5 }));
-    bridge.publishEvent(
+    // Unidentified speech: "unrecognized" event type, last speaker null; too short speech: no identification.
+    link.ha.publishEvent(
+      speech({ turnId: 2, speaker: null, speakerId: null, reason: "unknown", score: 0.5 }),
+    );
+    link.ha.publishEvent(
       speech({ turnId: 3, speaker: null, speakerId: null, reason: "too_short", score: null }),
     );
     await recorder.waitFor(
@@ -188,7 +219,7 @@ describe("HomeAssistantBridge against mosquitto", () => {
     const identifiedTypes = recorder
       .on(`voiceid/${room}/identified`)
       .map((m) => JSON.parse(m.payload).event_type);
-    expect(identifiedTypes).toEqual(["alice", "unknown"]);
+    expect(identifiedTypes).toEqual(["alice", "unrecognized"]);
 
     const retained = await readRetained(broker.url, [`voiceid/${room}/#`]);
     expect(retained.get(talking)).toBe("OFF");
@@ -205,24 +236,29 @@ describe("HomeAssistantBridge against mosquitto", () => {
   it("removing a speaker sends {p} for its component, clears its retained state, then drops it", async () => {
     const room = newRoom();
     const recorder = await record(broker.url, room);
-    const bridge = makeBridge(room);
-    bridge.setSpeakers([alice, bob]);
-    await bridge.start();
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice, bob]);
+    await link.start();
     await recorder.next(`voiceid/${room}/speaker/bob/talking`);
     const mark = recorder.messages.length;
 
-    bridge.setSpeakers([alice]);
+    link.ha.setSpeakers([alice]);
     const removal = parseDiscovery((await recorder.next(discoveryTopic(room), mark)).payload);
     expect(removal.cmps.bob_talking).toEqual({ p: "binary_sensor" });
-    expect((removal.cmps.speaker_identified as DiscoveryComponent).evt_typ).toEqual(["alice", "unknown"]);
+    expect(removal.cmps.bob_last_heard).toEqual({ p: "sensor" });
+    expect((removal.cmps.speaker_identified as DiscoveryComponent).evt_typ).toEqual([
+      "alice",
+      "unrecognized",
+    ]);
     const cleared = await recorder.next(`voiceid/${room}/speaker/bob/talking`, mark);
     expect(cleared.payload).toBe("");
+    expect((await recorder.next(`voiceid/${room}/speaker/bob/last_heard`, mark)).payload).toBe("");
     const retained = await readRetained(broker.url, [`voiceid/${room}/#`]);
     expect(retained.has(`voiceid/${room}/speaker/bob/talking`)).toBe(false);
     expect(retained.get(`voiceid/${room}/speaker/alice/talking`)).toBe("OFF");
 
     const mark2 = recorder.messages.length;
-    bridge.setSpeakers([alice, { id: "carol", name: "Carol" }]);
+    link.ha.setSpeakers([alice, { id: "carol", name: "Carol" }]);
     const next = parseDiscovery((await recorder.next(discoveryTopic(room), mark2)).payload);
     expect("bob_talking" in next.cmps).toBe(false);
     expect(next.cmps.carol_talking).toMatchObject({ p: "binary_sensor", name: "Carol talking" });
@@ -232,14 +268,14 @@ describe("HomeAssistantBridge against mosquitto", () => {
   it("a rename republishes discovery and the last speaker with the new name", async () => {
     const room = newRoom();
     const recorder = await record(broker.url, room);
-    const bridge = makeBridge(room);
-    bridge.setSpeakers([alice]);
-    await bridge.start();
-    bridge.publishEvent(speech());
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice]);
+    await link.start();
+    link.ha.publishEvent(speech());
     await recorder.next(`voiceid/${room}/last_speaker`);
     const mark = recorder.messages.length;
 
-    bridge.setSpeakers([{ id: "alice", name: "Alicia" }]);
+    link.ha.setSpeakers([{ id: "alice", name: "Alicia" }]);
     const discovery = parseDiscovery((await recorder.next(discoveryTopic(room), mark)).payload);
     expect((discovery.cmps.alice_talking as DiscoveryComponent).name).toBe("Alicia talking");
     const last = JSON.parse((await recorder.next(`voiceid/${room}/last_speaker`, mark)).payload);
@@ -249,9 +285,9 @@ describe("HomeAssistantBridge against mosquitto", () => {
   it("republishes discovery and state when Home Assistant announces it is online", async () => {
     const room = newRoom();
     const recorder = await record(broker.url, room);
-    const bridge = makeBridge(room);
-    bridge.setSpeakers([alice]);
-    await bridge.start();
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice]);
+    await link.start();
     await recorder.next(`voiceid/${room}/speaker/alice/talking`);
     const mark = recorder.messages.length;
 
@@ -266,49 +302,158 @@ describe("HomeAssistantBridge against mosquitto", () => {
     expect(recorder.messages.slice(mark).filter((m) => m.topic === discoveryTopic(room))).toHaveLength(1);
   });
 
+  it("publishes every state before availability, so a crash's stale 'ON' is replaced while unavailable", async () => {
+    const room = newRoom();
+    // What a kill -9 while Alice talked leaves on the broker: her retained ON and the will's offline.
+    const crashed = await MqttRecorder.start(broker.url, [`never-${room}`]);
+    cleanups.push(() => crashed.stop());
+    await crashed.publish(`voiceid/${room}/speaker/alice/talking`, "ON", true);
+    await crashed.publish(`voiceid/${room}/status`, "offline", true);
+
+    const recorder = await record(broker.url, room);
+    await recorder.waitFor((m) => m.topic === `voiceid/${room}/status`, "the retained offline");
+    const mark = recorder.messages.length;
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice]);
+    link.ha.setDiagnostics({ audio: "running", encoder: "test-encoder", lastError: null, lastErrorAt: null });
+    await link.start();
+    await recorder.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
+    const after = recorder.messages.slice(mark).map((m) => m.topic);
+    const online = after.indexOf(`voiceid/${room}/status`);
+    expect(online).toBe(after.length - 1);
+    for (const topic of [
+      discoveryTopic(room),
+      `voiceid/${room}/speaker/alice/talking`,
+      `voiceid/${room}/listening`,
+      `voiceid/${room}/diagnostics`,
+    ]) {
+      expect(after.indexOf(topic), topic).toBeGreaterThanOrEqual(0);
+      expect(after.indexOf(topic), topic).toBeLessThan(online);
+    }
+    const seen = recorder.messages
+      .slice(mark)
+      .filter((m) => m.topic === `voiceid/${room}/speaker/alice/talking`);
+    expect(seen.map((m) => m.payload)).toEqual(["OFF"]);
+  });
+
+  it("sends a person's last-heard time when they are named and when their turn ends", async () => {
+    const room = newRoom();
+    const recorder = await record(broker.url, room);
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice, bob]);
+    await link.start();
+    await recorder.next(`voiceid/${room}/status`);
+    const before = Date.now();
+    link.ha.publishEvent(speech({ type: "started", speaker: null, speakerId: null, reason: "pending" }));
+    link.ha.publishEvent(speech({ type: "updated" }));
+    const first = await recorder.next(`voiceid/${room}/speaker/alice/last_heard`);
+    expect(first.retain).toBe(false);
+    expect(Date.parse(first.payload)).toBeGreaterThanOrEqual(before - 5);
+    expect(first.payload).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const mark = recorder.messages.length;
+    await new Promise((r) => setTimeout(r, 20));
+    link.ha.publishEvent(speech({ type: "stopped", durationS: 2 }));
+    const last = await recorder.next(`voiceid/${room}/speaker/alice/last_heard`, mark);
+    expect(Date.parse(last.payload)).toBeGreaterThan(Date.parse(first.payload));
+    const retained = await readRetained(broker.url, [`voiceid/${room}/#`]);
+    expect(retained.get(`voiceid/${room}/speaker/alice/last_heard`)).toBe(last.payload);
+    expect(retained.has(`voiceid/${room}/speaker/bob/last_heard`)).toBe(false);
+  });
+
+  it("passes the switch's ON/OFF commands on, and re-asserts its state for anything else", async () => {
+    const room = newRoom();
+    const recorder = await record(broker.url, room);
+    const link = makeLink(room);
+    const commands: boolean[] = [];
+    link.ha.onListeningCommand((on) => {
+      commands.push(on);
+      link.ha.setListening(on);
+    });
+    await link.start();
+    await recorder.next(`voiceid/${room}/status`);
+    expect(
+      (await readRetained(broker.url, [`voiceid/${room}/listening`])).get(`voiceid/${room}/listening`),
+    ).toBe("ON");
+    const ha = await MqttRecorder.start(broker.url, [`never-${room}`]);
+    cleanups.push(() => ha.stop());
+    await ha.publish(`voiceid/${room}/listening/set`, "OFF");
+    await recorder.waitFor(
+      (m) => m.topic === `voiceid/${room}/listening` && m.payload === "OFF",
+      "OFF state",
+    );
+    const mark = recorder.messages.length;
+    await ha.publish(`voiceid/${room}/listening/set`, "maybe");
+    const reasserted = await recorder.next(`voiceid/${room}/listening`, mark);
+    expect(reasserted.payload).toBe("OFF");
+    const mark2 = recorder.messages.length;
+    await ha.publish(`voiceid/${room}/listening/set`, "on");
+    expect((await recorder.next(`voiceid/${room}/listening`, mark2)).payload).toBe("ON");
+    expect(commands).toEqual([false, true]);
+  });
+
+  it("publishes diagnostics once per change", async () => {
+    const room = newRoom();
+    const recorder = await record(broker.url, room);
+    const link = makeLink(room);
+    await link.start();
+    await recorder.next(`voiceid/${room}/status`);
+    const d = { audio: "running", encoder: "resemblyzer", lastError: null, lastErrorAt: null };
+    link.ha.setDiagnostics(d);
+    link.ha.setDiagnostics({ ...d });
+    link.ha.setDiagnostics({
+      ...d,
+      audio: "retrying",
+      lastError: "recorder exited",
+      lastErrorAt: "2026-01-01T00:00:00.000Z",
+    });
+    await recorder.waitFor((m) => m.payload.includes("recorder exited"), "the second diagnostics");
+    const sent = recorder.on(`voiceid/${room}/diagnostics`).map((m) => JSON.parse(m.payload).audio);
+    expect(sent).toEqual(["running", "retrying"]);
+  });
+
   it("a clean stop leaves a retained 'offline' and is idempotent", async () => {
     const room = newRoom();
     const recorder = await record(broker.url, room);
-    const bridge = makeBridge(room);
-    await bridge.start();
+    const link = makeLink(room);
+    await link.start();
     await recorder.next(`voiceid/${room}/status`);
-    await bridge.stop();
-    await bridge.stop();
-    expect(bridge.status().connected).toBe(false);
+    await link.stop();
+    await link.stop();
+    expect(link.connection.status().connected).toBe(false);
     const retained = await readRetained(broker.url, [`voiceid/${room}/status`]);
     expect(retained.get(`voiceid/${room}/status`)).toBe("offline");
   });
 
   it("rejects a bad URL or unreadable TLS file at start with a clear error", async () => {
-    await expect(makeBridge(newRoom(), { url: "not a url" }).start()).rejects.toThrow(MqttConfigError);
-    await expect(makeBridge(newRoom(), { url: "http://127.0.0.1:1" }).start()).rejects.toThrow(
+    await expect(makeLink(newRoom(), { url: "not a url" }).start()).rejects.toThrow(MqttConfigError);
+    await expect(makeLink(newRoom(), { url: "http://127.0.0.1:1" }).start()).rejects.toThrow(
       /unsupported protocol/,
     );
     await expect(
-      makeBridge(newRoom(), { url: "mqtts://127.0.0.1:1", tls: { ca: "/nonexistent/ca.pem" } }).start(),
+      makeLink(newRoom(), { url: "mqtts://127.0.0.1:1", tls: { ca: "/nonexistent/ca.pem" } }).start(),
     ).rejects.toThrow(/cannot read MQTT TLS CA file "\/nonexistent\/ca.pem"/);
   });
 });
 
-describe("HomeAssistantBridge when the broker comes and goes", () => {
+describe("MqttConnection + publisher when the broker comes and goes", () => {
   it("keeps retrying while the broker is down, then connects and flushes recent events", async () => {
     const dead = await startMosquitto();
     const { port, url } = dead;
     await dead.stop();
     const room = newRoom();
-    const bridge = makeBridge(room, { url, offlineEventLimit: 2 });
-    bridge.setSpeakers([alice]);
-    await bridge.start(); // must not throw
-    await eventually(() => bridge.status().reconnects >= 2, "two retries");
-    const status = bridge.status();
+    const link = makeLink(room, { url, offlineEventLimit: 2 });
+    link.ha.setSpeakers([alice]);
+    await link.start(); // must not throw
+    await eventually(() => link.connection.status().reconnects >= 2, "two retries");
+    const status = link.connection.status();
     expect(status.connected).toBe(false);
     expect(status.lastError).toMatch(/ECONNREFUSED/);
     for (const id of [1, 2, 3]) {
-      bridge.publishEvent(
+      link.ha.publishEvent(
         speech({ turnId: id, speaker: null, speakerId: null, reason: "too_short", score: null }),
       );
     }
-    expect(bridge.status().queuedEvents).toBe(2);
+    expect(link.connection.status().queuedEvents).toBe(2);
 
     const revived = await startMosquitto({ port });
     cleanups.push(() => revived.stop());
@@ -323,7 +468,7 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     const retained = await readRetained(url, [`voiceid/${room}/#`, discoveryTopic(room)]);
     expect(retained.get(`voiceid/${room}/speaker/alice/talking`)).toBe("OFF");
     expect(retained.has(discoveryTopic(room))).toBe(true);
-    expect(bridge.status()).toMatchObject({ connected: true, queuedEvents: 0 });
+    expect(link.connection.status()).toMatchObject({ connected: true, queuedEvents: 0 });
   });
 
   it("drops events that waited longer than offlineEventMaxAgeMs", async () => {
@@ -331,17 +476,17 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     const { port, url } = dead;
     await dead.stop();
     const room = newRoom();
-    const bridge = makeBridge(room, { url, offlineEventMaxAgeMs: 50 });
-    await bridge.start();
-    bridge.publishEvent(
+    const link = makeLink(room, { url, offlineEventMaxAgeMs: 50 });
+    await link.start();
+    link.ha.publishEvent(
       speech({ turnId: 7, speaker: null, speakerId: null, reason: "too_short", score: null }),
     );
-    await eventually(() => bridge.status().reconnects >= 2, "two retries"); // >= 100 + 200 ms later
+    await eventually(() => link.connection.status().reconnects >= 2, "two retries"); // >= 100 + 200 ms later
     const revived = await startMosquitto({ port });
     cleanups.push(() => revived.stop());
     const recorder = await record(url, room);
     await recorder.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
-    bridge.publishEvent(
+    link.ha.publishEvent(
       speech({ turnId: 8, speaker: null, speakerId: null, reason: "too_short", score: null }),
     );
     await recorder.waitFor((m) => m.payload.includes('"turnId":8'), "new event");
@@ -360,18 +505,18 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
       warn: (m: string) => lines.push(m),
       child: () => logger,
     };
-    const bridge = makeBridge(room, { url, logger });
-    bridge.setSpeakers([alice]);
-    await bridge.start();
+    const link = makeLink(room, { url, logger });
+    link.ha.setSpeakers([alice]);
+    await link.start();
     // Alice talked and stopped while the broker was away.
-    bridge.publishEvent(speech({ turnId: 11 }));
-    bridge.publishEvent(speech({ turnId: 11, type: "stopped", durationS: 3 }));
+    link.ha.publishEvent(speech({ turnId: 11 }));
+    link.ha.publishEvent(speech({ turnId: 11, type: "stopped", durationS: 3 }));
     await new Promise((r) => setTimeout(r, 2300));
     const revived = await startMosquitto({ port });
     cleanups.push(() => revived.stop());
     const recorder = await record(url, room);
     await recorder.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
-    await eventually(() => bridge.status().droppedEvents > 0, "the stale events dropped");
+    await eventually(() => link.connection.status().droppedEvents > 0, "the stale events dropped");
     expect(recorder.on(`voiceid/${room}/event`)).toEqual([]);
     expect(recorder.on(`voiceid/${room}/identified`)).toEqual([]);
     const retained = await readRetained(url, [`voiceid/${room}/#`]);
@@ -388,16 +533,19 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
     const own = await startMosquitto();
     cleanups.push(() => own.stop());
     const room = newRoom();
-    const bridge = makeBridge(room, { url: own.url });
-    bridge.setSpeakers([alice, bob]);
-    await bridge.start();
+    const link = makeLink(room, { url: own.url });
+    link.ha.setSpeakers([alice, bob]);
+    await link.start();
     const first = await record(own.url, room);
     await first.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
-    bridge.publishEvent(speech()); // alice talking, last speaker alice
+    link.ha.publishEvent(speech()); // alice talking, last speaker alice
     await first.next(`voiceid/${room}/last_speaker`);
 
     await own.restart(); // no persistence: every retained message is gone
-    await eventually(() => bridge.status().reconnects >= 1 && bridge.status().connected, "reconnect");
+    await eventually(
+      () => link.connection.status().reconnects >= 1 && link.connection.status().connected,
+      "reconnect",
+    );
     const topics = [`voiceid/${room}/#`, discoveryTopic(room)];
     // The bridge publishes right after connecting; poll the broker until the last of it is back.
     const snapshot = await waitForRetained(own.url, topics, (r) =>
@@ -415,11 +563,11 @@ describe("HomeAssistantBridge when the broker comes and goes", () => {
   it("stop() returns promptly when the broker is unreachable", async () => {
     const dead = await startMosquitto();
     await dead.stop();
-    const bridge = makeBridge(newRoom(), { url: dead.url });
-    await bridge.start();
-    await eventually(() => bridge.status().reconnects >= 1, "a retry");
-    await bridge.stop();
-    expect(bridge.status().connected).toBe(false);
+    const link = makeLink(newRoom(), { url: dead.url });
+    await link.start();
+    await eventually(() => link.connection.status().reconnects >= 1, "a retry");
+    await link.stop();
+    expect(link.connection.status().connected).toBe(false);
   });
 });
 

@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { HomeAssistantBridge } from "../../src/mqtt/bridge.js";
+import { MqttConnection } from "../../src/mqtt/connection.js";
 import { silentLogger } from "../../src/util/log.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
 import { MqttRecorder, readRetained } from "./recorder.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const childScript = fileURLToPath(new URL("./fixtures/bridge-child.ts", import.meta.url));
+const childScript = fileURLToPath(new URL("./fixtures/connection-child.ts", import.meta.url));
 
 describe("last will", () => {
   let broker: MosquittoBroker;
@@ -27,13 +27,17 @@ describe("last will", () => {
     await broker?.stop();
   });
 
-  it("the broker publishes a retained 'offline' when the bridge process is killed", async () => {
+  it("the broker publishes the retained will when the connection's process is killed", async () => {
     const room = "willroom";
     recorder = await MqttRecorder.start(broker.url, [`voiceid/${room}/status`]);
-    const proc = spawn(process.execPath, ["--import", "tsx", childScript, broker.url, room], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const proc = spawn(
+      process.execPath,
+      ["--import", "tsx", childScript, broker.url, `voiceid/${room}/status`],
+      {
+        cwd: repoRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     child = proc;
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => {
@@ -43,7 +47,7 @@ describe("last will", () => {
       proc.stdout?.on("data", (d: Buffer) => {
         if (d.toString().includes("connected")) resolve();
       });
-      proc.once("exit", (code) => reject(new Error(`bridge child exited early (${code}): ${stderr}`)));
+      proc.once("exit", (code) => reject(new Error(`connection child exited early (${code}): ${stderr}`)));
     });
     await recorder.waitFor((m) => m.payload === "online", "online from the child");
 
@@ -59,30 +63,31 @@ describe("last will", () => {
 
 describe("username/password authentication", () => {
   let broker: MosquittoBroker;
-  const bridges: HomeAssistantBridge[] = [];
+  const connections: MqttConnection[] = [];
 
   beforeAll(async () => {
     broker = await startMosquitto({ users: { voiceid: "s3cret", watcher: "w" } });
   });
   afterEach(async () => {
-    for (const b of bridges.splice(0)) await b.stop();
+    for (const c of connections.splice(0)) await c.stop();
   });
   afterAll(async () => {
     await broker?.stop();
   });
 
-  const bridge = (password: string) => {
-    const b = new HomeAssistantBridge({
+  const connectAs = (password: string) => {
+    const c = new MqttConnection({
       url: broker.url,
       username: "voiceid",
       password,
-      room: "authroom",
+      will: { topic: "voiceid/authroom/status", payload: "offline" },
       logger: silentLogger,
       reconnectMinMs: 100,
       reconnectMaxMs: 200,
     });
-    bridges.push(b);
-    return b;
+    c.onConnect(() => c.publishState("voiceid/authroom/status", "online"));
+    connections.push(c);
+    return c;
   };
 
   it("connects with the right password", async () => {
@@ -91,7 +96,7 @@ describe("username/password authentication", () => {
       password: "w",
     });
     try {
-      const b = bridge("s3cret");
+      const b = connectAs("s3cret");
       await b.start();
       expect((await recorder.waitFor((m) => m.payload === "online", "online")).topic).toBe(
         "voiceid/authroom/status",
@@ -103,7 +108,7 @@ describe("username/password authentication", () => {
   });
 
   it("with a wrong password stays disconnected, reports why and keeps retrying", async () => {
-    const b = bridge("wrong");
+    const b = connectAs("wrong");
     await b.start();
     const deadline = Date.now() + 10_000;
     while (b.status().reconnects < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -1,0 +1,297 @@
+import type { Component } from "../util/lifecycle.js";
+import type { Logger } from "../util/log.js";
+import type { LastWill, MqttConnection } from "./connection.js";
+import { type DiscoverySpeaker, DiscoveryState } from "./discovery.js";
+import {
+  AVAILABILITY_OFFLINE,
+  AVAILABILITY_ONLINE,
+  announcementOf,
+  DEFAULT_DISCOVERY_PREFIX,
+  DEFAULT_HA_STATUS_TOPIC,
+  type DiagnosticsPayload,
+  identifiedEventPayload,
+  type LastSpeakerPayload,
+  LISTENING_OFF,
+  LISTENING_ON,
+  lastSpeakerPayload,
+  speechEventPayload,
+  TALKING_OFF,
+  TALKING_ON,
+  type TimedDecision,
+  type VoiceidTopics,
+  validateTopicPrefix,
+} from "./topics.js";
+
+export interface HomeAssistantPublisherOptions {
+  connection: MqttConnection;
+  topics: VoiceidTopics;
+  discoveryPrefix?: string;
+  /** HA publishes "online" here when it (re)starts; we answer with discovery + state. */
+  haStatusTopic?: string;
+  /** Shown in HA as the device's software version. */
+  softwareVersion?: string;
+  logger: Logger;
+}
+
+/** Asked from Home Assistant's switch: listen (true) or stop listening (false). */
+export type ListeningCommandListener = (listening: boolean) => void;
+
+interface TurnState {
+  /** The person the turn is named as (talking ON), or null. */
+  speakerId: string | null;
+  /** What was last claimed on the identified topic for this turn. */
+  announced?: string;
+}
+
+/** Turns without a "stopped" event must not pile up forever. */
+const MAX_OPEN_TURNS = 32;
+
+/** The connection's last will: Home Assistant marks every entity unavailable when we vanish. */
+export function availabilityWill(topics: VoiceidTopics): LastWill {
+  return { topic: topics.availability, payload: AVAILABILITY_OFFLINE };
+}
+
+/**
+ * Tells Home Assistant what voiceid knows, over one MqttConnection: device discovery, per-speaker
+ * "talking" and "last heard", the last speaker, the listening switch, diagnostics and speech events.
+ *
+ * On every (re)connect it republishes discovery and all retained state with availability LAST: after a
+ * crash the broker still holds the old "talking: ON", and Home Assistant must see it replaced by the
+ * truth while the device is still unavailable, not flash "on" after coming online.
+ */
+export class HomeAssistantPublisher implements Component {
+  private readonly discovery: DiscoveryState;
+  private readonly haStatusTopic: string;
+  private readonly log: Logger;
+  private readonly connection: MqttConnection;
+  private readonly topics: VoiceidTopics;
+  private unsubscribe: Array<() => void> = [];
+
+  private readonly turns = new Map<string, TurnState>();
+  /** Talking payload last sent per speaker on this connection, to skip repeats. */
+  private readonly sentTalking = new Map<string, string>();
+  /** Removed speakers whose retained topics still have to be cleared. */
+  private readonly pendingClears = new Set<string>();
+  private readonly lastHeard = new Map<string, string>();
+  private lastSpeaker: LastSpeakerPayload | null = null;
+  private listening = true;
+  private diagnostics: DiagnosticsPayload | null = null;
+  private readonly listeningListeners = new Set<ListeningCommandListener>();
+
+  constructor(options: HomeAssistantPublisherOptions) {
+    // Pure derivations only: they validate topic settings early, nothing is opened here.
+    this.connection = options.connection;
+    this.topics = options.topics;
+    this.discovery = new DiscoveryState({
+      topics: options.topics,
+      discoveryPrefix: options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX,
+      softwareVersion: options.softwareVersion,
+    });
+    this.haStatusTopic = validateTopicPrefix(
+      options.haStatusTopic ?? DEFAULT_HA_STATUS_TOPIC,
+      "HA status topic",
+    );
+    this.log = options.logger.child("home-assistant");
+  }
+
+  /** Topics this publisher uses (for logs, docs and tests). */
+  get topicNames(): VoiceidTopics & { discovery: string } {
+    return { ...this.topics, discovery: this.discovery.topic };
+  }
+
+  async start(): Promise<void> {
+    if (this.unsubscribe.length > 0) return;
+    this.unsubscribe = [
+      this.connection.onConnect(() => this.publishAll()),
+      this.connection.subscribe(this.haStatusTopic, (payload) => {
+        if (payload !== AVAILABILITY_ONLINE) return;
+        this.log.info("Home Assistant came online; republishing discovery and state");
+        this.publishAll();
+      }),
+      this.connection.subscribe(this.topics.listeningCommand, (payload) =>
+        this.handleListeningCommand(payload),
+      ),
+    ];
+    if (this.connection.connected) this.publishAll();
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+  }
+
+  /** Listens for the switch in Home Assistant; returns a function that removes the listener. */
+  onListeningCommand(listener: ListeningCommandListener): () => void {
+    this.listeningListeners.add(listener);
+    return () => this.listeningListeners.delete(listener);
+  }
+
+  private handleListeningCommand(payload: string): void {
+    const command = payload.trim().toUpperCase();
+    if (command !== LISTENING_ON && command !== LISTENING_OFF) {
+      this.log.warn("ignored a listening command that is neither ON nor OFF", {
+        payload: payload.slice(0, 40),
+      });
+      // Re-assert the real state so the switch in Home Assistant shows the truth.
+      this.publishListening();
+      return;
+    }
+    for (const listener of this.listeningListeners) listener(command === LISTENING_ON);
+  }
+
+  /** Whether voiceid listens; the switch's retained state. */
+  setListening(listening: boolean): void {
+    this.listening = listening;
+    this.publishListening();
+  }
+
+  /** Audio status, encoder and last error for the diagnostic entities; published when they change. */
+  setDiagnostics(diagnostics: DiagnosticsPayload): void {
+    if (this.diagnostics !== null && JSON.stringify(diagnostics) === JSON.stringify(this.diagnostics)) return;
+    this.diagnostics = diagnostics;
+    this.publishDiagnostics();
+  }
+
+  /**
+   * The enrolled speakers. Updates discovery (talking and last-heard entities per speaker, event types),
+   * clears the retained state of removed speakers and publishes names of renamed ones. Can be called
+   * before start().
+   */
+  setSpeakers(speakers: readonly DiscoverySpeaker[]): void {
+    const change = this.discovery.setSpeakers(speakers);
+    const known = this.discovery.speakerNames();
+    for (const id of change.removedSpeakerIds) {
+      this.pendingClears.add(id);
+      this.sentTalking.delete(id);
+      this.lastHeard.delete(id);
+    }
+    for (const id of known.keys()) this.pendingClears.delete(id);
+    for (const turn of this.turns.values()) {
+      if (turn.speakerId !== null && !known.has(turn.speakerId)) turn.speakerId = null;
+    }
+    let lastSpeakerChanged = false;
+    if (this.lastSpeaker?.speakerId != null) {
+      const name = known.get(this.lastSpeaker.speakerId);
+      if (name !== undefined && name !== this.lastSpeaker.speaker) {
+        this.lastSpeaker = { ...this.lastSpeaker, speaker: name };
+        lastSpeakerChanged = true;
+      }
+    }
+    if (!this.connection.connected) return;
+    if (change.changed) this.publishDiscovery();
+    this.publishPendingClears();
+    this.publishTalkingStates();
+    if (lastSpeakerChanged) this.publishLastSpeaker();
+  }
+
+  /**
+   * One decision. Always published on the event topic. Home Assistant's entities follow only what is
+   * claimed: a turn named as a person turns their "talking" ON until it stops and makes them the last
+   * speaker; a voice confidently nobody enrolled sends "unrecognized"; pending, uncertain and too-short
+   * turns change nothing there. One "identified" event per claim (and per change of it).
+   */
+  publishEvent(event: TimedDecision): void {
+    const now = new Date();
+    this.connection.publishEvent(
+      this.topics.event,
+      JSON.stringify(speechEventPayload(event, this.topics.room)),
+    );
+
+    const key = String(event.turnId);
+    const previous = this.turns.get(key);
+    const known = this.discovery.speakerNames();
+    const claim = announcementOf(event);
+    const speakerId = event.speakerId !== null && known.has(event.speakerId) ? event.speakerId : null;
+    const turn: TurnState = {
+      speakerId: claim === null ? (previous?.speakerId ?? null) : speakerId,
+      announced: previous?.announced,
+    };
+    this.turns.delete(key); // re-inserted below to keep Map order = recency
+    if (event.type !== "stopped") {
+      this.turns.set(key, turn);
+      while (this.turns.size > MAX_OPEN_TURNS) {
+        const oldest = this.turns.keys().next().value;
+        if (oldest === undefined) break;
+        this.turns.delete(oldest);
+      }
+    }
+
+    if (claim !== null && claim !== previous?.announced) {
+      turn.announced = claim;
+      this.connection.publishEvent(
+        this.topics.identified,
+        JSON.stringify(identifiedEventPayload(event, this.topics.room, now)),
+      );
+      this.lastSpeaker = lastSpeakerPayload(event, now);
+      this.publishLastSpeaker();
+    } else if (event.type === "stopped" && claim !== null && this.lastSpeaker?.turnId === event.turnId) {
+      // Final score of the turn.
+      this.lastSpeaker = lastSpeakerPayload(event, now);
+      this.publishLastSpeaker();
+    }
+    if (turn.speakerId !== null) {
+      // Heard until the turn's last word: updated on its stop too.
+      this.lastHeard.set(turn.speakerId, now.toISOString());
+      if (claim !== null || event.type === "stopped") this.publishLastHeard(turn.speakerId);
+    }
+    this.publishTalkingStates();
+  }
+
+  /** Discovery and every retained state, availability last (see the class comment). */
+  private publishAll(): void {
+    this.publishDiscovery();
+    this.publishPendingClears();
+    this.sentTalking.clear();
+    this.publishTalkingStates();
+    this.publishLastSpeaker();
+    for (const id of this.lastHeard.keys()) this.publishLastHeard(id);
+    this.publishListening();
+    this.publishDiagnostics();
+    this.connection.publishState(this.topics.availability, AVAILABILITY_ONLINE);
+  }
+
+  private publishDiscovery(): void {
+    this.connection.publishState(this.discovery.topic, JSON.stringify(this.discovery.payload()));
+  }
+
+  private publishPendingClears(): void {
+    if (!this.connection.connected) return;
+    for (const id of this.pendingClears) {
+      // An empty retained message deletes a removed speaker's retained state.
+      this.connection.publishState(this.topics.talking(id), "");
+      this.connection.publishState(this.topics.lastHeard(id), "");
+    }
+    this.pendingClears.clear();
+  }
+
+  private publishTalkingStates(): void {
+    if (!this.connection.connected) return;
+    const talking = new Set<string>();
+    for (const turn of this.turns.values()) if (turn.speakerId !== null) talking.add(turn.speakerId);
+    for (const id of this.discovery.speakerNames().keys()) {
+      const state = talking.has(id) ? TALKING_ON : TALKING_OFF;
+      if (this.sentTalking.get(id) === state) continue;
+      this.sentTalking.set(id, state);
+      this.connection.publishState(this.topics.talking(id), state);
+    }
+  }
+
+  private publishLastSpeaker(): void {
+    if (this.lastSpeaker)
+      this.connection.publishState(this.topics.lastSpeaker, JSON.stringify(this.lastSpeaker));
+  }
+
+  private publishLastHeard(speakerId: string): void {
+    const at = this.lastHeard.get(speakerId);
+    if (at !== undefined) this.connection.publishState(this.topics.lastHeard(speakerId), at);
+  }
+
+  private publishListening(): void {
+    this.connection.publishState(this.topics.listening, this.listening ? LISTENING_ON : LISTENING_OFF);
+  }
+
+  private publishDiagnostics(): void {
+    if (this.diagnostics)
+      this.connection.publishState(this.topics.diagnostics, JSON.stringify(this.diagnostics));
+  }
+}
