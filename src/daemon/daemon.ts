@@ -42,7 +42,11 @@ export interface DaemonOptions {
  * order and stops them in reverse. Signals and exit codes are the entry point's business.
  */
 export class Daemon implements Component {
-  readonly metrics: VoiceidMetrics = createVoiceidMetrics();
+  readonly metrics: VoiceidMetrics = createVoiceidMetrics({
+    mqtt: () => this.mqtt?.status() ?? null,
+    encoder: () => this.encoder?.modelId ?? null,
+    listening: () => this.listeningState?.listening ?? true,
+  });
   private readonly detections: DetectionHub;
   private readonly log: Logger;
   private started: Component[] = [];
@@ -58,7 +62,6 @@ export class Daemon implements Component {
   private registry: SpeakerRegistry | null = null;
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
-  private reconnectsSeen = 0;
   private stopping: Promise<void> | null = null;
   private endedResolve!: () => void;
   /** Resolves when a finite input (file, stdin) has ended and its last segment was reported. */
@@ -208,7 +211,7 @@ export class Daemon implements Component {
           },
         },
         health: () => this.health(),
-        metrics: () => this.scrape(),
+        metrics: () => this.metrics.registry.metrics(),
         config: {
           bodyLimitBytes: config.http.bodyLimitBytes,
           maxUploadSeconds: config.http.maxUploadSeconds,
@@ -304,16 +307,6 @@ export class Daemon implements Component {
       lastError: problem ? `${problem.message}`.slice(0, 255) : null,
       lastErrorAt: problem ? problem.at.toISOString() : null,
     });
-  }
-
-  private scrape(): string {
-    const mqtt = this.mqtt?.status();
-    this.metrics.mqttConnected.set(mqtt?.connected ? 1 : 0);
-    // The bridge counts reconnects itself; the counter catches up at scrape time.
-    const reconnects = mqtt?.reconnects ?? 0;
-    if (reconnects > this.reconnectsSeen) this.metrics.mqttReconnects.inc(reconnects - this.reconnectsSeen);
-    this.reconnectsSeen = reconnects;
-    return this.metrics.registry.render();
   }
 
   private async startComponent(component: Component): Promise<void> {

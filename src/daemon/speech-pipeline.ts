@@ -18,7 +18,7 @@ export interface SpeechPipelineOptions {
   /** Receives every decision, in order. */
   onDecision: (decision: Decision) => void;
   /** Per-stage timings, for metrics. */
-  onTiming?: (stage: "vad" | "identify", seconds: number) => void;
+  onTiming?: (stage: "vad" | "encoder" | "match", seconds: number) => void;
   /**
    * Outside speech, audio is run through the VAD in batches of this many samples (default 2048,
    * 128 ms) instead of per 32 ms chunk: one wake-up of the model per batch is what makes idle
@@ -112,11 +112,9 @@ export class SpeechPipeline implements Component {
     const identifier = this.identifier!;
     const t0 = performance.now();
     const events = await streaming.push(audio);
-    const t1 = performance.now();
-    this.options.onTiming?.("vad", (t1 - t0) / 1000);
+    this.options.onTiming?.("vad", (performance.now() - t0) / 1000);
     for (const event of events) await identifier.handle(event);
     await identifier.advance(streaming.processedSamples);
-    if (events.length > 0) this.options.onTiming?.("identify", (performance.now() - t1) / 1000);
   }
 
   /** The held audio followed by `chunk`, as one array; empties the hold. */
@@ -135,8 +133,8 @@ export class SpeechPipeline implements Component {
   }
 
   private newIdentifier(): LiveIdentifier {
-    const { encoder, candidates, identification, onDecision } = this.options;
-    return new LiveIdentifier(encoder, candidates, identification, (d) => onDecision(d));
+    const { encoder, candidates, identification, onDecision, onTiming } = this.options;
+    return new LiveIdentifier(encoder, candidates, identification, (d) => onDecision(d), onTiming);
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {

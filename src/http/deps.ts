@@ -85,7 +85,7 @@ export interface HttpDeps {
   listening: ListeningControl | null;
   health: () => HealthReport;
   /** Prometheus text exposition. */
-  metrics: () => string;
+  metrics: () => Promise<string>;
   config: HttpConfig;
   logger: Logger;
 }

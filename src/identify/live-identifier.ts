@@ -13,6 +13,8 @@ export interface LiveIdentifierOptions {
 }
 
 export type DecisionListener = (decision: Decision) => void | Promise<void>;
+/** Seconds spent per stage: "encoder" turns windows into voiceprints, "match" is the tracker's work. */
+export type IdentifyTimingListener = (stage: "encoder" | "match", seconds: number) => void;
 
 /**
  * The VAD's events in, decisions out: speech is cut into overlapping windows (SpeechWindows), each
@@ -30,6 +32,7 @@ export class LiveIdentifier {
     candidates: () => readonly MatchCandidate[],
     options: LiveIdentifierOptions,
     private readonly listener: DecisionListener,
+    private readonly onTiming?: IdentifyTimingListener,
   ) {
     const rate = options.tracker.sampleRate;
     this.windows = new SpeechWindows({
@@ -97,11 +100,16 @@ export class LiveIdentifier {
 
   private async embed(windows: SpeechWindow[]): Promise<void> {
     if (windows.length === 0) return;
+    const t0 = performance.now();
     const embeddings = await this.encoder.embedWindows(
       windows.map((w) => normalizeVolume(w.samples, -30, { increaseOnly: true })),
     );
+    this.onTiming?.("encoder", (performance.now() - t0) / 1000);
     for (const [i, w] of windows.entries()) {
-      await this.emit(this.tracker.window({ start: w.start, end: w.end, embedding: embeddings[i] }));
+      const t1 = performance.now();
+      const decisions = this.tracker.window({ start: w.start, end: w.end, embedding: embeddings[i] });
+      this.onTiming?.("match", (performance.now() - t1) / 1000);
+      await this.emit(decisions);
     }
   }
 

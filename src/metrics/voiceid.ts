@@ -1,72 +1,112 @@
-import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./prometheus.js";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export const IDENTIFICATION_OUTCOMES = ["known", "unknown", "uncertain", "too_short"] as const;
 export type IdentificationOutcome = (typeof IDENTIFICATION_OUTCOMES)[number];
 
+/** vad: Silero on the stream; encoder: windows -> voiceprints; match: the tracker; publish: MQTT + SSE. */
 export const PIPELINE_STAGES = ["vad", "encoder", "match", "publish"] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
-/** Stage latencies span a VAD window (~0.1 ms) to an encoder pass on a Pi over a long segment (seconds). */
-export const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Stage latencies span a tracker step (~10 µs) to an encoder pass on a Pi over a long segment (seconds). */
+export const STAGE_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
-/** The daemon's metrics; the pipeline, MQTT publisher and audio source update these objects directly. */
-export interface VoiceidMetrics {
-  registry: MetricsRegistry;
-  /** Speech segments closed by the VAD segmenter. */
-  segments: Counter;
-  /** Identification results by outcome: {outcome="known|unknown|uncertain|too_short"}. */
-  identifications: Counter;
-  /** Seconds spent per pipeline stage: {stage="vad|encoder|match|publish"}. */
-  stageSeconds: Histogram;
-  /** 1 while connected to the MQTT broker. */
-  mqttConnected: Gauge;
-  mqttReconnects: Counter;
-  /** Times the live audio source was restarted after a failure. */
-  audioRestarts: Counter;
-  /** Resident set size, read at scrape time. */
-  residentMemoryBytes: Gauge;
+/** What is read at scrape time rather than pushed. */
+export interface MetricsSources {
+  mqtt?: () => { connected: boolean; reconnects: number } | null;
+  encoder?: () => string | null;
+  listening?: () => boolean;
 }
 
-/** A fresh set of the daemon's metrics in their own registry (one per daemon; tests make their own). */
-export function createVoiceidMetrics(): VoiceidMetrics {
-  const registry = new MetricsRegistry();
-  const identifications = registry.counter({
+/** The daemon's metrics; the pipeline, publisher and audio input update these objects directly. */
+export interface VoiceidMetrics {
+  registry: Registry;
+  /** Speech turns ended. */
+  segments: Counter<string>;
+  /** Identification results of ended turns by outcome. */
+  identifications: Counter<"outcome">;
+  /** Seconds spent per pipeline stage. */
+  stageSeconds: Histogram<"stage">;
+  /** Times the live audio source was restarted after a failure. */
+  audioRestarts: Counter<string>;
+}
+
+/**
+ * A fresh set of the daemon's metrics in their own prom-client registry (one per daemon; tests make their
+ * own), with prom-client's process metrics (CPU, resident memory, event-loop lag, heap) for free.
+ */
+export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "voiceid_" });
+  const identifications = new Counter({
     name: "voiceid_identifications_total",
-    help: "Speaker identification results by outcome.",
-    labelNames: ["outcome"],
+    help: "Identification results of ended turns, by outcome.",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
   });
-  for (const outcome of IDENTIFICATION_OUTCOMES) identifications.declare({ outcome });
-  const stageSeconds = registry.histogram({
+  for (const outcome of IDENTIFICATION_OUTCOMES) identifications.inc({ outcome }, 0);
+  const stageSeconds = new Histogram({
     name: "voiceid_stage_seconds",
     help: "Time spent per pipeline stage, in seconds.",
-    labelNames: ["stage"],
+    labelNames: ["stage"] as const,
     buckets: STAGE_BUCKETS,
+    registers: [registry],
   });
-  for (const stage of PIPELINE_STAGES) stageSeconds.declare({ stage });
+  for (const stage of PIPELINE_STAGES) stageSeconds.zero({ stage });
+
+  new Gauge({
+    name: "voiceid_mqtt_connected",
+    help: "1 while connected to the MQTT broker, else 0.",
+    registers: [registry],
+    collect() {
+      this.set(sources.mqtt?.()?.connected ? 1 : 0);
+    },
+  });
+  let reconnectsSeen = 0;
+  new Counter({
+    name: "voiceid_mqtt_reconnects_total",
+    help: "Connection attempts to the MQTT broker after the first one.",
+    registers: [registry],
+    collect() {
+      // The connection counts them itself; the counter catches up at scrape time.
+      const reconnects = sources.mqtt?.()?.reconnects ?? 0;
+      if (reconnects > reconnectsSeen) this.inc(reconnects - reconnectsSeen);
+      reconnectsSeen = Math.max(reconnectsSeen, reconnects);
+    },
+  });
+  new Gauge({
+    name: "voiceid_listening",
+    help: "1 while listening, 0 while muted by the switch.",
+    registers: [registry],
+    collect() {
+      this.set(sources.listening?.() === false ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: "voiceid_encoder_info",
+    help: "The speaker encoder in use (label model), value 1.",
+    labelNames: ["model"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const model = sources.encoder?.();
+      if (model) this.set({ model }, 1);
+    },
+  });
   return {
     registry,
-    segments: registry.counter({
+    segments: new Counter({
       name: "voiceid_segments_total",
-      help: "Speech segments detected by the VAD.",
+      help: "Speech turns ended.",
+      registers: [registry],
     }),
     identifications,
     stageSeconds,
-    mqttConnected: registry.gauge({
-      name: "voiceid_mqtt_connected",
-      help: "1 while connected to the MQTT broker, else 0.",
-    }),
-    mqttReconnects: registry.counter({
-      name: "voiceid_mqtt_reconnects_total",
-      help: "Reconnections to the MQTT broker.",
-    }),
-    audioRestarts: registry.counter({
+    audioRestarts: new Counter({
       name: "voiceid_audio_restarts_total",
       help: "Restarts of the live audio source after a failure.",
-    }),
-    residentMemoryBytes: registry.gauge({
-      name: "voiceid_process_resident_memory_bytes",
-      help: "Resident set size of the voiceid process, in bytes.",
-      collect: () => process.memoryUsage.rss(),
+      registers: [registry],
     }),
   };
 }

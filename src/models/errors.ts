@@ -50,12 +50,9 @@ export class SourceUnavailableError extends Error {
   override name = "SourceUnavailableError";
 }
 
-export class ZipFormatError extends Error {
-  override name = "ZipFormatError";
-}
-
-export class TarFormatError extends Error {
-  override name = "TarFormatError";
+/** A zip or tar archive that cannot be read, or lacks the file asked for. */
+export class ArchiveFormatError extends Error {
+  override name = "ArchiveFormatError";
 }
 
 export class PickleError extends Error {

@@ -8,14 +8,13 @@ export {
 } from "./check.js";
 export { runModelsCheck, runModelsFetch } from "./commands.js";
 export {
+  ArchiveFormatError,
   ManifestError,
   ModelChecksumError,
   ModelConversionError,
   ModelFetchError,
   PickleError,
-  TarFormatError,
   TorchCheckpointError,
-  ZipFormatError,
 } from "./errors.js";
 export { type FetchAction, type FetchedFile, type FetchModelsOptions, fetchModels } from "./fetch.js";
 export { formatFetchReport, formatModelCheck } from "./format.js";

@@ -131,7 +131,7 @@ describe("voiceid on a microphone (arecord on an ALSA file PCM)", () => {
     const restarted = await childPids("arecord");
     expect(restarted.length).toBe(1);
     expect(restarted[0]).not.toBe(pid);
-    expect(daemon.metrics.registry.render()).toMatch(/voiceid_audio_restarts_total [1-9]/);
+    expect(await daemon.metrics.registry.metrics()).toMatch(/voiceid_audio_restarts_total [1-9]/);
     // Home Assistant's "last error" diagnostic says what happened.
     const diagnostics = await recorder.waitFor(
       (m) => m.topic === "voiceid/kitchen/diagnostics" && JSON.parse(m.payload).lastError !== null,

@@ -73,7 +73,7 @@ export function makeApp(
     liveAudio: overrides.liveAudio ?? null,
     listening: null,
     health: () => health.report,
-    metrics: () => metrics.registry.render(),
+    metrics: () => metrics.registry.metrics(),
     config: { bodyLimitBytes: 4 * 1024 * 1024, maxUploadSeconds: 30, ...overrides.config },
     logger: silentLogger,
   };

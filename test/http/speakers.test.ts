@@ -194,6 +194,6 @@ describe("/health and /metrics", () => {
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     const text = await res.text();
     expect(text).toContain("# TYPE voiceid_identifications_total counter");
-    expect(text).toContain('voiceid_stage_seconds_bucket{stage="encoder",le="+Inf"} 0');
+    expect(text).toContain('voiceid_stage_seconds_bucket{le="+Inf",stage="encoder"} 0');
   });
 });

