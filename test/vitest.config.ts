@@ -1,11 +1,13 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     // This file lives in test/; paths are the repository's.
     root: fileURLToPath(new URL("..", import.meta.url)),
     include: ["test/**/*.test.ts"],
+    // Opt-in: a real Home Assistant (npm run test:ha).
+    exclude: [...configDefaults.exclude, "test/ha/**"],
     // Real models and a real broker: give slow machines (and CI) room.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load.js";
 import type { VoiceidConfig } from "../config/schema.js";
-import { ModelStack } from "../embedding/stack.js";
+import type { ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { resolveModelsDir } from "../models/paths.js";
 import { SpeakerRegistry } from "../registry/registry.js";
@@ -28,8 +28,12 @@ export function modelsDirOf(config: VoiceidConfig): string {
   return config.modelsDir ?? resolveModelsDir();
 }
 
-/** The models a command needs: the encoder, and Silero VAD for trimming clips (started on first use). */
-export function createModelStack(config: VoiceidConfig, logger: Logger): ModelStack {
+/**
+ * The models a command needs: the encoder, and Silero VAD for trimming clips (started on first use).
+ * Imported here, not at the top: commands without models never load onnxruntime.
+ */
+export async function createModelStack(config: VoiceidConfig, logger: Logger): Promise<ModelStack> {
+  const { ModelStack } = await import("../embedding/stack.js");
   return new ModelStack({ modelsDir: modelsDirOf(config), encoder: config.identification.encoder, logger });
 }
 

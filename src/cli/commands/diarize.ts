@@ -21,7 +21,7 @@ export async function diarizeCommand(argv: string[]): Promise<number> {
   const logger = cliLogger(config);
   const bytes = await readWavFile(file);
   const registry = createRegistry(config, logger);
-  const stack = createModelStack(config, logger);
+  const stack = await createModelStack(config, logger);
   const streamVad = stack.streamVad();
   const turns = await withStarted([registry, stack, streamVad], async () => {
     const identifier = new Identifier(registry, {

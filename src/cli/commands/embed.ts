@@ -10,7 +10,7 @@ export async function embedCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError("embed takes exactly one WAV file");
   const config = await cliConfig(values);
-  const stack = createModelStack(config, cliLogger(config));
+  const stack = await createModelStack(config, cliLogger(config));
   const bytes = await readWavFile(positionals[0]);
   const vp = await withStarted([stack], () =>
     aboutFile(positionals[0], () => stack.extractor.fromWav(bytes, { trim: !values["no-trim"] })),

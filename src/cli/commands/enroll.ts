@@ -21,7 +21,7 @@ export async function enrollCommand(argv: string[]): Promise<number> {
     files.map(async (f) => ({ bytes: await readWavFile(f), source: "cli" as const, name: basename(f) })),
   );
   const registry = createRegistry(config, logger);
-  const stack = createModelStack(config, logger);
+  const stack = await createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
   const result = await withStarted([registry, stack], () => enroller.enrol(name, clips, { create: true }));
   if (values.json) {

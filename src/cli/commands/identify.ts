@@ -17,7 +17,7 @@ export async function identifyCommand(argv: string[]): Promise<number> {
   const logger = cliLogger(config);
   const bytes = await readWavFile(positionals[0]);
   const registry = createRegistry(config, logger);
-  const stack = createModelStack(config, logger);
+  const stack = await createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
   const id = await withStarted([registry, stack], () =>
     aboutFile(positionals[0], () => enroller.identifyWav(bytes)),

@@ -1,22 +1,21 @@
 import { UsageError } from "../errors.js";
 import { USAGE } from "../usage.js";
-import { diarizeCommand } from "./diarize.js";
-import { embedCommand } from "./embed.js";
-import { enrollCommand } from "./enroll.js";
-import { identifyCommand } from "./identify.js";
-import { modelsCommand } from "./models.js";
-import { runDaemonCommand } from "./run.js";
-import { speakersCommand } from "./speakers.js";
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  diarize: diarizeCommand,
-  embed: embedCommand,
-  enroll: enrollCommand,
-  enrol: enrollCommand,
-  identify: identifyCommand,
-  speakers: speakersCommand,
-  models: modelsCommand,
-  run: runDaemonCommand,
+type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * Loaded on demand: a command imports only what it needs (`voiceid speakers` never loads onnxruntime,
+ * MQTT or the HTTP server), which is most of a short command's run time.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  diarize: async () => (await import("./diarize.js")).diarizeCommand,
+  embed: async () => (await import("./embed.js")).embedCommand,
+  enroll: async () => (await import("./enroll.js")).enrollCommand,
+  enrol: async () => (await import("./enroll.js")).enrollCommand,
+  identify: async () => (await import("./identify.js")).identifyCommand,
+  speakers: async () => (await import("./speakers.js")).speakersCommand,
+  models: async () => (await import("./models.js")).modelsCommand,
+  run: async () => (await import("./run.js")).runDaemonCommand,
 };
 
 /** Dispatches to a command; resolves to its exit code (-1: still running, the daemon). */
@@ -30,7 +29,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const command = commands[name];
-  if (!command) throw new UsageError(`unknown command "${name}"`);
-  return command(rest);
+  const load = commands[name];
+  if (!load) throw new UsageError(`unknown command "${name}"`);
+  return (await load())(rest);
 }
