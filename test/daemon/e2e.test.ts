@@ -250,6 +250,14 @@ describe("voiceid run stopped with SIGTERM", () => {
       20_000,
     );
     const turnId = (JSON.parse(started.payload) as EventPayload).turnId;
+    // Every stage of the pipeline is timed under its own label.
+    const metrics = await (await fetch(`${d.httpUrl}/metrics`)).text();
+    for (const stage of ["vad", "encoder", "match", "publish"]) {
+      const count = Number(
+        new RegExp(`voiceid_stage_seconds_count\\{stage="${stage}"\\} (\\d+)`).exec(metrics)?.[1],
+      );
+      expect(count, stage).toBeGreaterThan(0);
+    }
     d.child.kill("SIGTERM");
     const code = await within(d.exited, 10_000, "the daemon to stop after SIGTERM", d);
     expect(code, d.log()).toBe(0);
