@@ -8,7 +8,7 @@
  * Phases run idle first so the RSS figure is not inflated by the audio the other phases hold.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -16,8 +16,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createConfigSchema, type VoiceidConfig } from "../src/config/schema.js";
 import { Daemon } from "../src/daemon/daemon.js";
+import { modelFilePath } from "../src/models/paths.js";
 import { createLogger } from "../src/util/log.js";
+import { SileroVad } from "../src/vad/silero.js";
 import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
+import { sharedAudio } from "../test/helpers/paths.js";
 import {
   concatenate,
   enrolSpeakers,
@@ -27,6 +30,7 @@ import {
   SAMPLE_RATE,
   type Stream,
   Subscriber,
+  serviceEnvironment,
   serviceNodeFlags,
   sleep,
   wavParts,
@@ -43,9 +47,17 @@ import {
   runMain,
 } from "./bench/setup.js";
 import { formatTable, heading, verdict } from "./bench/table.js";
+import { type GateFigures, gateFigures } from "./bench/vad-gate.js";
 
 const CHUNK = 512; // 32 ms, one VAD window: what the microphone source delivers
-const GOALS = { rtf: 0.05, stopP95Ms: 50, idleCpu: 0.03, idleRssMb: 150 };
+const GOALS = {
+  rtf: 0.05,
+  stopP95Ms: 50,
+  idleCpu: 0.01,
+  idleRssMb: 120,
+  gateRecall: 0.999,
+  gateOnsetMeanMs: 10,
+};
 const ENROLLED = 4;
 
 const USAGE = `usage: npm run bench:daemon -- [options]
@@ -156,10 +168,10 @@ interface IdleFigures {
  * process — fed only silence on stdin the way arecord delivers a microphone (one 125 ms period every
  * 125 ms). CPU and RSS are read from /proc for that process alone: the bench's own work is not in them.
  */
-async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<IdleFigures> {
+async function idlePhase(h: Harness, kind: IdleKind, seconds: number, gate = true): Promise<IdleFigures> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const entry = path.join(root, "dist/cli/main.js");
-  const room = `bench-idle-${kind}`;
+  const room = `bench-idle-${kind}${gate ? "" : "-nogate"}`;
   const subscriber = await Subscriber.start(h.broker.url, room);
   // The node flags of systemd/voiceid.service's ExecStart, so the figures are the service's.
   const nodeFlags = serviceNodeFlags(root);
@@ -171,7 +183,9 @@ async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<I
       stdio: ["pipe", "ignore", "inherit"],
       env: {
         ...process.env,
+        ...serviceEnvironment(root),
         VOICEID_CONFIG: "",
+        VOICEID__VAD__QUIETGATE: String(gate),
         VOICEID_ROOM: room,
         VOICEID_MQTT_URL: h.broker.url,
         VOICEID_HTTP_ENABLED: "false",
@@ -211,7 +225,7 @@ async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<I
     const code = await exited;
     if (code !== 0) throw new Error(`idle daemon (${kind}) exited with code ${code}`);
     return {
-      kind: IDLE_KINDS[kind],
+      kind: `${IDLE_KINDS[kind]}${gate ? "" : " (quiet gate off: before)"}`,
       seconds: wall,
       cpuShare: cpu / wall,
       rssMb: rss,
@@ -224,6 +238,28 @@ async function idlePhase(h: Harness, kind: IdleKind, seconds: number): Promise<I
     await subscriber.stop();
   }
 }
+
+/** (e) The VAD with and without the quiet gate over the first GATE_FILES files of the dry and room sets. */
+async function gatePhase(modelsDir: string): Promise<GateFigures[]> {
+  const vad = new SileroVad({ modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx") });
+  await vad.start();
+  try {
+    const out: GateFigures[] = [];
+    for (const set of ["librispeech-train-clean-100", "librispeech-room"]) {
+      const dir = path.join(sharedAudio, set);
+      const files = readdirSync(dir)
+        .filter((f) => f.endsWith(".wav"))
+        .sort()
+        .slice(0, GATE_FILES);
+      out.push(await gateFigures(vad, set, dir, files));
+    }
+    return out;
+  } finally {
+    await vad.stop();
+  }
+}
+
+const GATE_FILES = 40;
 
 /** RSS of an empty node process, for reference. */
 async function baselineRss(): Promise<{ nodeMb: number }> {
@@ -366,6 +402,9 @@ const DEFINITIONS = [
   "  of the compiled daemon as systemd runs it (node + the unit's node flags + dist/cli/main.js run --input -),",
   `  fed silence on stdin the way arecord delivers it (${MIC_PERIOD_MS} ms of audio every ${MIC_PERIOD_MS} ms);`,
   `  the first ${IDLE_WARMUP_SECONDS} s (warm-up) are left out. mosquitto's CPU is not counted.`,
+  "  'before': the same with vad.quietGate off (Silero judges every window).",
+  "Quiet gate (e): speech found by the VAD with the gate vs without it on the same audio (recall), and",
+  "  how far the first onset of each file moved; every file sits between 2 s of -60 dBFS noise.",
 ];
 
 async function main(): Promise<number> {
@@ -391,6 +430,12 @@ async function main(): Promise<number> {
       await idlePhase(h, "zeros", options.idleSeconds),
       await idlePhase(h, "noise", options.idleSeconds),
     ];
+    const idleBefore = [
+      await idlePhase(h, "zeros", options.idleSeconds, false),
+      await idlePhase(h, "noise", options.idleSeconds, false),
+    ];
+    progress("(e) VAD with and without the quiet gate on real speech (dry and far-field room)");
+    const gate = await gatePhase(h.modelsDir);
     const baseline = await baselineRss();
 
     // Enrolled speakers first, then strangers: named and unknown events both count.
@@ -434,6 +479,18 @@ async function main(): Promise<number> {
         value: `${idleRss.toFixed(0)} MB`,
         pass: idleRss <= GOALS.idleRssMb,
       },
+      ...gate.map((g) => ({
+        goal: `VAD recall with the gate (${g.set})`,
+        target: `>= ${GOALS.gateRecall}`,
+        value: g.recall.toFixed(4),
+        pass: g.recall >= GOALS.gateRecall,
+      })),
+      ...gate.map((g) => ({
+        goal: `onset shift with the gate, mean (${g.set})`,
+        target: `<= +${GOALS.gateOnsetMeanMs} ms`,
+        value: `${g.onsetDeltaMeanMs.toFixed(1)} ms (max |shift| ${g.onsetDeltaMaxMs.toFixed(0)} ms, ${g.onsetsMoved}/${g.files} moved)`,
+        pass: g.onsetDeltaMeanMs <= GOALS.gateOnsetMeanMs,
+      })),
     ];
 
     const report = {
@@ -463,6 +520,8 @@ async function main(): Promise<number> {
         },
       },
       idle,
+      idleBefore,
+      gate,
       baselineRss: baseline,
       goals: goals.map((g) => ({ ...g, verdict: verdict(g.pass) })),
       loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
@@ -531,7 +590,7 @@ async function main(): Promise<number> {
     out.push(
       formatTable(
         ["input", "seconds", "CPU", "RSS", "max RSS", "peak since start", "segments"],
-        idle.map((i) => [
+        [...idle, ...idleBefore].map((i) => [
           i.kind,
           i.seconds.toFixed(1),
           `${(i.cpuShare * 100).toFixed(2)} %`,
@@ -543,6 +602,29 @@ async function main(): Promise<number> {
       ),
     );
     out.push(`for reference: an empty node process ${baseline.nodeMb.toFixed(0)} MB RSS`);
+    out.push(heading("(e) the quiet gate on real speech, each file between 2 s of -60 dBFS noise"));
+    out.push(
+      formatTable(
+        [
+          "set",
+          "files",
+          "recall vs no gate",
+          "onset shift mean",
+          "max |shift|",
+          "onsets moved",
+          "windows skipped",
+        ],
+        gate.map((g) => [
+          g.set,
+          g.files,
+          g.recall.toFixed(4),
+          `${g.onsetDeltaMeanMs.toFixed(1)} ms`,
+          `${g.onsetDeltaMaxMs.toFixed(0)} ms`,
+          g.onsetsMoved,
+          `${(g.skippedShare * 100).toFixed(1)} %`,
+        ]),
+      ),
+    );
     out.push(heading("goals"));
     out.push(
       formatTable(

@@ -9,6 +9,7 @@ import { parseWavHeader, readWavAs16kMono } from "../../src/audio/wav.js";
 import { ModelStack } from "../../src/embedding/stack.js";
 import { Enroller } from "../../src/enrolment/enroller.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { buildTopics } from "../../src/mqtt/topics.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { createLogger } from "../../src/util/log.js";
 import { mulberry32 } from "./prng.js";
@@ -71,7 +72,7 @@ export class Subscriber {
       const e = JSON.parse(payload.toString()) as Omit<Received, "at">;
       subscriber.events.push({ ...e, at });
     });
-    await client.subscribeAsync(`voiceid/${room}/event`, { qos: 1 });
+    await client.subscribeAsync(buildTopics("voiceid", room).event, { qos: 1 });
     return subscriber;
   }
 
@@ -95,6 +96,14 @@ export function serviceNodeFlags(root: string): string[] {
   const unit = readFileSync(path.join(root, "systemd/voiceid.service"), "utf8");
   const exec = /^ExecStart=\S*node\s+(.*?)\s*\S*dist\/cli\/main\.js/m.exec(unit);
   return exec?.[1] ? exec[1].split(/\s+/) : [];
+}
+
+/** The unit's Environment= settings that shape the process (malloc tuning), not its paths. */
+export function serviceEnvironment(root: string): Record<string, string> {
+  const unit = readFileSync(path.join(root, "systemd/voiceid.service"), "utf8");
+  const env: Record<string, string> = {};
+  for (const [, key, value] of unit.matchAll(/^Environment=(MALLOC_[A-Z_]+)=(\S+)$/gm)) env[key] = value;
+  return env;
 }
 
 /** user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */

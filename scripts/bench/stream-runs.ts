@@ -10,7 +10,7 @@ import type { Decision } from "../../src/identify/decision.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
 import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
-import type { VoiceActivityDetector } from "../../src/vad/detector.js";
+import type { SileroVad } from "../../src/vad/silero.js";
 import { StreamingVad } from "../../src/vad/streaming.js";
 import {
   LiveIdentifier as BaselineIdentifier,
@@ -30,7 +30,7 @@ export interface Run {
 }
 
 export interface RunModels {
-  vad: VoiceActivityDetector;
+  vad: SileroVad;
   encoder: SpeakerEncoder;
 }
 

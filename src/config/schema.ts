@@ -94,6 +94,8 @@ const vadSchema = z
     hangoverMs: millis.default(400),
     preRollMs: millis.default(200),
     maxSegmentMs: positiveMillis.default(30_000),
+    /** Skip the model on the steady background of an empty room (see QuietGate). */
+    quietGate: z.boolean().default(true),
   })
   .refine(
     (v) =>

@@ -159,6 +159,7 @@ export class Daemon implements Component {
 
     const pipeline = new SpeechPipeline({
       vad: streamVad,
+      quietGate: config.vad.quietGate ? {} : false,
       encoder,
       candidates: () => identifier.candidates(),
       segmenter: segmenterOptions(config.vad),

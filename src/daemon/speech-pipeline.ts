@@ -5,11 +5,14 @@ import type { MatchCandidate } from "../registry/matcher.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
 import type { VoiceActivityDetector } from "../vad/detector.js";
+import { QuietGate, type QuietGateOptions, type SkippableDetector } from "../vad/quiet-gate.js";
 import type { SegmenterConfig } from "../vad/segmenter.js";
 import { StreamingVad } from "../vad/streaming.js";
 
 export interface SpeechPipelineOptions {
-  vad: VoiceActivityDetector;
+  vad: VoiceActivityDetector & SkippableDetector;
+  /** Skip the model on a quiet background (QuietGate); false: judge every window. Default on. */
+  quietGate?: QuietGateOptions | false;
   encoder: SpeakerEncoder;
   /** The enrolled people to compare with (read at every window: enrolments apply at once). */
   candidates: () => readonly MatchCandidate[];
@@ -58,7 +61,9 @@ export class SpeechPipeline implements Component {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.streaming = new StreamingVad({ detector: this.options.vad, segmenter: this.options.segmenter });
+    const { vad, quietGate = {} } = this.options;
+    const detector = quietGate === false ? vad : new QuietGate(vad, quietGate);
+    this.streaming = new StreamingVad({ detector, segmenter: this.options.segmenter });
     this.identifier = this.newIdentifier();
     this.held = [];
     this.heldSamples = 0;

@@ -20,7 +20,11 @@ export function liveIdentifierOptions(
   };
 }
 
-/** The segmenter's part of the vad section (the rest names the model). */
-export function segmenterOptions({ model: _model, ...segmenter }: VadConfig): Partial<SegmenterConfig> {
+/** The segmenter's part of the vad section (the rest names the model and the quiet gate). */
+export function segmenterOptions({
+  model: _model,
+  quietGate: _quietGate,
+  ...segmenter
+}: VadConfig): Partial<SegmenterConfig> {
   return segmenter;
 }

@@ -38,7 +38,9 @@ export interface VoiceidMetrics {
  */
 export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "voiceid_" });
+  // The event-loop lag monitor samples with a timer: every 10 ms by default, a wake-up that alone costs
+  // about 1 % of a core on an idle daemon. Once a second still shows a stalled loop.
+  collectDefaultMetrics({ register: registry, prefix: "voiceid_", eventLoopMonitoringPrecision: 1000 });
   const identifications = new Counter({
     name: "voiceid_identifications_total",
     help: "Identification results of ended turns, by outcome.",

@@ -148,6 +148,17 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   /**
+   * Takes `frame` as the latest audio without running the model (QuietGate): the next window's context
+   * is its tail, as if it had been judged; the recurrent state stays as the last judged window left it.
+   */
+  skip(frame: Float32Array): void {
+    const run = this.run;
+    if (!run) throw new VadUsageError("SileroVad.skip() called before start() (or after stop())");
+    if (this.inflight) throw new VadUsageError("SileroVad.skip() called while a window is running");
+    run.input.set(frame.subarray(frame.length - SILERO_CONTEXT_SAMPLES), 0);
+  }
+
+  /**
    * Offline helper: one probability per 512-sample window of `samples`, the last partial window
    * zero-padded. Treats `samples` as a new stream: state is reset before and after.
    */

@@ -62,6 +62,7 @@ describe("loadConfig defaults", () => {
       hangoverMs: 400,
       preRollMs: 200,
       maxSegmentMs: 30000,
+      quietGate: true,
     });
     expect(config.identification.encoder).toBe("resemblyzer-0.1.4");
     expect(config.identification.threshold).toBeUndefined();

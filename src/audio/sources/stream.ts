@@ -15,6 +15,11 @@ import {
 
 export type InputFormat = "auto" | "wav" | "raw";
 
+/** Unpaced delivery returns to the event loop at least this often. */
+const YIELD_EVERY_MS = 10;
+/** Largest unpaced delivery (0.5 s): bounds how long one chunk holds the pipeline. */
+const MAX_BURST_SAMPLES = 8192;
+
 export interface StreamSourceOptions {
   /** "auto": WAV when the input starts with "RIFF", else raw. */
   format?: InputFormat;
@@ -22,7 +27,7 @@ export interface StreamSourceOptions {
   raw?: Partial<RawFormat>;
   /** Deliver at the wall-clock pace of live capture instead of as fast as the listeners take it. */
   realtime?: boolean;
-  /** Samples per delivered chunk (16 kHz). Default 512 = 32 ms, one VAD window. */
+  /** Samples per delivered chunk (16 kHz), or per unit of a larger unpaced delivery. Default 512 = 32 ms, one VAD window. */
   chunkSamples?: number;
   logger: Logger;
 }
@@ -45,6 +50,7 @@ export class StreamAudioSource implements AudioSource {
   private pendingLength = 0;
   private delivered = 0;
   private startedAt = 0;
+  private lastYield = 0;
 
   constructor(
     readonly kind: "file" | "stdin",
@@ -175,7 +181,11 @@ export class StreamAudioSource implements AudioSource {
     await this.emit(decoder.flush(), true);
   }
 
-  /** Cuts decoded audio into fixed chunks and delivers them, paced or as fast as listeners accept. */
+  /**
+   * Cuts decoded audio into chunks and delivers them. Paced (realtime): one chunk of `chunkSamples` at the
+   * end of its time span, as live capture would. Unpaced: as much as has been read, in whole chunks of up
+   * to MAX_BURST_SAMPLES, so a pipe that delivers a microphone's periods costs one delivery per period.
+   */
   private async emit(samples: Float32Array, final: boolean): Promise<void> {
     if (samples.length > 0) {
       this.pending.push(samples);
@@ -184,15 +194,24 @@ export class StreamAudioSource implements AudioSource {
     const size = this.options.chunkSamples ?? 512;
     while (this.pendingLength >= size || (final && this.pendingLength > 0)) {
       if (this.abort.signal.aborted) return;
-      const chunk = this.take(Math.min(size, this.pendingLength));
+      const whole = Math.min(this.pendingLength - (this.pendingLength % size), MAX_BURST_SAMPLES);
+      const n = this.options.realtime
+        ? Math.min(size, this.pendingLength)
+        : whole > 0
+          ? whole
+          : this.pendingLength;
+      const chunk = this.take(n);
       if (this.options.realtime) {
         // Live capture hands a chunk over once it has been recorded: at the end of its time span.
         const due = this.startedAt + ((this.delivered + chunk.length) / SOURCE_SAMPLE_RATE) * 1000;
         const wait = due - performance.now();
         if (wait > 1) await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => {});
         if (this.abort.signal.aborted) return;
-      } else {
+      } else if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+        // A file read as fast as it goes must not starve the event loop (HTTP, MQTT); a pipe that delivers
+        // a period at a time already returns to it between reads, and an extra wake-up per read is idle CPU.
         await yieldToLoop();
+        this.lastYield = performance.now();
       }
       this.delivered += chunk.length;
       await this.emitter.deliver(chunk);

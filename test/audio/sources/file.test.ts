@@ -52,12 +52,12 @@ async function play(options: Omit<FileSourceOptions, "logger">, listenerDelayMs 
 }
 
 describe("FileSource", () => {
-  it("delivers every sample of a WAV exactly, in 512-sample chunks, then ends", async () => {
+  it("delivers every sample of a WAV exactly, in whole 512-sample chunks of at most 0.5 s, then ends", async () => {
     const { source, chunks, samples, error } = await play({ path: UTTERANCE });
     expect(error).toBeUndefined();
     expect(samples.length).toBe(expected.length);
     expect(mismatches(samples, expected)).toBe(0);
-    expect(chunks.slice(0, -1).every((c) => c.length === 512)).toBe(true);
+    expect(chunks.slice(0, -1).every((c) => c.length % 512 === 0 && c.length <= 8192)).toBe(true);
     expect(source.status().state).toBe("ended");
     expect(source.status().lastError).toBeUndefined();
   });
