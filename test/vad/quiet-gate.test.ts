@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { levelDb, QuietGate } from "../../src/vad/quiet-gate.js";
 import { SileroVad } from "../../src/vad/silero.js";
 import { StreamingVad } from "../../src/vad/streaming.js";
-import { librispeechWav, readWav16kMono, sileroModelPath } from "./helpers.js";
+import { concat, librispeechWav, readWav16kMono, sileroModelPath } from "./helpers.js";
 
 const RATE = 16_000;
 let vad: SileroVad;
@@ -23,16 +23,6 @@ function noise(seconds: number, dbfs: number, seed = 1): Float32Array {
   for (let i = 0; i < out.length; i++) {
     s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
     out[i] = (2 * (s / 2 ** 31) - 1) * a;
-  }
-  return out;
-}
-
-function joined(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
@@ -80,7 +70,7 @@ describe("QuietGate with Silero", () => {
 
   it("finds the same speech in real recordings as the ungated model, from the same onset", async () => {
     for (const file of ["1040-133433-0000.wav", "103-1240-0000.wav"]) {
-      const stream = joined(noise(2, -60, 3), readWav16kMono(librispeechWav(file)), noise(2, -60, 4));
+      const stream = concat(noise(2, -60, 3), readWav16kMono(librispeechWav(file)), noise(2, -60, 4));
       const plain = await speechSegments(stream, null);
       const gate = new QuietGate(vad);
       const gated = await speechSegments(stream, gate);
