@@ -36,6 +36,8 @@ export async function diarize(
   const decisions: Decision[] = [];
   const pipeline = new SpeechPipeline({
     ...options,
+    // Offline: every window is judged; the quiet gate only saves a live daemon's idle CPU.
+    quietGate: false,
     idleBatchSamples: 0,
     onDecision: (d) => decisions.push(d),
   });
