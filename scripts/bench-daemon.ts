@@ -168,7 +168,13 @@ interface IdleFigures {
  * process — fed only silence on stdin the way arecord delivers a microphone (one 125 ms period every
  * 125 ms). CPU and RSS are read from /proc for that process alone: the bench's own work is not in them.
  */
-async function idlePhase(h: Harness, kind: IdleKind, seconds: number, gate = true): Promise<IdleFigures> {
+async function idlePhase(
+  h: Harness,
+  kind: IdleKind,
+  seconds: number,
+  gate = true,
+  speech?: Float32Array,
+): Promise<IdleFigures> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
   const entry = path.join(root, "dist/cli/main.js");
   const room = `bench-idle-${kind}${gate ? "" : "-nogate"}`;
@@ -197,7 +203,12 @@ async function idlePhase(h: Harness, kind: IdleKind, seconds: number, gate = tru
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const pid = child.pid ?? 0;
   const total = seconds + IDLE_WARMUP_SECONDS;
-  const samples = kind === "zeros" ? new Float32Array(total * SAMPLE_RATE) : lowNoise(total, 7);
+  const samples =
+    kind === "zeros"
+      ? new Float32Array(total * SAMPLE_RATE)
+      : kind === "noise"
+        ? lowNoise(total, 7)
+        : (speech ?? new Float32Array(0)).subarray(0, total * SAMPLE_RATE);
   const { header, data } = wavParts(samples);
   try {
     child.stdin.write(header);
@@ -274,8 +285,12 @@ async function baselineRss(): Promise<{ nodeMb: number }> {
   return { nodeMb: Number(out.trim()) / 2 ** 20 };
 }
 
-type IdleKind = "zeros" | "noise";
-const IDLE_KINDS: Record<IdleKind, string> = { zeros: "digital zeros", noise: "noise -60 dBFS" };
+type IdleKind = "zeros" | "noise" | "speech";
+const IDLE_KINDS: Record<IdleKind, string> = {
+  zeros: "digital zeros",
+  noise: "noise -60 dBFS",
+  speech: "speech (utterances, 1-3 s apart)",
+};
 /** arecord's default period (a quarter of its 500 ms buffer): how often a microphone's audio arrives. */
 const MIC_PERIOD_MS = 125;
 /** Excluded from the idle figures: model warm-up and the MQTT connection settling. */
@@ -434,6 +449,9 @@ async function main(): Promise<number> {
       await idlePhase(h, "zeros", options.idleSeconds, false),
       await idlePhase(h, "noise", options.idleSeconds, false),
     ];
+    // People talking most of the time, at the same real-time pace: what listening costs when it works.
+    const talk = concatenate(files, 3).samples;
+    const speaking = await idlePhase(h, "speech", options.idleSeconds, true, talk);
     progress("(e) VAD with and without the quiet gate on real speech (dry and far-field room)");
     const gate = await gatePhase(h.modelsDir);
     const baseline = await baselineRss();
@@ -521,6 +539,7 @@ async function main(): Promise<number> {
       },
       idle,
       idleBefore,
+      speaking,
       gate,
       baselineRss: baseline,
       goals: goals.map((g) => ({ ...g, verdict: verdict(g.pass) })),
@@ -586,11 +605,11 @@ async function main(): Promise<number> {
         ],
       ),
     );
-    out.push(heading("(d) listening to silence in real time"));
+    out.push(heading("(d) listening in real time: silence, and people talking"));
     out.push(
       formatTable(
         ["input", "seconds", "CPU", "RSS", "max RSS", "peak since start", "segments"],
-        [...idle, ...idleBefore].map((i) => [
+        [...idle, ...idleBefore, speaking].map((i) => [
           i.kind,
           i.seconds.toFixed(1),
           `${(i.cpuShare * 100).toFixed(2)} %`,
