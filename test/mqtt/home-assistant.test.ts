@@ -71,6 +71,20 @@ function makeLink(room: string, overrides: Partial<MqttConnectionOptions> = {}):
   return link;
 }
 
+/** A started link with `speakers`, a recorder on its room, once every initial state is out. */
+async function connectedLink(
+  speakers: { id: string; name: string }[],
+): Promise<{ room: string; recorder: MqttRecorder; link: Link }> {
+  const room = newRoom();
+  const recorder = await record(broker.url, room);
+  const link = makeLink(room);
+  link.ha.setSpeakers(speakers);
+  await link.start();
+  // Availability comes last, after discovery and every state.
+  await recorder.waitFor((m) => m.topic === `voiceid/${room}/status` && m.payload === "online", "online");
+  return { room, recorder, link };
+}
+
 async function record(url: string, room: string, extra: string[] = []): Promise<MqttRecorder> {
   const recorder = await MqttRecorder.start(url, [
     `voiceid/${room}/#`,
@@ -167,12 +181,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("publishes events, retained talking state, identified events and the last speaker", async () => {
-    const room = newRoom();
-    const recorder = await record(broker.url, room);
-    const link = makeLink(room);
-    link.ha.setSpeakers([alice, bob]);
-    await link.start();
-    await recorder.next(`voiceid/${room}/speaker/bob/talking`);
+    const { room, recorder, link } = await connectedLink([alice, bob]);
 
     const talking = `voiceid/${room}/speaker/alice/talking`;
     const mark = recorder.messages.length;
@@ -234,12 +243,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("removing a speaker sends {p} for its component, clears its retained state, then drops it", async () => {
-    const room = newRoom();
-    const recorder = await record(broker.url, room);
-    const link = makeLink(room);
-    link.ha.setSpeakers([alice, bob]);
-    await link.start();
-    await recorder.next(`voiceid/${room}/speaker/bob/talking`);
+    const { room, recorder, link } = await connectedLink([alice, bob]);
     const mark = recorder.messages.length;
 
     link.ha.setSpeakers([alice]);
@@ -283,12 +287,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("republishes discovery and state when Home Assistant announces it is online", async () => {
-    const room = newRoom();
-    const recorder = await record(broker.url, room);
-    const link = makeLink(room);
-    link.ha.setSpeakers([alice]);
-    await link.start();
-    await recorder.next(`voiceid/${room}/speaker/alice/talking`);
+    const { room, recorder, link } = await connectedLink([alice]);
     const mark = recorder.messages.length;
 
     const ha = await MqttRecorder.start(broker.url, [`ha-${room}/never`]);
@@ -337,12 +336,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("sends a person's last-heard time when they are named and when their turn ends", async () => {
-    const room = newRoom();
-    const recorder = await record(broker.url, room);
-    const link = makeLink(room);
-    link.ha.setSpeakers([alice, bob]);
-    await link.start();
-    await recorder.next(`voiceid/${room}/status`);
+    const { room, recorder, link } = await connectedLink([alice, bob]);
     const before = Date.now();
     link.ha.publishEvent(speech({ type: "started", speaker: null, speakerId: null, reason: "pending" }));
     link.ha.publishEvent(speech({ type: "updated" }));
@@ -392,11 +386,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("publishes diagnostics once per change", async () => {
-    const room = newRoom();
-    const recorder = await record(broker.url, room);
-    const link = makeLink(room);
-    await link.start();
-    await recorder.next(`voiceid/${room}/status`);
+    const { room, recorder, link } = await connectedLink([]);
     const d = { audio: "running", encoder: "resemblyzer", lastError: null, lastErrorAt: null };
     link.ha.setDiagnostics(d);
     link.ha.setDiagnostics({ ...d });
@@ -412,11 +402,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("a clean stop leaves a retained 'offline' and is idempotent", async () => {
-    const room = newRoom();
-    const recorder = await record(broker.url, room);
-    const link = makeLink(room);
-    await link.start();
-    await recorder.next(`voiceid/${room}/status`);
+    const { room, recorder, link } = await connectedLink([]);
     await link.stop();
     await link.stop();
     expect(link.connection.status().connected).toBe(false);
