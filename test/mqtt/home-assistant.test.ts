@@ -287,7 +287,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("republishes discovery and state when Home Assistant announces it is online", async () => {
-    const { room, recorder, link } = await connectedLink([alice]);
+    const { room, recorder } = await connectedLink([alice]);
     const mark = recorder.messages.length;
 
     const ha = await MqttRecorder.start(broker.url, [`ha-${room}/never`]);
@@ -402,7 +402,7 @@ describe("HomeAssistantPublisher against mosquitto", () => {
   });
 
   it("a clean stop leaves a retained 'offline' and is idempotent", async () => {
-    const { room, recorder, link } = await connectedLink([]);
+    const { room, link } = await connectedLink([]);
     await link.stop();
     await link.stop();
     expect(link.connection.status().connected).toBe(false);
