@@ -281,6 +281,8 @@ export class Daemon implements Component {
       if (state.listening === on) return;
       await state.set(on);
       if (on) {
+        // Stream positions start again at 0 with the fresh pipeline: so does the clock they count from.
+        this.streamStartedAt = null;
         await pipeline.start();
         await input.setMuted(false);
       } else {

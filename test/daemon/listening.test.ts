@@ -5,10 +5,12 @@ import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { Daemon } from "../../src/daemon/daemon.js";
+import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import type { Logger } from "../../src/util/log.js";
 import { silentLogger } from "../../src/util/log.js";
 import { freePort } from "../helpers/mosquitto.js";
-import { modelsDir } from "../helpers/paths.js";
+import { librispeechWav, modelsDir } from "../helpers/paths.js";
+import { readWav16kMono } from "../vad/helpers.js";
 
 /** The mute switch through the HTTP API of a real daemon (real models, stdin input, real server). */
 const cleanups: Array<() => Promise<void>> = [];
@@ -19,7 +21,7 @@ afterEach(async () => {
 async function startDaemon(
   dataDir: string,
   logger: Logger = silentLogger,
-): Promise<{ daemon: Daemon; url: string }> {
+): Promise<{ daemon: Daemon; url: string; stdin: PassThrough }> {
   const port = await freePort();
   const { config } = await loadConfig({
     env: {},
@@ -40,7 +42,7 @@ async function startDaemon(
     stdin.end();
     await daemon.stop();
   });
-  return { daemon, url: `http://127.0.0.1:${port}` };
+  return { daemon, url: `http://127.0.0.1:${port}`, stdin };
 }
 
 async function newDataDir(): Promise<string> {
@@ -98,6 +100,31 @@ describe("POST /api/listening", () => {
     expect(JSON.parse(await readFile(path.join(dataDir, "listening.json"), "utf8"))).toMatchObject({
       listening: true,
     });
+  });
+
+  it("dates turns after listening resumed from when it resumed", async () => {
+    const { url, stdin } = await startDaemon(await newDataDir());
+    const raw = (samples: Float32Array) => encodePcm16Wav(samples, 16_000).subarray(44);
+    stdin.write(raw(new Float32Array(16_000))); // the stream's clock starts here
+    await new Promise((r) => setTimeout(r, 300));
+    await post(url, JSON.stringify({ listening: false }));
+    await new Promise((r) => setTimeout(r, 1500));
+    await post(url, JSON.stringify({ listening: true }));
+    const resumedAt = Date.now();
+    const events = await fetch(`${url}/api/events`);
+    const reader = events.body!.getReader();
+    stdin.write(raw(readWav16kMono(librispeechWav("1040-133433-0000.wav")).subarray(0, 3 * 16_000)));
+    stdin.write(raw(new Float32Array(3 * 16_000)));
+    let text = "";
+    while (!text.includes("event: detection")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    const data = /event: detection\ndata: (.*)\n/.exec(text)?.[1];
+    expect(data).toBeDefined();
+    expect(Date.parse(JSON.parse(data!).startedAt)).toBeGreaterThanOrEqual(resumedAt - 50);
   });
 
   it("refuses bad bodies and other sites' pages, and changes nothing", async () => {

@@ -173,6 +173,8 @@ describe("voiceid on a microphone (arecord on an ALSA file PCM)", () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(await childPids("arecord")).toEqual([]);
 
+      const unmutedAt = Date.now();
+      const beforeOn = recorder.messages.length;
       await ha.publish("voiceid/kitchen/listening/set", "ON");
       await until("arecord to run again", async () => (await childPids("arecord")).length === 1);
       await waitFor(
@@ -181,6 +183,13 @@ describe("voiceid on a microphone (arecord on an ALSA file PCM)", () => {
         10_000,
       );
       expect(daemon.health().listening.listening).toBe(true);
+      // Events after the switch count from when listening resumed, not from the first start.
+      const event = await recorder.waitFor(
+        (m) => m.topic === "voiceid/kitchen/event" && recorder.messages.indexOf(m) >= beforeOn,
+        "an event after listening resumed",
+        30_000,
+      );
+      expect(Date.parse(JSON.parse(event.payload).startedAt)).toBeGreaterThanOrEqual(unmutedAt);
     } finally {
       await ha.stop();
     }
