@@ -26,8 +26,10 @@ import { formatTable, heading, verdict } from "./bench/table.js";
 
 const GOALS = { identifyS: 0.5, speakersS: 0.3 };
 const USAGE = `usage: npm run bench:cli -- [options]
-  --runs N   counted runs of each command (default 10, after one warm-up)
-  --json     print the figures as JSON
+  --runs N        counted runs of each command (default 10, after one warm-up)
+  --before FILE   another build's dist/cli/main.js, timed the same way in the same run (e.g. a checkout
+                  of an earlier commit, built with npm run build)
+  --json          print the figures as JSON
 `;
 
 interface Timing {
@@ -59,7 +61,10 @@ function time(command: string, args: string[], env: NodeJS.ProcessEnv, runs: num
 async function main(): Promise<number> {
   const parsed = parseBenchArgs(
     () =>
-      parseArgs({ options: { ...COMMON_BENCH_OPTIONS, runs: { type: "string" } }, allowPositionals: false }),
+      parseArgs({
+        options: { ...COMMON_BENCH_OPTIONS, runs: { type: "string" }, before: { type: "string" } },
+        allowPositionals: false,
+      }),
     USAGE,
   );
   if (!parsed) return 0;
@@ -99,6 +104,13 @@ async function main(): Promise<number> {
       time("voiceid identify <10 s WAV>", [entry, "identify", wav], env, runs),
     ];
     const [, speakers, identify] = timings;
+    const before = parsed.before;
+    if (before) {
+      timings.push(
+        time("before: voiceid speakers", [before, "speakers"], env, runs),
+        time("before: voiceid identify <10 s WAV>", [before, "identify", wav], env, runs),
+      );
+    }
     const goals = [
       {
         goal: "voiceid speakers, median wall",
