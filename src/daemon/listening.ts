@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { writeFileAtomic } from "../registry/storage.js";
 import type { Logger } from "../util/log.js";
 
 const FILE_NAME = "listening.json";
@@ -47,13 +48,13 @@ export class ListeningState {
     }
   }
 
-  /** Saves first, so that what is reported is what a restart will restore. */
+  /**
+   * Saves first (atomically, creating the data directory on a first run), so that what is reported is
+   * what a restart will restore.
+   */
   async set(listening: boolean): Promise<void> {
     const next = { listening, changedAt: new Date().toISOString() };
-    const path = join(this.dataDir, FILE_NAME);
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(next)}\n`, { flush: true });
-    await rename(temp, path);
+    await writeFileAtomic(join(this.dataDir, FILE_NAME), `${JSON.stringify(next)}\n`);
     this.state = next;
   }
 }

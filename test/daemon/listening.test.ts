@@ -60,7 +60,8 @@ const post = (url: string, body: string, headers: Record<string, string> = {}) =
 
 describe("POST /api/listening", () => {
   it("mutes and unmutes, shows it in /health, and keeps it across a restart", async () => {
-    const dataDir = await newDataDir();
+    // A first run: the data directory does not exist yet.
+    const dataDir = path.join(await newDataDir(), "not-yet-created");
     const first = await startDaemon(dataDir);
     expect(await (await fetch(`${first.url}/api/listening`)).json()).toMatchObject({ listening: true });
 
