@@ -11,7 +11,10 @@ export interface QuietGateOptions {
   marginDb?: number;
   /** Nothing louder than this (dBFS, window RMS) is ever skipped (default -45). */
   ceilingDbfs?: number;
-  /** Quiet windows still judged by the model after anything louder (default 16 = 0.5 s). */
+  /**
+   * Quiet windows still judged by the model after anything louder (default 32 = 1 s: pauses inside a
+   * conversation stay judged; with 0.5 s, bench:stream named the wrong person slightly more often).
+   */
   hangoverWindows?: number;
 }
 
@@ -22,8 +25,8 @@ const LEVEL_MIN_DB = -120;
 
 /**
  * Spares the model the steady background of an empty room: a window that is no louder than the noise
- * floor (plus a margin, and below an absolute ceiling) after half a second of such windows is not run
- * through the model and counts as probability 0. The model still judges every window for half a second
+ * floor (plus a margin, and below an absolute ceiling) after a second of such windows is not run
+ * through the model and counts as probability 0. The model still judges every window for a second
  * after anything louder, so its recurrent state has settled on the quiet before it is left alone, and
  * its context keeps following the audio, so the first louder window is judged as if nothing was
  * skipped. Onsets and recall against the ungated detector are measured by `npm run bench:daemon`.
@@ -43,7 +46,7 @@ export class QuietGate implements Pick<VoiceActivityDetector, "process" | "reset
   ) {
     this.marginDb = options.marginDb ?? 6;
     this.ceilingDbfs = options.ceilingDbfs ?? -45;
-    this.hangoverWindows = options.hangoverWindows ?? 16;
+    this.hangoverWindows = options.hangoverWindows ?? 32;
   }
 
   process(frame: Float32Array): Promise<number> {

@@ -55,9 +55,9 @@ describe("QuietGate with Silero", () => {
     for (let i = 0; i + 512 <= background.length; i += 512)
       probabilities.push(await gate.process(background.subarray(i, i + 512)));
     const windows = probabilities.length;
-    // The first 16 quiet windows are still judged by the model (the hangover), none after them.
-    expect(gate.skipped).toBe(windows - 16);
-    expect(probabilities.slice(16).every((p) => p === 0)).toBe(true);
+    // The first 32 quiet windows (1 s) are still judged by the model (the hangover), none after them.
+    expect(gate.skipped).toBe(windows - 32);
+    expect(probabilities.slice(32).every((p) => p === 0)).toBe(true);
   });
 
   it("never skips anything louder than the ceiling (a noisy room is always judged)", async () => {
