@@ -56,15 +56,7 @@ const USAGE = `usage: npm run bench:stream -- [options]
   --conditions LIST  dry,room (default both)
   --json             print one JSON object instead of tables`;
 
-interface Totals {
-  speechSeconds: number;
-  correct: number;
-  wrongPerson: number;
-  missed: number;
-  latencies: number[];
-  memberTurns: number;
-  neverNamed: number;
-  falseUnknowns: number;
+interface Totals extends StreamScore {
   windows: number;
 }
 

@@ -38,10 +38,6 @@ export class AudioInput implements Component {
     this.emitter = new SourceEmitter(logger);
   }
 
-  get kind(): AudioSource["kind"] {
-    return this.config.source;
-  }
-
   onAudio(listener: AudioListener): () => void {
     return this.emitter.onAudio(listener);
   }
@@ -70,12 +66,10 @@ export class AudioInput implements Component {
     return this.mutex.run(async () => {
       if (muted === this.muted) return;
       this.muted = muted;
-      if (!this.running || this.config.source !== "microphone") {
-        if (!muted && this.running && !this.source) await this.open();
-        return;
-      }
-      if (muted) await this.close();
-      else await this.open();
+      if (!this.running) return;
+      // Only a microphone stops: a file or stdin keeps being read and its audio is dropped (see above).
+      if (muted && this.config.source === "microphone") await this.close();
+      else if (!muted && !this.source) await this.open();
     });
   }
 

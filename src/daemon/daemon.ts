@@ -5,6 +5,7 @@ import { ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
 import { createHttpApp } from "../http/app.js";
+import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
 import type { Decision } from "../identify/decision.js";
@@ -46,6 +47,7 @@ export class Daemon implements Component {
     mqtt: () => this.mqtt?.status() ?? null,
     encoder: () => this.encoder?.modelId ?? null,
     listening: () => this.listeningState?.listening ?? true,
+    audioRestarts: () => this.input?.status().restarts ?? 0,
   });
   private readonly detections: DetectionHub;
   private readonly log: Logger;
@@ -100,7 +102,7 @@ export class Daemon implements Component {
     const encoder = models.encoder;
     this.encoder = encoder;
     const streamVad = models.streamVad();
-    await streamVad.start();
+    await this.startComponent(streamVad);
 
     const threshold = config.identification.threshold ?? encoder.defaultThreshold;
     const identifier = new Identifier(registry, {
@@ -177,14 +179,8 @@ export class Daemon implements Component {
       log.child("audio"),
       !listening.listening,
     );
-    let lastRestarts = 0;
     input.onAudio((chunk) => {
       this.streamStartedAt ??= Date.now();
-      const restarts = input.status().restarts;
-      if (restarts > lastRestarts) {
-        this.metrics.audioRestarts.inc(restarts - lastRestarts);
-        lastRestarts = restarts;
-      }
       return pipeline.accept(chunk);
     });
     input.onEnd((error) => {
@@ -295,11 +291,8 @@ export class Daemon implements Component {
     });
   }
 
-  private listeningReport(): { listening: boolean; changedAt: string } {
-    return {
-      listening: this.listeningState?.listening ?? true,
-      changedAt: this.listeningState?.changedAt ?? new Date(0).toISOString(),
-    };
+  private listeningReport(): ListeningReport {
+    return this.listeningState?.report ?? { listening: true, changedAt: new Date(0).toISOString() };
   }
 
   private publishDiagnostics(): void {
@@ -307,7 +300,7 @@ export class Daemon implements Component {
     this.homeAssistant?.setDiagnostics({
       audio: this.input?.status().state ?? "starting",
       encoder: this.encoder?.modelId ?? "none",
-      lastError: problem ? `${problem.message}`.slice(0, 255) : null,
+      lastError: problem ? problem.message.slice(0, 255) : null,
       lastErrorAt: problem ? problem.at.toISOString() : null,
     });
   }

@@ -1,12 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import type { ListeningReport } from "../http/deps.js";
 import { writeFileAtomic } from "../registry/storage.js";
 import type { Logger } from "../util/log.js";
 
 const FILE_NAME = "listening.json";
 const stateSchema = z.object({ listening: z.boolean(), changedAt: z.string() });
-export type ListeningFile = z.infer<typeof stateSchema>;
 
 /**
  * Whether voiceid listens (the mute switch), kept in `<dataDir>/listening.json` so that a restart,
@@ -14,7 +14,7 @@ export type ListeningFile = z.infer<typeof stateSchema>;
  * that cannot be understood: not listening (privacy first), with a warning saying how to switch it on.
  */
 export class ListeningState {
-  private state: ListeningFile = { listening: true, changedAt: new Date(0).toISOString() };
+  private state: ListeningReport = { listening: true, changedAt: new Date(0).toISOString() };
 
   constructor(
     private readonly dataDir: string,
@@ -25,8 +25,9 @@ export class ListeningState {
     return this.state.listening;
   }
 
-  get changedAt(): string {
-    return this.state.changedAt;
+  /** What /health and /api/listening show. */
+  get report(): ListeningReport {
+    return { ...this.state };
   }
 
   async load(): Promise<void> {

@@ -17,6 +17,8 @@ export interface MetricsSources {
   mqtt?: () => { connected: boolean; reconnects: number } | null;
   encoder?: () => string | null;
   listening?: () => boolean;
+  /** Restarts of the live audio source after a failure, counted by the source itself. */
+  audioRestarts?: () => number;
 }
 
 /** The daemon's metrics; the pipeline, publisher and audio input update these objects directly. */
@@ -28,8 +30,6 @@ export interface VoiceidMetrics {
   identifications: Counter<"outcome">;
   /** Seconds spent per pipeline stage. */
   stageSeconds: Histogram<"stage">;
-  /** Times the live audio source was restarted after a failure. */
-  audioRestarts: Counter<string>;
 }
 
 /**
@@ -65,18 +65,18 @@ export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetri
       this.set(sources.mqtt?.()?.connected ? 1 : 0);
     },
   });
-  let reconnectsSeen = 0;
-  new Counter({
-    name: "voiceid_mqtt_reconnects_total",
-    help: "Connection attempts to the MQTT broker after the first one.",
-    registers: [registry],
-    collect() {
-      // The connection counts them itself; the counter catches up at scrape time.
-      const reconnects = sources.mqtt?.()?.reconnects ?? 0;
-      if (reconnects > reconnectsSeen) this.inc(reconnects - reconnectsSeen);
-      reconnectsSeen = Math.max(reconnectsSeen, reconnects);
-    },
-  });
+  catchUpCounter(
+    registry,
+    "voiceid_mqtt_reconnects_total",
+    "Connection attempts to the MQTT broker after the first one.",
+    () => sources.mqtt?.()?.reconnects ?? 0,
+  );
+  catchUpCounter(
+    registry,
+    "voiceid_audio_restarts_total",
+    "Restarts of the live audio source after a failure.",
+    () => sources.audioRestarts?.() ?? 0,
+  );
   new Gauge({
     name: "voiceid_listening",
     help: "1 while listening, 0 while muted by the switch.",
@@ -105,10 +105,20 @@ export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetri
     }),
     identifications,
     stageSeconds,
-    audioRestarts: new Counter({
-      name: "voiceid_audio_restarts_total",
-      help: "Restarts of the live audio source after a failure.",
-      registers: [registry],
-    }),
   };
+}
+
+/** A counter kept by another component (which counts itself); it catches up at scrape time. */
+function catchUpCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      if (now > seen) this.inc(now - seen);
+      seen = Math.max(seen, now);
+    },
+  });
 }

@@ -62,8 +62,10 @@ async function startDaemon(): Promise<DaemonProcess> {
   return d;
 }
 
-describe.skipIf(missing !== null)("voiceid in a real Home Assistant", () => {
+describe("voiceid in a real Home Assistant", () => {
   beforeAll(async () => {
+    // Opt-in (npm run test:ha): without Home Assistant this says how to get it, rather than passing empty.
+    if (missing !== null) throw new Error(missing);
     broker = await startMosquitto({ port: HA_MQTT_PORT });
     ha = new HomeAssistant();
     await ha.start();
@@ -236,9 +238,3 @@ describe.skipIf(missing !== null)("voiceid in a real Home Assistant", () => {
     expect(ha.changesOf(entity.aliceTalking, restartedAt).map((c) => c.new)).toEqual(["off"]);
   }, 180_000);
 });
-
-if (missing !== null) {
-  describe("voiceid in a real Home Assistant", () => {
-    it.skip(`skipped: ${missing}`, () => {});
-  });
-}
