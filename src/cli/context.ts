@@ -33,8 +33,14 @@ export function modelsDirOf(config: VoiceidConfig): string {
  * Imported here, not at the top: commands without models never load onnxruntime.
  */
 export async function createModelStack(config: VoiceidConfig, logger: Logger): Promise<ModelStack> {
-  const { ModelStack } = await import("../embedding/stack.js");
-  return new ModelStack({ modelsDir: modelsDirOf(config), encoder: config.identification.encoder, logger });
+  const { createModelStack } = await import("../embedding/stack.js");
+  return createModelStack(config, logger);
+}
+
+/** The encoder id the daemon runs with this configuration on this machine (cached choice). */
+export async function encoderInUse(config: VoiceidConfig, logger: Logger): Promise<string> {
+  const { selectEncoderFor } = await import("../hardware/encoder-selection.js");
+  return (await selectEncoderFor(config, logger)).choice.encoder;
 }
 
 /** Runs `fn` with started components and stops them (in reverse order) whatever happens. */
@@ -72,7 +78,7 @@ export function createEnroller(
     minSpeechSeconds: config.enrolment.minSpeechSeconds,
     consistencyWarning: config.enrolment.consistencyWarning,
     keepClips: config.enrolment.keepClips,
-    defaultThreshold: config.identification.threshold ?? stack.encoder.defaultThreshold,
+    defaultThreshold: stack.defaultThreshold,
     minMargin: config.identification.minMargin || undefined,
   });
 }

@@ -9,9 +9,10 @@ Commands:
   speakers                                            list enrolled speakers
   speakers rm <name>                                  remove a speaker and its samples
   speakers rename <name> <new name>                   rename (the id, and Home Assistant entities, stay)
-  speakers threshold <name> <0..1|default>            a speaker's own match threshold
+  speakers threshold <name> <0..1|default> [--model ID]  a speaker's own threshold (for the encoder in use)
   models fetch [--mirror DIR]                         fetch missing models and verify them
   models check                                        report which models are present and valid
+  hardware [--json] [--remeasure]                     what this machine is, encoder speeds, the encoder chosen
 
 Options for all commands:
   --data-dir DIR     registry and enrolment clips (env VOICEID_DATA_DIR)

@@ -105,9 +105,13 @@ const vadSchema = z
   );
 
 const identificationSchema = z.strictObject({
-  encoder: z.enum(ENCODER_IDS).default("resemblyzer-0.1.4"),
-  /** Cosine similarity needed to name a person; unset = the encoder's default (0.82 for Resemblyzer). */
-  threshold: probability.optional(),
+  /** "auto": ECAPA-TDNN when installed and fast enough here (see `voiceid hardware`), else Resemblyzer. */
+  encoder: z.enum(["auto", ...ENCODER_IDS]).default("auto"),
+  /**
+   * Cosine similarity needed to name a person; unset = the encoder's default (0.82 Resemblyzer, 0.25
+   * ECAPA-TDNN). Scales differ by model, so with encoder "auto" give one per model id.
+   */
+  threshold: z.union([probability, z.partialRecord(z.enum(ENCODER_IDS), probability)]).optional(),
   /** A named person must beat the runner-up by this much, else the turn is "uncertain". */
   minMargin: probability.default(0.05),
   /** Seconds of speech between two windows (each window is the encoder's 1.6 s). */
@@ -120,6 +124,16 @@ const identificationSchema = z.strictObject({
   pauseSeconds: seconds.max(10, { error: "must be <= 10" }).default(1.5),
   /** Turns with less speech than this are reported as "too_short" instead of guessed. */
   minSpeechSeconds: seconds.default(1.0),
+});
+
+const hardwareSchema = z.strictObject({
+  /**
+   * ECAPA-TDNN is chosen when its measured real-time factor (seconds of compute per second of audio,
+   * one thread) is at most this. 0.15 sits between a Pi 5 (about 0.12, estimated) and a Pi 4 (about 0.21).
+   */
+  maxEcapaRealTimeFactor: z.number().positive().max(1).default(0.15),
+  /** "auto" runs the encoder on an NVIDIA GPU when onnxruntime's CUDA provider loads; else the CPU. */
+  gpu: z.enum(["auto", "off"]).default("auto"),
 });
 
 const tlsSchema = z
@@ -216,7 +230,15 @@ export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
     logLevel: z.enum(LOG_LEVELS).default("info"),
     audio: audioSchema.prefault({}),
     vad: vadSchema.prefault({}),
-    identification: identificationSchema.prefault({}),
+    identification: identificationSchema
+      .refine((i) => !(i.encoder === "auto" && typeof i.threshold === "number"), {
+        error:
+          'one number cannot fit both encoders\' scales: with encoder "auto" give one per model, e.g. { resemblyzer-0.1.4: 0.8, ecapa-voxceleb: 0.3 }',
+        path: ["threshold"],
+        when: () => true,
+      })
+      .prefault({}),
+    hardware: hardwareSchema.prefault({}),
     mqtt: mqttSchema.prefault({}),
     http: httpSchema.prefault({}),
     enrolment: enrolmentSchema.prefault({}),
@@ -231,6 +253,13 @@ export type VoiceidConfigInput = z.input<typeof configSchema>;
 export type AudioConfig = VoiceidConfig["audio"];
 export type VadConfig = VoiceidConfig["vad"];
 export type IdentificationConfig = VoiceidConfig["identification"];
+export type HardwareConfig = VoiceidConfig["hardware"];
+
+/** The configured threshold for `modelId`, if any (else the encoder's default applies). */
+export function configuredThreshold(config: IdentificationConfig, modelId: string): number | undefined {
+  const t = config.threshold;
+  return typeof t === "number" ? t : t?.[modelId as keyof typeof t];
+}
 export type MqttConfig = VoiceidConfig["mqtt"];
 export type HttpConfig = VoiceidConfig["http"];
 export type EnrolmentConfig = VoiceidConfig["enrolment"];

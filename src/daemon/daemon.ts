@@ -1,9 +1,10 @@
 import type { Readable } from "node:stream";
 import type { VoiceidConfig } from "../config/schema.js";
 import type { SpeakerEncoder } from "../embedding/encoder.js";
-import { ModelStack } from "../embedding/stack.js";
+import { createModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
+import { reEmbedMissing } from "../enrolment/re-embed.js";
 import { createHttpApp } from "../http/app.js";
 import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
@@ -11,7 +12,6 @@ import { type RunningHttpServer, startHttpServer } from "../http/server.js";
 import type { Decision } from "../identify/decision.js";
 import { liveIdentifierOptions, segmenterOptions } from "../identify/options.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
-import { resolveModelsDir } from "../models/paths.js";
 import { MqttConnection } from "../mqtt/connection.js";
 import { availabilityWill, HomeAssistantPublisher } from "../mqtt/home-assistant.js";
 import { buildTopics, slugify, speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
@@ -45,7 +45,7 @@ export interface DaemonOptions {
 export class Daemon implements Component {
   readonly metrics: VoiceidMetrics = createVoiceidMetrics({
     mqtt: () => this.mqtt?.status() ?? null,
-    encoder: () => this.encoder?.modelId ?? null,
+    encoder: () => this.encoder && { model: this.encoder.modelId, provider: this.encoder.provider },
     listening: () => this.listeningState?.listening ?? true,
     audioRestarts: () => this.input?.status().restarts ?? 0,
   });
@@ -61,6 +61,7 @@ export class Daemon implements Component {
   private lastProblem: LoggedProblem | null = null;
   private diagnosticsTimer: NodeJS.Timeout | null = null;
   private encoder: SpeakerEncoder | null = null;
+  private encoderReason = "";
   private registry: SpeakerRegistry | null = null;
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
@@ -86,7 +87,6 @@ export class Daemon implements Component {
   async start(): Promise<void> {
     const { config } = this.options;
     const log = this.log;
-    const modelsDir = config.modelsDir ?? resolveModelsDir();
 
     const registry = new SpeakerRegistry({ dataDir: config.dataDir, logger: log.child("registry") });
     await this.startComponent(registry);
@@ -97,14 +97,18 @@ export class Daemon implements Component {
     await listening.load();
     this.listeningState = listening;
 
-    const models = new ModelStack({ modelsDir, encoder: config.identification.encoder, logger: log });
+    const models = await createModelStack(config, log);
+    this.encoderReason = models.choice?.reason ?? "";
+    this.log.info(`encoder ${models.encoder.modelId} on ${models.encoder.provider}: ${this.encoderReason}`);
     await this.startComponent(models);
     const encoder = models.encoder;
     this.encoder = encoder;
     const streamVad = models.streamVad();
     await this.startComponent(streamVad);
 
-    const threshold = config.identification.threshold ?? encoder.defaultThreshold;
+    // After a change of encoder, enrolled people are recognised again from their kept clips.
+    await reEmbedMissing(registry, models.extractor, log.child("re-embed"));
+    const threshold = models.defaultThreshold;
     const identifier = new Identifier(registry, {
       modelId: encoder.modelId,
       defaultThreshold: threshold,
@@ -165,7 +169,7 @@ export class Daemon implements Component {
       encoder,
       candidates: () => identifier.candidates(),
       segmenter: segmenterOptions(config.vad),
-      identification: liveIdentifierOptions(config.identification, encoder.defaultThreshold),
+      identification: liveIdentifierOptions(config.identification, threshold),
       onDecision: (d) => this.report(d),
       onTiming: (stage, seconds) => this.metrics.stageSeconds.observe({ stage }, seconds),
       logger: log.child("pipeline"),
@@ -257,7 +261,11 @@ export class Daemon implements Component {
     return healthReport({
       input: this.input,
       pipeline: this.pipeline,
-      modelReady: () => this.encoder !== null,
+      encoder: this.encoder && {
+        model: this.encoder.modelId,
+        provider: this.encoder.provider,
+        reason: this.encoderReason,
+      },
       mqtt: this.mqtt,
       registry: this.registry,
       listening: this.listeningReport(),

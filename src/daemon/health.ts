@@ -1,4 +1,4 @@
-import type { ComponentHealth, HealthReport, ListeningReport } from "../http/deps.js";
+import type { ComponentHealth, EncoderReport, HealthReport, ListeningReport } from "../http/deps.js";
 import type { MqttConnection } from "../mqtt/connection.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
 import type { AudioInput } from "./audio-input.js";
@@ -7,7 +7,7 @@ import type { SpeechPipeline } from "./speech-pipeline.js";
 export interface HealthInputs {
   input: AudioInput | null;
   pipeline: SpeechPipeline | null;
-  modelReady: () => boolean;
+  encoder: EncoderReport | null;
   mqtt: MqttConnection | null;
   registry: SpeakerRegistry | null;
   listening: ListeningReport;
@@ -22,7 +22,9 @@ export function healthReport(inputs: HealthInputs): HealthReport {
     : pipelineError
       ? { state: "ok", detail: `recovered from: ${pipelineError}` }
       : { state: "ok" };
-  const model: ComponentHealth = inputs.modelReady() ? { state: "ok" } : { state: "starting" };
+  const model: ComponentHealth = inputs.encoder
+    ? { state: "ok", detail: `${inputs.encoder.model} on ${inputs.encoder.provider}` }
+    : { state: "starting" };
   const mqtt = mqttHealth(inputs.mqtt);
   const problem = inputs.registry?.problem ?? null;
   const registry: ComponentHealth = !inputs.registry
@@ -40,7 +42,7 @@ export function healthReport(inputs: HealthInputs): HealthReport {
     : states.some((s) => s === "down")
       ? "down"
       : "degraded";
-  return { status, listening: inputs.listening, components };
+  return { status, listening: inputs.listening, encoder: inputs.encoder, components };
 }
 
 function audioHealth(input: AudioInput | null): ComponentHealth {

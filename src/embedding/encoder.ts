@@ -1,8 +1,27 @@
+import { findModel, loadManifest } from "../models/manifest.js";
+import { modelFilePath } from "../models/paths.js";
 import type { Component } from "../util/lifecycle.js";
+import type { ExecutionProvider } from "./onnx-session.js";
 
 /** Every encoder voiceid can run (model ids of models/manifest.json); see createEncoder(). */
-export const ENCODER_IDS = ["resemblyzer-0.1.4"] as const;
+export const ENCODER_IDS = ["resemblyzer-0.1.4", "ecapa-voxceleb"] as const;
 export type EncoderId = (typeof ENCODER_IDS)[number];
+
+export function isEncoderId(id: string): id is EncoderId {
+  return (ENCODER_IDS as readonly string[]).includes(id);
+}
+
+/** Where an encoder's runnable model lives. */
+export function encoderModelPath(modelsDir: string, id: EncoderId): string {
+  return modelFilePath(modelsDir, id, "encoder.onnx");
+}
+
+/** The encoder's default threshold, as the manifest records it with its source. */
+export function defaultThresholdOf(id: EncoderId): number {
+  const threshold = findModel(loadManifest(), id).threshold;
+  if (threshold === undefined) throw new Error(`the manifest gives no threshold for encoder ${id}`);
+  return threshold.default;
+}
 
 /**
  * A speaker encoder turns 16 kHz mono speech into a fixed-size, L2-normalised voiceprint.
@@ -12,6 +31,8 @@ export interface SpeakerEncoder extends Component {
   /** Model id as in models/manifest.json, e.g. "resemblyzer-0.1.4". Voiceprints are stored per model id. */
   readonly modelId: string;
   readonly dim: number;
+  /** Where it runs; known after start() (a CUDA request falls back to the CPU). */
+  readonly provider: ExecutionProvider;
   /** Cosine threshold at which a match is accepted unless a speaker overrides it. */
   readonly defaultThreshold: number;
   /**
@@ -19,7 +40,7 @@ export interface SpeakerEncoder extends Component {
    * 16 kHz mono float32 in [-1, 1]. Returns an L2-normalised vector of length `dim`.
    */
   embedUtterance(samples: Float32Array): Promise<Float32Array>;
-  /** Samples in one partial window (Resemblyzer: 160 mel frames = 1.6 s). */
+  /** Samples in one streaming window (1.6 s for both encoders: Resemblyzer's 160 mel frames). */
   readonly windowSamples: number;
   /** Samples between the starts of two partial windows (Resemblyzer: 1/1.3 s, rounded to frames). */
   readonly hopSamples: number;

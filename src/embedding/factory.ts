@@ -1,21 +1,34 @@
-import { modelFilePath } from "../models/paths.js";
-import { ENCODER_IDS, type EncoderId, type SpeakerEncoder } from "./encoder.js";
+import type { Logger } from "../util/log.js";
+import { EcapaEncoder } from "./ecapa.js";
+import {
+  defaultThresholdOf,
+  ENCODER_IDS,
+  type EncoderId,
+  encoderModelPath,
+  isEncoderId,
+  type SpeakerEncoder,
+} from "./encoder.js";
+import type { ExecutionProvider } from "./onnx-session.js";
 import { ResemblyzerEncoder } from "./resemblyzer.js";
 
 export interface EncoderFactoryOptions {
   modelsDir: string;
   threads?: number;
+  executionProvider?: ExecutionProvider;
+  logger?: Logger;
+  /** Run this file instead of <modelsDir>/<id>/encoder.onnx (tests, benchmarks with other weights). */
+  modelPath?: string;
 }
 
-type EncoderConstructor = (options: EncoderFactoryOptions) => SpeakerEncoder;
+interface Made {
+  modelPath: string;
+  defaultThreshold: number;
+}
 
 /** One implementation per model id. */
-const encoders: Record<EncoderId, EncoderConstructor> = {
-  "resemblyzer-0.1.4": (o) =>
-    new ResemblyzerEncoder({
-      modelPath: modelFilePath(o.modelsDir, "resemblyzer-0.1.4", "encoder.onnx"),
-      threads: o.threads,
-    }),
+const encoders: Record<EncoderId, (o: EncoderFactoryOptions & Made) => SpeakerEncoder> = {
+  "resemblyzer-0.1.4": (o) => new ResemblyzerEncoder(o),
+  "ecapa-voxceleb": (o) => new EcapaEncoder(o),
 };
 
 export class UnknownEncoderError extends Error {
@@ -23,9 +36,11 @@ export class UnknownEncoderError extends Error {
 }
 
 export function createEncoder(id: string, options: EncoderFactoryOptions): SpeakerEncoder {
-  const make = (ENCODER_IDS as readonly string[]).includes(id) ? encoders[id as EncoderId] : undefined;
-  if (!make) {
+  if (!isEncoderId(id))
     throw new UnknownEncoderError(`Unknown encoder "${id}"; valid options: ${ENCODER_IDS.join(", ")}`);
-  }
-  return make(options);
+  return encoders[id]({
+    ...options,
+    modelPath: options.modelPath ?? encoderModelPath(options.modelsDir, id),
+    defaultThreshold: defaultThresholdOf(id),
+  });
 }

@@ -1,7 +1,8 @@
-import { access } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
+import type { Logger } from "../util/log.js";
 import type { SpeakerEncoder } from "./encoder.js";
 import { melSpectrogram } from "./mel.js";
+import { createEncoderSession, type ExecutionProvider } from "./onnx-session.js";
 import { computePartialSlices, PARTIAL_FRAMES } from "./partials.js";
 
 const MEL_CHANNELS = 40;
@@ -11,16 +12,16 @@ const HOP_SAMPLES = 160;
 export interface ResemblyzerOptions {
   /** Path of the converted encoder.onnx (see `voiceid models fetch`). */
   modelPath: string;
+  /** From the manifest (0.82). */
+  defaultThreshold: number;
   /** Partial utterances per second (Resemblyzer's default 1.3). */
   rate?: number;
   /** Minimum coverage of the last partial (Resemblyzer's default 0.75). */
   minCoverage?: number;
   /** onnxruntime intra-op threads; 1 keeps a Pi's other cores for audio and MQTT. */
   threads?: number;
-}
-
-export class ModelMissingError extends Error {
-  readonly code = "model_missing";
+  executionProvider?: ExecutionProvider;
+  logger?: Logger;
 }
 
 /**
@@ -33,32 +34,28 @@ const PARTIALS_PER_RUN = 4;
 export class ResemblyzerEncoder implements SpeakerEncoder {
   readonly modelId = "resemblyzer-0.1.4";
   readonly dim = EMBEDDING_DIM;
-  readonly defaultThreshold = 0.82;
+  readonly defaultThreshold: number;
+  provider: ExecutionProvider = "cpu";
   readonly windowSamples = PARTIAL_FRAMES * HOP_SAMPLES;
   // Resemblyzer: round((16000 / 1.3) / 160) = 77 frames between partials.
   readonly hopSamples = 77 * HOP_SAMPLES;
   private session: ort.InferenceSession | null = null;
 
-  constructor(private readonly options: ResemblyzerOptions) {}
+  constructor(private readonly options: ResemblyzerOptions) {
+    this.defaultThreshold = options.defaultThreshold;
+  }
 
   async start(): Promise<void> {
     if (this.session) return;
-    try {
-      await access(this.options.modelPath);
-    } catch {
-      throw new ModelMissingError(
-        `Resemblyzer encoder not found at ${this.options.modelPath}: run \`voiceid models fetch\``,
-      );
-    }
-    const threads = this.options.threads ?? 1;
-    this.session = await ort.InferenceSession.create(this.options.modelPath, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-      // The arena keeps peak-sized buffers for good; without it a Pi keeps ~10 MB more for itself.
-      enableCpuMemArena: false,
+    const { session, provider } = await createEncoderSession({
+      modelPath: this.options.modelPath,
+      label: "Resemblyzer encoder",
+      threads: this.options.threads,
+      executionProvider: this.options.executionProvider,
+      logger: this.options.logger,
     });
+    this.session = session;
+    this.provider = provider;
   }
 
   async stop(): Promise<void> {

@@ -1,15 +1,24 @@
-import { modelFilePath } from "../models/paths.js";
+import { configuredThreshold, type VoiceidConfig } from "../config/schema.js";
+import type { EncoderChoice } from "../hardware/choose.js";
+import { selectEncoderFor } from "../hardware/encoder-selection.js";
+import { modelFilePath, resolveModelsDir } from "../models/paths.js";
 import type { Component } from "../util/lifecycle.js";
 import { type Logger, silentLogger } from "../util/log.js";
 import { SileroVad } from "../vad/silero.js";
 import type { SpeakerEncoder } from "./encoder.js";
 import { createEncoder } from "./factory.js";
+import type { ExecutionProvider } from "./onnx-session.js";
 import { VoiceprintExtractor } from "./voiceprint.js";
 
 export interface ModelStackOptions {
   modelsDir: string;
-  /** Encoder model id (config identification.encoder). */
+  /** Encoder model id (chosen by selectEncoder for config identification.encoder). */
   encoder: string;
+  /** Configured threshold for this encoder; unset = the encoder's default. */
+  threshold?: number;
+  executionProvider?: ExecutionProvider;
+  /** Why this encoder runs, for /health and the logs. */
+  choice?: EncoderChoice;
   logger?: Logger;
 }
 
@@ -27,9 +36,22 @@ export class ModelStack implements Component {
   private readonly streams: SileroVad[] = [];
 
   constructor(private readonly options: ModelStackOptions) {
-    this.encoder = createEncoder(options.encoder, { modelsDir: options.modelsDir });
+    this.encoder = createEncoder(options.encoder, {
+      modelsDir: options.modelsDir,
+      executionProvider: options.executionProvider,
+      logger: options.logger?.child("encoder"),
+    });
     this.clipVad = this.vad();
     this.extractor = new VoiceprintExtractor(this.encoder, this.clipVad);
+  }
+
+  /** The threshold to name a person without an override of their own: configured, else the encoder's. */
+  get defaultThreshold(): number {
+    return this.options.threshold ?? this.encoder.defaultThreshold;
+  }
+
+  get choice(): EncoderChoice | undefined {
+    return this.options.choice;
   }
 
   /** A VAD for a live stream, stopped with the stack. Start it before use. */
@@ -55,4 +77,18 @@ export class ModelStack implements Component {
       logger: (this.options.logger ?? silentLogger).child("vad"),
     });
   }
+}
+
+/** The stack a configuration asks for: the encoder chosen for this machine (cached), its threshold. */
+export async function createModelStack(config: VoiceidConfig, logger: Logger): Promise<ModelStack> {
+  const selection = await selectEncoderFor(config, logger.child("hardware"));
+  const encoder = selection.choice.encoder;
+  return new ModelStack({
+    modelsDir: config.modelsDir ?? resolveModelsDir(),
+    encoder,
+    threshold: configuredThreshold(config.identification, encoder),
+    executionProvider: selection.executionProvider,
+    choice: selection.choice,
+    logger,
+  });
 }

@@ -40,10 +40,19 @@ export interface ListeningControl {
   set(listening: boolean): Promise<ListeningReport>;
 }
 
+/** The speaker encoder in use, where it runs and why it was chosen. */
+export interface EncoderReport {
+  model: string;
+  provider: "cpu" | "cuda";
+  reason: string;
+}
+
 export interface HealthReport {
   /** "ok" -> 200, anything else -> 503. Being muted is not a fault. */
   status: "ok" | "degraded" | "down";
   listening: ListeningReport;
+  /** Null while starting. */
+  encoder: EncoderReport | null;
   components: {
     audio: ComponentHealth;
     vad: ComponentHealth;

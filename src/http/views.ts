@@ -5,8 +5,10 @@ import type { Sample, Speaker } from "../registry/schema.js";
 export interface SpeakerView {
   id: string;
   name: string;
-  /** Per-speaker threshold override, null for the default. */
+  /** The speaker's threshold override for the running encoder, null for the default. */
   threshold: number | null;
+  /** Overrides for every encoder model (scales differ by model). */
+  thresholds: Record<string, number>;
   /** Has at least one voiceprint of the running model, i.e. can be identified. */
   enrolled: boolean;
   sampleCount: number;
@@ -44,7 +46,8 @@ export function speakerView(speaker: Speaker, modelId: string): SpeakerView {
   return {
     id: speaker.id,
     name: speaker.name,
-    threshold: speaker.threshold ?? null,
+    threshold: speaker.thresholds?.[modelId] ?? null,
+    thresholds: { ...speaker.thresholds },
     enrolled: speaker.samples.some((s) => s.voiceprints[modelId] !== undefined),
     sampleCount: speaker.samples.length,
     speechSeconds: speaker.samples.reduce((sum, s) => sum + s.speechSeconds, 0),

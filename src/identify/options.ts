@@ -3,16 +3,16 @@ import type { SegmenterConfig } from "../vad/segmenter.js";
 import type { LiveIdentifierOptions } from "./live-identifier.js";
 import { DEFAULT_TRACKER_OPTIONS } from "./speaker-tracker.js";
 
-/** The live identification settings for a configuration and the encoder's default threshold. */
+/** The live identification settings for a configuration and the running encoder's default threshold. */
 export function liveIdentifierOptions(
   config: IdentificationConfig,
-  encoderThreshold: number,
+  defaultThreshold: number,
 ): LiveIdentifierOptions {
   return {
     hopSeconds: config.hopSeconds,
     tracker: {
       ...DEFAULT_TRACKER_OPTIONS,
-      defaultThreshold: config.threshold ?? encoderThreshold,
+      defaultThreshold,
       minMargin: config.minMargin,
       pauseSeconds: config.pauseSeconds,
       minSpeechSeconds: config.minSpeechSeconds,

@@ -15,7 +15,7 @@ export const STAGE_BUCKETS = [
 /** What is read at scrape time rather than pushed. */
 export interface MetricsSources {
   mqtt?: () => { connected: boolean; reconnects: number } | null;
-  encoder?: () => string | null;
+  encoder?: () => { model: string; provider: string } | null;
   listening?: () => boolean;
   /** Restarts of the live audio source after a failure, counted by the source itself. */
   audioRestarts?: () => number;
@@ -87,13 +87,13 @@ export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetri
   });
   new Gauge({
     name: "voiceid_encoder_info",
-    help: "The speaker encoder in use (label model), value 1.",
-    labelNames: ["model"] as const,
+    help: "The speaker encoder in use (labels model, provider), value 1.",
+    labelNames: ["model", "provider"] as const,
     registers: [registry],
     collect() {
       this.reset();
-      const model = sources.encoder?.();
-      if (model) this.set({ model }, 1);
+      const encoder = sources.encoder?.();
+      if (encoder) this.set(encoder, 1);
     },
   });
   return {

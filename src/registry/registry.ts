@@ -185,7 +185,7 @@ export class SpeakerRegistry implements Component {
         id: speaker.id,
         name: speaker.name,
         centroid,
-        ...(speaker.threshold !== undefined ? { threshold: speaker.threshold } : {}),
+        ...(speaker.thresholds?.[modelId] !== undefined ? { threshold: speaker.thresholds[modelId] } : {}),
       });
     }
     return out;
@@ -218,11 +218,12 @@ export class SpeakerRegistry implements Component {
 
   // ---- writes (serialised, atomic) ----
 
-  async create(name: string, options: { threshold?: number } = {}): Promise<Speaker> {
+  /** `thresholds`: per-model overrides (model id -> 0..1). */
+  async create(name: string, options: { thresholds?: Record<string, number> } = {}): Promise<Speaker> {
     const displayName = normalizeSpeakerName(name);
-    if (options.threshold !== undefined) checkThreshold(options.threshold);
+    for (const t of Object.values(options.thresholds ?? {})) checkThreshold(t);
     return this.commit(async (data) => {
-      const speaker = createIn(data, displayName, options.threshold);
+      const speaker = createIn(data, displayName, options.thresholds);
       return { result: speaker, change: { kind: "created", speaker } };
     });
   }
@@ -241,13 +242,17 @@ export class SpeakerRegistry implements Component {
     });
   }
 
-  /** Sets (number in 0..1) or clears (null) the per-speaker threshold override. */
-  async setThreshold(idOrName: string, threshold: number | null): Promise<Speaker> {
+  /** Sets (number in 0..1) or clears (null) the speaker's threshold override for one encoder model. */
+  async setThreshold(idOrName: string, modelId: string, threshold: number | null): Promise<Speaker> {
     if (threshold !== null) checkThreshold(threshold);
+    if (!MODEL_ID_PATTERN.test(modelId)) throw new InvalidSampleError(`invalid model id "${modelId}"`);
     return this.commit(async (data) => {
       const speaker = findIn(data, idOrName);
-      if (threshold === null) delete speaker.threshold;
-      else speaker.threshold = threshold;
+      const thresholds = { ...speaker.thresholds };
+      if (threshold === null) delete thresholds[modelId];
+      else thresholds[modelId] = threshold;
+      if (Object.keys(thresholds).length === 0) delete speaker.thresholds;
+      else speaker.thresholds = thresholds;
       speaker.updatedAt = new Date().toISOString();
       return { result: speaker, change: { kind: "threshold", speaker } };
     });
@@ -401,7 +406,11 @@ export class SpeakerRegistry implements Component {
   }
 }
 
-function createIn(data: RegistryData, displayName: string, threshold: number | undefined): Speaker {
+function createIn(
+  data: RegistryData,
+  displayName: string,
+  thresholds: Record<string, number> | undefined,
+): Speaker {
   assertNameFree(data, displayName, null);
   const now = new Date().toISOString();
   // An id never equals another speaker's name, so id-or-name lookups cannot pick the wrong person.
@@ -411,7 +420,9 @@ function createIn(data: RegistryData, displayName: string, threshold: number | u
     name: displayName,
     createdAt: now,
     updatedAt: now,
-    ...(threshold !== undefined ? { threshold } : {}),
+    ...(thresholds !== undefined && Object.keys(thresholds).length > 0
+      ? { thresholds: { ...thresholds } }
+      : {}),
     samples: [],
   };
   data.speakers.push(speaker);

@@ -30,15 +30,31 @@ export const sampleSchema = z.object({
   voiceprints: z.record(z.string().regex(MODEL_ID_PATTERN, "invalid model id"), z.array(z.number()).min(1)),
 });
 
-export const speakerSchema = z.object({
-  id: z.string().regex(SPEAKER_ID_PATTERN, "speaker id must be a lowercase slug"),
-  name: z.string().min(1).max(64),
-  createdAt: isoTimestamp,
-  updatedAt: isoTimestamp,
-  /** Per-speaker override of the default match threshold. */
-  threshold: z.number().min(0).max(1).optional(),
-  samples: z.array(sampleSchema),
-});
+/** The only encoder before thresholds were kept per model: a bare `threshold` was meant for it. */
+const LEGACY_THRESHOLD_MODEL = "resemblyzer-0.1.4";
+
+export const speakerSchema = z.preprocess(
+  migrateLegacyThreshold,
+  z.object({
+    id: z.string().regex(SPEAKER_ID_PATTERN, "speaker id must be a lowercase slug"),
+    name: z.string().min(1).max(64),
+    createdAt: isoTimestamp,
+    updatedAt: isoTimestamp,
+    /** Per-speaker overrides of the default match threshold, per encoder model: cosine scales differ by model. */
+    thresholds: z
+      .record(z.string().regex(MODEL_ID_PATTERN, "invalid model id"), z.number().min(0).max(1))
+      .optional(),
+    samples: z.array(sampleSchema),
+  }),
+);
+
+/** `threshold: n` (registries before per-model thresholds) becomes `thresholds: {resemblyzer-0.1.4: n}`. */
+function migrateLegacyThreshold(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || !("threshold" in value)) return value;
+  const { threshold, ...rest } = value as Record<string, unknown>;
+  if ("thresholds" in rest || threshold === undefined) return value;
+  return { ...rest, thresholds: { [LEGACY_THRESHOLD_MODEL]: threshold } };
+}
 
 export const registryDataSchema = z
   .object({

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, redactConfig } from "../../src/config/load.js";
+import { configuredThreshold } from "../../src/config/schema.js";
 
 const EXAMPLE = new URL("../../config/voiceid.example.yaml", import.meta.url);
 
@@ -64,7 +65,8 @@ describe("loadConfig defaults", () => {
       maxSegmentMs: 30000,
       quietGate: true,
     });
-    expect(config.identification.encoder).toBe("resemblyzer-0.1.4");
+    expect(config.identification.encoder).toBe("auto");
+    expect(config.hardware).toEqual({ maxEcapaRealTimeFactor: 0.15, gpu: "auto" });
     expect(config.identification.threshold).toBeUndefined();
     expect(config.identification.minSpeechSeconds).toBe(1);
     expect(config.mqtt.url).toBe("mqtt://localhost:1883");
@@ -216,6 +218,20 @@ describe("loadConfig errors", () => {
         "http.prot: unknown key [VOICEID__HTTP__PROT]",
       ].sort(),
     );
+  });
+
+  it("takes a threshold per encoder, and one number only when the encoder is fixed", async () => {
+    const identification = (v: unknown) => load({ overrides: { identification: v } });
+    expect(await problemsOf(identification({ threshold: 0.8 }))).toEqual([
+      'identification.threshold: one number cannot fit both encoders\' scales: with encoder "auto" give one per model, e.g. { resemblyzer-0.1.4: 0.8, ecapa-voxceleb: 0.3 } [command line]',
+    ]);
+    const fixed = await identification({ encoder: "resemblyzer-0.1.4", threshold: 0.8 });
+    expect(configuredThreshold(fixed.config.identification, "resemblyzer-0.1.4")).toBe(0.8);
+    const perModel = await identification({ threshold: { "ecapa-voxceleb": 0.3 } });
+    expect(configuredThreshold(perModel.config.identification, "ecapa-voxceleb")).toBe(0.3);
+    expect(configuredThreshold(perModel.config.identification, "resemblyzer-0.1.4")).toBeUndefined();
+    expect(await problemsOf(identification({ threshold: { "ecapa-voxceleb": 3 } }))).toHaveLength(1);
+    expect(await problemsOf(identification({ encoder: "ecapa" }))).toHaveLength(1);
   });
 
   it("requires a token exactly when the API is reachable beyond loopback", async () => {

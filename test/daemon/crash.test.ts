@@ -106,7 +106,7 @@ describe("kill -9 during enrolments", () => {
     expect((await filesUnder(path.join(dataDir, "clips"))).map((f) => `clips/${f}`).sort()).toEqual(
       referenced,
     );
-    expect((await readdir(dataDir)).sort()).toEqual(["clips", "registry.json"]);
+    expect((await readdir(dataDir)).sort()).toEqual(["clips", "hardware.json", "registry.json"]);
     await registry.stop();
     console.log(
       `crash test: ${ROUNDS} kill -9, ${counts.sent} requests (${counts.acknowledged} acknowledged, ` +

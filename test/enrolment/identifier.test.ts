@@ -39,7 +39,7 @@ describe("Identifier", () => {
     await temp.registry.rename("alice", "Alicia");
     expect(identifier.identify(axis(0)).speaker).toEqual({ id: "alice", name: "Alicia" });
 
-    await temp.registry.setThreshold("alice", 0.9999999);
+    await temp.registry.setThreshold("alice", MODEL, 0.9999999);
     expect(identifier.identify(axis(0)).threshold).toBe(0.9999999);
 
     await temp.registry.remove("alice");

@@ -12,6 +12,7 @@ import type { RealPipeline, TempRegistry } from "../enrolment/helpers.js";
 export const OK_HEALTH: HealthReport = {
   status: "ok",
   listening: { listening: true, changedAt: new Date(0).toISOString() },
+  encoder: { model: "resemblyzer-0.1.4", provider: "cpu", reason: "configured" },
   components: {
     audio: { state: "ok" },
     vad: { state: "ok" },

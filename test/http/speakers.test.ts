@@ -51,7 +51,7 @@ describe("/api/speakers", () => {
       speaker: { id: "zoe-o-brien", name: "Zoe", threshold: null },
     });
     expect(temp.registry.get("zoe-o-brien")).toMatchObject({ name: "Zoe" });
-    expect(temp.registry.get("zoe-o-brien")?.threshold).toBeUndefined();
+    expect(temp.registry.get("zoe-o-brien")?.thresholds).toBeUndefined();
 
     const deleted = await t.app.request("/api/speakers/zoe-o-brien", { method: "DELETE" });
     expect(deleted.status).toBe(204);
@@ -76,7 +76,7 @@ describe("/api/speakers", () => {
     expect(await errorOf(rename)).toMatchObject({ status: 409, code: "speaker_exists" });
     // The threshold of the refused PATCH was not applied either.
     expect(temp.registry.get("bob")).toMatchObject({ name: "Bob" });
-    expect(temp.registry.get("bob")?.threshold).toBeUndefined();
+    expect(temp.registry.get("bob")?.thresholds).toBeUndefined();
   });
 
   it("answers bad requests with 400 and a JSON error", async () => {

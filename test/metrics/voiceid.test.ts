@@ -32,7 +32,7 @@ describe("createVoiceidMetrics", () => {
     let status = { connected: true, reconnects: 2 };
     const m = createVoiceidMetrics({
       mqtt: () => status,
-      encoder: () => "resemblyzer-0.1.4",
+      encoder: () => ({ model: "resemblyzer-0.1.4", provider: "cpu" }),
       listening: () => false,
     });
     m.segments.inc();
@@ -45,7 +45,7 @@ describe("createVoiceidMetrics", () => {
     expect(text).toContain("voiceid_mqtt_connected 1\n");
     expect(text).toContain("voiceid_mqtt_reconnects_total 2\n");
     expect(text).toContain("voiceid_listening 0\n");
-    expect(text).toContain('voiceid_encoder_info{model="resemblyzer-0.1.4"} 1\n');
+    expect(text).toContain('voiceid_encoder_info{model="resemblyzer-0.1.4",provider="cpu"} 1\n');
     const rss = Number(/voiceid_process_resident_memory_bytes (\d+)/.exec(text)?.[1]);
     expect(rss).toBeGreaterThan(10 * 1024 * 1024);
     status = { connected: false, reconnects: 5 };

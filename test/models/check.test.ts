@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allPresent, checkModels } from "../../src/models/check.js";
 import { runModelsCheck, runModelsFetch } from "../../src/models/commands.js";
 import { formatFetchReport, formatModelCheck } from "../../src/models/format.js";
-import { loadManifest } from "../../src/models/manifest.js";
+import { loadManifest, type Manifest } from "../../src/models/manifest.js";
 import { modelFilePath } from "../../src/models/paths.js";
 import { silentLogger } from "../../src/util/log.js";
 import { realModelsDir } from "./helpers.js";
@@ -23,6 +23,17 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** The manifest without its internet sources (Hugging Face), so tests never wait on the network. */
+function offline(manifest: Manifest): Manifest {
+  return {
+    ...manifest,
+    models: manifest.models.map((m) => ({
+      ...m,
+      files: m.files.map((f) => ("sources" in f && m.optional ? { ...f, sources: [] } : f)),
+    })),
+  };
+}
+
 describe("checkModels + formatter", () => {
   it("reports present, missing and corrupt files without changing anything", async () => {
     const dir = path.join(work, "mixed");
@@ -38,7 +49,11 @@ describe("checkModels + formatter", () => {
       ["silero_vad.onnx", "present", false],
       ["pretrained.pt", "corrupt", false],
       ["encoder.onnx", "missing", true],
+      ["embedding_model.ckpt", "missing", false],
+      ["hyperparams.yaml", "missing", false],
+      ["encoder.onnx", "missing", true],
     ]);
+    expect(statuses.map((s) => s.optional)).toEqual([false, false, false, true, true, true]);
     expect(statuses[0].size).toBe(2327524);
     expect(statuses[1].actualSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(allPresent(statuses)).toBe(false);
@@ -49,11 +64,14 @@ describe("checkModels + formatter", () => {
       /^CORRUPT +resemblyzer-0.1.4\/pretrained.pt: sha256 [0-9a-f]{64}, expected 39373b86598f[0-9a-f]+ \(16 bytes, expected 17090379\)/,
     );
     expect(lines[2]).toMatch(/^MISSING +resemblyzer-0.1.4\/encoder.onnx \(converted on the device\) -> /);
-    expect(lines[3]).toBe("2 of 3 model files need `voiceid models fetch`");
+    expect(lines[3]).toMatch(/^absent +ecapa-voxceleb\/embedding_model.ckpt \(optional\) -> /);
+    expect(lines[6]).toBe(
+      "2 of 3 model files need `voiceid models fetch`; not installed (optional): ecapa-voxceleb",
+    );
 
     const out = collect();
     expect(await runModelsCheck({ modelsDir: dir, out })).toBe(1);
-    expect(out.text().split("\n")).toHaveLength(5);
+    expect(out.text().split("\n")).toHaveLength(8);
   });
 
   it("runModelsFetch then runModelsCheck succeed against a mirror", async () => {
@@ -64,6 +82,7 @@ describe("checkModels + formatter", () => {
       await runModelsFetch({
         modelsDir: dir,
         mirrorDir: real,
+        manifest: offline(loadManifest()),
         logger: silentLogger,
         progress: false,
         out,
@@ -72,9 +91,16 @@ describe("checkModels + formatter", () => {
     ).toBe(0);
     expect(err.text()).toBe("");
     expect(out.text()).toMatch(/^silero-vad-v5\/silero_vad.onnx +downloaded from mirror /m);
+    // ECAPA-TDNN is optional: not in the mirror, so it is reported with how to provide it, and set-up succeeds.
+    expect(out.text()).toMatch(
+      /^ecapa-voxceleb +UNAVAILABLE: could not obtain ecapa-voxceleb\/embedding_model.ckpt/m,
+    );
+    expect(out.text()).toContain("voiceid models fetch --mirror <dir>");
     const check = collect();
     expect(await runModelsCheck({ modelsDir: dir, out: check })).toBe(0);
-    expect(check.text()).toContain("all 3 model files present and verified");
+    expect(check.text()).toContain(
+      "all 3 model files present and verified; not installed (optional): ecapa-voxceleb",
+    );
   });
 
   it("runModelsFetch reports failures on stderr with exit code 1", async () => {

@@ -20,6 +20,7 @@ import { fetchModels } from "../../src/models/fetch.js";
 import { loadManifest, type Manifest, parseManifest } from "../../src/models/manifest.js";
 import { modelFilePath } from "../../src/models/paths.js";
 import { silentLogger } from "../../src/util/log.js";
+import { ecapaFixtureCheckpoint, manifestWithEcapaFixture } from "../helpers/ecapa.js";
 import { realModelsDir } from "./helpers.js";
 
 const created: string[] = [];
@@ -60,37 +61,94 @@ describe("fetchModels from a local mirror", () => {
       modelFilePath(real, "resemblyzer-0.1.4", "pretrained.pt"),
       path.join(mirror, "pretrained.pt"),
     );
+    // ECAPA-TDNN's checkpoint, as a user provides it through a mirror (here the random-weight fixture,
+    // pinned in a copy of the manifest: the real weights cannot be downloaded here).
+    symlinkSync(ecapaFixtureCheckpoint, path.join(mirror, "embedding_model.ckpt"));
+    const withEcapa = manifestWithEcapaFixture();
     const modelsDir = tempDir("models");
-    const first = await fetchModels({
-      modelsDir,
-      mirrorDir: mirror,
-      logger: silentLogger,
-      progress: false,
-      manifest,
-    });
+    const fetch = () =>
+      fetchModels({
+        modelsDir,
+        mirrorDir: mirror,
+        logger: silentLogger,
+        progress: false,
+        manifest: withEcapa,
+      });
+    const first = await fetch();
     expect(first.map((f) => [f.modelId, f.fileName, f.action])).toEqual([
       ["silero-vad-v5", "silero_vad.onnx", "downloaded"],
       ["resemblyzer-0.1.4", "pretrained.pt", "downloaded"],
       ["resemblyzer-0.1.4", "encoder.onnx", "converted"],
+      ["ecapa-voxceleb", "embedding_model.ckpt", "downloaded"],
+      ["ecapa-voxceleb", "encoder.onnx", "converted"],
     ]);
     expect(first[0].origin).toBe(`mirror ${mirror}`);
     expect(first[2].origin).toBe("pretrained.pt (resemblyzer-onnx)");
+    expect(first[4].origin).toBe("embedding_model.ckpt (ecapa-onnx)");
     expect(listAll(modelsDir)).toEqual([
+      path.join("ecapa-voxceleb", "embedding_model.ckpt"),
+      path.join("ecapa-voxceleb", "encoder.onnx"),
+      path.join("ecapa-voxceleb", "encoder.onnx.provenance.json"),
       path.join("resemblyzer-0.1.4", "encoder.onnx"),
       path.join("resemblyzer-0.1.4", "pretrained.pt"),
       path.join("silero-vad-v5", "silero_vad.onnx"),
     ]);
-    const statuses = await checkModels({ modelsDir, manifest });
-    expect(statuses.map((s) => s.status)).toEqual(["present", "present", "present"]);
+    // The converted ECAPA model is vouched for by its conversion record: pinned input, this converter.
+    const ecapaOnnx = modelFilePath(modelsDir, "ecapa-voxceleb", "encoder.onnx");
+    const record = JSON.parse(readFileSync(`${ecapaOnnx}.provenance.json`, "utf8"));
+    expect(record).toEqual({
+      converter: "ecapa-onnx",
+      converterVersion: "1",
+      source: "embedding_model.ckpt",
+      sourceSha256: sha256(readFileSync(ecapaFixtureCheckpoint)),
+      sha256: sha256(readFileSync(ecapaOnnx)),
+      size: readFileSync(ecapaOnnx).length,
+    });
+    const statuses = await checkModels({ modelsDir, manifest: withEcapa });
+    expect(statuses.map((s) => s.status)).toEqual(["present", "present", "present", "present", "present"]);
+    expect((await fetch()).map((f) => f.action)).toEqual([
+      "present",
+      "present",
+      "present",
+      "present",
+      "present",
+    ]);
 
-    const second = await fetchModels({
+    // A damaged converted file is corrupt and converted again; a record from another converter version is stale.
+    const converted = readFileSync(ecapaOnnx);
+    writeFileSync(ecapaOnnx, converted.subarray(0, 1000));
+    expect((await checkModels({ modelsDir, manifest: withEcapa }))[4].status).toBe("corrupt");
+    expect((await fetch())[4].action).toBe("converted");
+    expect(readFileSync(ecapaOnnx).equals(converted)).toBe(true);
+    writeFileSync(`${ecapaOnnx}.provenance.json`, JSON.stringify({ ...record, converterVersion: "0" }));
+    expect((await checkModels({ modelsDir, manifest: withEcapa }))[4].status).toBe("stale");
+    expect((await fetch())[4].action).toBe("converted");
+    expect(JSON.parse(readFileSync(`${ecapaOnnx}.provenance.json`, "utf8"))).toEqual(record);
+  });
+
+  it("reports an optional model it cannot get as unavailable, with how to provide it, and goes on", async () => {
+    const modelsDir = tempDir("models");
+    const got = await fetchModels({
       modelsDir,
-      mirrorDir: mirror,
+      mirrorDir: tempDir("empty-mirror"),
+      models: ["ecapa-voxceleb"],
       logger: silentLogger,
       progress: false,
-      manifest,
+      manifest: manifestWithEcapaFixture(),
     });
-    expect(second.map((f) => f.action)).toEqual(["present", "present", "present"]);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({
+      modelId: "ecapa-voxceleb",
+      fileName: "embedding_model.ckpt",
+      action: "unavailable",
+    });
+    expect(got[0].reason).toMatch(
+      /could not obtain ecapa-voxceleb\/embedding_model.ckpt; every source failed/,
+    );
+    expect(got[0].hint).toMatch(
+      /put embedding_model.ckpt in <dir>\/ecapa-voxceleb\/ .*voiceid models fetch --mirror <dir>/,
+    );
+    expect(listAll(modelsDir)).toEqual([]);
   });
 
   it("finds <mirror>/<modelId>/<file> (a models dir used as mirror), derived files included", async () => {

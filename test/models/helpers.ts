@@ -5,6 +5,8 @@ import { silentLogger } from "../../src/util/log.js";
 
 export const fixturesDir = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures");
 export const fixture = (name: string): string => path.join(fixturesDir, name);
+/** What set-up must install; ECAPA-TDNN is optional and cannot be downloaded here. */
+export const REQUIRED_MODELS = ["silero-vad-v5", "resemblyzer-0.1.4"];
 
 /**
  * The real models directory with the Resemblyzer and Silero files verified in place. Dev machines
@@ -12,7 +14,7 @@ export const fixture = (name: string): string => path.join(fixturesDir, name);
  */
 export async function realModelsDir(): Promise<string> {
   const dir = resolveModelsDir();
-  await fetchModels({ modelsDir: dir, logger: silentLogger, progress: false });
+  await fetchModels({ modelsDir: dir, logger: silentLogger, progress: false, models: REQUIRED_MODELS });
   return dir;
 }
 

@@ -13,6 +13,7 @@ const validModel = () => ({
   version: "1",
   licence: "MIT",
   homepage: "https://example.org",
+  threshold: { default: 0.5, source: "a test" },
   files: [
     { name: "w.pt", size: 10, sha256: sha, sources: [{ type: "https", url: "https://example.org/w.pt" }] },
     { name: "w.onnx", size: 5, sha256: sha, derivedFrom: "w.pt", converter: "resemblyzer-onnx" },
@@ -69,6 +70,11 @@ describe("model manifest", () => {
       /plain file name/,
     ],
     [
+      "an encoder without a threshold",
+      (m: ReturnType<typeof validModel>) => delete (m as { threshold?: unknown }).threshold,
+      /models.0.threshold: an encoder needs a default threshold and its source/,
+    ],
+    [
       "a duplicate file",
       (m: ReturnType<typeof validModel>) => m.files.push({ ...m.files[0] }),
       /duplicate file "w.pt"/,
@@ -78,6 +84,34 @@ describe("model manifest", () => {
     mutate(m);
     expect(() => parseManifest({ models: [m] })).toThrow(ManifestError);
     expect(() => parseManifest({ models: [m] })).toThrow(pattern);
+  });
+
+  it("pins ECAPA-TDNN's files and records each encoder's threshold with its source", () => {
+    const manifest = loadManifest();
+    const ecapa = findModel(manifest, "ecapa-voxceleb");
+    expect(ecapa.optional).toBe(true);
+    expect(ecapa.threshold?.default).toBe(0.25);
+    expect(findModel(manifest, "resemblyzer-0.1.4").threshold?.default).toBe(0.82);
+    const [ckpt, yaml, onnx] = ecapa.files;
+    expect(ckpt).toMatchObject({
+      name: "embedding_model.ckpt",
+      size: 83316686,
+      sha256: "0575cb64845e6b9a10db9bcb74d5ac32b326b8dc90352671d345e2ee3d0126a2",
+    });
+    expect(yaml).toMatchObject({ name: "hyperparams.yaml", size: 1919 });
+    if (isDerivedFile(ckpt)) throw new Error("the checkpoint is downloaded");
+    expect(ckpt.sources).toEqual([
+      {
+        type: "https",
+        url: "https://huggingface.co/speechbrain/spkrec-ecapa-voxceleb/resolve/0f99f2d0ebe89ac095bcc5903c4dd8f72b367286/embedding_model.ckpt",
+      },
+    ]);
+    // The real weights cannot be converted here: the output is vouched for by its conversion record.
+    expect(onnx).toEqual({
+      name: "encoder.onnx",
+      derivedFrom: "embedding_model.ckpt",
+      converter: "ecapa-onnx",
+    });
   });
 
   it("reports unreadable and non-JSON manifest files clearly", () => {
@@ -94,7 +128,7 @@ describe("model manifest", () => {
 
   it("names the known ids when a model is not in the manifest", () => {
     expect(() => findModel(loadManifest(), "nope")).toThrow(
-      /"nope" is not in the manifest \(known: silero-vad-v5, resemblyzer-0.1.4\)/,
+      /"nope" is not in the manifest \(known: silero-vad-v5, resemblyzer-0.1.4, ecapa-voxceleb\)/,
     );
   });
 });

@@ -55,7 +55,7 @@ describe("SpeakerRegistry persistence", () => {
   it("round-trips everything through the file: a new instance reads what the old one wrote", async () => {
     const dataDir = await tempDir();
     const first = await openRegistry(dataDir);
-    const alice = await first.create("Alice", { threshold: 0.8 });
+    const alice = await first.create("Alice", { thresholds: { [MODEL]: 0.8 } });
     await first.create("Bob");
     const clip = sineWav();
     const s1 = await first.addSample(alice.id, sample(1, { clipWav: clip, source: "http" }));
@@ -66,7 +66,7 @@ describe("SpeakerRegistry persistence", () => {
     const second = await openRegistry(dataDir);
     expect(second.list()).toEqual(written);
     const loaded = second.get("alice")!;
-    expect(loaded.threshold).toBe(0.8);
+    expect(loaded.thresholds).toEqual({ [MODEL]: 0.8 });
     expect(loaded.samples).toHaveLength(1);
     expect(loaded.samples[0]).toEqual(s1);
     expect(loaded.samples[0].source).toBe("http");
@@ -263,7 +263,7 @@ describe("SpeakerRegistry write failures", () => {
       RegistryWriteError,
     );
     await expect(registry.rename("alice", "Alicia")).rejects.toBeInstanceOf(RegistryWriteError);
-    await expect(registry.setThreshold("alice", 0.5)).rejects.toBeInstanceOf(RegistryWriteError);
+    await expect(registry.setThreshold("alice", MODEL, 0.5)).rejects.toBeInstanceOf(RegistryWriteError);
     await expect(registry.remove("alice")).rejects.toBeInstanceOf(RegistryWriteError);
 
     // Nothing half-applied: memory, disk and clips are as before the failures, and no one was notified.
@@ -280,7 +280,7 @@ describe("SpeakerRegistry write failures", () => {
     const reopened = await openRegistry(dataDir);
     expect(reopened.list().map((s) => s.name)).toEqual(["Alice", "Carol"]);
     expect(reopened.get("alice")!.samples).toHaveLength(1);
-    expect(reopened.get("alice")!.threshold).toBeUndefined();
+    expect(reopened.get("alice")!.thresholds).toBeUndefined();
   });
 
   it("rejects and adds nothing when the clip cannot be written (a file where the clips dir should be)", async () => {
@@ -405,22 +405,52 @@ describe("SpeakerRegistry speakers", () => {
     expect((await openRegistry(dataDir)).get("alice")?.name).toBe("ALICIA");
   });
 
-  it("sets and clears the per-speaker threshold", async () => {
+  it("sets and clears the per-speaker threshold, per encoder model", async () => {
     const dataDir = await tempDir();
     const registry = await openRegistry(dataDir);
-    await expect(registry.create("Alice", { threshold: 1.5 })).rejects.toBeInstanceOf(InvalidThresholdError);
-    await registry.create("Alice", { threshold: 0.7 });
+    await expect(registry.create("Alice", { thresholds: { [MODEL]: 1.5 } })).rejects.toBeInstanceOf(
+      InvalidThresholdError,
+    );
+    await registry.create("Alice", { thresholds: { [MODEL]: 0.7 } });
     for (const bad of [-0.1, 1.01, Number.NaN, Number.POSITIVE_INFINITY]) {
-      const err = await registry.setThreshold("alice", bad).catch((e: unknown) => e);
+      const err = await registry.setThreshold("alice", MODEL, bad).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidThresholdError);
       expect((err as InvalidThresholdError).code).toBe("invalid_threshold");
     }
-    expect((await registry.setThreshold("alice", 0.9)).threshold).toBe(0.9);
-    expect((await openRegistry(dataDir)).get("alice")?.threshold).toBe(0.9);
-    await registry.setThreshold("alice", null);
+    expect((await registry.setThreshold("alice", MODEL, 0.9)).thresholds).toEqual({ [MODEL]: 0.9 });
+    // Another model's override sits beside it: cosine scales differ by model.
+    await registry.setThreshold("alice", "ecapa-voxceleb", 0.3);
+    expect((await openRegistry(dataDir)).get("alice")?.thresholds).toEqual({
+      [MODEL]: 0.9,
+      "ecapa-voxceleb": 0.3,
+    });
+    expect(registry.candidates(MODEL)).toEqual([]);
+    await registry.setThreshold("alice", MODEL, null);
+    expect(registry.get("alice")?.thresholds).toEqual({ "ecapa-voxceleb": 0.3 });
+    await registry.setThreshold("alice", "ecapa-voxceleb", null);
+    const raw = JSON.parse(await readFile(path.join(dataDir, "registry.json"), "utf8"));
+    expect(raw.speakers[0]).not.toHaveProperty("thresholds");
+    expect(registry.get("alice")?.thresholds).toBeUndefined();
+  });
+
+  it("reads a registry written before per-model thresholds: its threshold was Resemblyzer's", async () => {
+    const dataDir = await tempDir();
+    const now = new Date().toISOString();
+    await writeFile(
+      path.join(dataDir, "registry.json"),
+      JSON.stringify({
+        version: 1,
+        speakers: [
+          { id: "alice", name: "Alice", createdAt: now, updatedAt: now, threshold: 0.77, samples: [] },
+        ],
+      }),
+    );
+    const registry = await openRegistry(dataDir);
+    expect(registry.get("alice")?.thresholds).toEqual({ [MODEL]: 0.77 });
+    await registry.rename("alice", "Alicia");
     const raw = JSON.parse(await readFile(path.join(dataDir, "registry.json"), "utf8"));
     expect(raw.speakers[0]).not.toHaveProperty("threshold");
-    expect(registry.get("alice")?.threshold).toBeUndefined();
+    expect(raw.speakers[0].thresholds).toEqual({ [MODEL]: 0.77 });
   });
 
   it("removes a speaker together with its clips", async () => {
@@ -524,7 +554,7 @@ describe("SpeakerRegistry samples", () => {
 
   it("lists match candidates with threshold overrides, skipping speakers without that model", async () => {
     const registry = await openRegistry(await tempDir());
-    await registry.create("Alice", { threshold: 0.9 });
+    await registry.create("Alice", { thresholds: { m: 0.9, other: 0.1 } });
     await registry.create("Bob");
     await registry.create("Carol");
     await registry.addSample("alice", sample(0, { voiceprints: { m: [1, 0] } }));
@@ -595,7 +625,7 @@ describe("SpeakerRegistry lifecycle and change events", () => {
     const s = await registry.addSample("alice", sample(1));
     await registry.rename("alice", "Alicia");
     await registry.rename("alice", "Alicia"); // no-op: no event
-    await registry.setThreshold("alice", 0.5);
+    await registry.setThreshold("alice", MODEL, 0.5);
     await registry.removeSample("alice", s.id);
     await expect(registry.create("alicia")).rejects.toBeInstanceOf(SpeakerExistsError); // no event
     await registry.remove("alice");

@@ -26,7 +26,7 @@ export async function diarizeCommand(argv: string[]): Promise<number> {
   const turns = await withStarted([registry, stack, streamVad], async () => {
     const identifier = new Identifier(registry, {
       modelId: stack.encoder.modelId,
-      defaultThreshold: config.identification.threshold ?? stack.encoder.defaultThreshold,
+      defaultThreshold: stack.defaultThreshold,
     });
     return aboutFile(file, () =>
       diarize(
@@ -36,7 +36,7 @@ export async function diarizeCommand(argv: string[]): Promise<number> {
           encoder: stack.encoder,
           candidates: () => identifier.candidates(),
           segmenter: segmenterOptions(config.vad),
-          identification: liveIdentifierOptions(config.identification, stack.encoder.defaultThreshold),
+          identification: liveIdentifierOptions(config.identification, stack.defaultThreshold),
           logger,
         },
         stack.extractor,

@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   identify: async () => (await import("./identify.js")).identifyCommand,
   speakers: async () => (await import("./speakers.js")).speakersCommand,
   models: async () => (await import("./models.js")).modelsCommand,
+  hardware: async () => (await import("./hardware.js")).hardwareCommand,
   run: async () => (await import("./run.js")).runDaemonCommand,
 };
 

@@ -1,9 +1,14 @@
+import { configuredThreshold } from "../../config/schema.js";
+import { defaultThresholdOf, ENCODER_IDS, isEncoderId } from "../../embedding/encoder.js";
 import { parseCommandArgs } from "../args.js";
-import { cliConfig, cliLogger, createRegistry, withStarted } from "../context.js";
+import { cliConfig, cliLogger, createRegistry, encoderInUse, withStarted } from "../context.js";
 import { UsageError } from "../errors.js";
 
 export async function speakersCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: "boolean" } });
+  const { values, positionals } = parseCommandArgs(argv, {
+    json: { type: "boolean" },
+    model: { type: "string" },
+  });
   const config = await cliConfig(values);
   const registry = createRegistry(config, cliLogger(config));
   const [sub, ...rest] = positionals;
@@ -15,7 +20,7 @@ export async function speakersCommand(argv: string[]): Promise<number> {
         id: s.id,
         name: s.name,
         createdAt: s.createdAt,
-        threshold: s.threshold ?? null,
+        thresholds: s.thresholds ?? {},
         samples: s.samples.length,
         models: [...new Set(s.samples.flatMap((x) => Object.keys(x.voiceprints)))],
       }));
@@ -25,7 +30,9 @@ export async function speakersCommand(argv: string[]): Promise<number> {
     } else {
       for (const s of speakers) {
         const speech = s.samples.reduce((t, x) => t + x.speechSeconds, 0);
-        const threshold = s.threshold !== undefined ? `, threshold ${s.threshold}` : "";
+        const threshold = Object.entries(s.thresholds ?? {})
+          .map(([model, t]) => `, threshold ${t} (${model})`)
+          .join("");
         process.stdout.write(
           `${s.name} (id ${s.id}): ${s.samples.length} samples, ${speech.toFixed(1)} s of speech${threshold}\n`,
         );
@@ -52,9 +59,14 @@ export async function speakersCommand(argv: string[]): Promise<number> {
     if (value !== null && (rest[1].trim() === "" || !Number.isFinite(value))) {
       throw new UsageError(`threshold must be a number in [0, 1] or 'default', got "${rest[1]}"`);
     }
-    const updated = await withStarted([registry], () => registry.setThreshold(rest[0], value));
-    const shown = updated.threshold ?? `the default (${config.identification.threshold ?? 0.82})`;
-    process.stdout.write(`${updated.name}: threshold ${shown}\n`);
+    const model = values.model ?? (await encoderInUse(config, cliLogger(config)));
+    if (!isEncoderId(model))
+      throw new UsageError(`unknown encoder "${model}"; valid: ${ENCODER_IDS.join(", ")}`);
+    const updated = await withStarted([registry], () => registry.setThreshold(rest[0], model, value));
+    const shown =
+      updated.thresholds?.[model] ??
+      `the default (${configuredThreshold(config.identification, model) ?? defaultThresholdOf(model)})`;
+    process.stdout.write(`${updated.name}: threshold ${shown} for ${model}\n`);
     return 0;
   }
   throw new UsageError(`unknown speakers subcommand "${sub}"`);

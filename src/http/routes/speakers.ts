@@ -39,7 +39,7 @@ export function speakersRoutes(deps: HttpDeps): Hono {
     const body = await readJson(c, createSchema);
     const speaker = await registry.create(
       body.name,
-      body.threshold === undefined ? {} : { threshold: body.threshold },
+      body.threshold === undefined ? {} : { thresholds: { [modelId]: body.threshold } },
     );
     return c.json({ speaker: speakerView(speaker, modelId) }, 201);
   });
@@ -51,7 +51,8 @@ export function speakersRoutes(deps: HttpDeps): Hono {
     let speaker = existing(c.req.param("id"));
     // Rename first: it is the change that can be refused (name taken), and then nothing has changed.
     if (body.name !== undefined) speaker = await registry.rename(speaker.id, body.name);
-    if (body.threshold !== undefined) speaker = await registry.setThreshold(speaker.id, body.threshold);
+    if (body.threshold !== undefined)
+      speaker = await registry.setThreshold(speaker.id, modelId, body.threshold);
     return c.json({ speaker: speakerView(speaker, modelId) });
   });
 

@@ -4,15 +4,35 @@ import { SourceUnavailableError } from "../errors.js";
 import type { HttpsSource } from "../manifest.js";
 import type { FileSource } from "./types.js";
 
-/** A plain download, streamed to disk with progress. */
-export function httpsSource(source: HttpsSource, timeoutMs = 15 * 60_000): FileSource {
+/**
+ * A plain download, streamed to disk with progress. A host that does not answer within
+ * `connectTimeoutMs` (a firewalled network drops packets rather than refusing) fails the source quickly,
+ * so set-up moves on instead of waiting minutes.
+ */
+export function httpsSource(
+  source: HttpsSource,
+  timeoutMs = 15 * 60_000,
+  connectTimeoutMs = 20_000,
+): FileSource {
   return {
     description: `https ${source.url}`,
     async fetchTo(dest, ctx) {
       ctx.logger.info(`downloading ${ctx.fileName} from ${source.url}`);
       let res: Response;
       try {
-        res = await fetch(source.url, { redirect: "follow", signal: AbortSignal.timeout(timeoutMs) });
+        const answered = new AbortController();
+        const noAnswer = setTimeout(
+          () => answered.abort(new Error(`no answer in ${connectTimeoutMs / 1000} s`)),
+          connectTimeoutMs,
+        );
+        try {
+          res = await fetch(source.url, {
+            redirect: "follow",
+            signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), answered.signal]),
+          });
+        } finally {
+          clearTimeout(noAnswer);
+        }
       } catch (err) {
         throw new SourceUnavailableError(`request failed: ${describeFetchError(err)}`);
       }

@@ -1,0 +1,97 @@
+import * as ort from "onnxruntime-node";
+import type { Logger } from "../util/log.js";
+import type { SpeakerEncoder } from "./encoder.js";
+import { createEncoderSession, type ExecutionProvider, outputWidth } from "./onnx-session.js";
+
+const SAMPLE_RATE = 16000;
+/** Windows per onnxruntime run in embedWindows: the event loop gets a turn in between. */
+const WINDOWS_PER_RUN = 4;
+/** Below this SpeechBrain's reflect padding has too few frames to mirror. */
+const MIN_SAMPLES = 1600;
+
+export interface EcapaOptions {
+  /** The converted encoder.onnx (wav in, unit voiceprint out; see models/ecapa-onnx.ts). */
+  modelPath: string;
+  defaultThreshold: number;
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+  logger?: Logger;
+}
+
+/**
+ * SpeechBrain's ECAPA-TDNN (spkrec-ecapa-voxceleb) on onnxruntime. The graph holds SpeechBrain's
+ * front end too, so an utterance's voiceprint is one run over the whole waveform, as
+ * EncoderClassifier.encode_batch computes it. Streaming windows have Resemblyzer's length and hop, so
+ * the live tracker's timing does not depend on the encoder.
+ */
+export class EcapaEncoder implements SpeakerEncoder {
+  readonly modelId = "ecapa-voxceleb";
+  readonly windowSamples = 160 * 160;
+  readonly hopSamples = 77 * 160;
+  readonly defaultThreshold: number;
+  provider: ExecutionProvider = "cpu";
+  private width = 192;
+  private session: ort.InferenceSession | null = null;
+
+  constructor(private readonly options: EcapaOptions) {
+    this.defaultThreshold = options.defaultThreshold;
+  }
+
+  /** 192 for the pinned model; read from the model at start(). */
+  get dim(): number {
+    return this.width;
+  }
+
+  async start(): Promise<void> {
+    if (this.session) return;
+    const { session, provider } = await createEncoderSession({
+      modelPath: this.options.modelPath,
+      label: "ECAPA-TDNN encoder",
+      threads: this.options.threads,
+      executionProvider: this.options.executionProvider,
+      logger: this.options.logger,
+    });
+    this.session = session;
+    this.provider = provider;
+    this.width = outputWidth(session, "embedding");
+  }
+
+  async stop(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    await session?.release();
+  }
+
+  async embedUtterance(samples: Float32Array): Promise<Float32Array> {
+    if (samples.length < MIN_SAMPLES)
+      throw new RangeError(
+        `${samples.length} samples is too short for a voiceprint (at least ${MIN_SAMPLES / SAMPLE_RATE} s)`,
+      );
+    const [voiceprint] = await this.run([samples], samples.length);
+    return voiceprint;
+  }
+
+  async embedWindows(windows: Float32Array[]): Promise<Float32Array[]> {
+    for (const w of windows)
+      if (w.length !== this.windowSamples)
+        throw new RangeError(`window of ${w.length} samples, expected ${this.windowSamples}`);
+    const out: Float32Array[] = [];
+    for (let first = 0; first < windows.length; first += WINDOWS_PER_RUN) {
+      if (first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      out.push(...(await this.run(windows.slice(first, first + WINDOWS_PER_RUN), this.windowSamples)));
+    }
+    return out;
+  }
+
+  private async run(batch: Float32Array[], length: number): Promise<Float32Array[]> {
+    const session = this.session;
+    if (!session) throw new Error("EcapaEncoder used before start()");
+    const input = new Float32Array(batch.length * length);
+    batch.forEach((w, b) => {
+      input.set(w, b * length);
+    });
+    const out = await session.run({ wav: new ort.Tensor("float32", input, [batch.length, length]) });
+    const data = out.embedding.data as Float32Array;
+    return batch.map((_, b) => data.slice(b * this.width, (b + 1) * this.width));
+  }
+}
