@@ -29,6 +29,7 @@ import {
   type TheoreticalPeak,
   theoreticalPeak,
 } from "./bench/arithmetic.js";
+import { benchEcapa, type EcapaOutcome } from "./bench/ecapa-speed.js";
 import { type PythonOutcome, runPythonSpeed } from "./bench/python-reference.js";
 import {
   type BenchFile,
@@ -48,7 +49,14 @@ import { type Cell, fixed, formatTable, heading, verdict } from "./bench/table.j
 const ENCODER_ID = "resemblyzer-0.1.4";
 const SAMPLE_RATE = 16_000;
 const VAD_WINDOW_MS = 32;
-const GOALS = { minEmbedPathSpeedup: 1.5, maxLimitFactor: 4, maxVadMsPerWindow: 0.3 };
+const GOALS = {
+  minEmbedPathSpeedup: 1.5,
+  maxLimitFactor: 4,
+  maxVadMsPerWindow: 0.3,
+  /** ECAPA-TDNN's embed path at least as fast as SpeechBrain's own (1 thread), network within 2x of GEMM. */
+  minEcapaSpeedup: 1,
+  maxEcapaLimitFactor: 2,
+};
 /** All 120 files: ~3 min with the Python side on a busy 2-core machine (--files 60 halves it). */
 const DEFAULT_FILES = 120;
 
@@ -56,6 +64,8 @@ const USAGE = `usage: npm run bench:speed -- [options]
   --files N      use the first N of the 120 LibriSpeech files (default ${DEFAULT_FILES} = all, ~3 min)
   --repeats R    best of R per file and stage, after a warm-up (default 3)
   --resample N   files converted to 44.1 kHz stereo in memory to time the resampler (default 3)
+  --ecapa-files N  files for the ECAPA-TDNN section (default 10; full-size random weights vs SpeechBrain)
+  --no-ecapa     skip the ECAPA-TDNN section
   --no-python    skip the PyTorch reference
   --json         print one JSON object instead of tables`;
 
@@ -64,6 +74,7 @@ interface Options {
   repeats: number;
   resampleFiles: number;
   python: boolean;
+  ecapaFiles: number;
   json: boolean;
 }
 
@@ -76,6 +87,8 @@ function parseOptions(): Options | null {
           repeats: { type: "string" },
           resample: { type: "string" },
           "no-python": { type: "boolean", default: false },
+          "ecapa-files": { type: "string" },
+          "no-ecapa": { type: "boolean", default: false },
           ...COMMON_BENCH_OPTIONS,
         },
         strict: true,
@@ -90,6 +103,7 @@ function parseOptions(): Options | null {
     repeats: int("repeats", v.repeats, 3, 1),
     resampleFiles: int("resample", v.resample, 3, 0),
     python: !v["no-python"],
+    ecapaFiles: v["no-ecapa"] ? 0 : int("ecapa-files", v["ecapa-files"], 10, 1),
     json: v.json,
   };
 }
@@ -384,6 +398,8 @@ async function main(): Promise<number | undefined> {
     await encoder.stop();
     if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
   }
+  const ecapa =
+    options.ecapaFiles > 0 ? await benchEcapa(files.slice(0, options.ecapaFiles), options.repeats) : null;
 
   const flops = encoderFlops(voiceid.partials);
   const pyEncoderMs = python?.status === "ok" ? python.result.stageMs.encoder : null;
@@ -418,6 +434,23 @@ async function main(): Promise<number | undefined> {
       verdict: verdict(vadMsPerWindow <= GOALS.maxVadMsPerWindow),
     },
   ];
+  if (ecapa?.status === "ok") {
+    const e = ecapa.result;
+    const speedup = e.speechbrain.embed / e.msPerAudioSecond.embed;
+    const limitFactor = limitGflops / e.networkGflops;
+    goals.push(
+      {
+        goal: `ECAPA-TDNN embed path >= ${GOALS.minEcapaSpeedup}x SpeechBrain's speed (1 thread)`,
+        measured: `${speedup.toFixed(2)}x`,
+        verdict: verdict(speedup >= GOALS.minEcapaSpeedup),
+      },
+      {
+        goal: `ECAPA-TDNN network within ${GOALS.maxEcapaLimitFactor}x of the arithmetic limit`,
+        measured: `${limitFactor.toFixed(2)}x below`,
+        verdict: verdict(limitFactor <= GOALS.maxEcapaLimitFactor),
+      },
+    );
+  }
   const loadAtEnd = os.loadavg().map((l) => Number(l.toFixed(2)));
   const wallSeconds = (performance.now() - started) / 1000;
 
@@ -441,6 +474,7 @@ async function main(): Promise<number | undefined> {
         python,
         comparison: rows,
         arithmetic,
+        ecapa,
         goals,
         wallSeconds: Number(wallSeconds.toFixed(1)),
       }),
@@ -456,6 +490,7 @@ async function main(): Promise<number | undefined> {
       rows,
       arithmetic,
       vadMsPerWindow,
+      ecapa,
       goals,
       wallSeconds,
     );
@@ -477,6 +512,7 @@ function printReport(
   rows: Row[],
   a: Arithmetic,
   vadMsPerWindow: number,
+  ecapa: EcapaOutcome | null,
   goals: { goal: string; measured: string; verdict: string }[],
   wallSeconds: number,
 ): void {
@@ -616,6 +652,8 @@ function printReport(
     "Python's partial count is the same (computePartialSlices is an exact port of compute_partial_slices).",
   );
 
+  printEcapa(ecapa, a.limitGflops);
+
   console.log(heading("Goals"));
   console.log(
     formatTable(
@@ -624,6 +662,61 @@ function printReport(
     ),
   );
   console.log(`\nTook ${wallSeconds.toFixed(1)} s.`);
+}
+
+function printEcapa(ecapa: EcapaOutcome | null, limitGflops: number): void {
+  console.log(heading("ECAPA-TDNN (full size, random weights)"));
+  if (ecapa === null) {
+    console.log("skipped (--no-ecapa).");
+    return;
+  }
+  if (ecapa.status !== "ok") {
+    console.log(`${ecapa.status === "failed" ? "FAILED" : "unavailable"}: ${ecapa.reason}`);
+    if (ecapa.status === "unavailable") for (const cmd of ecapa.install) console.log(`  ${cmd}`);
+    return;
+  }
+  const e = ecapa.result;
+  const sb = e.speechbrain;
+  const ratio = (py: number, ours: number) => `${(py / ours).toFixed(2)}x`;
+  console.log(
+    `${e.files} LibriSpeech files, ${e.audioSeconds.toFixed(1)} s of audio, mean of ${e.repeats} runs after a warm-up; ` +
+      `channels ${e.shape.channels.join("/")}, ${e.shape.embeddingDim}-d. SpeechBrain ${sb.versions.speechbrain}, ` +
+      `torch ${sb.versions.torch}, 1 thread.`,
+  );
+  console.log(
+    formatTable(
+      ["stage", "voiceid ms/s", "SpeechBrain ms/s", "SpeechBrain/voiceid"],
+      [
+        [
+          "front end (Fbank + mean norm)",
+          fixed(e.msPerAudioSecond.frontEnd, 3),
+          fixed(sb.fbank + sb.norm, 3),
+          ratio(sb.fbank + sb.norm, e.msPerAudioSecond.frontEnd),
+        ],
+        [
+          "network",
+          fixed(e.msPerAudioSecond.network, 2),
+          fixed(sb.model, 2),
+          ratio(sb.model, e.msPerAudioSecond.network),
+        ],
+        [
+          "embed path (wav -> voiceprint)",
+          fixed(e.msPerAudioSecond.embed, 2),
+          fixed(sb.embed, 2),
+          ratio(sb.embed, e.msPerAudioSecond.embed),
+        ],
+      ],
+    ),
+  );
+  console.log(
+    `Network: ${e.gflopPerAudioSecond.toFixed(2)} GFLOP per second of audio (convolutions), ` +
+      `${e.networkGflops.toFixed(1)} GFLOP/s = ${((e.networkGflops / limitGflops) * 100).toFixed(0)} % of the ` +
+      `arithmetic limit (${limitGflops.toFixed(0)} GFLOP/s). voiceid's network = embed - front end (one graph).`,
+  );
+  console.log(
+    `Checkpoint -> ONNX conversion in TypeScript: ${(e.convertMs / 1000).toFixed(2)} s. ` +
+      `Parity at full size: lowest cosine to SpeechBrain's voiceprints ${e.minCosine.toFixed(6)}.`,
+  );
 }
 
 runMain(main);

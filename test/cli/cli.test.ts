@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
@@ -85,7 +85,17 @@ describe("voiceid command line", () => {
     expect(stranger.score).toBeLessThan(0.82);
 
     // A stricter threshold of her own turns Alice's own clip into "unknown"; "default" restores it.
-    expect((await voiceid("speakers", "threshold", "Alice", "0.99")).stdout).toMatch(/Alice: threshold 0.99/);
+    expect((await voiceid("speakers", "threshold", "Alice", "0.99")).stdout).toMatch(
+      /Alice: threshold 0.99 for resemblyzer-0.1.4/,
+    );
+    // Another encoder's threshold is its own: setting it leaves Resemblyzer's alone.
+    expect(
+      (await voiceid("speakers", "threshold", "Alice", "0.3", "--model", "ecapa-voxceleb")).stdout,
+    ).toMatch(/Alice: threshold 0.3 for ecapa-voxceleb/);
+    expect(JSON.parse((await voiceid("speakers", "--json")).stdout)[0].thresholds).toEqual({
+      "resemblyzer-0.1.4": 0.99,
+      "ecapa-voxceleb": 0.3,
+    });
     expect(JSON.parse((await voiceid("identify", alice[1], "--json")).stdout).speaker).toBeNull();
     expect((await voiceid("speakers", "threshold", "alice", "default")).code).toBe(0);
     expect(JSON.parse((await voiceid("identify", alice[1], "--json")).stdout).speaker).toBe("Alice");
@@ -142,5 +152,30 @@ describe("voiceid command line", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/resemblyzer-0\.1\.4\/encoder\.onnx/);
     expect(run.stdout).toMatch(/silero-vad-v5\/silero_vad\.onnx/);
+  });
+
+  it("hardware says what this machine is, how fast each installed encoder runs here, and the choice", async () => {
+    const run = await voiceid("hardware", "--json");
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.profile.cpu.cores).toBe(os.cpus().length);
+    expect(report.installed).toContain("resemblyzer-0.1.4");
+    const resemblyzer = report.measurements.find(
+      (m: { encoder: string }) => m.encoder === "resemblyzer-0.1.4",
+    );
+    expect(resemblyzer.realTimeFactor).toBeGreaterThan(0);
+    if (report.installed.includes("ecapa-voxceleb")) {
+      // A machine given the real ECAPA weights: the choice follows the measurement.
+      expect(report.choice.reason).toMatch(/^ECAPA-TDNN runs at real-time factor /);
+    } else {
+      expect(report.choice).toEqual({
+        encoder: "resemblyzer-0.1.4",
+        reason: "ECAPA-TDNN is not installed (`voiceid models fetch` says how to provide it)",
+      });
+    }
+    const text = await voiceid("hardware");
+    expect(text.stdout).toMatch(/^cpu: +.+, \d+ cores/m);
+    expect(text.stdout).toMatch(/^measured \(cached\):$/m);
+    expect(text.stdout).toMatch(/^encoder: +(resemblyzer-0\.1\.4|ecapa-voxceleb) \(.+\)$/m);
   });
 });

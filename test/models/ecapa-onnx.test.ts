@@ -1,0 +1,84 @@
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { decodeWav } from "../../src/audio/wav.js";
+import { EcapaEncoder } from "../../src/embedding/ecapa.js";
+import { convertEcapa, convertEcapaToOnnx } from "../../src/models/ecapa-onnx.js";
+import { ModelConversionError } from "../../src/models/errors.js";
+import { ecapaFixtureCheckpoint, ecapaReference } from "../helpers/ecapa.js";
+import { sharedAudio } from "../helpers/paths.js";
+import { realModelsDir, realPretrainedPt } from "./helpers.js";
+
+const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+};
+
+describe("ECAPA-TDNN converted from SpeechBrain's checkpoint", () => {
+  const checkpoint = readFileSync(ecapaFixtureCheckpoint);
+  const reference = ecapaReference();
+
+  it("is the fixture the reference script made", () => {
+    expect(createHash("sha256").update(checkpoint).digest("hex")).toBe(reference.checkpointSha256);
+  });
+
+  it("reads the layer sizes from the tensor shapes", () => {
+    expect(convertEcapa(checkpoint).shape).toEqual({
+      inputSize: 80,
+      channels: [32, 32, 32, 32, 96],
+      kernelSizes: [5, 3, 3, 3, 1],
+      dilations: [1, 2, 3, 4, 1],
+      res2netScale: 8,
+      seChannels: 16,
+      attentionChannels: 16,
+      globalContext: true,
+      embeddingDim: 24,
+    });
+  });
+
+  it("gives SpeechBrain's voiceprints (its Fbank, mean norm and forward) to cosine >= 0.9999 on real audio", async () => {
+    const modelPath = path.join(os.tmpdir(), `voiceid-ecapa-parity-${process.pid}.onnx`);
+    writeFileSync(modelPath, convertEcapaToOnnx(checkpoint));
+    const encoder = new EcapaEncoder({ modelPath, defaultThreshold: 0.25 });
+    await encoder.start();
+    try {
+      expect(encoder.dim).toBe(24);
+      const files = Object.entries(reference.files);
+      expect(files.length).toBeGreaterThanOrEqual(6);
+      const cosines: string[] = [];
+      for (const [file, ref] of files) {
+        const samples = decodeWav(readFileSync(path.join(sharedAudio, file))).channelData[0];
+        expect(samples.length).toBe(ref.samples);
+        const voiceprint = await encoder.embedUtterance(samples);
+        const c = cosine(voiceprint, ref.embedding);
+        cosines.push(`${file} ${c.toFixed(6)}`);
+        expect(c, file).toBeGreaterThanOrEqual(0.9999);
+        // Unit length, as every encoder's voiceprint.
+        expect(Math.hypot(...voiceprint)).toBeCloseTo(1, 5);
+      }
+      console.log(`ECAPA parity (random small model): ${cosines.join(", ")}`);
+    } finally {
+      await encoder.stop();
+    }
+  });
+
+  it("is deterministic, and refuses a checkpoint that is not an ECAPA-TDNN", async () => {
+    expect(
+      Buffer.from(convertEcapaToOnnx(checkpoint)).equals(Buffer.from(convertEcapaToOnnx(checkpoint))),
+    ).toBe(true);
+    const resemblyzer = readFileSync(realPretrainedPt(await realModelsDir()));
+    expect(() => convertEcapaToOnnx(resemblyzer, "pretrained.pt")).toThrow(ModelConversionError);
+    expect(() => convertEcapaToOnnx(resemblyzer, "pretrained.pt")).toThrow(
+      /pretrained.pt: tensor "blocks.0.conv.conv.weight" is missing; not a SpeechBrain ECAPA-TDNN\?/,
+    );
+  });
+});
