@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
+import { defaultThresholdOf, ENCODER_IDS, type EncoderId, isEncoderId } from "../src/embedding/encoder.js";
 import { ModelStack } from "../src/embedding/stack.js";
 import { cosine } from "../src/registry/matcher.js";
 import {
@@ -36,12 +37,15 @@ import {
 } from "./bench/setup.js";
 import { type Cell, fixed, formatTable, heading, pct, verdict } from "./bench/table.js";
 
-const ENCODER_ID = "resemblyzer-0.1.4";
 const GOALS = { maxEer: 0.05, minMembersCorrect: 0.95, maxVisitorsNamed: 0.02 };
-const SWEEP = Array.from({ length: 11 }, (_, k) => Math.round((0.7 + 0.02 * k) * 100) / 100);
+/** Eleven thresholds around the encoder's default, 0.02 apart: cosine scales differ by model. */
+const sweepAround = (t: number) =>
+  Array.from({ length: 11 }, (_, k) => Math.round((t - 0.1 + 0.02 * k) * 100) / 100);
 
 const USAGE = `usage: npm run bench:accuracy -- [options]
-  --threshold T      identification threshold for the household figures and goals (default 0.82)
+  --encoder ID       ${ENCODER_IDS.join(" or ")} (default ${ENCODER_IDS[0]}); ECAPA-TDNN needs its
+                     weights installed (\`voiceid models fetch --mirror DIR\`)
+  --threshold T      identification threshold for the household figures and goals (default: the encoder's)
   --seed N           seed of the household draws (default 1)
   --draws N          households drawn (default 200)
   --household N      enrolled speakers per household (default 5)
@@ -49,6 +53,7 @@ const USAGE = `usage: npm run bench:accuracy -- [options]
   --json             print one JSON object instead of tables`;
 
 interface Options {
+  encoder: EncoderId;
   threshold: number;
   seed: number;
   draws: number;
@@ -62,6 +67,7 @@ function parseOptions(): Options | null {
     () =>
       parseArgs({
         options: {
+          encoder: { type: "string" },
           threshold: { type: "string" },
           seed: { type: "string" },
           draws: { type: "string" },
@@ -74,8 +80,18 @@ function parseOptions(): Options | null {
     USAGE,
   );
   if (!v) return null;
+  const encoder = v.encoder ?? ENCODER_IDS[0];
+  if (!isEncoderId(encoder))
+    throw new BenchSetupError(`unknown encoder "${encoder}"; one of ${ENCODER_IDS.join(", ")}`);
   return {
-    threshold: numberOption("threshold", v.threshold, 0.82, (n) => n >= -1 && n <= 1, "a number in [-1, 1]"),
+    encoder,
+    threshold: numberOption(
+      "threshold",
+      v.threshold,
+      defaultThresholdOf(encoder),
+      (n) => n >= -1 && n <= 1,
+      "a number in [-1, 1]",
+    ),
     seed: numberOption("seed", v.seed, 1, (n) => Number.isInteger(n) && n >= 0, "an integer >= 0"),
     draws: numberOption("draws", v.draws, 200, (n) => Number.isInteger(n) && n >= 1, "an integer >= 1"),
     householdSize: numberOption(
@@ -122,7 +138,7 @@ async function main(): Promise<number | undefined> {
     throw new BenchSetupError(`need more than ${options.householdSize} speakers, found ${files.length}`);
   }
 
-  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: ENCODER_ID });
+  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: options.encoder });
   const { extractor } = stack;
   await stack.start();
 
@@ -192,7 +208,7 @@ async function main(): Promise<number | undefined> {
     console.log(
       JSON.stringify({
         benchmark: "accuracy",
-        encoder: ENCODER_ID,
+        encoder: options.encoder,
         speakers: files.length,
         seed: options.seed,
         draws: options.draws,
@@ -244,7 +260,7 @@ function scoreConfig(
     impostor: distribution(impostor),
     atThreshold: main,
     atEerThreshold: householdShares(evaluateHouseholds(prints, draws, eer.threshold)),
-    sweep: SWEEP.map(at),
+    sweep: sweepAround(threshold).map(at),
   };
 }
 
@@ -257,7 +273,9 @@ function printReport(
 ): void {
   const t = options.threshold;
   const visitors = speakers - options.householdSize;
-  console.log(`voiceid accuracy benchmark: ${ENCODER_ID}, LibriSpeech train-clean-100, ${speakers} speakers`);
+  console.log(
+    `voiceid accuracy benchmark: ${options.encoder}, LibriSpeech train-clean-100, ${speakers} speakers`,
+  );
   console.log(
     "Enrol on the first half of each speaker's file, test on the second half; voiceprints via\n" +
       "VoiceprintExtractor (normalise -30 dBFS, Silero silence trimming, encoder), as enrolment does.",

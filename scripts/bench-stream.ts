@@ -107,7 +107,7 @@ async function main(): Promise<number> {
   const vad = stack.streamVad();
   await vad.start();
   const config = configSchema.parse({ identification: { encoder: encoderId } });
-  const identification = liveIdentifierOptions(config.identification, stack.encoder.defaultThreshold);
+  const identification = liveIdentifierOptions(config.identification, stack.defaultThreshold);
   const threshold = identification.tracker.defaultThreshold;
   const results: Record<string, { tracker: Totals; before: Totals; streams: number; audioSeconds: number }> =
     {};

@@ -4,7 +4,6 @@
  * scripts/reference/ecapa_reference.py, which also times SpeechBrain's own Fbank + mean norm + forward
  * on the same files (1 thread). Speed does not depend on the weights' values.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,8 +15,7 @@ import { GraphBuilder } from "../../src/models/onnx/graph-builder.js";
 import { encodeModel, OnnxDataType } from "../../src/models/onnx/model.js";
 import { appendFbank, FBANK } from "../../src/models/onnx/speechbrain-fbank.js";
 import { cosine } from "../../src/registry/matcher.js";
-import { repoRoot } from "../../test/helpers/paths.js";
-import { pipInstallCommands } from "./python-reference.js";
+import { pipInstallCommands, runPythonScript } from "./python-reference.js";
 import { type BenchFile, progress } from "./setup.js";
 
 const REFERENCE_SCRIPT = "scripts/reference/ecapa_reference.py";
@@ -62,7 +60,7 @@ export async function benchEcapa(files: BenchFile[], repeats: number): Promise<E
       `ECAPA-TDNN: SpeechBrain builds the full-size random model and times itself on ${files.length} files...`,
     );
     const python = process.env.PYTHON ?? "python3";
-    const run = await runProcess(python, [
+    const run = await runPythonScript(python, [
       REFERENCE_SCRIPT,
       "--size",
       "full",
@@ -192,24 +190,4 @@ export function networkFlopsPerFrame(s: EcapaShape): number {
 
 function install(): string[] {
   return [...pipInstallCommands(), "pip install --no-deps speechbrain==1.1.2 hyperpyyaml ruamel.yaml"];
-}
-
-function runProcess(
-  command: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string; error?: string }> {
-  const env = { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" };
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", (error) => resolve({ code: null, stdout, stderr, error: error.message }));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
 }

@@ -58,22 +58,7 @@ export async function runPythonSpeed(
   for (const f of resampleFiles) args.push("--resample-file", f);
   args.push(...files);
   const started = performance.now();
-  const env = { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" };
-  const run = await new Promise<{ code: number | null; stdout: string; stderr: string; error?: Error }>(
-    (resolve) => {
-      const child = spawn(python, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on("error", (error) => resolve({ code: null, stdout, stderr, error }));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    },
-  );
+  const run = await runPythonScript(python, args);
   const wallSeconds = (performance.now() - started) / 1000;
   const tail = run.stderr.trim().split("\n").slice(-3).join("\n");
   if (run.error) {
@@ -101,4 +86,30 @@ export async function runPythonSpeed(
       reason: `${PYTHON_SPEED_SCRIPT} printed no usable JSON (${err instanceof Error ? err.message : err}): ${line.slice(0, 200)}`,
     };
   }
+}
+
+export interface ScriptRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Set when the interpreter could not be started at all. */
+  error?: Error;
+}
+
+/** A reference script from the repo root, on one BLAS/OpenMP thread like the voiceid side. */
+export function runPythonScript(python: string, args: string[]): Promise<ScriptRun> {
+  const env = { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" };
+  return new Promise((resolve) => {
+    const child = spawn(python, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", (error) => resolve({ code: null, stdout, stderr, error }));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }

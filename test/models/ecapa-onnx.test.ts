@@ -7,21 +7,10 @@ import { decodeWav } from "../../src/audio/wav.js";
 import { EcapaEncoder } from "../../src/embedding/ecapa.js";
 import { convertEcapa, convertEcapaToOnnx } from "../../src/models/ecapa-onnx.js";
 import { ModelConversionError } from "../../src/models/errors.js";
+import { cosine } from "../../src/registry/matcher.js";
 import { ecapaFixtureCheckpoint, ecapaReference } from "../helpers/ecapa.js";
 import { sharedAudio } from "../helpers/paths.js";
 import { realModelsDir, realPretrainedPt } from "./helpers.js";
-
-const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-};
 
 describe("ECAPA-TDNN converted from SpeechBrain's checkpoint", () => {
   const checkpoint = readFileSync(ecapaFixtureCheckpoint);
@@ -59,7 +48,7 @@ describe("ECAPA-TDNN converted from SpeechBrain's checkpoint", () => {
         const samples = decodeWav(readFileSync(path.join(sharedAudio, file))).channelData[0];
         expect(samples.length).toBe(ref.samples);
         const voiceprint = await encoder.embedUtterance(samples);
-        const c = cosine(voiceprint, ref.embedding);
+        const c = cosine(voiceprint, Float32Array.from(ref.embedding));
         cosines.push(`${file} ${c.toFixed(6)}`);
         expect(c, file).toBeGreaterThanOrEqual(0.9999);
         // Unit length, as every encoder's voiceprint.
