@@ -153,7 +153,7 @@ install_app() {
   run mkdir -p "$APP_DIR"
   # What the daemon needs at run time; the copy replaces the previous one entirely.
   local item
-  local items=(dist node_modules models config systemd scripts package.json package-lock.json README.md)
+  local items=(dist node_modules models config systemd scripts web package.json package-lock.json README.md)
   for item in "${items[@]}"; do
     if [ -e "$SOURCE_DIR/$item" ]; then
       run rm -rf "${APP_DIR:?}/$item"

@@ -202,6 +202,7 @@ export class Daemon implements Component {
         registry,
         enroller,
         modelId: encoder.modelId,
+        defaultThreshold: threshold,
         detections: this.detections,
         liveAudio: new LiveAudioTap(input),
         listening: {

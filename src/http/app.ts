@@ -7,6 +7,7 @@ import { allowedHostNames, hostGuard, sameOriginGuard } from "./guard.js";
 import { eventsRoutes } from "./routes/events.js";
 import { identifyRoutes } from "./routes/identify.js";
 import { listeningRoutes } from "./routes/listening.js";
+import { pageRoutes } from "./routes/page.js";
 import { speakersRoutes } from "./routes/speakers.js";
 import { healthRoutes, metricsRoutes } from "./routes/status.js";
 
@@ -21,7 +22,7 @@ export function runShutdownHook(app: object): void {
 }
 
 /**
- * The HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening. Errors are JSON
+ * The web page (/ and /assets) and the HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening. Errors are JSON
  * `{"error": {"code", "message"}}` from one onError; the bearer token (when configured) guards
  * everything but /health; requests must name this daemon (Host) and state changes must not come from
  * another site's page; the body limit is checked before any body is read.
@@ -91,6 +92,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.use("/api/identify", uploadSlot);
   app.use("/api/speakers/:id/samples", uploadSlot);
 
+  app.route("/", pageRoutes());
   app.route("/health", healthRoutes(deps));
   app.route("/metrics", metricsRoutes(deps));
   app.route("/api/speakers", speakersRoutes({ ...deps, logger: log }));

@@ -87,6 +87,8 @@ export interface HttpDeps {
   enroller: Enroller;
   /** Embedding model in use: speakers with a voiceprint of this model are "enrolled". */
   modelId: string;
+  /** Threshold of the model in use for people without their own. */
+  defaultThreshold: number;
   detections: DetectionFeed;
   /** null when the daemon has no live source (e.g. it runs on a file). */
   liveAudio: LiveAudio | null;

@@ -1,4 +1,5 @@
 import type { ClipFeedback, EnrolmentResult } from "../enrolment/enroller.js";
+import { centroidOf, cosine } from "../registry/matcher.js";
 import type { Sample, Speaker } from "../registry/schema.js";
 
 /** A speaker as the API shows it: no voiceprints (large, and biometric), no file paths. */
@@ -11,6 +12,8 @@ export interface SpeakerView {
   thresholds: Record<string, number>;
   /** Has at least one voiceprint of the running model, i.e. can be identified. */
   enrolled: boolean;
+  /** Mean cosine between the person's samples (running model); null with fewer than two. */
+  consistency: number | null;
   sampleCount: number;
   speechSeconds: number;
   createdAt: string;
@@ -49,6 +52,7 @@ export function speakerView(speaker: Speaker, modelId: string): SpeakerView {
     threshold: speaker.thresholds?.[modelId] ?? null,
     thresholds: { ...speaker.thresholds },
     enrolled: speaker.samples.some((s) => s.voiceprints[modelId] !== undefined),
+    consistency: consistencyOf(speaker, modelId),
     sampleCount: speaker.samples.length,
     speechSeconds: speaker.samples.reduce((sum, s) => sum + s.speechSeconds, 0),
     createdAt: speaker.createdAt,
@@ -65,4 +69,63 @@ export interface EnrolmentView {
 
 export function enrolmentView(result: EnrolmentResult, modelId: string): EnrolmentView {
   return { speaker: speakerView(result.speaker, modelId), samples: result.clips };
+}
+
+/** Mean pairwise cosine of the speaker's voiceprints of `modelId`, rounded; null with fewer than two. */
+function consistencyOf(speaker: Speaker, modelId: string): number | null {
+  const prints = speaker.samples.flatMap((s) => (s.voiceprints[modelId] ? [s.voiceprints[modelId]] : []));
+  if (prints.length < 2) return null;
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < prints.length; i++)
+    for (let j = i + 1; j < prints.length; j++) {
+      sum += cosine(prints[i], prints[j]);
+      pairs++;
+    }
+  return Math.round((sum / pairs) * 1000) / 1000;
+}
+
+/** What a person's threshold is set against: how their own samples and everyone else score. */
+export interface ThresholdScoresView {
+  /** The person's own threshold for the running model, null for the default. */
+  threshold: number | null;
+  defaultThreshold: number;
+  /** Each sample against the mean of the person's other samples (empty with fewer than two). */
+  own: { sampleId: string; score: number }[];
+  /** Each other enrolled person's closest sample against this person's voiceprint. */
+  others: { id: string; name: string; score: number }[];
+}
+
+export function thresholdScoresView(
+  speaker: Speaker,
+  everyone: readonly Speaker[],
+  modelId: string,
+  defaultThreshold: number,
+): ThresholdScoresView {
+  const printsOf = (s: Speaker) =>
+    s.samples.flatMap((x) =>
+      x.voiceprints[modelId] ? [{ sampleId: x.id, print: x.voiceprints[modelId] }] : [],
+    );
+  const mine = printsOf(speaker);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const own =
+    mine.length < 2
+      ? []
+      : mine.map(({ sampleId, print }) => {
+          const rest = centroidOf(mine.filter((m) => m.sampleId !== sampleId).map((m) => m.print));
+          return { sampleId, score: rest === null ? 0 : round(cosine(print, rest)) };
+        });
+  const centroid = centroidOf(mine.map((m) => m.print));
+  const others =
+    centroid === null
+      ? []
+      : everyone
+          .filter((s) => s.id !== speaker.id)
+          .flatMap((s) => {
+            const theirs = printsOf(s);
+            if (theirs.length === 0) return [];
+            const score = Math.max(...theirs.map((t) => cosine(t.print, centroid)));
+            return [{ id: s.id, name: s.name, score: round(score) }];
+          });
+  return { threshold: speaker.thresholds?.[modelId] ?? null, defaultThreshold, own, others };
 }

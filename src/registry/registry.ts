@@ -191,6 +191,14 @@ export class SpeakerRegistry implements Component {
     return out;
   }
 
+  /** The kept clip of a sample (absolute path), or null when it was not kept. */
+  clipOf(idOrName: string, sampleId: string): string | null {
+    const speaker = findIn(this.data(), idOrName);
+    const sample = speaker.samples.find((s) => s.id === sampleId);
+    if (!sample) throw new SampleNotFoundError(speaker.id, sampleId);
+    return sample.clip ? path.join(this.dataDir, sample.clip) : null;
+  }
+
   /** Samples without a voiceprint for `modelId` (e.g. after a model change), to re-embed from their clips. */
   samplesMissingModel(modelId: string): SampleMissingModel[] {
     const out: SampleMissingModel[] = [];

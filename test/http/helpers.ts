@@ -70,6 +70,7 @@ export function makeApp(
     registry: temp.registry,
     enroller: new Enroller(temp.registry, pipeline.extractor),
     modelId: pipeline.extractor.modelId,
+    defaultThreshold: 0.82,
     detections: hub,
     liveAudio: overrides.liveAudio ?? null,
     listening: null,

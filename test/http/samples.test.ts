@@ -246,3 +246,41 @@ describe("POST /api/speakers/:id/record", () => {
     expect(samplesOf("alice")).toHaveLength(1);
   });
 });
+
+describe("what the web page reads about a person's samples", () => {
+  it("serves kept clips, the samples' consistency and the scores a threshold is set against", async () => {
+    await t.app.request("/api/speakers/alice/samples", wavRequest(slice(female, 0, 6)));
+    await t.app.request("/api/speakers/alice/samples", wavRequest(slice(female, 6, 12)));
+    await t.app.request("/api/speakers/bob/samples", wavRequest(slice(male, 0, 8)));
+
+    const { speaker } = (await (await t.app.request("/api/speakers/alice")).json()) as {
+      speaker: { consistency: number; samples: { id: string }[] };
+    };
+    expect(speaker.consistency).toBeGreaterThan(0.75);
+    expect(speaker.consistency).toBeLessThanOrEqual(1);
+
+    const scores = (await (await t.app.request("/api/speakers/alice/scores")).json()) as {
+      threshold: number | null;
+      defaultThreshold: number;
+      own: { sampleId: string; score: number }[];
+      others: { id: string; name: string; score: number }[];
+    };
+    expect(scores.threshold).toBeNull();
+    expect(scores.defaultThreshold).toBe(0.82);
+    expect(scores.own.map((o) => o.sampleId)).toEqual(speaker.samples.map((s) => s.id));
+    expect(Math.min(...scores.own.map((o) => o.score))).toBeGreaterThan(0.75);
+    expect(scores.others).toHaveLength(1);
+    expect(scores.others[0]).toMatchObject({ id: "bob", name: "Bob" });
+    expect(scores.others[0].score).toBeLessThan(Math.min(...scores.own.map((o) => o.score)));
+
+    const clip = await t.app.request(`/api/speakers/alice/samples/${speaker.samples[0].id}/audio`);
+    expect(clip.status).toBe(200);
+    expect(clip.headers.get("content-type")).toBe("audio/wav");
+    const bytes = new Uint8Array(await clip.arrayBuffer());
+    expect(Buffer.from(bytes.subarray(0, 4)).toString("latin1")).toBe("RIFF");
+    expect(durationOf(bytes)).toBeCloseTo(6, 1);
+    expect(await errorOf(await t.app.request("/api/speakers/alice/samples/nope/audio"))).toMatchObject({
+      status: 404,
+    });
+  });
+});

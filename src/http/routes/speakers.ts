@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { Hono } from "hono";
 import { z } from "zod";
 import { SAMPLE_RATE } from "../../embedding/voiceprint.js";
@@ -7,7 +8,7 @@ import type { HttpDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { readJson } from "../json.js";
 import { readAudioClips } from "../upload.js";
-import { enrolmentView, speakerView } from "../views.js";
+import { enrolmentView, speakerView, thresholdScoresView } from "../views.js";
 
 export const MIN_RECORD_SECONDS = 1;
 export const MAX_RECORD_SECONDS = 30;
@@ -66,6 +67,21 @@ export function speakersRoutes(deps: HttpDeps): Hono {
     const clips = await readAudioClips(c, "http");
     const result = await enroller.enrol(speaker.id, clips, { maxClipSeconds: deps.config.maxUploadSeconds });
     return c.json(enrolmentView(result, modelId), 201);
+  });
+
+  app.get("/:id/scores", (c) => {
+    const speaker = existing(c.req.param("id"));
+    return c.json(thresholdScoresView(speaker, registry.list(), modelId, deps.defaultThreshold));
+  });
+
+  /** A kept enrolment clip, so a person can hear what was enrolled. */
+  app.get("/:id/samples/:sampleId/audio", async (c) => {
+    const speaker = existing(c.req.param("id"));
+    const clip = registry.clipOf(speaker.id, c.req.param("sampleId"));
+    if (clip === null)
+      throw new ApiError(404, "no_clip", "this sample's audio was not kept (enrolment.keepClips)");
+    const bytes = await readFile(clip);
+    return c.body(bytes, 200, { "Content-Type": "audio/wav", "Cache-Control": "no-store" });
   });
 
   app.delete("/:id/samples/:sampleId", async (c) => {
