@@ -1,4 +1,6 @@
 import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
@@ -97,8 +99,8 @@ describe("the web page", () => {
     await page.getByText(/^2 samples, \d+\.\d s of speech, consistency 0\.\d\d, default threshold$/).waitFor({
       timeout: 30_000,
     });
-    const [alice2] = await speakersOf(daemon);
-    expect(alice2.samples.map((s) => s.source)).toEqual(["http", "microphone"]);
+    const [afterMicrophone] = await speakersOf(daemon);
+    expect(afterMicrophone.samples.map((s) => s.source)).toEqual(["http", "microphone"]);
   });
 
   it("adds, renames and deletes people, sets a threshold, and refuses a bad upload with a clear message", async () => {
@@ -213,6 +215,36 @@ describe("the web page", () => {
     expect((await speakersOf(daemon, authorized)).map((s) => s.name)).toEqual(["Carol"]);
     // The token lives in this tab's session storage, never in a cookie another site could ride on.
     expect(await browser.context.cookies()).toEqual([]);
+  });
+
+  it("lets no other site's page in the same browser change anything", async () => {
+    const { daemon, browser } = await setUp(speech("103-1240-0000.wav"));
+    // Another site (another port: same host, other origin) tries a form post and a fetch.
+    const attacker = createServer((_req, res) => {
+      res.setHeader("Content-Type", "text/html");
+      res.end(`<!doctype html><form id="f" method="POST" action="${daemon.url}/api/speakers" enctype="text/plain">
+        <input name='{"name":"Mallory","x":"' value='"}'></form>
+        <script>
+          fetch("${daemon.url}/api/speakers", { method: "POST", mode: "no-cors", body: '{"name":"Eve"}' });
+          fetch("${daemon.url}/api/listening", { method: "POST", mode: "no-cors", body: '{"listening":false}' });
+          document.getElementById("f").submit();
+        </script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          attacker.closeAllConnections();
+          attacker.close(() => resolve());
+        }),
+    );
+    const other = await browser.context.newPage();
+    await other.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
+    // The form's navigation lands on the daemon's refusal.
+    await other.waitForURL(`${daemon.url}/api/speakers`);
+    expect(await other.textContent("body")).toMatch(/cross_site_request/);
+    expect(await speakersOf(daemon)).toEqual([]);
+    expect((await (await fetch(`${daemon.url}/api/listening`)).json()).listening).toBe(true);
   });
 
   it("serves the page with a policy that loads nothing from elsewhere and cannot be framed", async () => {
