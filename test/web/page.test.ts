@@ -244,7 +244,8 @@ describe("the web page", () => {
     await other.waitForURL(`${daemon.url}/api/speakers`);
     expect(await other.textContent("body")).toMatch(/cross_site_request/);
     expect(await speakersOf(daemon)).toEqual([]);
-    expect((await (await fetch(`${daemon.url}/api/listening`)).json()).listening).toBe(true);
+    const listening = (await (await fetch(`${daemon.url}/api/listening`)).json()) as { listening: boolean };
+    expect(listening.listening).toBe(true);
   });
 
   it("serves the page with a policy that loads nothing from elsewhere and cannot be framed", async () => {
