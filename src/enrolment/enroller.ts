@@ -74,7 +74,7 @@ export interface Identification {
 
 export const DEFAULT_MIN_SPEECH_SECONDS = 3;
 export const DEFAULT_CONSISTENCY_WARNING = 0.75;
-/** Resemblyzer's operating point; matches ResemblyzerEncoder.defaultThreshold. */
+/** Resemblyzer's default (models/manifest.json), for callers that do not pass the running encoder's. */
 export const DEFAULT_MATCH_THRESHOLD = 0.82;
 
 /**
