@@ -13,7 +13,7 @@ import { resample } from "../src/audio/resample.js";
 import { normalizeVolume } from "../src/audio/volume.js";
 import { decodeWav, downmixToMono, readWavAs16kMono } from "../src/audio/wav.js";
 import { createEncoder } from "../src/embedding/factory.js";
-import { MEL_N_CHANNELS, melSpectrogram } from "../src/embedding/mel.js";
+import { MEL_N_CHANNELS, MelFrontEnd } from "../src/embedding/mel.js";
 import { computePartialSlices, PARTIAL_FRAMES } from "../src/embedding/partials.js";
 import { meanNormalised } from "../src/embedding/resemblyzer.js";
 import { VoiceprintExtractor } from "../src/embedding/voiceprint.js";
@@ -167,6 +167,9 @@ async function timeVoiceid(
   },
 ): Promise<VoiceidTimings> {
   const forward = await createForwardSession(encoderPath);
+  // The encoder's own front end: the mel graph on onnxruntime, one thread.
+  const mel = new MelFrontEnd(1);
+  await mel.start();
   const totals = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
   let audioSeconds = 0;
   let vadWindows = 0;
@@ -181,8 +184,8 @@ async function timeVoiceid(
     const probs = await stack.vad.speechProbabilities(norm);
     ms.trim = await bestOf(r, () => trimLongSilencesWithProbabilities(norm, probs));
     const { padded, batch, mels } = partialBatch(norm);
-    ms.mel = await bestOf(r, () => melSpectrogram(padded));
-    const input = mels(melSpectrogram(padded).data);
+    ms.mel = await bestOf(r, () => mel.frames([padded]));
+    const input = mels(await mel.frames([padded]));
     ms.encoder = await bestOf(r, () =>
       forward.run({
         [RESEMBLYZER_INPUT_NAME]: new ort.Tensor("float32", input, [batch, PARTIAL_FRAMES, MEL_N_CHANNELS]),
@@ -195,7 +198,7 @@ async function timeVoiceid(
   };
   try {
     await timeFile(files[0], 1); // warm-up: ort kernels, FFT tables, JIT
-    await checkForwardMatchesEncoder(files[0], forward, stack.embedUtterance);
+    await checkForwardMatchesEncoder(files[0], forward, mel, stack.embedUtterance);
     for (const [i, file] of files.entries()) {
       if (i % 10 === 0) progress(`voiceid: file ${i + 1}/${files.length}`);
       const { seconds, ms, windows, batch } = await timeFile(file, repeats);
@@ -206,6 +209,7 @@ async function timeVoiceid(
     }
   } finally {
     await forward.release();
+    await mel.stop();
   }
   return { files: files.length, audioSeconds, stageMs: totals, vadWindows, partials };
 }
@@ -217,12 +221,13 @@ async function timeVoiceid(
 async function checkForwardMatchesEncoder(
   file: BenchFile,
   forward: ort.InferenceSession,
+  mel: MelFrontEnd,
   embedUtterance: (w: Float32Array) => Promise<Float32Array>,
 ): Promise<void> {
   const norm = normalizeVolume(readWavAs16kMono(readFileSync(file.path)), -30, { increaseOnly: true });
   const { padded, batch, mels } = partialBatch(norm);
   const out = await forward.run({
-    [RESEMBLYZER_INPUT_NAME]: new ort.Tensor("float32", mels(melSpectrogram(padded).data), [
+    [RESEMBLYZER_INPUT_NAME]: new ort.Tensor("float32", mels(await mel.frames([padded])), [
       batch,
       PARTIAL_FRAMES,
       MEL_N_CHANNELS,

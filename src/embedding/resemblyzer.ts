@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import type { Logger } from "../util/log.js";
 import type { SpeakerEncoder } from "./encoder.js";
-import { melSpectrogram } from "./mel.js";
+import { MelFrontEnd } from "./mel.js";
 import { createEncoderSession, type ExecutionProvider } from "./onnx-session.js";
 import { computePartialSlices, PARTIAL_FRAMES } from "./partials.js";
 
@@ -40,9 +40,11 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
   // Resemblyzer: round((16000 / 1.3) / 160) = 77 frames between partials.
   readonly hopSamples = 77 * HOP_SAMPLES;
   private session: ort.InferenceSession | null = null;
+  private readonly mel: MelFrontEnd;
 
   constructor(private readonly options: ResemblyzerOptions) {
     this.defaultThreshold = options.defaultThreshold;
+    this.mel = new MelFrontEnd(options.threads ?? 1);
   }
 
   async start(): Promise<void> {
@@ -54,6 +56,7 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
       executionProvider: this.options.executionProvider,
       logger: this.options.logger,
     });
+    await this.mel.start();
     this.session = session;
     this.provider = provider;
   }
@@ -62,6 +65,7 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
     const session = this.session;
     this.session = null;
     await session?.release();
+    await this.mel.stop();
   }
 
   async embedUtterance(samples: Float32Array): Promise<Float32Array> {
@@ -71,15 +75,11 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
 
   async embedWindows(windows: Float32Array[]): Promise<Float32Array[]> {
     if (windows.length === 0) return [];
-    const input = new Float32Array(windows.length * PARTIAL_FRAMES * MEL_CHANNELS);
-    windows.forEach((window, b) => {
-      if (window.length !== this.windowSamples) {
+    for (const window of windows)
+      if (window.length !== this.windowSamples)
         throw new RangeError(`window of ${window.length} samples, expected ${this.windowSamples}`);
-      }
-      const mel = melSpectrogram(window);
-      input.set(mel.data.subarray(0, PARTIAL_FRAMES * MEL_CHANNELS), b * PARTIAL_FRAMES * MEL_CHANNELS);
-    });
-    return this.run(input, windows.length);
+    // A window's first 160 frames, as Resemblyzer slices a partial out of its spectrogram.
+    return this.run(await this.mel.frames(windows, 0, PARTIAL_FRAMES), windows.length);
   }
 
   /** One L2-normalised embedding per partial window, as Resemblyzer's `return_partials`. */
@@ -103,12 +103,12 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
       const slices = melSlices.slice(first, first + PARTIALS_PER_RUN);
       // Only the frames these partials cover: the same numbers as slicing the whole spectrogram.
       const firstFrame = slices[0].start;
-      const mel = melSpectrogram(wav, firstFrame, slices[slices.length - 1].start + PARTIAL_FRAMES);
+      const mel = await this.mel.frames([wav], firstFrame, slices[slices.length - 1].start + PARTIAL_FRAMES);
       const input = new Float32Array(slices.length * PARTIAL_FRAMES * MEL_CHANNELS);
       slices.forEach(({ start }, b) => {
         const from = (start - firstFrame) * MEL_CHANNELS;
         input.set(
-          mel.data.subarray(from, from + PARTIAL_FRAMES * MEL_CHANNELS),
+          mel.subarray(from, from + PARTIAL_FRAMES * MEL_CHANNELS),
           b * PARTIAL_FRAMES * MEL_CHANNELS,
         );
       });
