@@ -1,4 +1,5 @@
 import * as ort from "onnxruntime-node";
+import { dftKernels } from "../models/onnx/dft.js";
 import { GraphBuilder } from "../models/onnx/graph-builder.js";
 import { encodeModel, OnnxDataType } from "../models/onnx/model.js";
 import type { Component } from "../util/lifecycle.js";
@@ -120,16 +121,8 @@ export class MelFrontEnd implements Component {
 function melModel(): Uint8Array {
   const bins = MEL_N_FFT / 2 + 1;
   const g = new GraphBuilder();
-  const dft = new Float32Array(2 * bins * MEL_N_FFT);
-  for (let n = 0; n < MEL_N_FFT; n++) {
-    // scipy.signal.get_window("hann", 400, fftbins=True): periodic Hann.
-    const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / MEL_N_FFT);
-    for (let k = 0; k < bins; k++) {
-      const angle = (2 * Math.PI * ((k * n) % MEL_N_FFT)) / MEL_N_FFT;
-      dft[k * MEL_N_FFT + n] = w * Math.cos(angle);
-      dft[(bins + k) * MEL_N_FFT + n] = -w * Math.sin(angle);
-    }
-  }
+  // scipy.signal.get_window("hann", 400, fftbins=True): periodic Hann.
+  const dft = dftKernels((n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / MEL_N_FFT), MEL_N_FFT);
   const spectrum = g.op(
     "Conv",
     [g.op("Unsqueeze", ["framed", g.int64s([1])]), g.floats("dft", [2 * bins, 1, MEL_N_FFT], dft)],

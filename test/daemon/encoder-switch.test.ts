@@ -1,14 +1,11 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/load.js";
-import { Daemon } from "../../src/daemon/daemon.js";
 import { modelsDirWithEcapaFixture } from "../helpers/ecapa.js";
 import { recordingLogger } from "../helpers/logger.js";
-import { freePort } from "../helpers/mosquitto.js";
 import { librispeechWav } from "../helpers/paths.js";
+import { startDaemonInProcess } from "./helpers.js";
 
 /**
  * Changing the encoder (here to the random-weight ECAPA fixture, converted as `voiceid models fetch`
@@ -31,30 +28,14 @@ afterAll(async () => {
 });
 
 async function start(encoder: string, overrides: Record<string, unknown> = {}) {
-  const port = await freePort();
-  const { config } = await loadConfig({
-    env: {},
-    searchPaths: [],
-    overrides: {
-      dataDir,
-      modelsDir,
-      "identification.encoder": encoder,
-      "audio.source": "stdin",
-      "audio.format": "raw",
-      "mqtt.enabled": false,
-      "http.port": port,
-      ...overrides,
-    },
-  });
   const { logger, lines } = recordingLogger();
-  const stdin = new PassThrough();
-  const daemon = new Daemon({ config, logger, stdin });
-  await daemon.start();
-  running.push(async () => {
-    stdin.end();
-    await daemon.stop();
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const started = await startDaemonInProcess(
+    dataDir,
+    { modelsDir, "identification.encoder": encoder, ...overrides },
+    logger,
+  );
+  running.push(() => started.stop());
+  const { url } = started;
   const enrol = async (name: string, file: string) => {
     const created = await fetch(`${url}/api/speakers`, {
       method: "POST",

@@ -2,10 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
+import { loadConfig } from "../../src/config/load.js";
+import { Daemon } from "../../src/daemon/daemon.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { type Logger, silentLogger } from "../../src/util/log.js";
 import { freePort } from "../helpers/mosquitto.js";
-import { librispeechWav, repoRoot } from "../helpers/paths.js";
+import { librispeechWav, modelsDir, repoRoot } from "../helpers/paths.js";
 
 export const SAMPLE_RATE = 16_000;
 const seconds = (s: number) => Math.round(s * SAMPLE_RATE);
@@ -287,4 +291,56 @@ export interface EventPayload {
 
 export function parseEvents(messages: readonly { topic: string; payload: string }[], topic: string) {
   return messages.filter((m) => m.topic === topic).map((m) => JSON.parse(m.payload) as EventPayload);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// In-process daemon
+
+export interface InProcessDaemon {
+  daemon: Daemon;
+  url: string;
+  /** Its input: raw 16 kHz mono s16le. */
+  stdin: PassThrough;
+  /** Plays audio into the daemon's input. */
+  speak(samples: Float32Array): void;
+  /** Ends the input and stops the daemon. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The real daemon in this process (real models, stdin input, real HTTP server, no MQTT) on `dataDir`,
+ * with configuration `overrides` on top.
+ */
+export async function startDaemonInProcess(
+  dataDir: string,
+  overrides: Record<string, unknown> = {},
+  logger: Logger = silentLogger,
+): Promise<InProcessDaemon> {
+  const port = await freePort();
+  const { config } = await loadConfig({
+    env: {},
+    searchPaths: [],
+    overrides: {
+      dataDir,
+      modelsDir,
+      "audio.source": "stdin",
+      "audio.format": "raw",
+      "mqtt.enabled": false,
+      "http.port": port,
+      ...overrides,
+    },
+  });
+  const stdin = new PassThrough();
+  const daemon = new Daemon({ config, logger, stdin });
+  await daemon.start();
+  return {
+    daemon,
+    url: `http://127.0.0.1:${port}`,
+    stdin,
+    speak: (samples) => stdin.write(encodePcm16Wav(samples, SAMPLE_RATE).subarray(44)),
+    async stop() {
+      stdin.end();
+      await daemon.stop();
+    },
+  };
 }

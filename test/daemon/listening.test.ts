@@ -1,16 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/load.js";
-import { Daemon } from "../../src/daemon/daemon.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import type { Logger } from "../../src/util/log.js";
 import { silentLogger } from "../../src/util/log.js";
-import { freePort } from "../helpers/mosquitto.js";
-import { librispeechWav, modelsDir } from "../helpers/paths.js";
+import { librispeechWav } from "../helpers/paths.js";
 import { readWav16kMono } from "../vad/helpers.js";
+import { startDaemonInProcess } from "./helpers.js";
 
 /** The mute switch through the HTTP API of a real daemon (real models, stdin input, real server). */
 const cleanups: Array<() => Promise<void>> = [];
@@ -18,31 +15,10 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-async function startDaemon(
-  dataDir: string,
-  logger: Logger = silentLogger,
-): Promise<{ daemon: Daemon; url: string; stdin: PassThrough }> {
-  const port = await freePort();
-  const { config } = await loadConfig({
-    env: {},
-    searchPaths: [],
-    overrides: {
-      dataDir,
-      modelsDir,
-      "audio.source": "stdin",
-      "audio.format": "raw",
-      "mqtt.enabled": false,
-      "http.port": port,
-    },
-  });
-  const stdin = new PassThrough();
-  const daemon = new Daemon({ config, logger, stdin });
-  await daemon.start();
-  cleanups.push(async () => {
-    stdin.end();
-    await daemon.stop();
-  });
-  return { daemon, url: `http://127.0.0.1:${port}`, stdin };
+async function startDaemon(dataDir: string, logger: Logger = silentLogger) {
+  const started = await startDaemonInProcess(dataDir, {}, logger);
+  cleanups.push(() => started.stop());
+  return started;
 }
 
 async function newDataDir(): Promise<string> {

@@ -1,9 +1,15 @@
+import { dftKernels } from "./dft.js";
 import type { GraphBuilder } from "./graph-builder.js";
 
+/** torch.hamming_window(400), periodic (torch's default). */
+const hamming = (n: number) => 0.54 - 0.46 * Math.cos((2 * Math.PI * n) / FBANK_N_FFT);
+
 /** SpeechBrain's Fbank as spkrec-ecapa-voxceleb configures it (speechbrain/lobes/features.py). */
+const FBANK_N_FFT = 400;
+
 export const FBANK = {
   sampleRate: 16000,
-  nFft: 400,
+  nFft: FBANK_N_FFT,
   hop: 160,
   mels: 80,
   amin: 1e-10,
@@ -26,7 +32,7 @@ export function appendFbank(g: GraphBuilder, wav: string): string {
     mode: { type: "string", value: "constant" },
   });
   const framesIn = g.op("Unsqueeze", [padded, g.int64s([1])]);
-  const spectrum = g.op("Conv", [framesIn, g.floats("dft", [2 * bins, 1, nFft], dftKernels())], {
+  const spectrum = g.op("Conv", [framesIn, g.floats("dft", [2 * bins, 1, nFft], dftKernels(hamming, nFft))], {
     kernel_shape: { type: "ints", value: [nFft] },
     strides: { type: "ints", value: [hop] },
   });
@@ -47,23 +53,6 @@ export function appendFbank(g: GraphBuilder, wav: string): string {
     keepdims: { type: "int", value: 1 },
   });
   return g.op("Sub", [floored, mean]);
-}
-
-/** torch.hamming_window(400) (periodic) times the DFT's cos and -sin rows: [2 * 201, 1, 400]. */
-function dftKernels(): Float32Array {
-  const { nFft } = FBANK;
-  const bins = nFft / 2 + 1;
-  const out = new Float32Array(2 * bins * nFft);
-  for (let n = 0; n < nFft; n++) {
-    const w = 0.54 - 0.46 * Math.cos((2 * Math.PI * n) / nFft);
-    for (let k = 0; k < bins; k++) {
-      // k * n mod nFft keeps the angle small, so cos/sin stay exact for large k * n.
-      const angle = (2 * Math.PI * ((k * n) % nFft)) / nFft;
-      out[k * nFft + n] = w * Math.cos(angle);
-      out[(bins + k) * nFft + n] = -w * Math.sin(angle);
-    }
-  }
-  return out;
 }
 
 /**
