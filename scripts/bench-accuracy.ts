@@ -7,7 +7,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
-import { defaultThresholdOf, ENCODER_IDS, type EncoderId, isEncoderId } from "../src/embedding/encoder.js";
+import { ENCODER_IDS, type EncoderId, isEncoderId } from "../src/embedding/encoder.js";
+import { defaultThresholdOf } from "../src/embedding/encoder-models.js";
 import { ModelStack } from "../src/embedding/stack.js";
 import { cosine } from "../src/registry/matcher.js";
 import {

@@ -1,5 +1,3 @@
-import { findModel, loadManifest } from "../models/manifest.js";
-import { modelFilePath } from "../models/paths.js";
 import type { Component } from "../util/lifecycle.js";
 import type { ExecutionProvider } from "./onnx-session.js";
 
@@ -9,18 +7,6 @@ export type EncoderId = (typeof ENCODER_IDS)[number];
 
 export function isEncoderId(id: string): id is EncoderId {
   return (ENCODER_IDS as readonly string[]).includes(id);
-}
-
-/** Where an encoder's runnable model lives. */
-export function encoderModelPath(modelsDir: string, id: EncoderId): string {
-  return modelFilePath(modelsDir, id, "encoder.onnx");
-}
-
-/** The encoder's default threshold, as the manifest records it with its source. */
-export function defaultThresholdOf(id: EncoderId): number {
-  const threshold = findModel(loadManifest(), id).threshold;
-  if (threshold === undefined) throw new Error(`the manifest gives no threshold for encoder ${id}`);
-  return threshold.default;
 }
 
 /**

@@ -1,13 +1,7 @@
 import type { Logger } from "../util/log.js";
 import { EcapaEncoder } from "./ecapa.js";
-import {
-  defaultThresholdOf,
-  ENCODER_IDS,
-  type EncoderId,
-  encoderModelPath,
-  isEncoderId,
-  type SpeakerEncoder,
-} from "./encoder.js";
+import { ENCODER_IDS, type EncoderId, isEncoderId, type SpeakerEncoder } from "./encoder.js";
+import { defaultThresholdOf, encoderModelPath } from "./encoder-models.js";
 import type { ExecutionProvider } from "./onnx-session.js";
 import { ResemblyzerEncoder } from "./resemblyzer.js";
 

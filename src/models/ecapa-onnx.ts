@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
+import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import { ModelConversionError } from "./errors.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
 import { encodeModel, OnnxDataType } from "./onnx/model.js";
 import { appendFbank, FBANK } from "./onnx/speechbrain-fbank.js";
 import { loadTorchCheckpoint, stateDict, type TorchTensor } from "./torch/checkpoint.js";
 
-/** Bump when the produced graph changes: installed files record the version that made them. */
-export const ECAPA_ONNX_CONVERTER_VERSION = "1";
 export const ECAPA_INPUT_NAME = "wav";
 export const ECAPA_OUTPUT_NAME = "embedding";
 /** SpeechBrain's BatchNorm1d default. */
@@ -222,7 +221,7 @@ export function convertEcapa(checkpoint: Uint8Array, label = "embedding_model.ck
     irVersion: 8,
     opsetVersion: 17,
     producerName: "voiceid ecapa-onnx",
-    producerVersion: ECAPA_ONNX_CONVERTER_VERSION,
+    producerVersion: CONVERTER_VERSIONS["ecapa-onnx"],
     docString:
       "SpeechBrain ECAPA-TDNN speaker encoder with its Fbank front end, converted from the checkpoint.",
     metadata: { source: label, source_sha256: createHash("sha256").update(checkpoint).digest("hex") },

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../util/log.js";
+import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import { converters } from "./converters.js";
 import { ModelChecksumError, ModelFetchError, type SourceFailure } from "./errors.js";
 import { type FileDigest, sha256File } from "./hash.js";
@@ -202,7 +203,7 @@ async function ensureFile(
       if (file.sha256 === undefined)
         await writeProvenance(finalPath, {
           converter: file.converter,
-          converterVersion: converters[file.converter].version,
+          converterVersion: CONVERTER_VERSIONS[file.converter],
           source: input.name,
           sourceSha256: input.sha256,
           sha256: digest.sha256,
@@ -241,7 +242,7 @@ async function convertDerived(
   const actual = createHash("sha256").update(bytes).digest("hex");
   if (actual !== input.sha256)
     throw new ModelChecksumError(input.name, input.sha256, actual, inputPath, input.size, bytes.length);
-  await writeFile(dest, converters[file.converter].convert(bytes, input.name));
+  await writeFile(dest, converters[file.converter](bytes, input.name));
   return input;
 }
 

@@ -177,6 +177,9 @@ function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/** Manifests already validated, by path, with the text they came from: validating costs ~10 ms. */
+const validated = new Map<string, { text: string; manifest: Manifest }>();
+
 /** Read and validate the manifest (default: the repo's models/manifest.json). */
 export function loadManifest(file: string = defaultManifestPath()): Manifest {
   let text: string;
@@ -185,13 +188,17 @@ export function loadManifest(file: string = defaultManifestPath()): Manifest {
   } catch (err) {
     throw new ManifestError(`cannot read model manifest ${file}: ${(err as Error).message}`);
   }
+  const known = validated.get(file);
+  if (known?.text === text) return structuredClone(known.manifest);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     throw new ManifestError(`model manifest ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseManifest(json, `model manifest ${file}`);
+  const manifest = parseManifest(json, `model manifest ${file}`);
+  validated.set(file, { text, manifest });
+  return structuredClone(manifest);
 }
 
 export function findModel(manifest: Manifest, id: string): ModelEntry {

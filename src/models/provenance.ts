@@ -1,6 +1,6 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { z } from "zod";
-import { converters } from "./converters.js";
+import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import type { DerivedFile, DownloadedFile, ModelEntry } from "./manifest.js";
 import { isDerivedFile } from "./manifest.js";
 
@@ -42,7 +42,7 @@ export async function expectedDigest(
     record === undefined ||
     record.sourceSha256 !== input.sha256 ||
     record.converter !== file.converter ||
-    record.converterVersion !== converters[file.converter].version
+    record.converterVersion !== CONVERTER_VERSIONS[file.converter]
   )
     return undefined;
   return { sha256: record.sha256, size: record.size };

@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
+import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import { ModelConversionError } from "./errors.js";
 import { encodeModel, OnnxDataType, type OnnxNode, type OnnxTensor } from "./onnx/model.js";
 import { loadTorchCheckpoint, stateDict, type TorchTensor } from "./torch/checkpoint.js";
 
-/** Bump when the produced graph changes: the manifest pins the output's sha256. */
-export const RESEMBLYZER_ONNX_CONVERTER_VERSION = "1";
 export const RESEMBLYZER_INPUT_NAME = "mels";
 export const RESEMBLYZER_OUTPUT_NAME = "embedding";
 
@@ -131,7 +130,7 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
     irVersion: 8,
     opsetVersion: 17,
     producerName: "voiceid resemblyzer-onnx",
-    producerVersion: RESEMBLYZER_ONNX_CONVERTER_VERSION,
+    producerVersion: CONVERTER_VERSIONS["resemblyzer-onnx"],
     docString:
       "Resemblyzer GE2E speaker encoder (VoiceEncoder.forward), converted from the PyTorch checkpoint.",
     metadata: { source: label, source_sha256: sourceSha256 },

@@ -1,5 +1,6 @@
 import { configuredThreshold } from "../../config/schema.js";
-import { defaultThresholdOf, ENCODER_IDS, isEncoderId } from "../../embedding/encoder.js";
+import { ENCODER_IDS, isEncoderId } from "../../embedding/encoder.js";
+import { defaultThresholdOf } from "../../embedding/encoder-models.js";
 import { parseCommandArgs } from "../args.js";
 import { cliConfig, cliLogger, createRegistry, encoderInUse, withStarted } from "../context.js";
 import { UsageError } from "../errors.js";
