@@ -136,7 +136,7 @@ export function convertEcapa(checkpoint: Uint8Array, label = "embedding_model.ck
     blockOutputs.push(x);
   }
   const last = channels[channels.length - 1];
-  const mfaIn = channels[channels.length - 2] * blockOutputs.length;
+  const mfaIn = channels.slice(1, -1).reduce((a, b) => a + b, 0);
   x = tdnn(
     g.op("Concat", blockOutputs, { axis: int(1) }),
     "mfa",
