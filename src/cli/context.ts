@@ -43,6 +43,24 @@ export async function encoderInUse(config: VoiceidConfig, logger: Logger): Promi
   return (await selectEncoderFor(config, logger)).choice.encoder;
 }
 
+/**
+ * Runs `fn` with the registry and the models started, after giving every kept clip a voiceprint of the
+ * running encoder, as the daemon does at start: after a change of encoder the command line would
+ * otherwise compare with nobody.
+ */
+export async function withCurrentVoiceprints<T>(
+  registry: SpeakerRegistry,
+  stack: ModelStack,
+  logger: Logger,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return withStarted([registry, stack], async () => {
+    const { reEmbedMissing } = await import("../enrolment/re-embed.js");
+    await reEmbedMissing(registry, stack.extractor, logger);
+    return fn();
+  });
+}
+
 /** Runs `fn` with started components and stops them (in reverse order) whatever happens. */
 export async function withStarted<T>(
   components: { start(): Promise<void>; stop(): Promise<void> }[],

@@ -147,6 +147,25 @@ describe("voiceid command line", () => {
     }
   });
 
+  it("gives kept clips a voiceprint of the running encoder before identifying, as the daemon does", async () => {
+    // Carol enrolled under another encoder (her voiceprints are renamed to ECAPA's model id): Resemblyzer
+    // has nothing of hers until her kept clip is embedded again.
+    const carol = [await half("1069-133699-0000.wav", 0), await half("1069-133699-0000.wav", 1)];
+    expect((await voiceid("enroll", "Carol", carol[0])).code).toBe(0);
+    const file = path.join(dataDir, "registry.json");
+    const registry = JSON.parse(await readFile(file, "utf8"));
+    const sample = registry.speakers.find((s: { id: string }) => s.id === "carol").samples[0];
+    sample.voiceprints = { "ecapa-voxceleb": sample.voiceprints["resemblyzer-0.1.4"].slice(0, 192) };
+    await writeFile(file, JSON.stringify(registry));
+
+    const who = await voiceid("identify", carol[1], "--json");
+    expect(who.code, who.stderr).toBe(0);
+    expect(JSON.parse(who.stdout).speaker).toBe("Carol");
+    const after = JSON.parse(await readFile(file, "utf8"));
+    const models = after.speakers.find((s: { id: string }) => s.id === "carol").samples[0].voiceprints;
+    expect(Object.keys(models).sort()).toEqual(["ecapa-voxceleb", "resemblyzer-0.1.4"]);
+  });
+
   it("reports the models it finds", async () => {
     const run = await voiceid("models", "check");
     expect(run.code, run.stderr).toBe(0);

@@ -4,7 +4,13 @@ import { Identifier } from "../../enrolment/identifier.js";
 import { diarize } from "../../identify/diarize.js";
 import { liveIdentifierOptions, segmenterOptions } from "../../identify/options.js";
 import { parseCommandArgs } from "../args.js";
-import { cliConfig, cliLogger, createModelStack, createRegistry, withStarted } from "../context.js";
+import {
+  cliConfig,
+  cliLogger,
+  createModelStack,
+  createRegistry,
+  withCurrentVoiceprints,
+} from "../context.js";
 import { aboutFile, UsageError } from "../errors.js";
 import { readWavFile } from "./embed.js";
 
@@ -23,7 +29,8 @@ export async function diarizeCommand(argv: string[]): Promise<number> {
   const registry = createRegistry(config, logger);
   const stack = await createModelStack(config, logger);
   const streamVad = stack.streamVad();
-  const turns = await withStarted([registry, stack, streamVad], async () => {
+  const turns = await withCurrentVoiceprints(registry, stack, logger, async () => {
+    await streamVad.start();
     const identifier = new Identifier(registry, {
       modelId: stack.encoder.modelId,
       defaultThreshold: stack.defaultThreshold,

@@ -6,7 +6,7 @@ import {
   createEnroller,
   createModelStack,
   createRegistry,
-  withStarted,
+  withCurrentVoiceprints,
 } from "../context.js";
 import { UsageError } from "../errors.js";
 import { readWavFile } from "./embed.js";
@@ -23,7 +23,9 @@ export async function enrollCommand(argv: string[]): Promise<number> {
   const registry = createRegistry(config, logger);
   const stack = await createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
-  const result = await withStarted([registry, stack], () => enroller.enrol(name, clips, { create: true }));
+  const result = await withCurrentVoiceprints(registry, stack, logger, () =>
+    enroller.enrol(name, clips, { create: true }),
+  );
   if (values.json) {
     const { speaker, created, clips: feedback } = result;
     process.stdout.write(

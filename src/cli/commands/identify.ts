@@ -5,7 +5,7 @@ import {
   createEnroller,
   createModelStack,
   createRegistry,
-  withStarted,
+  withCurrentVoiceprints,
 } from "../context.js";
 import { aboutFile, UsageError } from "../errors.js";
 import { readWavFile } from "./embed.js";
@@ -19,7 +19,7 @@ export async function identifyCommand(argv: string[]): Promise<number> {
   const registry = createRegistry(config, logger);
   const stack = await createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
-  const id = await withStarted([registry, stack], () =>
+  const id = await withCurrentVoiceprints(registry, stack, logger, () =>
     aboutFile(positionals[0], () => enroller.identifyWav(bytes)),
   );
   const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
