@@ -50,6 +50,7 @@ const speakersOf = async (daemon: PageDaemon, init?: RequestInit) =>
   ((await (await fetch(`${daemon.url}/api/speakers`, init)).json()) as { speakers: SpeakerJson[] }).speakers;
 
 describe("the web page", () => {
+  // About 35 s of real-time recording and listening: a longer timeout, for a slow CI machine.
   it("enrols a person who speaks into the browser, then names them in the live view", async () => {
     // The browser's fake microphone plays the first part of Alice's file; the daemon later hears the rest.
     const alice = speech("1069-133699-0000.wav");
@@ -101,7 +102,7 @@ describe("the web page", () => {
     });
     const [afterMicrophone] = await speakersOf(daemon);
     expect(afterMicrophone.samples.map((s) => s.source)).toEqual(["http", "microphone"]);
-  });
+  }, 120_000);
 
   it("adds, renames and deletes people, sets a threshold, and refuses a bad upload with a clear message", async () => {
     const bob = speech("103-1240-0000.wav");
