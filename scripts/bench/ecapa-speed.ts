@@ -12,7 +12,6 @@ import { decodeWav } from "../../src/audio/wav.js";
 import { EcapaEncoder } from "../../src/embedding/ecapa.js";
 import { convertEcapa, type EcapaShape } from "../../src/models/ecapa-onnx.js";
 import { GraphBuilder } from "../../src/models/onnx/graph-builder.js";
-import { encodeModel, OnnxDataType } from "../../src/models/onnx/model.js";
 import { appendFbank, FBANK } from "../../src/models/onnx/speechbrain-fbank.js";
 import { cosine } from "../../src/registry/matcher.js";
 import { pipInstallCommands, runPythonScript } from "./python-reference.js";
@@ -155,19 +154,11 @@ function fbankModel(): Uint8Array {
   const g = new GraphBuilder();
   g.op("Identity", [appendFbank(g, "wav")]);
   g.nameLastOutput("features");
-  return encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: "voiceid-bench",
-    producerVersion: "1",
-    graph: {
-      name: "fbank",
-      nodes: g.nodes,
-      initializers: g.initializers,
-      inputs: [{ name: "wav", elemType: OnnxDataType.FLOAT, shape: [1, "samples"] }],
-      outputs: [{ name: "features", elemType: OnnxDataType.FLOAT, shape: [1, FBANK.mels, "frames"] }],
-    },
-  });
+  return g.toModel(
+    { graph: "fbank", producer: "voiceid-bench", version: "1" },
+    { name: "wav", shape: [1, "samples"] },
+    { name: "features", shape: [1, FBANK.mels, "frames"] },
+  );
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { Readable } from "node:stream";
 import type { VoiceidConfig } from "../config/schema.js";
-import type { SpeakerEncoder } from "../embedding/encoder.js";
-import { createModelStack } from "../embedding/stack.js";
+import { createModelStack, type ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
 import { reEmbedMissing } from "../enrolment/re-embed.js";
@@ -45,7 +44,7 @@ export interface DaemonOptions {
 export class Daemon implements Component {
   readonly metrics: VoiceidMetrics = createVoiceidMetrics({
     mqtt: () => this.mqtt?.status() ?? null,
-    encoder: () => this.encoder && { model: this.encoder.modelId, provider: this.encoder.provider },
+    encoder: () => this.models?.encoderReport ?? null,
     listening: () => this.listeningState?.listening ?? true,
     audioRestarts: () => this.input?.status().restarts ?? 0,
   });
@@ -60,8 +59,7 @@ export class Daemon implements Component {
   private readonly listeningMutex = new AsyncMutex();
   private lastProblem: LoggedProblem | null = null;
   private diagnosticsTimer: NodeJS.Timeout | null = null;
-  private encoder: SpeakerEncoder | null = null;
-  private encoderReason = "";
+  private models: ModelStack | null = null;
   private registry: SpeakerRegistry | null = null;
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
@@ -98,11 +96,11 @@ export class Daemon implements Component {
     this.listeningState = listening;
 
     const models = await createModelStack(config, log);
-    this.encoderReason = models.choice?.reason ?? "";
-    this.log.info(`encoder ${models.encoder.modelId} on ${models.encoder.provider}: ${this.encoderReason}`);
+    const { model, provider, reason } = models.encoderReport;
+    this.log.info(`encoder ${model} on ${provider}: ${reason}`);
     await this.startComponent(models);
     const encoder = models.encoder;
-    this.encoder = encoder;
+    this.models = models;
     const streamVad = models.streamVad();
     await this.startComponent(streamVad);
 
@@ -262,11 +260,7 @@ export class Daemon implements Component {
     return healthReport({
       input: this.input,
       pipeline: this.pipeline,
-      encoder: this.encoder && {
-        model: this.encoder.modelId,
-        provider: this.encoder.provider,
-        reason: this.encoderReason,
-      },
+      encoder: this.models?.encoderReport ?? null,
       mqtt: this.mqtt,
       registry: this.registry,
       listening: this.listeningReport(),
@@ -308,7 +302,7 @@ export class Daemon implements Component {
     const problem = this.lastProblem;
     this.homeAssistant?.setDiagnostics({
       audio: this.input?.status().state ?? "starting",
-      encoder: this.encoder?.modelId ?? "none",
+      encoder: this.models?.encoder.modelId ?? "none",
       lastError: problem ? problem.message.slice(0, 255) : null,
       lastErrorAt: problem ? problem.at.toISOString() : null,
     });

@@ -1,6 +1,5 @@
 import * as ort from "onnxruntime-node";
-import type { Logger } from "../util/log.js";
-import type { SpeakerEncoder } from "./encoder.js";
+import type { EncoderOptions, SpeakerEncoder } from "./encoder.js";
 import { createEncoderSession, type ExecutionProvider, outputWidth } from "./onnx-session.js";
 
 const SAMPLE_RATE = 16000;
@@ -8,15 +7,6 @@ const SAMPLE_RATE = 16000;
 const WINDOWS_PER_RUN = 4;
 /** Below this SpeechBrain's reflect padding has too few frames to mirror. */
 const MIN_SAMPLES = 1600;
-
-export interface EcapaOptions {
-  /** The converted encoder.onnx (wav in, unit voiceprint out; see models/ecapa-onnx.ts). */
-  modelPath: string;
-  defaultThreshold: number;
-  threads?: number;
-  executionProvider?: ExecutionProvider;
-  logger?: Logger;
-}
 
 /**
  * SpeechBrain's ECAPA-TDNN (spkrec-ecapa-voxceleb) on onnxruntime. The graph holds SpeechBrain's
@@ -33,7 +23,8 @@ export class EcapaEncoder implements SpeakerEncoder {
   private width = 192;
   private session: ort.InferenceSession | null = null;
 
-  constructor(private readonly options: EcapaOptions) {
+  /** `modelPath`: the converted encoder.onnx (wav in, unit voiceprint out; see models/ecapa-onnx.ts). */
+  constructor(private readonly options: EncoderOptions) {
     this.defaultThreshold = options.defaultThreshold;
   }
 

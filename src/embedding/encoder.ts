@@ -1,4 +1,5 @@
 import type { Component } from "../util/lifecycle.js";
+import type { Logger } from "../util/log.js";
 import type { ExecutionProvider } from "./onnx-session.js";
 
 /** Every encoder voiceid can run (model ids of models/manifest.json); see createEncoder(). */
@@ -7,6 +8,18 @@ export type EncoderId = (typeof ENCODER_IDS)[number];
 
 export function isEncoderId(id: string): id is EncoderId {
   return (ENCODER_IDS as readonly string[]).includes(id);
+}
+
+/** What every encoder is built with (createEncoder fills in the path and the manifest's threshold). */
+export interface EncoderOptions {
+  /** The runnable encoder.onnx (see `voiceid models fetch`). */
+  modelPath: string;
+  /** From the manifest (Resemblyzer 0.82, ECAPA-TDNN 0.25). */
+  defaultThreshold: number;
+  /** onnxruntime intra-op threads; 1 keeps a Pi's other cores for audio and MQTT. */
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+  logger?: Logger;
 }
 
 /**

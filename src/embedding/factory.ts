@@ -1,26 +1,22 @@
-import type { Logger } from "../util/log.js";
 import { EcapaEncoder } from "./ecapa.js";
-import { ENCODER_IDS, type EncoderId, isEncoderId, type SpeakerEncoder } from "./encoder.js";
+import {
+  ENCODER_IDS,
+  type EncoderId,
+  type EncoderOptions,
+  isEncoderId,
+  type SpeakerEncoder,
+} from "./encoder.js";
 import { defaultThresholdOf, encoderModelPath } from "./encoder-models.js";
-import type { ExecutionProvider } from "./onnx-session.js";
 import { ResemblyzerEncoder } from "./resemblyzer.js";
 
-export interface EncoderFactoryOptions {
+export interface EncoderFactoryOptions extends Omit<EncoderOptions, "modelPath" | "defaultThreshold"> {
   modelsDir: string;
-  threads?: number;
-  executionProvider?: ExecutionProvider;
-  logger?: Logger;
   /** Run this file instead of <modelsDir>/<id>/encoder.onnx (tests, benchmarks with other weights). */
   modelPath?: string;
 }
 
-interface Made {
-  modelPath: string;
-  defaultThreshold: number;
-}
-
 /** One implementation per model id. */
-const encoders: Record<EncoderId, (o: EncoderFactoryOptions & Made) => SpeakerEncoder> = {
+const encoders: Record<EncoderId, (o: EncoderOptions) => SpeakerEncoder> = {
   "resemblyzer-0.1.4": (o) => new ResemblyzerEncoder(o),
   "ecapa-voxceleb": (o) => new EcapaEncoder(o),
 };
@@ -32,9 +28,10 @@ export class UnknownEncoderError extends Error {
 export function createEncoder(id: string, options: EncoderFactoryOptions): SpeakerEncoder {
   if (!isEncoderId(id))
     throw new UnknownEncoderError(`Unknown encoder "${id}"; valid options: ${ENCODER_IDS.join(", ")}`);
+  const { modelsDir, modelPath, ...rest } = options;
   return encoders[id]({
-    ...options,
-    modelPath: options.modelPath ?? encoderModelPath(options.modelsDir, id),
+    ...rest,
+    modelPath: modelPath ?? encoderModelPath(modelsDir, id),
     defaultThreshold: defaultThresholdOf(id),
   });
 }

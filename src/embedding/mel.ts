@@ -1,7 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { dftKernels } from "../models/onnx/dft.js";
 import { GraphBuilder } from "../models/onnx/graph-builder.js";
-import { encodeModel, OnnxDataType } from "../models/onnx/model.js";
 import type { Component } from "../util/lifecycle.js";
 
 /**
@@ -137,17 +136,9 @@ function melModel(): Uint8Array {
   ]);
   g.op("Transpose", [mel], { perm: { type: "ints", value: [0, 2, 1] } });
   g.nameLastOutput("mels");
-  return encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: "voiceid mel",
-    producerVersion: "1",
-    graph: {
-      name: "resemblyzer_mel",
-      nodes: g.nodes,
-      initializers: g.initializers,
-      inputs: [{ name: "framed", elemType: OnnxDataType.FLOAT, shape: ["batch", "span"] }],
-      outputs: [{ name: "mels", elemType: OnnxDataType.FLOAT, shape: ["batch", "frames", MEL_N_CHANNELS] }],
-    },
-  });
+  return g.toModel(
+    { graph: "resemblyzer_mel", producer: "voiceid mel", version: "1" },
+    { name: "framed", shape: ["batch", "span"] },
+    { name: "mels", shape: ["batch", "frames", MEL_N_CHANNELS] },
+  );
 }

@@ -1,6 +1,5 @@
 import * as ort from "onnxruntime-node";
-import type { Logger } from "../util/log.js";
-import type { SpeakerEncoder } from "./encoder.js";
+import type { EncoderOptions, SpeakerEncoder } from "./encoder.js";
 import { MelFrontEnd } from "./mel.js";
 import { createEncoderSession, type ExecutionProvider } from "./onnx-session.js";
 import { computePartialSlices, PARTIAL_FRAMES } from "./partials.js";
@@ -9,19 +8,11 @@ const MEL_CHANNELS = 40;
 const EMBEDDING_DIM = 256;
 const HOP_SAMPLES = 160;
 
-export interface ResemblyzerOptions {
-  /** Path of the converted encoder.onnx (see `voiceid models fetch`). */
-  modelPath: string;
-  /** From the manifest (0.82). */
-  defaultThreshold: number;
+export interface ResemblyzerOptions extends EncoderOptions {
   /** Partial utterances per second (Resemblyzer's default 1.3). */
   rate?: number;
   /** Minimum coverage of the last partial (Resemblyzer's default 0.75). */
   minCoverage?: number;
-  /** onnxruntime intra-op threads; 1 keeps a Pi's other cores for audio and MQTT. */
-  threads?: number;
-  executionProvider?: ExecutionProvider;
-  logger?: Logger;
 }
 
 /**

@@ -10,6 +10,13 @@ import { createEncoder } from "./factory.js";
 import type { ExecutionProvider } from "./onnx-session.js";
 import { VoiceprintExtractor } from "./voiceprint.js";
 
+/** The speaker encoder in use, where it runs and why it was chosen (/health, /metrics, the logs). */
+export interface EncoderReport {
+  model: string;
+  provider: ExecutionProvider;
+  reason: string;
+}
+
 export interface ModelStackOptions {
   modelsDir: string;
   /** Encoder model id (chosen by selectEncoder for config identification.encoder). */
@@ -50,8 +57,12 @@ export class ModelStack implements Component {
     return this.options.threshold ?? this.encoder.defaultThreshold;
   }
 
-  get choice(): EncoderChoice | undefined {
-    return this.options.choice;
+  get encoderReport(): EncoderReport {
+    return {
+      model: this.encoder.modelId,
+      provider: this.encoder.provider,
+      reason: this.options.choice?.reason ?? "",
+    };
   }
 
   /** A VAD for a live stream, stopped with the stack. Start it before use. */

@@ -186,10 +186,11 @@ export async function installedEncoders(
 ): Promise<{ id: EncoderId; sha256: string }[]> {
   const out: { id: EncoderId; sha256: string }[] = [];
   for (const id of ENCODER_IDS) {
-    const file = findModel(manifest, id).files.find((f) => isDerivedFile(f) && f.name === "encoder.onnx");
+    const model = findModel(manifest, id);
+    const file = model.files.find((f) => isDerivedFile(f) && f.name === "encoder.onnx");
     if (file === undefined) continue;
     const modelPath = encoderModelPath(modelsDir, id);
-    const expected = await expectedDigest(findModel(manifest, id), file, modelPath);
+    const expected = await expectedDigest(model, file, modelPath);
     const present = await access(modelPath).then(
       () => true,
       () => false,

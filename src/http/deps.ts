@@ -40,12 +40,9 @@ export interface ListeningControl {
   set(listening: boolean): Promise<ListeningReport>;
 }
 
-/** The speaker encoder in use, where it runs and why it was chosen. */
-export interface EncoderReport {
-  model: string;
-  provider: "cpu" | "cuda";
-  reason: string;
-}
+import type { EncoderReport } from "../embedding/stack.js";
+
+export type { EncoderReport };
 
 export interface HealthReport {
   /** "ok" -> 200, anything else -> 503. Being muted is not a fault. */

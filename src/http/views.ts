@@ -1,5 +1,5 @@
 import type { ClipFeedback, EnrolmentResult } from "../enrolment/enroller.js";
-import { centroidOf, cosine } from "../registry/matcher.js";
+import { centroidOf, consistency, cosine } from "../registry/matcher.js";
 import type { Sample, Speaker } from "../registry/schema.js";
 
 /** A speaker as the API shows it: no voiceprints (large, and biometric), no file paths. */
@@ -71,18 +71,21 @@ export function enrolmentView(result: EnrolmentResult, modelId: string): Enrolme
   return { speaker: speakerView(result.speaker, modelId), samples: result.clips };
 }
 
-/** Mean pairwise cosine of the speaker's voiceprints of `modelId`, rounded; null with fewer than two. */
+/**
+ * How alike the speaker's voiceprints of `modelId` are: the mean over samples of each one's mean cosine to
+ * the others (the enrolment feedback's figure), rounded; null with fewer than two.
+ */
 function consistencyOf(speaker: Speaker, modelId: string): number | null {
   const prints = speaker.samples.flatMap((s) => (s.voiceprints[modelId] ? [s.voiceprints[modelId]] : []));
   if (prints.length < 2) return null;
-  let sum = 0;
-  let pairs = 0;
-  for (let i = 0; i < prints.length; i++)
-    for (let j = i + 1; j < prints.length; j++) {
-      sum += cosine(prints[i], prints[j]);
-      pairs++;
-    }
-  return Math.round((sum / pairs) * 1000) / 1000;
+  const means = prints.map(
+    (p, i) =>
+      consistency(
+        p,
+        prints.filter((_, j) => j !== i),
+      ).mean ?? 0,
+  );
+  return Math.round((means.reduce((a, b) => a + b, 0) / means.length) * 1000) / 1000;
 }
 
 /** What a person's threshold is set against: how their own samples and everyone else score. */

@@ -93,7 +93,7 @@ export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetri
     collect() {
       this.reset();
       const encoder = sources.encoder?.();
-      if (encoder) this.set(encoder, 1);
+      if (encoder) this.set({ model: encoder.model, provider: encoder.provider }, 1);
     },
   });
   return {

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import { ModelConversionError } from "./errors.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
-import { encodeModel, OnnxDataType } from "./onnx/model.js";
 import { appendFbank, FBANK } from "./onnx/speechbrain-fbank.js";
 import { loadTorchCheckpoint, stateDict, type TorchTensor } from "./torch/checkpoint.js";
 
@@ -217,22 +216,18 @@ export function convertEcapa(checkpoint: Uint8Array, label = "embedding_model.ck
   g.op("Div", [embedding, norm]);
   g.nameLastOutput(ECAPA_OUTPUT_NAME);
 
-  const onnx = encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: "voiceid ecapa-onnx",
-    producerVersion: CONVERTER_VERSIONS["ecapa-onnx"],
-    docString:
-      "SpeechBrain ECAPA-TDNN speaker encoder with its Fbank front end, converted from the checkpoint.",
-    metadata: { source: label, source_sha256: createHash("sha256").update(checkpoint).digest("hex") },
-    graph: {
-      name: "ecapa_tdnn",
-      nodes: g.nodes,
-      initializers: g.initializers,
-      inputs: [{ name: ECAPA_INPUT_NAME, elemType: OnnxDataType.FLOAT, shape: ["batch", "samples"] }],
-      outputs: [{ name: ECAPA_OUTPUT_NAME, elemType: OnnxDataType.FLOAT, shape: ["batch", dim] }],
+  const onnx = g.toModel(
+    {
+      graph: "ecapa_tdnn",
+      producer: "voiceid ecapa-onnx",
+      version: CONVERTER_VERSIONS["ecapa-onnx"],
+      docString:
+        "SpeechBrain ECAPA-TDNN speaker encoder with its Fbank front end, converted from the checkpoint.",
+      metadata: { source: label, source_sha256: createHash("sha256").update(checkpoint).digest("hex") },
     },
-  });
+    { name: ECAPA_INPUT_NAME, shape: ["batch", "samples"] },
+    { name: ECAPA_OUTPUT_NAME, shape: ["batch", dim] },
+  );
   return { onnx, shape };
 }
 

@@ -136,11 +136,12 @@ async function ensureFile(
   const { logger } = ctxBase;
   let replacedCorrupt = false;
   const expected = await expectedDigest(model, file, finalPath);
-  if (expected === undefined && (await isFile(finalPath))) {
+  const present = await isFile(finalPath);
+  if (present && expected === undefined) {
     logger.info(
       `${file.name} was not converted from the pinned ${(file as DerivedFile).derivedFrom} by this converter; converting it again`,
     );
-  } else if (expected !== undefined && (await isFile(finalPath))) {
+  } else if (present && expected !== undefined) {
     const digest = await sha256File(finalPath);
     if (digest.sha256 === expected.sha256) {
       logger.debug(`${file.name} present and verified`);

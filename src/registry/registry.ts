@@ -196,7 +196,7 @@ export class SpeakerRegistry implements Component {
     const speaker = findIn(this.data(), idOrName);
     const sample = speaker.samples.find((s) => s.id === sampleId);
     if (!sample) throw new SampleNotFoundError(speaker.id, sampleId);
-    return sample.clip ? path.join(this.dataDir, sample.clip) : null;
+    return this.clipPath(sample);
   }
 
   /** Samples without a voiceprint for `modelId` (e.g. after a model change), to re-embed from their clips. */
@@ -209,7 +209,7 @@ export class SpeakerRegistry implements Component {
           speakerId: speaker.id,
           speakerName: speaker.name,
           sampleId: sample.id,
-          clipPath: sample.clip ? path.join(this.dataDir, sample.clip) : null,
+          clipPath: this.clipPath(sample),
         });
       }
     }
@@ -367,6 +367,10 @@ export class SpeakerRegistry implements Component {
   }
 
   // ---- internals ----
+
+  private clipPath(sample: Sample): string | null {
+    return sample.clip ? path.join(this.dataDir, sample.clip) : null;
+  }
 
   private data(): RegistryData {
     if (!this.store.isOpen) throw this.startError ?? new RegistryNotStartedError();

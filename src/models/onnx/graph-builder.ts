@@ -1,4 +1,17 @@
-import { type AttributeValue, OnnxDataType, type OnnxNode, type OnnxTensor } from "./model.js";
+import {
+  type AttributeValue,
+  encodeModel,
+  OnnxDataType,
+  type OnnxDim,
+  type OnnxNode,
+  type OnnxTensor,
+} from "./model.js";
+
+/** A float tensor the graph takes or gives. */
+export interface FloatPort {
+  name: string;
+  shape: readonly OnnxDim[];
+}
 
 /**
  * Accumulates ONNX nodes and initializers with generated names, so converters read like the forward
@@ -26,6 +39,35 @@ export class GraphBuilder {
     const names = Array.from({ length: outputs }, (_, i) => (outputs === 1 ? name : `${name}_${i}`));
     this.nodes.push({ opType, name, inputs, outputs: names, attributes });
     return names;
+  }
+
+  /** The ONNX model (IR 8, opset 17) of what was built: `input` in, `output` out, both float. */
+  toModel(
+    about: {
+      graph: string;
+      producer: string;
+      version: string;
+      docString?: string;
+      metadata?: Record<string, string>;
+    },
+    input: FloatPort,
+    output: FloatPort,
+  ): Uint8Array {
+    return encodeModel({
+      irVersion: 8,
+      opsetVersion: 17,
+      producerName: about.producer,
+      producerVersion: about.version,
+      docString: about.docString,
+      metadata: about.metadata,
+      graph: {
+        name: about.graph,
+        nodes: this.nodes,
+        initializers: this.initializers,
+        inputs: [{ ...input, elemType: OnnxDataType.FLOAT }],
+        outputs: [{ ...output, elemType: OnnxDataType.FLOAT }],
+      },
+    });
   }
 
   /** Renames the output of the last node (graph outputs need fixed names). */
