@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
+import { PARSE_ONCE } from "../util/parse-once.js";
 import { CONFIG_PATH_ENV, ENV_MAPPING, GENERIC_ENV_PREFIX } from "./env.js";
 import { closestKey, leafKind, objectKeys, schemaAt } from "./introspect.js";
 import { createConfigSchema, type VoiceidConfig } from "./schema.js";
@@ -111,7 +112,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     origins.set(path, "command line");
   }
 
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, PARSE_ONCE);
   if (result.success && problems.length === 0) return { config: result.data, path: file?.path };
 
   if (!result.success) {

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { ListeningReport } from "../http/deps.js";
 import { writeFileAtomic } from "../registry/storage.js";
 import type { Logger } from "../util/log.js";
+import { PARSE_ONCE } from "../util/parse-once.js";
 
 const FILE_NAME = "listening.json";
 const stateSchema = z.object({ listening: z.boolean(), changedAt: z.string() });
@@ -39,7 +40,7 @@ export class ListeningState {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
       throw err;
     }
-    const parsed = stateSchema.safeParse(safeJson(text));
+    const parsed = stateSchema.safeParse(safeJson(text), PARSE_ONCE);
     if (parsed.success) this.state = parsed.data;
     else {
       this.state = { listening: false, changedAt: new Date().toISOString() };

@@ -1,6 +1,6 @@
 import { normalizeVolume } from "../audio/volume.js";
 import { readWavAs16kMono } from "../audio/wav.js";
-import type { VoiceActivityDetector } from "../vad/detector.js";
+import type { SileroVad } from "../vad/silero.js";
 import { trimLongSilences } from "../vad/trim.js";
 import type { SpeakerEncoder } from "./encoder.js";
 
@@ -28,7 +28,7 @@ export class VoiceprintExtractor {
 
   constructor(
     private readonly encoder: SpeakerEncoder,
-    private readonly vad: VoiceActivityDetector,
+    private readonly vad: Pick<SileroVad, "start" | "speechProbabilities">,
   ) {}
 
   get modelId(): string {

@@ -12,6 +12,7 @@ import { resolveModelsDir } from "../models/paths.js";
 import { expectedDigest } from "../models/provenance.js";
 import { writeFileAtomic } from "../registry/storage.js";
 import type { Logger } from "../util/log.js";
+import { PARSE_ONCE } from "../util/parse-once.js";
 import { chooseEncoder, type EncoderChoice, type EncoderMeasurement } from "./choose.js";
 import type { HardwareProfile } from "./detect.js";
 
@@ -203,7 +204,7 @@ export async function installedEncoders(
 /** The cache, or undefined when it is missing or unreadable (then everything is measured again). */
 async function readCache(file: string): Promise<CacheFile | undefined> {
   try {
-    return cacheSchema.parse(JSON.parse(await readFile(file, "utf8")));
+    return cacheSchema.parse(JSON.parse(await readFile(file, "utf8")), PARSE_ONCE);
   } catch {
     return undefined;
   }

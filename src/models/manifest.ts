@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { PARSE_ONCE } from "../util/parse-once.js";
 import { ManifestError } from "./errors.js";
 import { defaultManifestPath } from "./paths.js";
 
@@ -138,7 +139,7 @@ export function isDerivedFile(file: ModelFile): file is DerivedFile {
 
 /** Validate parsed JSON against the manifest schema. */
 export function parseManifest(json: unknown, origin = "manifest"): Manifest {
-  const result = manifestSchema.safeParse(json);
+  const result = manifestSchema.safeParse(json, PARSE_ONCE);
   if (!result.success)
     throw new ManifestError(`invalid ${origin}:\n${describeIssues(result.error.issues, json).join("\n")}`);
   return result.data;

@@ -1,5 +1,6 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { z } from "zod";
+import { PARSE_ONCE } from "../util/parse-once.js";
 import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import type { DerivedFile, DownloadedFile, ModelEntry } from "./manifest.js";
 import { isDerivedFile } from "./manifest.js";
@@ -50,7 +51,7 @@ export async function expectedDigest(
 
 export async function readProvenance(filePath: string): Promise<Provenance | undefined> {
   try {
-    return provenanceSchema.parse(JSON.parse(await readFile(provenancePath(filePath), "utf8")));
+    return provenanceSchema.parse(JSON.parse(await readFile(provenancePath(filePath), "utf8")), PARSE_ONCE);
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import { ModelConversionError } from "./errors.js";
+import { reorderGates } from "./onnx/lstm.js";
 import { encodeModel, OnnxDataType, type OnnxNode, type OnnxTensor } from "./onnx/model.js";
 import { loadTorchCheckpoint, stateDict, type TorchTensor } from "./torch/checkpoint.js";
 
@@ -148,19 +149,4 @@ export function convertResemblyzerToOnnx(checkpoint: Uint8Array, label = "pretra
       outputs: [{ name: RESEMBLYZER_OUTPUT_NAME, elemType: OnnxDataType.FLOAT, shape: ["batch", EMBEDDING] }],
     },
   });
-}
-
-/**
- * PyTorch stacks LSTM gate blocks as (input, forget, cell, output); ONNX as (input, output, forget, cell).
- * `rows` = hidden size, `cols` = row length (1 for biases).
- */
-export function reorderGates(m: Float32Array, hidden: number, cols: number): Float32Array {
-  const block = hidden * cols;
-  if (m.length !== 4 * block)
-    throw new ModelConversionError(`gate matrix has ${m.length} values, expected ${4 * block}`);
-  const out = new Float32Array(m.length);
-  const torchOrder = [0, 3, 1, 2]; // ONNX block k comes from PyTorch block torchOrder[k]
-  for (let k = 0; k < 4; k++)
-    out.set(m.subarray(torchOrder[k] * block, (torchOrder[k] + 1) * block), k * block);
-  return out;
 }

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Adapter } from "lowdb";
+import { PARSE_ONCE } from "../util/parse-once.js";
 import { describeError, RegistryCorruptError } from "./errors.js";
 import { describeSchemaIssues, REGISTRY_VERSION, type RegistryData, registryDataSchema } from "./schema.js";
 
@@ -97,7 +98,7 @@ export function parseRegistry(file: string, text: string): RegistryData {
       `it has format version ${JSON.stringify(json.version)}, this voiceid understands version ${REGISTRY_VERSION}`,
     );
   }
-  const parsed = registryDataSchema.safeParse(json);
+  const parsed = registryDataSchema.safeParse(json, PARSE_ONCE);
   if (!parsed.success) {
     throw new RegistryCorruptError(
       file,

@@ -1,15 +1,15 @@
-import { access } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import type { Logger } from "../util/log.js";
 import { silentLogger } from "../util/log.js";
 import { VAD_WINDOW_SAMPLES, type VoiceActivityDetector } from "./detector.js";
 import { VadModelMissingError, VadUsageError } from "./errors.js";
-import { detectorProbabilities } from "./windows.js";
+import { SILERO_CONTEXT_SAMPLES, sileroSequenceModel } from "./silero-graph.js";
 
-/** Silero v5 prepends the last 64 samples of the previous window (as the official OnnxWrapper does). */
-export const SILERO_CONTEXT_SAMPLES = 64;
-export const SILERO_SAMPLE_RATE = 16_000;
 const STATE_SIZE = 2 * 1 * 128;
+const SPAN = SILERO_CONTEXT_SAMPLES + VAD_WINDOW_SAMPLES;
+/** Windows per call when a whole clip is judged at once (about 33 s: a bounded buffer, short calls). */
+const CLIP_CHUNK_WINDOWS = 1024;
 
 export interface SileroVadOptions {
   /** Path to silero_vad.onnx (v5). The lead resolves it from the models dir. */
@@ -29,7 +29,8 @@ interface RunBuffers {
 }
 
 /**
- * Silero VAD v5 on onnxruntime-node, one 512-sample window (32 ms at 16 kHz) per call.
+ * Silero VAD v5 on onnxruntime-node: one 512-sample window (32 ms at 16 kHz) per process() call, or a
+ * whole clip per speechProbabilities() call (sileroSequenceModel: the same network over many windows).
  * Recurrent state and the 64-sample context are carried between calls; `reset()` clears both.
  * Calls must not overlap (the state would be corrupted), so an overlapping call is rejected.
  */
@@ -58,12 +59,13 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   private async createSession(): Promise<void> {
+    let original: Uint8Array;
     try {
-      await access(this.modelPath);
+      original = await readFile(this.modelPath);
     } catch {
       throw new VadModelMissingError(this.modelPath);
     }
-    const session = await ort.InferenceSession.create(this.modelPath, {
+    const session = await ort.InferenceSession.create(sileroSequenceModel(original, this.modelPath), {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: "sequential",
@@ -71,7 +73,7 @@ export class SileroVad implements VoiceActivityDetector {
       // The arena keeps peak-sized buffers for good; without it a Pi keeps ~10 MB more for itself.
       enableCpuMemArena: false,
     });
-    const input = new Float32Array(SILERO_CONTEXT_SAMPLES + VAD_WINDOW_SAMPLES);
+    const input = new Float32Array(SPAN);
     const stateIn = new Float32Array(STATE_SIZE);
     const stateOut = new Float32Array(STATE_SIZE);
     const output = new Float32Array(1);
@@ -83,12 +85,11 @@ export class SileroVad implements VoiceActivityDetector {
       stateOut,
       output,
       feeds: {
-        input: new ort.Tensor("float32", input, [1, input.length]),
+        windows: new ort.Tensor("float32", input, [1, SPAN]),
         state: new ort.Tensor("float32", stateIn, [2, 1, 128]),
-        sr: new ort.Tensor("int64", BigInt64Array.of(BigInt(SILERO_SAMPLE_RATE)), []),
       },
       fetches: {
-        output: new ort.Tensor("float32", output, [1, 1]),
+        probabilities: new ort.Tensor("float32", output, [1]),
         stateN: new ort.Tensor("float32", stateOut, [2, 1, 128]),
       },
     };
@@ -159,15 +160,48 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   /**
-   * Offline helper: one probability per 512-sample window of `samples`, the last partial window
-   * zero-padded. Treats `samples` as a new stream: state is reset before and after.
+   * One probability per 512-sample window of `samples`, the last partial window zero-padded, as
+   * process() would give them window by window, in a few calls. Treats `samples` as a new stream:
+   * state is reset before and after.
    */
   async speechProbabilities(samples: Float32Array): Promise<Float32Array> {
-    this.reset();
+    const run = this.run;
+    if (!run)
+      throw new VadUsageError("SileroVad.speechProbabilities() called before start() (or after stop())");
+    if (this.inflight)
+      throw new VadUsageError("SileroVad.speechProbabilities() called while a window is running");
+    const windows = Math.ceil(samples.length / VAD_WINDOW_SAMPLES);
+    const probabilities = new Float32Array(windows);
+    const rows = new Float32Array(Math.min(windows, CLIP_CHUNK_WINDOWS) * SPAN);
+    const state = new Float32Array(STATE_SIZE);
+    const pending = (async () => {
+      for (let first = 0; first < windows; first += CLIP_CHUNK_WINDOWS) {
+        const count = Math.min(CLIP_CHUNK_WINDOWS, windows - first);
+        // Row t: the 64 samples before window first + t (zeros before the clip), then the window.
+        rows.fill(0);
+        for (let t = 0; t < count; t++) {
+          const begin = (first + t) * VAD_WINDOW_SAMPLES;
+          const from = Math.max(0, begin - SILERO_CONTEXT_SAMPLES);
+          const to = Math.min(samples.length, begin + VAD_WINDOW_SAMPLES);
+          rows.set(samples.subarray(from, to), t * SPAN + (from - (begin - SILERO_CONTEXT_SAMPLES)));
+        }
+        const out = await run.session.run({
+          windows: new ort.Tensor("float32", rows.subarray(0, count * SPAN), [count, SPAN]),
+          state: new ort.Tensor("float32", state, [2, 1, 128]),
+        });
+        probabilities.set(out.probabilities.data as Float32Array, first);
+        state.set(out.stateN.data as Float32Array);
+      }
+    })();
+    this.inflight = pending;
     try {
-      return await detectorProbabilities(this, samples);
+      await pending;
     } finally {
-      this.reset();
+      this.inflight = null;
+      this.resetRequested = false;
+      run.input.fill(0);
+      run.stateIn.fill(0);
     }
+    return probabilities;
   }
 }

@@ -1,7 +1,7 @@
-import { VAD_WINDOW_SAMPLES, type VoiceActivityDetector } from "./detector.js";
+import { VAD_WINDOW_SAMPLES } from "./detector.js";
 import { VadUsageError } from "./errors.js";
 import { VAD_SAMPLE_RATE } from "./segmenter.js";
-import { detectorProbabilities } from "./windows.js";
+import type { SileroVad } from "./silero.js";
 
 /**
  * Resemblyzer's trim_long_silences counts in 30 ms webrtcvad windows (moving average 8, max silence 6).
@@ -33,21 +33,15 @@ export interface TrimResult {
 /**
  * Shortens long silences like Resemblyzer's trim_long_silences, with Silero probabilities.
  * `source` is either one probability per 512-sample window of `samples` (extra trailing ones are
- * ignored) or a detector, which is reset and run over `samples` as a new stream, then reset again.
+ * ignored) or a VAD, which judges `samples` as a new stream.
  */
 export async function trimLongSilences(
   samples: Float32Array,
-  source: Float32Array | Pick<VoiceActivityDetector, "process" | "reset">,
+  source: Float32Array | Pick<SileroVad, "speechProbabilities">,
   options: Partial<TrimOptions> = {},
 ): Promise<TrimResult> {
-  if (source instanceof Float32Array) return trimLongSilencesWithProbabilities(samples, source, options);
-  source.reset();
-  try {
-    const probs = await detectorProbabilities(source, samples);
-    return trimLongSilencesWithProbabilities(samples, probs, options);
-  } finally {
-    source.reset();
-  }
+  const probabilities = source instanceof Float32Array ? source : await source.speechProbabilities(samples);
+  return trimLongSilencesWithProbabilities(samples, probabilities, options);
 }
 
 /** Synchronous core of trimLongSilences(). */

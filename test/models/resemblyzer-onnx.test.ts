@@ -4,7 +4,8 @@ import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ModelConversionError } from "../../src/models/errors.js";
 import { findModel, loadManifest } from "../../src/models/manifest.js";
-import { convertResemblyzerToOnnx, reorderGates } from "../../src/models/resemblyzer-onnx.js";
+import { reorderGates } from "../../src/models/onnx/lstm.js";
+import { convertResemblyzerToOnnx } from "../../src/models/resemblyzer-onnx.js";
 import { fixture, realModelsDir, realPretrainedPt } from "./helpers.js";
 
 interface ForwardFixture {

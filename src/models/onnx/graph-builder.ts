@@ -41,7 +41,7 @@ export class GraphBuilder {
     return names;
   }
 
-  /** The ONNX model (IR 8, opset 17) of what was built: `input` in, `output` out, both float. */
+  /** The ONNX model (IR 8, opset 17) of what was built: float inputs in, float outputs out. */
   toModel(
     about: {
       graph: string;
@@ -50,9 +50,14 @@ export class GraphBuilder {
       docString?: string;
       metadata?: Record<string, string>;
     },
-    input: FloatPort,
-    output: FloatPort,
+    input: FloatPort | readonly FloatPort[],
+    output: FloatPort | readonly FloatPort[],
   ): Uint8Array {
+    const float = (ports: FloatPort | readonly FloatPort[]) =>
+      (Array.isArray(ports) ? ports : [ports]).map((p: FloatPort) => ({
+        ...p,
+        elemType: OnnxDataType.FLOAT,
+      }));
     return encodeModel({
       irVersion: 8,
       opsetVersion: 17,
@@ -64,8 +69,8 @@ export class GraphBuilder {
         name: about.graph,
         nodes: this.nodes,
         initializers: this.initializers,
-        inputs: [{ ...input, elemType: OnnxDataType.FLOAT }],
-        outputs: [{ ...output, elemType: OnnxDataType.FLOAT }],
+        inputs: float(input),
+        outputs: float(output),
       },
     });
   }

@@ -12,13 +12,13 @@ export class ProtoWriter {
   }
 
   private tag(field: number, wireType: 0 | 2 | 5): void {
-    this.push(encodeVarint(BigInt(field) * 8n + BigInt(wireType)));
+    this.push(encodeVarint(field * 8 + wireType));
   }
 
   /** int32/int64/uint64/enum/bool as a varint (negative values as 10-byte two's complement, like protoc). */
   int(field: number, value: number | bigint): this {
     this.tag(field, 0);
-    this.push(encodeVarint(BigInt(value)));
+    this.push(encodeVarint(value));
     return this;
   }
 
@@ -32,7 +32,7 @@ export class ProtoWriter {
 
   bytes(field: number, value: Uint8Array): this {
     this.tag(field, 2);
-    this.push(encodeVarint(BigInt(value.length)));
+    this.push(encodeVarint(value.length));
     this.push(value);
     return this;
   }
@@ -48,7 +48,7 @@ export class ProtoWriter {
   /** Packed repeated varints (proto3 default for repeated scalars). */
   packedInts(field: number, values: readonly (number | bigint)[]): this {
     const inner = new ProtoWriter();
-    for (const v of values) inner.push(encodeVarint(BigInt(v)));
+    for (const v of values) inner.push(encodeVarint(v));
     return this.bytes(field, inner.finish());
   }
 
@@ -63,8 +63,20 @@ export class ProtoWriter {
   }
 }
 
-export function encodeVarint(value: bigint): Uint8Array {
-  let v = value < 0n ? BigInt.asUintN(64, value) : value;
+export function encodeVarint(value: number | bigint): Uint8Array {
+  // Tags, lengths and small ints (nearly all of them) without BigInt arithmetic.
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value < 2 ** 31) {
+    const out: number[] = [];
+    let n = value;
+    while (n >= 0x80) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return Uint8Array.from(out);
+  }
+  const big = BigInt(value);
+  let v = big < 0n ? BigInt.asUintN(64, big) : big;
   if (v >= 1n << 64n) throw new RangeError(`varint ${value} does not fit in 64 bits`);
   const out: number[] = [];
   do {
