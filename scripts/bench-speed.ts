@@ -51,6 +51,8 @@ const SAMPLE_RATE = 16_000;
 const VAD_WINDOW_MS = 32;
 const GOALS = {
   minEmbedPathSpeedup: 1.5,
+  /** The embed path (file -> voiceprint, trimming on) costs at most this much more than the encoder alone. */
+  maxEmbedPathOverEncoder: 1.25,
   maxLimitFactor: 4,
   maxVadMsPerWindow: 0.3,
   /** ECAPA-TDNN's embed path at least as fast as SpeechBrain's own (1 thread), network within 2x of GEMM. */
@@ -422,7 +424,13 @@ async function main(): Promise<number | undefined> {
   const rows = compareRows(voiceid, python ?? { status: "failed", reason: "skipped (--no-python)" });
   const vadMsPerWindow = voiceid.stageMs.vad / voiceid.vadWindows;
   const embedPath = rows.find((r) => r.stage === "embed path")!;
+  const overEncoder = voiceid.stageMs.embedPath / voiceid.stageMs.encoder;
   const goals = [
+    {
+      goal: `embed path within ${GOALS.maxEmbedPathOverEncoder}x of the encoder's own time`,
+      measured: `${overEncoder.toFixed(2)}x`,
+      verdict: verdict(overEncoder <= GOALS.maxEmbedPathOverEncoder),
+    },
     {
       goal: `embed path >= ${GOALS.minEmbedPathSpeedup}x faster than Python`,
       measured: embedPath.ratio === null ? "no reference" : `${embedPath.ratio.toFixed(2)}x`,

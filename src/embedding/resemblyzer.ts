@@ -21,6 +21,8 @@ export interface ResemblyzerOptions extends EncoderOptions {
  */
 /** Partials per onnxruntime run in embedPartials: about 30 ms of work here, and no slower per partial. */
 const PARTIALS_PER_RUN = 4;
+/** Partials per mel call (about 25 s of audio, a few ms): one call instead of one per run, no frame twice. */
+const PARTIALS_PER_MEL = 32;
 
 export class ResemblyzerEncoder implements SpeakerEncoder {
   readonly modelId = "resemblyzer-0.1.4";
@@ -88,23 +90,31 @@ export class ResemblyzerEncoder implements SpeakerEncoder {
       wav.set(samples);
     }
     const out: Float32Array[] = [];
-    // Batches of a few partials with the event loop free in between: onnxruntime runs on the calling
-    // thread, and a 2-minute upload in one run would stall live detection and the API for a second.
-    for (let first = 0; first < melSlices.length; first += PARTIALS_PER_RUN) {
-      const slices = melSlices.slice(first, first + PARTIALS_PER_RUN);
+    // The mel of many partials per call (overlapping partials share their frames), the encoder on a
+    // few at a time with the event loop free in between: onnxruntime runs on the calling thread, and a
+    // 2-minute upload in one run would stall live detection and the API for a second.
+    for (let group = 0; group < melSlices.length; group += PARTIALS_PER_MEL) {
+      const groupSlices = melSlices.slice(group, group + PARTIALS_PER_MEL);
       // Only the frames these partials cover: the same numbers as slicing the whole spectrogram.
-      const firstFrame = slices[0].start;
-      const mel = await this.mel.frames([wav], firstFrame, slices[slices.length - 1].start + PARTIAL_FRAMES);
-      const input = new Float32Array(slices.length * PARTIAL_FRAMES * MEL_CHANNELS);
-      slices.forEach(({ start }, b) => {
-        const from = (start - firstFrame) * MEL_CHANNELS;
-        input.set(
-          mel.subarray(from, from + PARTIAL_FRAMES * MEL_CHANNELS),
-          b * PARTIAL_FRAMES * MEL_CHANNELS,
-        );
-      });
-      if (first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      out.push(...(await this.run(input, slices.length)));
+      const firstFrame = groupSlices[0].start;
+      const mel = await this.mel.frames(
+        [wav],
+        firstFrame,
+        groupSlices[groupSlices.length - 1].start + PARTIAL_FRAMES,
+      );
+      for (let first = 0; first < groupSlices.length; first += PARTIALS_PER_RUN) {
+        const slices = groupSlices.slice(first, first + PARTIALS_PER_RUN);
+        const input = new Float32Array(slices.length * PARTIAL_FRAMES * MEL_CHANNELS);
+        slices.forEach(({ start }, b) => {
+          const from = (start - firstFrame) * MEL_CHANNELS;
+          input.set(
+            mel.subarray(from, from + PARTIAL_FRAMES * MEL_CHANNELS),
+            b * PARTIAL_FRAMES * MEL_CHANNELS,
+          );
+        });
+        if (group + first > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        out.push(...(await this.run(input, slices.length)));
+      }
     }
     return out;
   }
