@@ -95,7 +95,7 @@ export class Daemon implements Component {
     await listening.load();
     this.listeningState = listening;
 
-    const models = await createModelStack(config, log);
+    const models = await createModelStack(config, log, { forDaemon: true });
     const { model, provider, reason } = models.encoderReport;
     this.log.info(`encoder ${model} on ${provider}: ${reason}`);
     await this.startComponent(models);

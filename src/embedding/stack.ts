@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from "../util/log.js";
 import { SileroVad } from "../vad/silero.js";
 import type { SpeakerEncoder } from "./encoder.js";
 import { createEncoder } from "./factory.js";
+import { OnDemandEncoder } from "./on-demand.js";
 import type { ExecutionProvider } from "./onnx-session.js";
 import { VoiceprintExtractor } from "./voiceprint.js";
 
@@ -26,6 +27,11 @@ export interface ModelStackOptions {
   executionProvider?: ExecutionProvider;
   /** Why this encoder runs, for /health and the logs. */
   choice?: EncoderChoice;
+  /**
+   * Keep the encoder in memory only while it is used, letting it go after this many ms without a
+   * voiceprint (OnDemandEncoder; the daemon). Unset: loaded from start() to stop() (commands).
+   */
+  releaseEncoderAfterMs?: number;
   logger?: Logger;
 }
 
@@ -43,11 +49,15 @@ export class ModelStack implements Component {
   private readonly streams: SileroVad[] = [];
 
   constructor(private readonly options: ModelStackOptions) {
-    this.encoder = createEncoder(options.encoder, {
+    const encoder = createEncoder(options.encoder, {
       modelsDir: options.modelsDir,
       executionProvider: options.executionProvider,
       logger: options.logger?.child("encoder"),
     });
+    this.encoder =
+      options.releaseEncoderAfterMs === undefined
+        ? encoder
+        : new OnDemandEncoder(encoder, options.releaseEncoderAfterMs, options.logger?.child("encoder"));
     this.clipVad = this.vad();
     this.extractor = new VoiceprintExtractor(this.encoder, this.clipVad);
   }
@@ -90,8 +100,15 @@ export class ModelStack implements Component {
   }
 }
 
-/** The stack a configuration asks for: the encoder chosen for this machine (cached), its threshold. */
-export async function createModelStack(config: VoiceidConfig, logger: Logger): Promise<ModelStack> {
+/**
+ * The stack a configuration asks for: the encoder chosen for this machine (cached), its threshold; for
+ * the daemon (`forDaemon`), an encoder let go while idle as `hardware.releaseEncoderAfterSeconds` says.
+ */
+export async function createModelStack(
+  config: VoiceidConfig,
+  logger: Logger,
+  { forDaemon = false } = {},
+): Promise<ModelStack> {
   const selection = await selectEncoderFor(config, logger.child("hardware"));
   const encoder = selection.choice.encoder;
   return new ModelStack({
@@ -100,6 +117,10 @@ export async function createModelStack(config: VoiceidConfig, logger: Logger): P
     threshold: configuredThreshold(config.identification, encoder),
     executionProvider: selection.executionProvider,
     choice: selection.choice,
+    releaseEncoderAfterMs:
+      forDaemon && config.hardware.releaseEncoderAfterSeconds > 0
+        ? config.hardware.releaseEncoderAfterSeconds * 1000
+        : undefined,
     logger,
   });
 }

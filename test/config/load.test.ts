@@ -66,7 +66,11 @@ describe("loadConfig defaults", () => {
       quietGate: true,
     });
     expect(config.identification.encoder).toBe("auto");
-    expect(config.hardware).toEqual({ maxEcapaRealTimeFactor: 0.15, gpu: "auto" });
+    expect(config.hardware).toEqual({
+      maxEcapaRealTimeFactor: 0.15,
+      gpu: "auto",
+      releaseEncoderAfterSeconds: 60,
+    });
     expect(config.identification.threshold).toBeUndefined();
     expect(config.identification.minSpeechSeconds).toBe(1);
     expect(config.mqtt.url).toBe("mqtt://localhost:1883");
