@@ -16,9 +16,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createConfigSchema, type VoiceidConfig } from "../src/config/schema.js";
 import { Daemon } from "../src/daemon/daemon.js";
-import { modelFilePath } from "../src/models/paths.js";
 import { createLogger } from "../src/util/log.js";
-import { SileroVad } from "../src/vad/silero.js";
+import { SileroVad, sileroModelPath } from "../src/vad/silero.js";
 import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
 import { sharedAudio } from "../test/helpers/paths.js";
 import {
@@ -252,7 +251,7 @@ async function idlePhase(
 
 /** (e) The VAD with and without the quiet gate over the first GATE_FILES files of the dry and room sets. */
 async function gatePhase(modelsDir: string): Promise<GateFigures[]> {
-  const vad = new SileroVad({ modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx") });
+  const vad = new SileroVad({ modelPath: sileroModelPath(modelsDir) });
   await vad.start();
   try {
     const out: GateFigures[] = [];

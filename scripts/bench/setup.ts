@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
+import { sileroModelPath } from "../../src/vad/silero.js";
 import { type LibriSpeaker, librispeechDir, librispeechSpeakers } from "../../test/helpers/paths.js";
 
 /** Something the benchmark needs is missing; the message says what to do. Printed without a stack. */
@@ -18,7 +19,7 @@ export interface BenchModels {
 /** Model files the benchmarks load, checked up front so a missing file is one clear line. */
 export function requireModels(modelsDir = resolveModelsDir()): BenchModels {
   const encoderPath = modelFilePath(modelsDir, "resemblyzer-0.1.4", "encoder.onnx");
-  const vadPath = modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx");
+  const vadPath = sileroModelPath(modelsDir);
   const missing = [encoderPath, vadPath].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new BenchSetupError(

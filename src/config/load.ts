@@ -1,6 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { PARSE_ONCE } from "../util/parse-once.js";
 import { CONFIG_PATH_ENV, ENV_MAPPING, GENERIC_ENV_PREFIX } from "./env.js";
@@ -150,6 +149,8 @@ async function readYaml(path: string, reason: string): Promise<Raw> {
     const message = e.code === "ENOENT" ? "config file not found" : `cannot read config file: ${e.message}`;
     throw new ConfigError([{ path: "", message, source: reason === "search" ? undefined : reason }], path);
   }
+  // Loaded only when there is a file to read: a command run without one starts faster.
+  const { parseDocument } = await import("yaml");
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(

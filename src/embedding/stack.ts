@@ -1,10 +1,10 @@
 import { configuredThreshold, type VoiceidConfig } from "../config/schema.js";
 import type { EncoderChoice } from "../hardware/choose.js";
 import { selectEncoderFor } from "../hardware/encoder-selection.js";
-import { modelFilePath, resolveModelsDir } from "../models/paths.js";
+import { resolveModelsDir } from "../models/paths.js";
 import type { Component } from "../util/lifecycle.js";
 import { type Logger, silentLogger } from "../util/log.js";
-import { SileroVad } from "../vad/silero.js";
+import { SileroVad, sileroModelPath } from "../vad/silero.js";
 import type { SpeakerEncoder } from "./encoder.js";
 import { createEncoder } from "./factory.js";
 import { OnDemandEncoder } from "./on-demand.js";
@@ -94,7 +94,7 @@ export class ModelStack implements Component {
 
   private vad(): SileroVad {
     return new SileroVad({
-      modelPath: modelFilePath(this.options.modelsDir, "silero-vad-v5", "silero_vad.onnx"),
+      modelPath: sileroModelPath(this.options.modelsDir),
       logger: (this.options.logger ?? silentLogger).child("vad"),
     });
   }

@@ -38,7 +38,7 @@ export const sourceSchema = z.discriminatedUnion("type", [
   httpsSourceSchema,
 ]);
 
-export const converterNameSchema = z.enum(["resemblyzer-onnx", "ecapa-onnx"]);
+export const converterNameSchema = z.enum(["resemblyzer-onnx", "ecapa-onnx", "silero-sequence"]);
 
 /** A file downloaded as-is from one of its sources (a local mirror is always tried first). */
 export const downloadedFileSchema = z.strictObject({

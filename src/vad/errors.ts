@@ -13,14 +13,3 @@ export class VadUsageError extends Error {
     this.name = "VadUsageError";
   }
 }
-
-/** The model file is there but is not the Silero VAD v5 the graph is built from. */
-export class VadModelInvalidError extends Error {
-  constructor(
-    readonly modelPath: string,
-    why: string,
-  ) {
-    super(`${modelPath} is ${why}; run \`voiceid models check\``);
-    this.name = "VadModelInvalidError";
-  }
-}

@@ -1,18 +1,24 @@
-import { readFile } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
+import { modelFilePath } from "../models/paths.js";
+import { SILERO_CONTEXT_SAMPLES } from "../models/silero-sequence.js";
 import type { Logger } from "../util/log.js";
 import { silentLogger } from "../util/log.js";
 import { VAD_WINDOW_SAMPLES, type VoiceActivityDetector } from "./detector.js";
 import { VadModelMissingError, VadUsageError } from "./errors.js";
-import { SILERO_CONTEXT_SAMPLES, sileroSequenceModel } from "./silero-graph.js";
 
 const STATE_SIZE = 2 * 1 * 128;
+
+/** The runnable Silero VAD in a models directory (converted from the pinned silero_vad.onnx at fetch). */
+export function sileroModelPath(modelsDir: string): string {
+  return modelFilePath(modelsDir, "silero-vad-v5", "silero_vad_sequence.onnx");
+}
 const SPAN = SILERO_CONTEXT_SAMPLES + VAD_WINDOW_SAMPLES;
 /** Windows per call when a whole clip is judged at once (about 33 s: a bounded buffer, short calls). */
 const CLIP_CHUNK_WINDOWS = 1024;
 
 export interface SileroVadOptions {
-  /** Path to silero_vad.onnx (v5). The lead resolves it from the models dir. */
+  /** Path to silero_vad_sequence.onnx (convertSileroToSequence of Silero v5; see sileroModelPath). */
   modelPath: string;
   logger?: Logger;
 }
@@ -30,7 +36,7 @@ interface RunBuffers {
 
 /**
  * Silero VAD v5 on onnxruntime-node: one 512-sample window (32 ms at 16 kHz) per process() call, or a
- * whole clip per speechProbabilities() call (sileroSequenceModel: the same network over many windows).
+ * whole clip per speechProbabilities() call (convertSileroToSequence: the network over many windows).
  * Recurrent state and the 64-sample context are carried between calls; `reset()` clears both.
  * Calls must not overlap (the state would be corrupted), so an overlapping call is rejected.
  */
@@ -59,13 +65,12 @@ export class SileroVad implements VoiceActivityDetector {
   }
 
   private async createSession(): Promise<void> {
-    let original: Uint8Array;
     try {
-      original = await readFile(this.modelPath);
+      await access(this.modelPath);
     } catch {
       throw new VadModelMissingError(this.modelPath);
     }
-    const session = await ort.InferenceSession.create(sileroSequenceModel(original, this.modelPath), {
+    const session = await ort.InferenceSession.create(this.modelPath, {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: "sequential",

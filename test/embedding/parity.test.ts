@@ -5,9 +5,8 @@ import { normalizeVolume } from "../../src/audio/volume.js";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { createEncoder } from "../../src/embedding/factory.js";
 import { VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
-import { modelFilePath } from "../../src/models/paths.js";
 import { cosine } from "../../src/registry/matcher.js";
-import { SileroVad } from "../../src/vad/silero.js";
+import { SileroVad, sileroModelPath } from "../../src/vad/silero.js";
 import { librispeechSpeakers, librispeechWav, modelsDir, repoRoot } from "../helpers/paths.js";
 
 interface Reference {
@@ -22,7 +21,7 @@ const reference = JSON.parse(
 
 describe("Resemblyzer voiceprints against the original Python package", () => {
   const encoder = createEncoder("resemblyzer-0.1.4", { modelsDir });
-  const vad = new SileroVad({ modelPath: modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx") });
+  const vad = new SileroVad({ modelPath: sileroModelPath(modelsDir) });
   const extractor = new VoiceprintExtractor(encoder, vad);
   const speakers = librispeechSpeakers();
 

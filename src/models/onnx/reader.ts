@@ -103,19 +103,23 @@ function floatTensor(tensor: Map<number, Field[]>): FloatConstant | null {
 }
 
 /**
- * Every float Constant node and initializer of the model, by output name, from the main graph and the
- * graphs inside its nodes' attributes (If branches, loops), at any depth.
+ * Every float Constant node and initializer of the model (those whose name `wanted` accepts), by output
+ * name, from the main graph and the graphs inside its nodes' attributes (If branches, loops), at any depth.
  */
-export function readFloatConstants(model: Uint8Array): Map<string, FloatConstant> {
+export function readFloatConstants(
+  model: Uint8Array,
+  wanted: (name: string) => boolean = () => true,
+): Map<string, FloatConstant> {
   const out = new Map<string, FloatConstant>();
   const visit = (graph: Map<number, Field[]>) => {
     for (const init of messages(graph, 5)) {
-      const t = floatTensor(init);
-      if (t) out.set(text(init, 8), t);
+      const name = text(init, 8);
+      const t = wanted(name) ? floatTensor(init) : null;
+      if (t) out.set(name, t);
     }
     for (const node of messages(graph, 1)) {
       for (const attr of messages(node, 5)) {
-        if (text(node, 4) === "Constant" && text(attr, 1) === "value") {
+        if (text(node, 4) === "Constant" && text(attr, 1) === "value" && wanted(text(node, 2))) {
           for (const tensor of messages(attr, 5)) {
             const t = floatTensor(tensor);
             if (t) out.set(text(node, 2), t);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../../../src/models/onnx/graph-builder.js";
 import { readFloatConstants } from "../../../src/models/onnx/reader.js";
-import { sileroModelPath } from "../../vad/helpers.js";
+import { sileroOriginalPath } from "../../vad/helpers.js";
 
 describe("readFloatConstants", () => {
   it("reads back the float initializers the writer wrote, and skips int64 ones", () => {
@@ -24,16 +24,20 @@ describe("readFloatConstants", () => {
   });
 
   it("finds the Constant nodes inside If branches of the pinned Silero model", () => {
-    const constants = readFloatConstants(readFileSync(sileroModelPath));
+    const constants = readFloatConstants(readFileSync(sileroOriginalPath));
     const basis16k = constants.get("If_0_then_branch__Inline_0__stft.forward_basis_buffer");
     const basis8k = constants.get("If_0_else_branch__Inline_0__stft.forward_basis_buffer");
     expect(basis16k?.dims).toEqual([258, 1, 256]);
     expect(basis8k?.dims).toEqual([130, 1, 128]);
     expect(basis16k?.data.every(Number.isFinite)).toBe(true);
+    // Only the wanted ones are decoded.
+    const then = readFloatConstants(readFileSync(sileroOriginalPath), (name) => name.includes("then_branch"));
+    expect(then.get("If_0_then_branch__Inline_0__stft.forward_basis_buffer")).toEqual(basis16k);
+    expect([...then.keys()].some((name) => name.includes("else_branch"))).toBe(false);
   });
 
   it("rejects truncated input", () => {
-    const bytes = readFileSync(sileroModelPath);
+    const bytes = readFileSync(sileroOriginalPath);
     expect(() => readFloatConstants(bytes.subarray(0, 1000))).toThrow(/truncated/);
   });
 });

@@ -1,35 +1,42 @@
-import { GraphBuilder } from "../models/onnx/graph-builder.js";
-import { reorderGates } from "../models/onnx/lstm.js";
-import { type FloatConstant, readFloatConstants } from "../models/onnx/reader.js";
-import { VadModelInvalidError } from "./errors.js";
+import { CONVERTER_VERSIONS } from "./converter-versions.js";
+import { ModelConversionError } from "./errors.js";
+import { GraphBuilder } from "./onnx/graph-builder.js";
+import { reorderGates } from "./onnx/lstm.js";
+import { type FloatConstant, readFloatConstants } from "./onnx/reader.js";
 
 export const SILERO_CONTEXT_SAMPLES = 64;
-export const SILERO_WINDOW_SAMPLES = 512;
+const SILERO_WINDOW_SAMPLES = 512;
 const SPAN = SILERO_CONTEXT_SAMPLES + SILERO_WINDOW_SAMPLES;
 const HIDDEN = 128;
 const BINS = 129;
-/** Version of the graph below; part of nothing persisted (the graph is built in memory at start). */
-const GRAPH_VERSION = "1";
 
 /** Where Silero v5 keeps its 16 kHz weights: the `then` branch of its top-level `If (sr == 16000)`. */
 const BRANCH = "If_0_then_branch__Inline_0__";
 
 /**
- * Silero VAD v5's 16 kHz network, rebuilt from the pinned model's own weights as one graph over a
- * sequence of windows: `windows [T, 576]` (each window with the 64 samples before it) and
- * `state [2, 1, 128]` (h, c) in; `probabilities [T]` and `stateN [2, 1, 128]` out.
+ * Silero VAD v5's 16 kHz network, rebuilt at fetch time from the pinned model's own weights as one graph
+ * over a sequence of windows: `windows [T, 576]` (each window with the 64 samples before it) and
+ * `state [2, 1, 128]` (h, c) in; `probabilities [T]` and `stateN [2, 1, 128]` out. Deterministic: the
+ * same input always gives byte-identical output (its sha256 is pinned in the manifest).
  *
  * The original runs one window per call: its STFT and convolutions see only that window, and only the
  * LSTM cell carries state. Here the convolutions run over all T windows as one batch and the cell
  * becomes an ONNX LSTM over T steps, so T windows cost one call instead of T, with the same arithmetic
  * (the tests hold it to the original model's probabilities).
  */
-export function sileroSequenceModel(original: Uint8Array, path = "silero_vad.onnx"): Uint8Array {
-  const constants = readFloatConstants(original);
+export function convertSileroToSequence(original: Uint8Array, label = "silero_vad.onnx"): Uint8Array {
+  let constants: Map<string, FloatConstant>;
+  try {
+    constants = readFloatConstants(original, (name) => name.startsWith(BRANCH));
+  } catch (err) {
+    throw new ModelConversionError(
+      `${label}: not an ONNX model (${err instanceof Error ? err.message : err})`,
+    );
+  }
   const weight = (name: string, dims: readonly number[]): FloatConstant => {
     const t = constants.get(BRANCH + name);
     if (!t || t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
-      throw new VadModelInvalidError(path, `not Silero VAD v5 (no 16 kHz "${name}" of shape [${dims}])`);
+      throw new ModelConversionError(`${label}: not Silero VAD v5 (no 16 kHz "${name}" of shape [${dims}])`);
     }
     return t;
   };
@@ -127,7 +134,11 @@ export function sileroSequenceModel(original: Uint8Array, path = "silero_vad.onn
   g.nameLastOutput("probabilities");
 
   return g.toModel(
-    { graph: "silero_vad_sequence", producer: "voiceid silero sequence", version: GRAPH_VERSION },
+    {
+      graph: "silero_vad_sequence",
+      producer: "voiceid silero-sequence",
+      version: CONVERTER_VERSIONS["silero-sequence"],
+    },
     [
       { name: "windows", shape: ["windows", SPAN] },
       { name: "state", shape: [2, 1, HIDDEN] },

@@ -1,12 +1,21 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelConversionError } from "../../src/models/errors.js";
+import { loadManifest } from "../../src/models/manifest.js";
 import { GraphBuilder } from "../../src/models/onnx/graph-builder.js";
+import { convertSileroToSequence } from "../../src/models/silero-sequence.js";
 import { VAD_WINDOW_SAMPLES } from "../../src/vad/detector.js";
-import { VadModelInvalidError } from "../../src/vad/errors.js";
 import { SileroVad } from "../../src/vad/silero.js";
-import { sileroSequenceModel } from "../../src/vad/silero-graph.js";
-import { concat, librispeechWav, readWav16kMono, sharedAudio, sileroModelPath } from "./helpers.js";
+import {
+  concat,
+  librispeechWav,
+  readWav16kMono,
+  sharedAudio,
+  sileroModelPath,
+  sileroOriginalPath,
+} from "../vad/helpers.js";
 
 /** The pinned silero_vad.onnx itself, one window per call, as the official OnnxWrapper runs it. */
 async function originalProbabilities(
@@ -37,7 +46,7 @@ describe("Silero VAD over a sequence of windows", () => {
   const vad = new SileroVad({ modelPath: sileroModelPath });
   let original: ort.InferenceSession;
   beforeAll(async () => {
-    original = await ort.InferenceSession.create(sileroModelPath, { intraOpNumThreads: 1 });
+    original = await ort.InferenceSession.create(sileroOriginalPath, { intraOpNumThreads: 1 });
     await vad.start();
   });
   afterAll(async () => {
@@ -85,7 +94,7 @@ describe("Silero VAD over a sequence of windows", () => {
     expect(maxDiff).toBeLessThan(1e-6);
   });
 
-  it("refuses a model that is not Silero VAD v5", () => {
+  it("refuses a model that is not Silero VAD v5, saying which file", () => {
     const g = new GraphBuilder();
     g.op("Relu", ["x"]);
     g.nameLastOutput("y");
@@ -94,10 +103,21 @@ describe("Silero VAD over a sequence of windows", () => {
       { name: "x", shape: [1] },
       { name: "y", shape: [1] },
     );
-    expect(() => sileroSequenceModel(other, "other.onnx")).toThrow(VadModelInvalidError);
-    expect(() => sileroSequenceModel(other, "other.onnx")).toThrow(
-      /other.onnx is not Silero VAD v5 .*voiceid models check/,
+    expect(() => convertSileroToSequence(other, "other.onnx")).toThrow(ModelConversionError);
+    expect(() => convertSileroToSequence(other, "other.onnx")).toThrow(/^other.onnx: not Silero VAD v5 /);
+    expect(() => convertSileroToSequence(readFileSync(sileroOriginalPath).subarray(0, 4096))).toThrow(
+      /silero_vad.onnx: not an ONNX model \(truncated/,
     );
-    expect(() => sileroSequenceModel(readFileSync(sileroModelPath).subarray(0, 4096))).toThrow();
+  });
+
+  it("converts the pinned file to the pinned bytes, the file voiceid runs", () => {
+    const manifest = loadManifest();
+    const derived = manifest.models
+      .find((m) => m.id === "silero-vad-v5")
+      ?.files.find((f) => f.name === "silero_vad_sequence.onnx");
+    const bytes = convertSileroToSequence(readFileSync(sileroOriginalPath));
+    expect(bytes.length).toBe(derived?.size);
+    expect(createHash("sha256").update(bytes).digest("hex")).toBe(derived?.sha256);
+    expect(Buffer.from(bytes).equals(readFileSync(sileroModelPath))).toBe(true);
   });
 });
