@@ -138,6 +138,9 @@ export class StreamAudioSource implements AudioSource {
 
     for await (const chunk of input as AsyncIterable<Buffer>) {
       if (this.abort.signal.aborted) return;
+      // Nothing else buffered: this chunk was just read, on a turn of the event loop; a pipe that delivers
+      // a microphone's periods then costs no extra wake-up to yield (idle CPU).
+      if (input.readableLength === 0) this.lastYield = performance.now();
       let bytes: Buffer = chunk;
       if (!decoder) {
         head = head.length > 0 ? Buffer.concat([head, bytes]) : bytes;
