@@ -63,12 +63,14 @@ const USAGE = `usage: npm run bench:daemon -- [options]
   --live-utterances N   utterances in the realtime latency run (default 10, ~2.5 min)
   --idle-seconds N      seconds of each silence kind for the idle figures (default 30: zeros, then noise)
   --rtf-utterances N    utterances in the real-time-factor run (default all 120)
+  --before FILE         another build's dist/cli/main.js: its idle and speech figures (d) in the same run
   --json                print one JSON object instead of tables`;
 
 interface Options {
   liveUtterances: number;
   idleSeconds: number;
   rtfUtterances: number;
+  before?: string;
   json: boolean;
 }
 
@@ -80,6 +82,7 @@ function parseOptions(): Options | null {
           "live-utterances": { type: "string" },
           "idle-seconds": { type: "string" },
           "rtf-utterances": { type: "string" },
+          before: { type: "string" },
           ...COMMON_BENCH_OPTIONS,
         },
         strict: true,
@@ -92,6 +95,7 @@ function parseOptions(): Options | null {
     liveUtterances: numberOption("live-utterances", v["live-utterances"], 10, (n) => whole(n, 120), "1-120"),
     idleSeconds: numberOption("idle-seconds", v["idle-seconds"], 30, (n) => whole(n, 600), "1-600"),
     rtfUtterances: numberOption("rtf-utterances", v["rtf-utterances"], 120, (n) => whole(n, 120), "1-120"),
+    before: v.before,
     json: v.json,
   };
 }
@@ -171,12 +175,11 @@ async function idlePhase(
   h: Harness,
   kind: IdleKind,
   seconds: number,
-  gate = true,
-  speech?: Float32Array,
+  { gate = true, speech, before }: { gate?: boolean; speech?: Float32Array; before?: string } = {},
 ): Promise<IdleFigures> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const entry = path.join(root, "dist/cli/main.js");
-  const room = `bench-idle-${kind}${gate ? "" : "-nogate"}`;
+  const entry = before ?? path.join(root, "dist/cli/main.js");
+  const room = `bench-idle-${kind}${gate ? "" : "-nogate"}${before ? "-before" : ""}`;
   const subscriber = await Subscriber.start(h.broker.url, room);
   // The node flags of systemd/voiceid.service's ExecStart, so the figures are the service's.
   const nodeFlags = serviceNodeFlags(root);
@@ -235,7 +238,7 @@ async function idlePhase(
     const code = await exited;
     if (code !== 0) throw new Error(`idle daemon (${kind}) exited with code ${code}`);
     return {
-      kind: `${IDLE_KINDS[kind]}${gate ? "" : " (quiet gate off: before)"}`,
+      kind: `${IDLE_KINDS[kind]}${gate ? "" : " (quiet gate off: before)"}${before ? " (before build)" : ""}`,
       seconds: wall,
       cpuShare: cpu / wall,
       rssMb: rss,
@@ -445,12 +448,20 @@ async function main(): Promise<number> {
       await idlePhase(h, "noise", options.idleSeconds),
     ];
     const idleBefore = [
-      await idlePhase(h, "zeros", options.idleSeconds, false),
-      await idlePhase(h, "noise", options.idleSeconds, false),
+      await idlePhase(h, "zeros", options.idleSeconds, { gate: false }),
+      await idlePhase(h, "noise", options.idleSeconds, { gate: false }),
     ];
     // People talking most of the time, at the same real-time pace: what listening costs when it works.
     const talk = concatenate(files, 3).samples;
-    const speaking = await idlePhase(h, "speech", options.idleSeconds, true, talk);
+    const speaking = await idlePhase(h, "speech", options.idleSeconds, { speech: talk });
+    // Another build, the same way (its own models dir layout must match this checkout's models).
+    const beforeBuild = options.before
+      ? [
+          await idlePhase(h, "zeros", options.idleSeconds, { before: options.before }),
+          await idlePhase(h, "noise", options.idleSeconds, { before: options.before }),
+          await idlePhase(h, "speech", options.idleSeconds, { speech: talk, before: options.before }),
+        ]
+      : [];
     progress("(e) VAD with and without the quiet gate on real speech (dry and far-field room)");
     const gate = await gatePhase(h.modelsDir);
     const baseline = await baselineRss();
@@ -538,6 +549,7 @@ async function main(): Promise<number> {
       },
       idle,
       idleBefore,
+      beforeBuild,
       speaking,
       gate,
       baselineRss: baseline,
@@ -608,7 +620,7 @@ async function main(): Promise<number> {
     out.push(
       formatTable(
         ["input", "seconds", "CPU", "RSS", "max RSS", "peak since start", "segments"],
-        [...idle, ...idleBefore, speaking].map((i) => [
+        [...idle, ...idleBefore, speaking, ...beforeBuild].map((i) => [
           i.kind,
           i.seconds.toFixed(1),
           `${(i.cpuShare * 100).toFixed(2)} %`,
