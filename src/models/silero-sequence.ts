@@ -45,7 +45,7 @@ export function convertSileroToSequence(original: Uint8Array, label = "silero_va
   const param = (name: string, dims: number[]) => g.floats(name, dims, weight(name, dims).data);
 
   // Everything before the LSTM runs as one GEMM per layer over all windows' frames, instead of a small
-  // Conv per window; the weights are used as stored (Gemm transB), so building the graph copies little.
+  // Conv per window; the convolution weights are used as stored (Gemm transB).
   const slice = (t: string, from: number, to: number, axis: number, step = 1) =>
     g.op("Slice", [t, g.int64s([from]), g.int64s([to]), g.int64s([axis]), g.int64s([step])]);
   const gemm = (rows: string, w: string, bias?: string) =>

@@ -8,14 +8,14 @@ import { VAD_WINDOW_SAMPLES, type VoiceActivityDetector } from "./detector.js";
 import { VadModelMissingError, VadUsageError } from "./errors.js";
 
 const STATE_SIZE = 2 * 1 * 128;
+const SPAN = SILERO_CONTEXT_SAMPLES + VAD_WINDOW_SAMPLES;
+/** Windows per call when a whole clip is judged at once (about 33 s: a bounded buffer, short calls). */
+const CLIP_CHUNK_WINDOWS = 1024;
 
 /** The runnable Silero VAD in a models directory (converted from the pinned silero_vad.onnx at fetch). */
 export function sileroModelPath(modelsDir: string): string {
   return modelFilePath(modelsDir, "silero-vad-v5", "silero_vad_sequence.onnx");
 }
-const SPAN = SILERO_CONTEXT_SAMPLES + VAD_WINDOW_SAMPLES;
-/** Windows per call when a whole clip is judged at once (about 33 s: a bounded buffer, short calls). */
-const CLIP_CHUNK_WINDOWS = 1024;
 
 export interface SileroVadOptions {
   /** Path to silero_vad_sequence.onnx (convertSileroToSequence of Silero v5; see sileroModelPath). */
