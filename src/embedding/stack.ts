@@ -117,8 +117,9 @@ export async function createModelStack(
     threshold: configuredThreshold(config.identification, encoder),
     executionProvider: selection.executionProvider,
     choice: selection.choice,
+    // On a GPU it stays loaded: a CUDA session takes seconds to create, and memory is not what is short.
     releaseEncoderAfterMs:
-      forDaemon && config.hardware.releaseEncoderAfterSeconds > 0
+      forDaemon && config.hardware.releaseEncoderAfterSeconds > 0 && selection.executionProvider !== "cuda"
         ? config.hardware.releaseEncoderAfterSeconds * 1000
         : undefined,
     logger,

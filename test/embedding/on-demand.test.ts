@@ -1,7 +1,13 @@
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.js";
 import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
 import { createEncoder } from "../../src/embedding/factory.js";
 import { OnDemandEncoder } from "../../src/embedding/on-demand.js";
+import { createModelStack } from "../../src/embedding/stack.js";
+import { silentLogger } from "../../src/util/log.js";
 import { modelsDir } from "../helpers/paths.js";
 import { librispeechWav, readWav16kMono } from "../vad/helpers.js";
 
@@ -75,5 +81,30 @@ describe("OnDemandEncoder", () => {
   it("reports a missing model at start, not at the first voice", async () => {
     const { encoder } = countedEncoder("/nonexistent/encoder.onnx");
     await expect(new OnDemandEncoder(encoder, 1000).start()).rejects.toThrow(/encoder\.onnx/);
+  });
+});
+
+describe("createModelStack", () => {
+  const config = (releaseEncoderAfterSeconds: number) =>
+    loadConfig({
+      env: {},
+      searchPaths: [],
+      overrides: {
+        dataDir: mkdtempSync(path.join(os.tmpdir(), "voiceid-stack-")),
+        modelsDir,
+        "hardware.releaseEncoderAfterSeconds": releaseEncoderAfterSeconds,
+      },
+    }).then((loaded) => loaded.config);
+
+  it("gives the daemon an encoder let go while idle, and commands one loaded for their run", async () => {
+    expect(
+      (await createModelStack(await config(60), silentLogger, { forDaemon: true })).encoder,
+    ).toBeInstanceOf(OnDemandEncoder);
+    expect((await createModelStack(await config(60), silentLogger)).encoder).not.toBeInstanceOf(
+      OnDemandEncoder,
+    );
+    expect(
+      (await createModelStack(await config(0), silentLogger, { forDaemon: true })).encoder,
+    ).not.toBeInstanceOf(OnDemandEncoder);
   });
 });
