@@ -45,29 +45,25 @@ export function convertSileroToSequence(original: Uint8Array, label = "silero_va
   const param = (name: string, dims: number[]) => g.floats(name, dims, weight(name, dims).data);
 
   // Everything before the LSTM runs as one GEMM per layer over all windows' frames, instead of a small
-  // Conv per window; the convolution weights are used as stored (Gemm transB).
+  // Conv per window; the weights are used as stored (Gemm transB).
   const slice = (t: string, from: number, to: number, axis: number, step = 1) =>
     g.op("Slice", [t, g.int64s([from]), g.int64s([to]), g.int64s([axis]), g.int64s([step])]);
   const gemm = (rows: string, w: string, bias?: string) =>
     g.op("Gemm", bias ? [rows, w, bias] : [rows, w], { transB: int(1) });
 
   // STFT: reflect-pad 64 on the right (640 samples = 5 blocks of 128); frame f (256 samples, hop 128) is
-  // blocks f and f + 1, so its spectrum is block f x basis[:, :128]' + block f + 1 x basis[:, 128:]'.
-  const basis = weight("stft.forward_basis_buffer", [2 * BINS, 1, 256]).data;
-  const half = (offset: number) => {
-    const m = new Float32Array(2 * BINS * 128);
-    for (let r = 0; r < 2 * BINS; r++)
-      m.set(basis.subarray(r * 256 + offset, r * 256 + offset + 128), r * 128);
-    return g.floats("stft_basis", [2 * BINS, 128], m);
-  };
+  // blocks f and f + 1 side by side, and one GEMM with the model's basis [258, 256] gives every spectrum.
   const padded = g.op("Pad", ["windows", g.int64s([0, 0, 0, 64])], {
     mode: { type: "string", value: "reflect" },
   });
-  const blocks = g.op("Reshape", [padded, g.int64s([-1, 128])]);
-  const perWindow = (rows: string) => g.op("Reshape", [rows, g.int64s([-1, 5, 2 * BINS])]);
-  const spectrum = g.op("Add", [
-    slice(perWindow(gemm(blocks, half(0))), 0, 4, 1),
-    slice(perWindow(gemm(blocks, half(128))), 1, 5, 1),
+  const blocks = g.op("Reshape", [padded, g.int64s([-1, 5, 128])]);
+  const stftFrames = g.op("Concat", [slice(blocks, 0, 4, 1), slice(blocks, 1, 5, 1)], { axis: int(2) });
+  const spectrum = g.op("Reshape", [
+    gemm(
+      g.op("Reshape", [stftFrames, g.int64s([-1, 256])]),
+      g.floats("stft_basis", [2 * BINS, 256], weight("stft.forward_basis_buffer", [2 * BINS, 1, 256]).data),
+    ),
+    g.int64s([-1, 4, 2 * BINS]),
   ]);
   const [re, im] = g.opN("Split", [spectrum], 2, { axis: int(2) });
   let x = g.op("Sqrt", [g.op("Add", [g.op("Mul", [re, re]), g.op("Mul", [im, im])])]);
