@@ -133,6 +133,7 @@ async function createForwardSession(encoderPath: string): Promise<ort.InferenceS
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    enableCpuMemArena: false,
   });
 }
 
