@@ -1,3 +1,4 @@
+import { VAD_WINDOW_SAMPLES } from "../vad/detector.js";
 import { CONVERTER_VERSIONS } from "./converter-versions.js";
 import { ModelConversionError } from "./errors.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
@@ -5,8 +6,7 @@ import { reorderGates } from "./onnx/lstm.js";
 import { type FloatConstant, readFloatConstants } from "./onnx/reader.js";
 
 export const SILERO_CONTEXT_SAMPLES = 64;
-const SILERO_WINDOW_SAMPLES = 512;
-const SPAN = SILERO_CONTEXT_SAMPLES + SILERO_WINDOW_SAMPLES;
+const SPAN = SILERO_CONTEXT_SAMPLES + VAD_WINDOW_SAMPLES;
 const HIDDEN = 128;
 const BINS = 129;
 

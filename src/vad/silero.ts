@@ -117,8 +117,7 @@ export class SileroVad implements VoiceActivityDetector {
       this.resetRequested = true;
       return;
     }
-    this.run.input.fill(0);
-    this.run.stateIn.fill(0);
+    clearStream(this.run);
   }
 
   async process(frame: Float32Array): Promise<number> {
@@ -144,8 +143,7 @@ export class SileroVad implements VoiceActivityDetector {
     const probability = run.output[0];
     if (this.resetRequested) {
       this.resetRequested = false;
-      run.input.fill(0);
-      run.stateIn.fill(0);
+      clearStream(run);
     } else {
       run.stateIn.set(run.stateOut);
       run.input.copyWithin(0, VAD_WINDOW_SAMPLES);
@@ -204,9 +202,14 @@ export class SileroVad implements VoiceActivityDetector {
     } finally {
       this.inflight = null;
       this.resetRequested = false;
-      run.input.fill(0);
-      run.stateIn.fill(0);
+      clearStream(run);
     }
     return probabilities;
   }
+}
+
+/** A new stream: no context before the next window, no recurrent state. */
+function clearStream(run: RunBuffers): void {
+  run.input.fill(0);
+  run.stateIn.fill(0);
 }
