@@ -150,21 +150,10 @@ async function readYaml(path: string, reason: string): Promise<Raw> {
     throw new ConfigError([{ path: "", message, source: reason === "search" ? undefined : reason }], path);
   }
   // Loaded only when there is a file to read: a command run without one starts faster.
-  const { parseDocument } = await import("yaml");
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        // prettyErrors appends " at line L, column C:" and a code frame; keep one line.
-        const pos = e.linePos?.[0];
-        const at = pos ? `line ${pos.line}, column ${pos.col}: ` : "";
-        const message = e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-        return { path: "", message: `YAML syntax: ${at}${message}` };
-      }),
-      path,
-    );
-  }
-  const value: unknown = doc.toJS();
+  const { parseYaml } = await import("./yaml-file.js");
+  const parsed = parseYaml(text);
+  if ("problems" in parsed) throw new ConfigError(parsed.problems, path);
+  const { value } = parsed;
   if (value === null || value === undefined) return {};
   if (!isPlainObject(value)) {
     throw new ConfigError([{ path: "", message: "the file must contain a YAML mapping (key: value)" }], path);

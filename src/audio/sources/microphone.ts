@@ -1,6 +1,7 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
-import recorders from "node-record-lpcm16/recorders/index.js";
+import arecord from "node-record-lpcm16/recorders/arecord.js";
+import sox from "node-record-lpcm16/recorders/sox.js";
 import type { Logger } from "../../util/log.js";
 import { PcmDecoder, s16leFormat } from "./pcm.js";
 import {
@@ -31,6 +32,12 @@ const KILL_GRACE_MS = 400;
 const STDERR_TAIL_BYTES = 4096;
 
 type RecorderProcess = ChildProcessByStdio<null, Readable, Readable>;
+
+/**
+ * node-record-lpcm16's command builders, imported by file: its own loader finds them with
+ * path.resolve(__dirname, name), which a bundle cannot follow.
+ */
+const RECORDERS = { arecord, sox } as const;
 
 /**
  * Live capture through arecord or sox (command lines from node-record-lpcm16's recorder modules),
@@ -78,7 +85,7 @@ export class MicrophoneSource implements AudioSource {
 
   private command(): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
     const { device, recorder, sampleRate, channels } = this.options;
-    const built = recorders.load(recorder)({
+    const built = RECORDERS[recorder]({
       sampleRate,
       channels,
       audioType: "raw",

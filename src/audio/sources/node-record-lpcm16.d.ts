@@ -1,6 +1,6 @@
 // Minimal types for the part of node-record-lpcm16 (CJS, untyped) that voiceid uses: its recorder
-// command builders. voiceid spawns the command itself to control env, stdio and restarts.
-declare module "node-record-lpcm16/recorders/index.js" {
+// command builders, one module each. voiceid spawns the command itself to control env, stdio and restarts.
+declare module "node-record-lpcm16/recorders/*.js" {
   interface RecorderOptions {
     sampleRate: number;
     channels: number;
@@ -20,8 +20,6 @@ declare module "node-record-lpcm16/recorders/index.js" {
     spawnOptions?: { env?: Record<string, string | undefined> };
   }
 
-  type Recorder = (options: RecorderOptions) => RecorderCommand;
-
-  const recorders: { load(name: string): Recorder };
-  export default recorders;
+  const recorder: (options: RecorderOptions) => RecorderCommand;
+  export default recorder;
 }
