@@ -23,6 +23,7 @@ import {
   runMain,
 } from "./bench/setup.js";
 import { formatTable, heading, verdict } from "./bench/table.js";
+import { shippedEntry } from "./shipped.js";
 
 const GOALS = { identifyS: 0.5, speakersS: 0.3 };
 const USAGE = `usage: npm run bench:cli -- [options]
@@ -78,7 +79,7 @@ async function main(): Promise<number> {
   const machine = machineInfo();
   const models = requireModels();
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const entry = path.join(root, "dist/cli/main.js");
+  const entry = shippedEntry(root);
   const dir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-cli-"));
   try {
     const files = librispeechFiles(5);

@@ -29,8 +29,6 @@ import {
   SAMPLE_RATE,
   type Stream,
   Subscriber,
-  serviceEnvironment,
-  serviceNodeFlags,
   sleep,
   wavParts,
 } from "./bench/live.js";
@@ -47,6 +45,7 @@ import {
 } from "./bench/setup.js";
 import { formatTable, heading, verdict } from "./bench/table.js";
 import { type GateFigures, gateFigures } from "./bench/vad-gate.js";
+import { serviceEnvironment, serviceNodeFlags, shippedEntry } from "./shipped.js";
 
 const CHUNK = 512; // 32 ms, one VAD window: what the microphone source delivers
 const GOALS = {
@@ -178,7 +177,7 @@ async function idlePhase(
   { gate = true, speech, before }: { gate?: boolean; speech?: Float32Array; before?: string } = {},
 ): Promise<IdleFigures> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const entry = before ?? path.join(root, "dist/cli/main.js");
+  const entry = before ?? shippedEntry(root);
   const room = `bench-idle-${kind}${gate ? "" : "-nogate"}${before ? "-before" : ""}`;
   const subscriber = await Subscriber.start(h.broker.url, room);
   // The node flags of systemd/voiceid.service's ExecStart, so the figures are the service's.

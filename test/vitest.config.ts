@@ -6,6 +6,8 @@ export default defineConfig({
     // This file lives in test/; paths are the repository's.
     root: fileURLToPath(new URL("..", import.meta.url)),
     include: ["test/**/*.test.ts"],
+    // The command line and daemon run as processes from the bundle users run: built first.
+    globalSetup: ["test/helpers/global-setup.ts"],
     // Opt-in: a real Home Assistant (npm run test:ha).
     exclude: [...configDefaults.exclude, "test/ha/**"],
     // Real models and a real broker: give slow machines (and CI) room.

@@ -12,6 +12,7 @@ import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { buildTopics } from "../../src/mqtt/topics.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { createLogger } from "../../src/util/log.js";
+import { serviceNodeFlags, shippedEntry } from "../shipped.js";
 import { mulberry32 } from "./prng.js";
 import type { BenchFile } from "./setup.js";
 
@@ -91,21 +92,6 @@ export class Subscriber {
   }
 }
 
-/** The node options between `node` and the script in the unit's ExecStart line. */
-export function serviceNodeFlags(root: string): string[] {
-  const unit = readFileSync(path.join(root, "systemd/voiceid.service"), "utf8");
-  const exec = /^ExecStart=\S*node\s+(.*?)\s*\S*dist\/cli\/main\.js/m.exec(unit);
-  return exec?.[1] ? exec[1].split(/\s+/) : [];
-}
-
-/** The unit's Environment= settings that shape the process (malloc tuning), not its paths. */
-export function serviceEnvironment(root: string): Record<string, string> {
-  const unit = readFileSync(path.join(root, "systemd/voiceid.service"), "utf8");
-  const env: Record<string, string> = {};
-  for (const [, key, value] of unit.matchAll(/^Environment=(MALLOC_[A-Z_]+)=(\S+)$/gm)) env[key] = value;
-  return env;
-}
-
 /** user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
 export function procCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -165,7 +151,7 @@ export async function startServiceDaemon(options: {
 }): Promise<ServiceDaemon> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const args = [...serviceNodeFlags(root), path.join(root, "dist/cli/main.js"), "run", "--input", "-"];
+  const args = [...serviceNodeFlags(root), shippedEntry(root), "run", "--input", "-"];
   const child = spawn(process.execPath, [...args, "--data-dir", options.dataDir], {
     cwd: root,
     stdio: ["pipe", "ignore", "inherit"],

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -8,6 +8,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { Daemon } from "../../src/daemon/daemon.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { type Logger, silentLogger } from "../../src/util/log.js";
+import { exampleConfig, shippedArgs, shippedEnv } from "../helpers/cli.js";
 import { freePort } from "../helpers/mosquitto.js";
 import { librispeechWav, modelsDir, repoRoot } from "../helpers/paths.js";
 
@@ -122,6 +123,8 @@ export interface DaemonProcess {
 export interface DaemonOptions {
   mqttUrl: string;
   room: string;
+  /** `--input`: "-" (default) reads stdin; null runs on the configured source, the microphone. */
+  input?: string | null;
   realtime?: boolean;
   /** Extra environment (e.g. reconnect backoff). */
   env?: Record<string, string>;
@@ -136,27 +139,28 @@ process.on("exit", () => {
 });
 
 /**
- * `voiceid run --input -` as a real process (node + tsx, like `npx tsx src/cli/main.ts`), with a
- * free HTTP port, a temp data dir and a config file of its own so no local config leaks in.
+ * `voiceid run --input -` (or on the microphone) as shipped and installed: the bundle with the systemd unit's node options,
+ * reading the example configuration (what the installer puts in /etc/voiceid/voiceid.yaml) through
+ * --config as the unit does, and the rest from the environment as /etc/voiceid/voiceid.env would give it:
+ * the room, the broker, a free HTTP port. A temp data dir of its own.
  */
 export async function spawnDaemon(options: DaemonOptions): Promise<DaemonProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), "voiceid-e2e-"));
   const dataDir = options.dataDir ?? path.join(dir, "data");
-  const configPath = path.join(dir, "voiceid.yaml");
-  writeFileSync(configPath, `room: ${options.room}\nlogLevel: info\n`);
   const port = await freePort();
-  const args = ["--import", "tsx", "src/cli/main.ts", "run", "--input", "-", "--config", configPath];
-  args.push("--data-dir", dataDir);
+  const input = options.input === undefined ? "-" : options.input;
+  const args = ["run", "--config", exampleConfig, "--data-dir", dataDir];
+  if (input !== null) args.push("--input", input);
   if (options.realtime) args.push("--realtime");
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, shippedArgs(...args), {
     cwd: repoRoot,
-    env: {
-      ...process.env,
+    env: shippedEnv({
+      VOICEID_ROOM: options.room,
       VOICEID_MQTT_URL: options.mqttUrl,
       VOICEID_HTTP_HOST: "127.0.0.1",
       VOICEID_HTTP_PORT: String(port),
       ...options.env,
-    },
+    }),
     stdio: ["pipe", "pipe", "pipe"],
   });
   live.add(child);
@@ -223,6 +227,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export interface HealthResponse {
   httpStatus: number;
   status: string;
+  listening: { listening: boolean };
   components: Record<string, { state: string; detail?: string }>;
 }
 

@@ -3,62 +3,77 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
-import { loadConfig } from "../../src/config/load.js";
-import type { VoiceidConfig } from "../../src/config/schema.js";
-import { Daemon } from "../../src/daemon/daemon.js";
-import { ModelStack } from "../../src/embedding/stack.js";
-import { Enroller } from "../../src/enrolment/enroller.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
-import { SpeakerRegistry } from "../../src/registry/registry.js";
-import { silentLogger } from "../../src/util/log.js";
-import { childPids, waitFor } from "../audio/sources/helpers.js";
+import { childPids } from "../audio/sources/helpers.js";
+import { runShipped } from "../helpers/cli.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
-import { librispeechWav, modelsDir } from "../helpers/paths.js";
+import { librispeechWav } from "../helpers/paths.js";
 import { MqttRecorder } from "../mqtt/recorder.js";
+import { type DaemonProcess, health, spawnDaemon, waitForHealth, within } from "./helpers.js";
 
 /**
- * The daemon on a microphone, for real but without a sound card: arecord captures from an ALSA
- * `file` PCM whose infile is raw 16 kHz s16le speech (defined in a temporary HOME's .asoundrc),
- * exactly the recorder process a Raspberry Pi runs.
+ * The daemon on a microphone, for real but without a sound card, and as shipped: the bundle in dist/
+ * run as the systemd unit runs it (`run --config` with the example configuration, the unit's node
+ * options), its default source, arecord, capturing from an ALSA `file` PCM whose infile is raw
+ * 16 kHz s16le speech (defined in a temporary HOME's .asoundrc). That is the recorder process a
+ * Raspberry Pi runs; from the bundle it once failed at start (`__dirname is not defined`).
  */
 const SPEAKER = "1040-133433-0000.wav";
+const ROOM = "kitchen";
 
 let home: string;
 let dataDir: string;
 let broker: MosquittoBroker;
 let recorder: MqttRecorder;
-let daemon: Daemon;
-let config: VoiceidConfig;
+let daemon: DaemonProcess;
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${daemon?.log() ?? ""}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-async function enrolFirstHalf(samples: Float32Array): Promise<void> {
-  const registry = new SpeakerRegistry({ dataDir, logger: silentLogger });
-  const stack = new ModelStack({ modelsDir, encoder: "resemblyzer-0.1.4" });
-  await Promise.all([registry.start(), stack.start()]);
-  const enroller = new Enroller(registry, stack.extractor);
-  const firstHalf = encodePcm16Wav(samples.subarray(0, samples.length >> 1), 16_000);
-  await enroller.enrol("Carol", [{ bytes: firstHalf, source: "cli" }], { create: true });
-  await Promise.all([registry.stop(), stack.stop()]);
+/** The microphone daemon: the example configuration, the device and broker from the environment. */
+async function startOnMicrophone(): Promise<DaemonProcess> {
+  const started = await spawnDaemon({
+    mqttUrl: broker.url,
+    room: ROOM,
+    input: null,
+    dataDir,
+    env: {
+      HOME: home,
+      VOICEID_AUDIO_DEVICE: "voiceidtest",
+      VOICEID__AUDIO__RESTART_BACKOFF_MS__MIN: "200",
+      VOICEID__AUDIO__RESTART_BACKOFF_MS__MAX: "1000",
+      VOICEID__MQTT__RECONNECT_MIN_MS: "100",
+    },
+  });
+  // Fails at once, with the daemon's log, if it exits instead of serving.
+  await waitForHealth(started, () => true, "the daemon to serve /health");
+  return started;
 }
+
+const arecordPids = () => childPids("arecord", daemon.child.pid);
 
 beforeAll(async () => {
   home = await mkdtemp(path.join(tmpdir(), "voiceid-mic-home-"));
   dataDir = await mkdtemp(path.join(tmpdir(), "voiceid-mic-data-"));
   const samples = readWavAs16kMono(await readFile(librispeechWav(SPEAKER)));
-  await enrolFirstHalf(samples);
+
+  // Carol enrolled with the first half of her recording, by the shipped command line.
+  const firstHalf = path.join(home, "carol-1.wav");
+  await writeFile(firstHalf, encodePcm16Wav(samples.subarray(0, samples.length >> 1), 16_000));
+  const enrolled = await runShipped(["enroll", "Carol", firstHalf], {
+    env: { VOICEID_DATA_DIR: dataDir, VOICEID_CONFIG: "" },
+  });
+  expect(enrolled.code, enrolled.stderr).toBe(0);
 
   // What the "microphone" hears: 1 s of silence, then the second half of Carol's recording.
   const heard = new Float32Array(16_000 + (samples.length - (samples.length >> 1)));
   heard.set(samples.subarray(samples.length >> 1), 16_000);
-  const pcm = encodePcm16Wav(heard, 16_000).subarray(44);
-  await writeFile(path.join(home, "capture.raw"), pcm);
+  await writeFile(path.join(home, "capture.raw"), encodePcm16Wav(heard, 16_000).subarray(44));
   await writeFile(
     path.join(home, ".asoundrc"),
     `pcm.voiceidtest {\n  type file\n  slave.pcm "null"\n  file "/dev/null"\n  infile "${home}/capture.raw"\n  format "raw"\n}\n`,
@@ -66,36 +81,20 @@ beforeAll(async () => {
 
   broker = await startMosquitto();
   recorder = await MqttRecorder.start(broker.url, ["voiceid/#"]);
-  ({ config } = await loadConfig({
-    env: {},
-    searchPaths: [],
-    overrides: {
-      dataDir,
-      modelsDir,
-      room: "kitchen",
-      "audio.source": "microphone",
-      "audio.device": "voiceidtest",
-      "audio.restartBackoffMs": { min: 200, max: 1000 },
-      "mqtt.url": broker.url,
-      "mqtt.reconnectMinMs": 100,
-      "http.enabled": false,
-    },
-  }));
-  daemon = new Daemon({ config, logger: silentLogger, env: { ...process.env, HOME: home } });
-  await daemon.start();
+  daemon = await startOnMicrophone();
 });
 
 afterAll(async () => {
-  await daemon?.stop();
+  await daemon?.dispose();
   await recorder?.stop();
   await broker?.stop();
   await rm(home, { recursive: true, force: true });
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe("voiceid on a microphone (arecord on an ALSA file PCM)", () => {
+describe("the shipped daemon on a microphone (arecord on an ALSA file PCM)", () => {
   it("names the enrolled speaker it hears through arecord", async () => {
-    const isEvent = (m: { topic: string }) => m.topic === "voiceid/kitchen/event";
+    const isEvent = (m: { topic: string }) => m.topic === `voiceid/${ROOM}/event`;
     const named = await recorder.waitFor(
       (m) => isEvent(m) && JSON.parse(m.payload).speaker !== null,
       "an event naming a speaker",
@@ -110,31 +109,37 @@ describe("voiceid on a microphone (arecord on an ALSA file PCM)", () => {
     expect(first.offsetS).toBeGreaterThan(0.5);
     expect(first.offsetS).toBeLessThan(3.5);
     await recorder.waitFor(
-      (m) => m.topic === "voiceid/kitchen/speaker/carol/talking" && m.payload === "ON",
+      (m) => m.topic === `voiceid/${ROOM}/speaker/carol/talking` && m.payload === "ON",
       "Carol talking ON",
     );
-    expect(daemon.health().components.audio.state).toBe("ok");
+    expect((await arecordPids()).length).toBe(1);
+    expect((await health(daemon))?.components.audio.state).toBe("ok");
   });
 
   it("survives the recorder being killed: health shows it, capture resumes", async () => {
-    const [pid] = await childPids("arecord");
+    const [pid] = await arecordPids();
     expect(pid).toBeGreaterThan(0);
-    const eventsBefore = recorder.on("voiceid/kitchen/event").length;
+    const mark = recorder.messages.length;
     process.kill(pid, "SIGKILL");
-    await waitFor(
-      "the audio source to restart",
-      () =>
-        daemon.health().components.audio.state === "ok" &&
-        recorder.on("voiceid/kitchen/event").length > eventsBefore,
+    await until("a new arecord", async () => {
+      const now = await arecordPids();
+      return now.length === 1 && now[0] !== pid;
+    });
+    await waitForHealth(daemon, (h) => h.components.audio.state === "ok", "the audio source to restart");
+    // The turn cut by the kill ends; the speech captured anew opens a new one.
+    await recorder.waitFor(
+      (m) =>
+        m.topic === `voiceid/${ROOM}/event` &&
+        recorder.messages.indexOf(m) >= mark &&
+        JSON.parse(m.payload).type === "started",
+      "a turn from the restarted recorder",
       30_000,
     );
-    const restarted = await childPids("arecord");
-    expect(restarted.length).toBe(1);
-    expect(restarted[0]).not.toBe(pid);
-    expect(await daemon.metrics.registry.metrics()).toMatch(/voiceid_audio_restarts_total [1-9]/);
+    const metrics = await (await fetch(`${daemon.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/voiceid_audio_restarts_total [1-9]/);
     // Home Assistant's "last error" diagnostic says what happened.
     const diagnostics = await recorder.waitFor(
-      (m) => m.topic === "voiceid/kitchen/diagnostics" && JSON.parse(m.payload).lastError !== null,
+      (m) => m.topic === `voiceid/${ROOM}/diagnostics` && JSON.parse(m.payload).lastError !== null,
       "a last error in the diagnostics",
       15_000,
     );
@@ -145,47 +150,59 @@ describe("voiceid on a microphone (arecord on an ALSA file PCM)", () => {
     const ha = await MqttRecorder.start(broker.url, ["never/#"]);
     try {
       const mark = recorder.messages.length;
-      await ha.publish("voiceid/kitchen/listening/set", "OFF");
+      await ha.publish(`voiceid/${ROOM}/listening/set`, "OFF");
       await recorder.waitFor(
         (m) =>
-          m.topic === "voiceid/kitchen/listening" &&
+          m.topic === `voiceid/${ROOM}/listening` &&
           m.payload === "OFF" &&
           recorder.messages.indexOf(m) >= mark,
         "listening OFF",
       );
-      await until("arecord to stop", async () => (await childPids("arecord")).length === 0);
-      expect(daemon.health()).toMatchObject({
+      await until("arecord to stop", async () => (await arecordPids()).length === 0);
+      const muted = await waitForHealth(
+        daemon,
+        (h) => h.components.audio.state === "disabled",
+        "the audio input to be disabled",
+      );
+      expect(muted).toMatchObject({
         status: "ok",
         listening: { listening: false },
         components: { audio: { state: "disabled" } },
       });
-      const talking = recorder.on("voiceid/kitchen/speaker/carol/talking");
+      const talking = recorder.on(`voiceid/${ROOM}/speaker/carol/talking`);
       expect(talking.at(-1)?.payload).toBe("OFF");
-      const muted = recorder.messages.length;
+      const quietFrom = recorder.messages.length;
       await new Promise((r) => setTimeout(r, 1500));
-      expect(recorder.messages.slice(muted).filter((m) => m.topic === "voiceid/kitchen/event")).toEqual([]);
+      expect(recorder.messages.slice(quietFrom).filter((m) => m.topic === `voiceid/${ROOM}/event`)).toEqual(
+        [],
+      );
 
-      // A restart (a reboot) keeps it muted: nothing is recorded.
-      await daemon.stop();
-      daemon = new Daemon({ config, logger: silentLogger, env: { ...process.env, HOME: home } });
-      await daemon.start();
-      expect(daemon.health().listening.listening).toBe(false);
+      // A restart (a reboot: systemd stops the service with SIGTERM) keeps it muted: nothing is recorded.
+      const stoppedAt = recorder.messages.length;
+      daemon.child.kill("SIGTERM");
+      expect(await within(daemon.exited, 15_000, "the daemon to stop after SIGTERM", daemon)).toBe(0);
+      expect(recorder.messages.slice(stoppedAt)).toContainEqual(
+        expect.objectContaining({ topic: `voiceid/${ROOM}/status`, payload: "offline" }),
+      );
+      await daemon.dispose();
+      daemon = await startOnMicrophone();
+      const restarted = await waitForHealth(daemon, (h) => h.components.mqtt?.state === "ok", "MQTT");
+      expect(restarted).toMatchObject({
+        listening: { listening: false },
+        components: { audio: { state: "disabled" } },
+      });
       await new Promise((r) => setTimeout(r, 500));
-      expect(await childPids("arecord")).toEqual([]);
+      expect(await arecordPids()).toEqual([]);
 
       const unmutedAt = Date.now();
       const beforeOn = recorder.messages.length;
-      await ha.publish("voiceid/kitchen/listening/set", "ON");
-      await until("arecord to run again", async () => (await childPids("arecord")).length === 1);
-      await waitFor(
-        "the audio input to be ok",
-        () => daemon.health().components.audio.state === "ok",
-        10_000,
-      );
-      expect(daemon.health().listening.listening).toBe(true);
+      await ha.publish(`voiceid/${ROOM}/listening/set`, "ON");
+      await until("arecord to run again", async () => (await arecordPids()).length === 1);
+      const resumed = await waitForHealth(daemon, (h) => h.components.audio.state === "ok", "audio ok");
+      expect(resumed.listening.listening).toBe(true);
       // Events after the switch count from when listening resumed, not from the first start.
       const event = await recorder.waitFor(
-        (m) => m.topic === "voiceid/kitchen/event" && recorder.messages.indexOf(m) >= beforeOn,
+        (m) => m.topic === `voiceid/${ROOM}/event` && recorder.messages.indexOf(m) >= beforeOn,
         "an event after listening resumed",
         30_000,
       );

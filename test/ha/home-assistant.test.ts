@@ -52,7 +52,7 @@ function raw(samples: Float32Array, silenceAfterS = 0): Uint8Array {
 async function startDaemon(): Promise<DaemonProcess> {
   const d = await spawnDaemon({
     mqttUrl: `mqtt://127.0.0.1:${HA_MQTT_PORT}`,
-    room: `"${room}"`,
+    room,
     realtime: true,
     dataDir,
   });
@@ -71,7 +71,7 @@ describe("voiceid in a real Home Assistant", () => {
     await ha.start();
     // Kept across the daemon's restarts (a spawned daemon's own temp dir goes with it).
     dataDir = mkdtempSync(path.join(tmpdir(), "voiceid-ha-data-"));
-    daemon = await spawnDaemon({ mqttUrl: broker.url, room: `"${room}"`, realtime: true, dataDir });
+    daemon = await spawnDaemon({ mqttUrl: broker.url, room, realtime: true, dataDir });
     await waitForHealth(
       daemon,
       (h) => h.components.mqtt?.state === "ok",

@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL("../..", import.meta.url)),
     include: ["test/ha/**/*.test.ts"],
+    globalSetup: ["test/helpers/global-setup.ts"],
     testTimeout: 180_000,
     hookTimeout: 900_000,
     fileParallelism: false,

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { serviceEnvironment, serviceNodeFlags, shippedEntry } from "../../scripts/shipped.js";
 import { repoRoot } from "./paths.js";
 
 export interface CliRun {
@@ -8,17 +9,35 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the real `voiceid` entry point in a child process, as a user would, on `dataDir`. */
-export function runVoiceid(dataDir: string, ...args: string[]): Promise<CliRun> {
+/** The example configuration file, as the installer copies it to /etc/voiceid/voiceid.yaml. */
+export const exampleConfig = path.join(repoRoot, "config/voiceid.example.yaml");
+
+/**
+ * node's arguments for `voiceid <args>` as shipped: the bundle in dist/ (rebuilt before the tests by
+ * test/helpers/global-setup.ts) with the systemd unit's node options.
+ */
+export function shippedArgs(...args: string[]): string[] {
+  return [...serviceNodeFlags(repoRoot), shippedEntry(repoRoot), ...args];
+}
+
+/** The environment of a shipped process: ours, the unit's malloc settings, then `env`. */
+export function shippedEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...serviceEnvironment(repoRoot), ...env };
+}
+
+export interface ShippedRunOptions {
+  /** Working directory (the default config path ./config/voiceid.yaml is relative to it). */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs `voiceid <args>` from the shipped bundle in a child process and collects what it prints. */
+export function runShipped(args: readonly string[], options: ShippedRunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", path.join(repoRoot, "src/cli/main.ts"), ...args],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, VOICEID_DATA_DIR: dataDir, VOICEID_CONFIG: "" },
-      },
-    );
+    const child = spawn(process.execPath, shippedArgs(...args), {
+      cwd: options.cwd ?? repoRoot,
+      env: shippedEnv(options.env),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -30,4 +49,9 @@ export function runVoiceid(dataDir: string, ...args: string[]): Promise<CliRun> 
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** `voiceid <args>` as a user runs it, on `dataDir`, with no configuration file. */
+export function runVoiceid(dataDir: string, ...args: string[]): Promise<CliRun> {
+  return runShipped(args, { env: { VOICEID_DATA_DIR: dataDir, VOICEID_CONFIG: "" } });
 }

@@ -119,8 +119,8 @@ export function mismatches(a: Float32Array, b: Float32Array): number {
   return n;
 }
 
-/** Children of this process running `name`, from /proc (what `pgrep -P $$ name` does). */
-export async function childPids(name: string): Promise<number[]> {
+/** Children of `parent` (default: this process) running `name`, from /proc (what `pgrep -P PID name` does). */
+export async function childPids(name: string, parent = process.pid): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -130,7 +130,7 @@ export async function childPids(name: string): Promise<number[]> {
       const close = stat.lastIndexOf(")");
       const comm = stat.slice(stat.indexOf("(") + 1, close);
       const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-      if (comm === name && ppid === process.pid) pids.push(Number(entry));
+      if (comm === name && ppid === parent) pids.push(Number(entry));
     } catch {
       // The process went away while we looked.
     }
