@@ -176,6 +176,22 @@ install_config() {
   run install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
 }
 
+# Type=simple: systemd calls the service started as soon as node runs. Watch it for a few seconds, so
+# that a daemon which exits at start (a bad configuration, say) is reported here, not as running.
+check_running() {
+  local i state restarts
+  for i in 1 2 3 4 5; do
+    sleep 1
+    state="$(systemctl show --property ActiveState --value voiceid.service)"
+    restarts="$(systemctl show --property NRestarts --value voiceid.service)"
+    if [ "$state" != active ] || [ "${restarts:-0}" -gt 0 ]; then
+      echo "install-service.sh: voiceid does not stay up (state $state, restarted ${restarts:-0} times); its last log lines:" >&2
+      journalctl --unit voiceid.service --lines 10 --no-pager >&2 || true
+      die "installed and enabled, but not running; fix the cause above, then: systemctl restart voiceid"
+    fi
+  done
+}
+
 install_unit() {
   run install -m 0644 "$SOURCE_DIR/systemd/voiceid.service" "$UNIT_PATH"
   if ! have_systemd; then
@@ -187,6 +203,7 @@ install_unit() {
     run systemctl enable voiceid.service
     # restart, not start: an update must replace the running daemon.
     run systemctl restart voiceid.service
+    "$dry_run" || check_running
     echo "voiceid is running: systemctl status voiceid; journalctl -u voiceid -f"
   else
     run systemctl enable voiceid.service
