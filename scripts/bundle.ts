@@ -9,12 +9,12 @@
  * package finding its own files through __dirname (undefined in an ES module). The bundle is checked
  * for both before it is written, so such a build fails here instead of on a user's machine.
  */
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile, type OutputFile } from "esbuild";
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface BundleOptions {
   /** The entry module, e.g. src/cli/main.ts. */
@@ -69,9 +69,9 @@ export async function bundle(options: BundleOptions): Promise<string[]> {
     writeFileSync(file.path, file.contents);
     written.add(file.path);
   }
-  for (const entry of readdirSync(options.outdir, { recursive: true, withFileTypes: true })) {
-    const file = path.join(entry.parentPath, entry.name);
-    if (entry.isFile() && !written.has(file)) rmSync(file);
+  for (const name of readdirSync(options.outdir, { recursive: true, encoding: "utf8" })) {
+    const file = path.join(options.outdir, name);
+    if (!written.has(file) && statSync(file).isFile()) rmSync(file);
   }
   return [...written];
 }

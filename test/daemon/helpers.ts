@@ -139,10 +139,10 @@ process.on("exit", () => {
 });
 
 /**
- * `voiceid run --input -` (or on the microphone) as shipped and installed: the bundle with the systemd unit's node options,
- * reading the example configuration (what the installer puts in /etc/voiceid/voiceid.yaml) through
- * --config as the unit does, and the rest from the environment as /etc/voiceid/voiceid.env would give it:
- * the room, the broker, a free HTTP port. A temp data dir of its own.
+ * `voiceid run --input -` (or on the microphone) as shipped and installed: the bundle with the systemd
+ * unit's node options, reading the example configuration (what the installer puts in
+ * /etc/voiceid/voiceid.yaml) through --config as the unit does, and the rest from the environment as
+ * /etc/voiceid/voiceid.env would give it: the room, the broker, a free HTTP port. A temp data dir of its own.
  */
 export async function spawnDaemon(options: DaemonOptions): Promise<DaemonProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), "voiceid-e2e-"));
