@@ -110,10 +110,10 @@ describe.each(placements)("the shipped command line with the example configurati
   const slug = placement.room.toLowerCase().replace(/ /g, "_");
 
   /** `voiceid <args>` from the bundle, with this placement's file, on this placement's data dir. */
-  const voiceid = (...args: string[]) =>
+  const voiceid = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     runShipped([...args, ...place.args], {
       cwd: place.cwd,
-      env: { ...place.env, VOICEID_DATA_DIR: path.join(root, "data") },
+      env: { ...place.env, VOICEID_DATA_DIR: path.join(root, "data"), ...env },
     });
 
   beforeAll(async () => {
@@ -122,22 +122,22 @@ describe.each(placements)("the shipped command line with the example configurati
   });
 
   it("models check and models fetch", async () => {
-    const check = await voiceid("models", "check");
+    const check = await voiceid(["models", "check"]);
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toMatch(/resemblyzer-0\.1\.4\/encoder\.onnx/);
-    const fetched = await voiceid("models", "fetch");
+    const fetched = await voiceid(["models", "fetch"]);
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.stdout).toMatch(/silero-vad-v5\/silero_vad_sequence\.onnx/);
   });
 
   it("hardware", async () => {
-    const run = await voiceid("hardware", "--json");
+    const run = await voiceid(["hardware", "--json"]);
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).installed).toContain("resemblyzer-0.1.4");
   });
 
   it("embed, enroll, speakers, identify, diarize", async () => {
-    const embed = await voiceid("embed", clips.alice[0], "--json");
+    const embed = await voiceid(["embed", clips.alice[0], "--json"]);
     expect(embed.code, embed.stderr).toBe(0);
     expect(JSON.parse(embed.stdout).dim).toBe(256);
 
@@ -145,28 +145,28 @@ describe.each(placements)("the shipped command line with the example configurati
       ["Alice", clips.alice[0]],
       ["Bob", clips.bob[0]],
     ]) {
-      const enrolled = await voiceid("enroll", name, clip);
+      const enrolled = await voiceid(["enroll", name, clip]);
       expect(enrolled.code, enrolled.stderr).toBe(0);
       expect(enrolled.stdout).toMatch(new RegExp(`created ${name}`));
     }
-    const list = await voiceid("speakers");
+    const list = await voiceid(["speakers"]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/^Alice \(id alice\)/m);
 
-    const who = await voiceid("identify", clips.bob[1], "--json");
+    const who = await voiceid(["identify", clips.bob[1], "--json"]);
     expect(who.code, who.stderr).toBe(0);
     expect(JSON.parse(who.stdout).speaker).toBe("Bob");
 
-    const diarized = await voiceid("diarize", clips.stream, "--json");
+    const diarized = await voiceid(["diarize", clips.stream, "--json"]);
     expect(diarized.code, diarized.stderr).toBe(0);
     const turns = JSON.parse(diarized.stdout).turns as { speaker: string | null }[];
     expect(turns.map((t) => t.speaker)).toEqual(expect.arrayContaining(["Alice", "Bob"]));
   });
 
   it("speakers threshold and rename", async () => {
-    const threshold = await voiceid("speakers", "threshold", "Alice", "0.8");
+    const threshold = await voiceid(["speakers", "threshold", "Alice", "0.8"]);
     expect(threshold.code, threshold.stderr).toBe(0);
-    const renamed = await voiceid("speakers", "rename", "Bob", "Robert");
+    const renamed = await voiceid(["speakers", "rename", "Bob", "Robert"]);
     expect(renamed.code, renamed.stderr).toBe(0);
     expect(renamed.stdout).toMatch(/renamed to Robert \(id bob\)/);
   });
@@ -174,14 +174,9 @@ describe.each(placements)("the shipped command line with the example configurati
   it("run --input FILE: the daemon names both over a real broker, in the configured room", async () => {
     const recorder = await MqttRecorder.start(broker.url, [`voiceid/${slug}/#`]);
     try {
-      const run = await runShipped(["run", "--input", clips.stream, ...place.args], {
-        cwd: place.cwd,
-        env: {
-          ...place.env,
-          VOICEID_DATA_DIR: path.join(root, "data"),
-          VOICEID_MQTT_URL: broker.url,
-          VOICEID_HTTP_PORT: String(await freePort()),
-        },
+      const run = await voiceid(["run", "--input", clips.stream], {
+        VOICEID_MQTT_URL: broker.url,
+        VOICEID_HTTP_PORT: String(await freePort()),
       });
       expect(run.code, run.stderr).toBe(0);
       const events = recorder.on(`voiceid/${slug}/event`).map((m) => JSON.parse(m.payload));
@@ -194,22 +189,22 @@ describe.each(placements)("the shipped command line with the example configurati
   });
 
   it("speakers rm", async () => {
-    const rm = await voiceid("speakers", "rm", "Robert");
+    const rm = await voiceid(["speakers", "rm", "Robert"]);
     expect(rm.code, rm.stderr).toBe(0);
-    expect((await voiceid("speakers")).stdout).not.toMatch(/Robert/);
+    expect((await voiceid(["speakers"])).stdout).not.toMatch(/Robert/);
   });
 
   it("a mistake in the file: every command says which file and where, in one line, exit 1", async () => {
     await writeFile(place.file, `${example}\nrooom: hall\n`);
     for (const args of [["speakers"], ["models", "check"], ["run", "--input", clips.stream]]) {
-      const run = await voiceid(...args);
+      const run = await voiceid(args);
       expect(run.code, args.join(" ")).toBe(1);
       expect(run.stderr).toBe(
         `voiceid: invalid configuration (${place.file}): rooom: unknown key (did you mean "room"?)\n`,
       );
     }
     await writeFile(place.file, "room: [kitchen\n");
-    const broken = await voiceid("speakers");
+    const broken = await voiceid(["speakers"]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/^voiceid: invalid configuration \(.+\): YAML syntax: line 2, column 1: /);
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { childPids } from "../audio/sources/helpers.js";
-import { runShipped } from "../helpers/cli.js";
+import { runVoiceid } from "../helpers/cli.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
 import { librispeechWav } from "../helpers/paths.js";
 import { MqttRecorder } from "../mqtt/recorder.js";
@@ -65,9 +65,7 @@ beforeAll(async () => {
   // Carol enrolled with the first half of her recording, by the shipped command line.
   const firstHalf = path.join(home, "carol-1.wav");
   await writeFile(firstHalf, encodePcm16Wav(samples.subarray(0, samples.length >> 1), 16_000));
-  const enrolled = await runShipped(["enroll", "Carol", firstHalf], {
-    env: { VOICEID_DATA_DIR: dataDir, VOICEID_CONFIG: "" },
-  });
+  const enrolled = await runVoiceid(dataDir, "enroll", "Carol", firstHalf);
   expect(enrolled.code, enrolled.stderr).toBe(0);
 
   // What the "microphone" hears: 1 s of silence, then the second half of Carol's recording.

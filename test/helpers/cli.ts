@@ -12,17 +12,21 @@ export interface CliRun {
 /** The example configuration file, as the installer copies it to /etc/voiceid/voiceid.yaml. */
 export const exampleConfig = path.join(repoRoot, "config/voiceid.example.yaml");
 
+// Read once: every spawned command and daemon uses them.
+const unitNodeFlags = serviceNodeFlags(repoRoot);
+const unitEnvironment = serviceEnvironment(repoRoot);
+
 /**
  * node's arguments for `voiceid <args>` as shipped: the bundle in dist/ (rebuilt before the tests by
  * test/helpers/global-setup.ts) with the systemd unit's node options.
  */
 export function shippedArgs(...args: string[]): string[] {
-  return [...serviceNodeFlags(repoRoot), shippedEntry(repoRoot), ...args];
+  return [...unitNodeFlags, shippedEntry(repoRoot), ...args];
 }
 
 /** The environment of a shipped process: ours, the unit's malloc settings, then `env`. */
 export function shippedEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...serviceEnvironment(repoRoot), ...env };
+  return { ...process.env, ...unitEnvironment, ...env };
 }
 
 export interface ShippedRunOptions {
