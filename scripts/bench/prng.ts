@@ -1,16 +1,5 @@
-/** Seeded randomness, so a benchmark run can be repeated exactly (`--seed`). */
-
-/** mulberry32: small, fast, good enough for drawing households; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded draws, so a benchmark run can be repeated exactly (`--seed`). */
+export { mulberry32 } from "../../src/util/random.js";
 
 /** `k` distinct indices out of 0..n-1 (partial Fisher-Yates), in draw order. */
 export function drawDistinct(n: number, k: number, random: () => number): number[] {

@@ -45,18 +45,18 @@ export async function encoderInUse(config: VoiceidConfig, logger: Logger): Promi
 
 /**
  * Runs `fn` with the registry and the models started, after giving every kept clip a voiceprint of the
- * running encoder, as the daemon does at start: after a change of encoder the command line would
+ * running encoder (and its simulated rooms), as the daemon does at start: after a change of encoder the command line would
  * otherwise compare with nobody.
  */
 export async function withCurrentVoiceprints<T>(
   registry: SpeakerRegistry,
   stack: ModelStack,
-  logger: Logger,
+  options: { logger: Logger; simulateRooms: boolean },
   fn: () => Promise<T>,
 ): Promise<T> {
   return withStarted([registry, stack], async () => {
     const { reEmbedMissing } = await import("../enrolment/re-embed.js");
-    await reEmbedMissing(registry, stack.extractor, logger);
+    await reEmbedMissing(registry, stack.extractor, options.logger, options.simulateRooms);
     return fn();
   });
 }
@@ -96,6 +96,7 @@ export function createEnroller(
     minSpeechSeconds: config.enrolment.minSpeechSeconds,
     consistencyWarning: config.enrolment.consistencyWarning,
     keepClips: config.enrolment.keepClips,
+    simulateRooms: config.enrolment.simulateRooms,
     defaultThreshold: stack.defaultThreshold,
     minMargin: config.identification.minMargin || undefined,
   });

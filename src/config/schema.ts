@@ -124,6 +124,11 @@ const identificationSchema = z.strictObject({
   pauseSeconds: seconds.max(10, { error: "must be <= 10" }).default(1.5),
   /** Turns with less speech than this are reported as "too_short" instead of guessed. */
   minSpeechSeconds: seconds.default(1.0),
+  /**
+   * Learn how enrolled people sound in this room from turns named with a clear margin (voiceprints
+   * only, no audio; `voiceid speakers forget-learned NAME` forgets them).
+   */
+  learn: z.boolean().default(true),
 });
 
 const hardwareSchema = z.strictObject({
@@ -220,6 +225,11 @@ const httpSchema = z
 
 const enrolmentSchema = z.strictObject({
   keepClips: z.boolean().default(true),
+  /**
+   * Also keep each clip's voiceprint as heard in simulated rooms, so people enrolled close to a phone
+   * are recognised by a microphone across the room (about 0.1 s of CPU per second of clip here).
+   */
+  simulateRooms: z.boolean().default(true),
   minSpeechSeconds: seconds.default(3),
   /** Warn when a new sample's similarity to the speaker's other samples is below this. */
   consistencyWarning: probability.default(0.75),

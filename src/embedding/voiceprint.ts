@@ -14,6 +14,13 @@ export interface Voiceprint {
   durationSeconds: number;
 }
 
+/** Speech ready for the encoder: volume-normalised, long silences trimmed. */
+export interface Speech {
+  samples: Float32Array;
+  speechSeconds: number;
+  durationSeconds: number;
+}
+
 export class NoSpeechError extends Error {
   readonly code = "no_speech";
 }
@@ -40,12 +47,32 @@ export class VoiceprintExtractor {
   }
 
   fromSamples(samples: Float32Array, options: { trim?: boolean } = {}): Promise<Voiceprint> {
-    const run = this.queue.then(() => this.extract(samples, options.trim ?? true));
+    return this.serially(async () => this.encode(await this.preprocess(samples, options.trim ?? true)));
+  }
+
+  /**
+   * A clip's voiceprint and the speech it was made of (volume-normalised, silences trimmed), for
+   * voiceprints of the same speech as heard elsewhere (see `fromSpeech`).
+   */
+  speechAndVoiceprint(samples: Float32Array): Promise<{ speech: Speech; voiceprint: Voiceprint }> {
+    return this.serially(async () => {
+      const speech = await this.preprocess(samples, true);
+      return { speech, voiceprint: await this.encode(speech) };
+    });
+  }
+
+  /** The voiceprint of speech that is already preprocessed (as `speechAndVoiceprint` gives it). */
+  fromSpeech(speech: Speech): Promise<Voiceprint> {
+    return this.serially(() => this.encode(speech));
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async extract(samples: Float32Array, trim: boolean): Promise<Voiceprint> {
+  private async preprocess(samples: Float32Array, trim: boolean): Promise<Speech> {
     const durationSeconds = samples.length / SAMPLE_RATE;
     let wav = normalizeVolume(samples, -30, { increaseOnly: true });
     let speechSeconds = durationSeconds;
@@ -63,7 +90,18 @@ export class VoiceprintExtractor {
           : `audio too short (${durationSeconds.toFixed(2)} s)`,
       );
     }
-    const embedding = await this.encoder.embedUtterance(wav);
-    return { modelId: this.encoder.modelId, embedding, speechSeconds, durationSeconds };
+    return { samples: wav, speechSeconds, durationSeconds };
+  }
+
+  private async encode(speech: Speech): Promise<Voiceprint> {
+    const embedding = await this.encoder.embedUtterance(
+      normalizeVolume(speech.samples, -30, { increaseOnly: true }),
+    );
+    return {
+      modelId: this.encoder.modelId,
+      embedding,
+      speechSeconds: speech.speechSeconds,
+      durationSeconds: speech.durationSeconds,
+    };
   }
 }

@@ -3,10 +3,11 @@ import { NoSpeechError, type Voiceprint, type VoiceprintExtractor } from "../emb
 import { SpeakerNotFoundError } from "../registry/errors.js";
 import { consistency, type MatchReason, type Vector } from "../registry/matcher.js";
 import type { SampleSource, SpeakerRegistry } from "../registry/registry.js";
-import type { Speaker } from "../registry/schema.js";
+import type { SimulatedVoiceprint, Speaker } from "../registry/schema.js";
 import { AsyncMutex } from "../util/mutex.js";
 import { ClipError, NoClipsError } from "./errors.js";
 import { Identifier } from "./identifier.js";
+import { simulatedRoomVoiceprint } from "./room-voiceprints.js";
 
 export interface EnrollerOptions {
   /** Below this much speech (after silence trimming) a clip gets a warning; it is still enrolled. */
@@ -21,6 +22,8 @@ export interface EnrollerOptions {
   minMargin?: number;
   /** Reuse the daemon's identifier (and its cache); by default one is made for `extractor.modelId`. */
   identifier?: Identifier;
+  /** Also keep each clip's voiceprint as heard in simulated rooms (default on). */
+  simulateRooms?: boolean;
 }
 
 export interface EnrolmentClip {
@@ -45,7 +48,13 @@ export interface ClipFeedback {
   durationSeconds: number;
   /** Cosine to the speaker's earlier samples (stored ones and the earlier clips of this batch). */
   consistency: { mean: number; min: number } | null;
+  /** Clean, close to the microphone (a phone, a headset, a studio file): unlike a room microphone. */
+  closeTalk: boolean;
+  /** Voiceprints of the clip as heard in simulated rooms (0 when simulation is off). */
+  simulatedRooms: number;
   warnings: string[];
+  /** Advice that is not a problem with the clip. */
+  hints: string[];
 }
 
 export interface EnrolmentResult {
@@ -86,6 +95,7 @@ export class Enroller {
   private readonly minSpeechSeconds: number;
   private readonly consistencyWarning: number;
   private readonly keepClips: boolean;
+  private readonly simulateRooms: boolean;
   /** Decoding and embedding of uploaded clips, one at a time. */
   private readonly clipWork = new AsyncMutex();
 
@@ -97,6 +107,7 @@ export class Enroller {
     this.minSpeechSeconds = options.minSpeechSeconds ?? DEFAULT_MIN_SPEECH_SECONDS;
     this.consistencyWarning = options.consistencyWarning ?? DEFAULT_CONSISTENCY_WARNING;
     this.keepClips = options.keepClips ?? true;
+    this.simulateRooms = options.simulateRooms ?? true;
     this.identifier =
       options.identifier ??
       new Identifier(registry, {
@@ -125,10 +136,10 @@ export class Enroller {
     const existing = this.registry.get(speakerIdOrName);
     if (!existing && !options.create) throw new SpeakerNotFoundError(speakerIdOrName);
 
-    const voiceprints: Voiceprint[] = [];
+    const prepared: PreparedClip[] = [];
     for (const [index, clip] of clips.entries()) {
       try {
-        voiceprints.push(await this.voiceprintOf(clip.bytes, options.maxClipSeconds));
+        prepared.push(await this.prepare(clip.bytes, options.maxClipSeconds));
       } catch (err) {
         // Only problems of the clip itself name the clip; anything else (a model failure) is not the user's.
         if (isClipProblem(err)) throw new ClipError(index, clips.length, clip.name, err);
@@ -141,10 +152,11 @@ export class Enroller {
     const { speaker, created, samples } = await this.registry.addSamples(
       target,
       clips.map((clip, index) => ({
-        voiceprints: { [modelId]: voiceprints[index].embedding },
-        speechSeconds: voiceprints[index].speechSeconds,
-        durationSeconds: voiceprints[index].durationSeconds,
+        voiceprints: { [modelId]: prepared[index].voiceprint.embedding },
+        speechSeconds: prepared[index].voiceprint.speechSeconds,
+        durationSeconds: prepared[index].voiceprint.durationSeconds,
         source: clip.source,
+        ...(prepared[index].simulated ? { simulated: { [modelId]: prepared[index].simulated } } : {}),
         ...(this.keepClips ? { clipWav: clip.bytes } : {}),
       })),
     );
@@ -154,8 +166,8 @@ export class Enroller {
       !batch.has(s.id) && s.voiceprints[modelId] ? [s.voiceprints[modelId]] : [],
     );
     const feedback = clips.map((clip, index) => {
-      const item = this.feedbackFor(samples[index].id, clip, voiceprints[index], earlier);
-      earlier.push(voiceprints[index].embedding);
+      const item = this.feedbackFor(samples[index].id, speaker.id, clip, prepared[index], earlier);
+      earlier.push(prepared[index].voiceprint.embedding);
       return item;
     });
     return { speaker, created, clips: feedback };
@@ -187,13 +199,35 @@ export class Enroller {
     });
   }
 
+  /** A clip's voiceprint, its simulated rooms' and whether it was recorded close-talk. */
+  private prepare(bytes: Uint8Array, maxSeconds: number | undefined): Promise<PreparedClip> {
+    return this.clipWork.run(async () => {
+      const samples = await decodeWavAs16kMono(bytes, { maxSeconds });
+      const { speech, voiceprint } = await this.extractor.speechAndVoiceprint(samples);
+      const simulated = this.simulateRooms
+        ? await simulatedRoomVoiceprint(this.extractor, speech)
+        : undefined;
+      return { voiceprint, simulated, closeTalk: isCloseTalk(samples) };
+    });
+  }
+
   private feedbackFor(
     sampleId: string,
+    speakerId: string,
     clip: EnrolmentClip,
-    vp: Voiceprint,
+    prepared: PreparedClip,
     earlier: readonly Vector[],
   ): ClipFeedback {
+    const vp = prepared.voiceprint;
     const warnings: string[] = [];
+    const hints: string[] = [];
+    if (prepared.closeTalk && clip.source !== "microphone") {
+      hints.push(
+        "recorded close to the microphone: voiceid also learns how it sounds across a room, but one " +
+          "sample through the daemon's own microphone helps most (\"Record from the daemon's microphone\" on " +
+          `the page, or POST /api/speakers/${speakerId}/record)`,
+      );
+    }
     if (vp.speechSeconds < this.minSpeechSeconds) {
       warnings.push(
         `too little speech: ${vp.speechSeconds.toFixed(1)} s, aim for at least ${this.minSpeechSeconds} s`,
@@ -212,9 +246,37 @@ export class Enroller {
       durationSeconds: vp.durationSeconds,
       consistency:
         report.mean !== null && report.min !== null ? { mean: report.mean, min: report.min } : null,
+      closeTalk: prepared.closeTalk,
+      simulatedRooms: prepared.simulated?.rooms ?? 0,
       warnings,
+      hints,
     };
   }
+}
+
+interface PreparedClip {
+  voiceprint: Voiceprint;
+  simulated: SimulatedVoiceprint | undefined;
+  closeTalk: boolean;
+}
+
+/**
+ * Close-talk: the loudest frames stand 30 dB or more above the quietest (the pauses between words). A
+ * room microphone hears reverberation and household noise in every pause (the shared room recordings:
+ * 18-28 dB; their clean originals mostly 30-70 dB).
+ */
+export function isCloseTalk(samples: Float32Array, frame = 320): boolean {
+  const powers: number[] = [];
+  for (let i = 0; i + frame <= samples.length; i += frame) {
+    let sum = 0;
+    for (let j = i; j < i + frame; j++) sum += samples[j] * samples[j];
+    powers.push(sum / frame + 1e-12);
+  }
+  if (powers.length < 20) return false;
+  powers.sort((a, b) => a - b);
+  const range =
+    10 * Math.log10(powers[Math.floor(powers.length * 0.95)] / powers[Math.floor(powers.length * 0.01)]);
+  return range >= 30;
 }
 
 function isClipProblem(err: unknown): boolean {

@@ -1,6 +1,7 @@
 import { type MatchCandidate, type MatchResult, matchVoiceprint, type Vector } from "../registry/matcher.js";
-import type { SpeakerRegistry } from "../registry/registry.js";
+import type { AlternatePenalties, SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
+import { alternatePenalties } from "./room-voiceprints.js";
 
 export interface IdentifierOptions {
   /** Voiceprints of this model are compared; speakers without one are not candidates. */
@@ -9,12 +10,22 @@ export interface IdentifierOptions {
   defaultThreshold: number;
   /** When set, a best match closer than this to the runner-up is "uncertain". */
   minMargin?: number;
+  /**
+   * What matches against simulated-room and learned centroids give up (default: the model's, see
+   * room-voiceprints.ts); false compares with the enrolled centroids alone.
+   */
+  alternates?: AlternatePenalties | false;
 }
 
 type CandidateSource = Pick<SpeakerRegistry, "candidates" | "onChange">;
 
+function penaltiesOf(options: IdentifierOptions): AlternatePenalties | undefined {
+  if (options.alternates === false) return undefined;
+  return options.alternates ?? alternatePenalties(options.modelId);
+}
+
 /**
- * Matches voiceprints against the enrolled speakers' centroids. While started it caches the candidate
+ * Matches voiceprints against the enrolled speakers' centroids (and how they sound in rooms). While started it caches the candidate
  * list and drops it on every registry change, so live matching does not rebuild centroids per segment;
  * when not started every call reads the registry afresh (fine for one-off CLI/HTTP identifications).
  */
@@ -51,8 +62,9 @@ export class Identifier implements Component {
 
   /** Current candidates (cached while started). */
   candidates(): MatchCandidate[] {
-    if (!this.unsubscribe) return this.registry.candidates(this.options.modelId);
-    this.cached ??= this.registry.candidates(this.options.modelId);
+    const penalties = penaltiesOf(this.options);
+    if (!this.unsubscribe) return this.registry.candidates(this.options.modelId, penalties);
+    this.cached ??= this.registry.candidates(this.options.modelId, penalties);
     return this.cached;
   }
 

@@ -47,9 +47,31 @@ export function centroidOf(vectors: readonly Vector[]): Float32Array | null {
 export interface MatchCandidate {
   id: string;
   name: string;
+  /** The centroid of their enrolled voiceprints. */
   centroid: Vector;
+  /**
+   * How they sound elsewhere (their clips in simulated rooms, the room as learned), each scored less its
+   * `penalty`: a score is the best of the centroid and these.
+   */
+  alternates?: readonly AlternateCentroid[];
   /** Per-speaker override of the default threshold. */
   threshold?: number;
+}
+
+export interface AlternateCentroid {
+  kind: "simulated" | "learned";
+  centroid: Vector;
+  /** Subtracted from its cosine: simulated rooms bring everyone's voice closer together. */
+  penalty: number;
+}
+
+/** A voiceprint's score against a candidate: the best of their centroid and alternates (less penalties). */
+export function candidateScore(voiceprint: Vector, candidate: MatchCandidate): number {
+  let score = cosine(voiceprint, candidate.centroid);
+  for (const alternate of candidate.alternates ?? []) {
+    score = Math.max(score, cosine(voiceprint, alternate.centroid) - alternate.penalty);
+  }
+  return score;
 }
 
 export interface SpeakerRef {
@@ -107,7 +129,7 @@ export function matchVoiceprint(
   let bestScore = Number.NEGATIVE_INFINITY;
   let secondScore: number | null = null;
   for (const candidate of candidates) {
-    const score = cosine(voiceprint, candidate.centroid);
+    const score = candidateScore(voiceprint, candidate);
     scores[candidate.name] = score;
     if (best === null || score > bestScore) {
       if (best !== null) secondScore = bestScore;

@@ -15,9 +15,17 @@ import {
   SpeakerNotFoundError,
   TooManySamplesError,
 } from "./errors.js";
-import { centroidOf, type MatchCandidate } from "./matcher.js";
+import { type AlternateCentroid, centroidOf, type MatchCandidate } from "./matcher.js";
 import { normalizeSpeakerName, uniqueSpeakerId } from "./names.js";
-import { MODEL_ID_PATTERN, nameKey, type RegistryData, type Sample, type Speaker } from "./schema.js";
+import {
+  type LearnedVoiceprint,
+  MODEL_ID_PATTERN,
+  nameKey,
+  type RegistryData,
+  type Sample,
+  type SimulatedVoiceprint,
+  type Speaker,
+} from "./schema.js";
 import { CLIPS_DIR_NAME, type ClipWriter, RegistryStore } from "./store.js";
 
 /** Generous upper bound; real encoders emit 192-512 dimensions. */
@@ -35,9 +43,28 @@ export interface NewSample {
   source: SampleSource;
   /** WAV bytes to keep, so the sample can be re-embedded when the model changes. */
   clipWav?: Uint8Array;
+  /** Per model: the clip as heard in simulated rooms. */
+  simulated?: Record<string, SimulatedVoiceprint>;
 }
 
-export type RegistryChangeKind = "created" | "renamed" | "removed" | "samples" | "threshold";
+/** A voiceprint learned from a confidently named turn. */
+export interface NewLearned {
+  modelId: string;
+  voiceprint: ArrayLike<number>;
+  speechSeconds: number;
+  room: string;
+}
+
+/** What candidates() subtracts from the cosine to each kind of alternate centroid. */
+export interface AlternatePenalties {
+  simulated: number;
+  learned: number;
+}
+
+/** Learned voiceprints kept per person and model: the newest replace the oldest. */
+export const MAX_LEARNED_PER_MODEL = 20;
+
+export type RegistryChangeKind = "created" | "renamed" | "removed" | "samples" | "threshold" | "learned";
 
 export type RegistryChange =
   | {
@@ -59,6 +86,8 @@ export interface SampleMissingModel {
   sampleId: string;
   /** Absolute path of the kept clip, or null when the sample has none (it cannot be re-embedded). */
   clipPath: string | null;
+  /** It has the model's voiceprint and lacks only its simulated rooms (or has an older simulation). */
+  onlySimulated: boolean;
 }
 
 export interface SpeakerRegistryOptions {
@@ -160,31 +189,40 @@ export class SpeakerRegistry implements Component {
    * Mean of the speaker's voiceprints for `modelId`, L2-normalised; null when it has none for that model.
    * Cached until the next change.
    */
-  centroid(speaker: Speaker | string, modelId: string): Float32Array | null {
+  centroid(speaker: Speaker | string, modelId: string, kind: CentroidKind = "enrolled"): Float32Array | null {
     const id = typeof speaker === "string" ? speaker : speaker.id;
-    const key = `${id}\u0000${modelId}`;
+    const key = `${id}\u0000${modelId}\u0000${kind}`;
     let cached = this.centroidCache.get(key);
     if (cached === undefined) {
       const found = this.data().speakers.find((s) => s.id === id);
       if (!found) throw new SpeakerNotFoundError(id);
-      cached = centroidOf(
-        found.samples.flatMap((s) => (s.voiceprints[modelId] ? [s.voiceprints[modelId]] : [])),
-      );
+      cached = centroidOf(voiceprintsOf(found, modelId, kind));
       this.centroidCache.set(key, cached);
     }
     return cached === null ? null : cached.slice();
   }
 
-  /** Match candidates for `modelId`: every speaker with at least one voiceprint of that model. */
-  candidates(modelId: string): MatchCandidate[] {
+  /**
+   * Match candidates for `modelId`: every speaker with at least one enrolled voiceprint of that model,
+   * with their simulated-room and learned centroids as alternates when `penalties` are given.
+   */
+  candidates(modelId: string, penalties?: AlternatePenalties): MatchCandidate[] {
     const out: MatchCandidate[] = [];
     for (const speaker of this.data().speakers) {
       const centroid = this.centroid(speaker.id, modelId);
       if (centroid === null) continue;
+      const alternates: AlternateCentroid[] = [];
+      if (penalties) {
+        for (const kind of ["simulated", "learned"] as const) {
+          const alternate = this.centroid(speaker.id, modelId, kind);
+          if (alternate) alternates.push({ kind, centroid: alternate, penalty: penalties[kind] });
+        }
+      }
       out.push({
         id: speaker.id,
         name: speaker.name,
         centroid,
+        ...(alternates.length > 0 ? { alternates } : {}),
         ...(speaker.thresholds?.[modelId] !== undefined ? { threshold: speaker.thresholds[modelId] } : {}),
       });
     }
@@ -199,17 +237,24 @@ export class SpeakerRegistry implements Component {
     return this.clipPath(sample);
   }
 
-  /** Samples without a voiceprint for `modelId` (e.g. after a model change), to re-embed from their clips. */
-  samplesMissingModel(modelId: string): SampleMissingModel[] {
+  /**
+   * Samples without a voiceprint for `modelId` (e.g. after a model change), or without its simulated
+   * rooms of `simulationVersion`, to re-embed from their clips.
+   */
+  samplesMissingModel(modelId: string, simulationVersion?: number): SampleMissingModel[] {
     const out: SampleMissingModel[] = [];
     for (const speaker of this.data().speakers) {
       for (const sample of speaker.samples) {
-        if (sample.voiceprints[modelId]) continue;
+        const hasVoiceprint = sample.voiceprints[modelId] !== undefined;
+        const hasSimulated =
+          simulationVersion === undefined || sample.simulated?.[modelId]?.version === simulationVersion;
+        if (hasVoiceprint && hasSimulated) continue;
         out.push({
           speakerId: speaker.id,
           speakerName: speaker.name,
           sampleId: sample.id,
           clipPath: this.clipPath(sample),
+          onlySimulated: hasVoiceprint,
         });
       }
     }
@@ -292,7 +337,11 @@ export class SpeakerRegistry implements Component {
     inputs: readonly NewSample[],
   ): Promise<{ speaker: Speaker; created: boolean; samples: Sample[] }> {
     if (inputs.length === 0) throw new InvalidSampleError("no samples given");
-    const checked = inputs.map((input) => ({ input, voiceprints: checkNewSample(input) }));
+    const checked = inputs.map((input) => ({
+      input,
+      voiceprints: checkNewSample(input),
+      simulated: input.simulated ? checkSimulated(input.simulated) : undefined,
+    }));
     const displayName = "createNamed" in target ? normalizeSpeakerName(target.createNamed) : null;
     return this.commit(async (data, clips) => {
       let speaker = findOrUndefined(data, "speaker" in target ? target.speaker : (displayName as string));
@@ -308,8 +357,9 @@ export class SpeakerRegistry implements Component {
       const taken = new Set(speaker.samples.map((s) => s.id));
       const samples: Sample[] = [];
       const now = new Date().toISOString();
-      for (const { input, voiceprints } of checked) {
+      for (const { input, voiceprints, simulated } of checked) {
         checkDimensions(data, voiceprints);
+        if (simulated) checkDimensions(data, simulatedVectors(simulated));
         let sampleId = newSampleId();
         while (taken.has(sampleId)) sampleId = newSampleId();
         taken.add(sampleId);
@@ -320,6 +370,7 @@ export class SpeakerRegistry implements Component {
           durationSeconds: input.durationSeconds,
           source: input.source,
           voiceprints,
+          ...(simulated ? { simulated } : {}),
         };
         if (input.clipWav) {
           sample.clip = `${CLIPS_DIR_NAME}/${speaker.id}/${sampleId}.wav`;
@@ -363,6 +414,66 @@ export class SpeakerRegistry implements Component {
       sample.voiceprints[modelId] = voiceprints[modelId];
       speaker.updatedAt = new Date().toISOString();
       return { result: sample, change: { kind: "samples", speaker } };
+    });
+  }
+
+  /** Stores (or replaces) one model's simulated-room voiceprint of an existing sample. */
+  async setSimulated(
+    idOrName: string,
+    sampleId: string,
+    modelId: string,
+    simulated: SimulatedVoiceprint,
+  ): Promise<Sample> {
+    const checked = checkSimulated({ [modelId]: simulated });
+    return this.commit(async (data) => {
+      const speaker = findIn(data, idOrName);
+      const sample = speaker.samples.find((s) => s.id === sampleId);
+      if (!sample) throw new SampleNotFoundError(speaker.id, sampleId);
+      checkDimensions(data, simulatedVectors(checked));
+      sample.simulated = { ...sample.simulated, ...checked };
+      speaker.updatedAt = new Date().toISOString();
+      return { result: sample, change: { kind: "samples", speaker } };
+    });
+  }
+
+  /**
+   * Adds a learned voiceprint; beyond MAX_LEARNED_PER_MODEL of its model the oldest goes. Learned
+   * voiceprints are kept apart from samples: they can be listed and forgotten on their own.
+   */
+  async addLearned(idOrName: string, input: NewLearned): Promise<LearnedVoiceprint> {
+    const vector = checkVoiceprints({ [input.modelId]: input.voiceprint })[input.modelId];
+    if (!Number.isFinite(input.speechSeconds) || input.speechSeconds < 0) {
+      throw new InvalidSampleError(`speechSeconds must be a non-negative number, got ${input.speechSeconds}`);
+    }
+    return this.commit(async (data) => {
+      const speaker = findIn(data, idOrName);
+      checkDimensions(data, { [input.modelId]: vector });
+      const learned: LearnedVoiceprint = {
+        id: newSampleId(),
+        createdAt: new Date().toISOString(),
+        modelId: input.modelId,
+        speechSeconds: input.speechSeconds,
+        room: input.room.slice(0, 256),
+        voiceprint: vector,
+      };
+      const kept = [...(speaker.learned ?? []), learned];
+      const ofModel = kept.filter((l) => l.modelId === input.modelId);
+      const drop = new Set(ofModel.slice(0, Math.max(0, ofModel.length - MAX_LEARNED_PER_MODEL)));
+      speaker.learned = kept.filter((l) => !drop.has(l));
+      // Not `updatedAt`: learning is the daemon's, not an edit of the person.
+      return { result: learned, change: { kind: "learned", speaker } };
+    });
+  }
+
+  /** Forgets everything learned about the speaker (every model); returns how many voiceprints went. */
+  async forgetLearned(idOrName: string): Promise<{ speaker: Speaker; forgotten: number }> {
+    return this.commit(async (data) => {
+      const speaker = findIn(data, idOrName);
+      const forgotten = speaker.learned?.length ?? 0;
+      if (forgotten === 0) return { result: { speaker, forgotten }, change: null };
+      delete speaker.learned;
+      speaker.updatedAt = new Date().toISOString();
+      return { result: { speaker, forgotten }, change: { kind: "learned", speaker } };
     });
   }
 
@@ -416,6 +527,40 @@ export class SpeakerRegistry implements Component {
       error: describeError(err),
     });
   }
+}
+
+/** Which of a speaker's voiceprints a centroid averages. */
+export type CentroidKind = "enrolled" | "simulated" | "learned";
+
+function voiceprintsOf(speaker: Speaker, modelId: string, kind: CentroidKind): number[][] {
+  switch (kind) {
+    case "enrolled":
+      return speaker.samples.flatMap((s) => (s.voiceprints[modelId] ? [s.voiceprints[modelId]] : []));
+    case "simulated":
+      return speaker.samples.flatMap((s) =>
+        s.simulated?.[modelId] ? [s.simulated[modelId].voiceprint] : [],
+      );
+    case "learned":
+      return (speaker.learned ?? []).flatMap((l) => (l.modelId === modelId ? [l.voiceprint] : []));
+  }
+}
+
+function checkSimulated(simulated: Record<string, SimulatedVoiceprint>): Record<string, SimulatedVoiceprint> {
+  const out: Record<string, SimulatedVoiceprint> = {};
+  const vectors = checkVoiceprints(
+    Object.fromEntries(Object.entries(simulated).map(([modelId, s]) => [modelId, s.voiceprint])),
+  );
+  for (const [modelId, s] of Object.entries(simulated)) {
+    if (!Number.isInteger(s.version) || s.version < 1 || !Number.isInteger(s.rooms) || s.rooms < 1) {
+      throw new InvalidSampleError(`simulated voiceprint for "${modelId}" needs a version and a room count`);
+    }
+    out[modelId] = { version: s.version, rooms: s.rooms, voiceprint: vectors[modelId] };
+  }
+  return out;
+}
+
+function simulatedVectors(simulated: Record<string, SimulatedVoiceprint>): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(simulated).map(([modelId, s]) => [modelId, s.voiceprint]));
 }
 
 function createIn(

@@ -11,6 +11,24 @@ export const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}$/;
 
 const isoTimestamp = z.iso.datetime({ offset: true });
 
+/** The centroid of a clip's voiceprints in `rooms` simulated rooms, by simulation `version`. */
+export const simulatedVoiceprintSchema = z.object({
+  version: z.number().int().positive(),
+  rooms: z.number().int().positive(),
+  voiceprint: z.array(z.number()).min(1),
+});
+
+/** A voiceprint the daemon learned from a turn it named with confidence (no audio is kept). */
+export const learnedVoiceprintSchema = z.object({
+  id: z.string().regex(SAMPLE_ID_PATTERN, "learned id must be 1-64 of A-Z a-z 0-9 _ -"),
+  createdAt: isoTimestamp,
+  modelId: z.string().regex(MODEL_ID_PATTERN, "invalid model id"),
+  speechSeconds: z.number().nonnegative(),
+  /** The room that heard it (the daemon's `room`). */
+  room: z.string().max(256),
+  voiceprint: z.array(z.number()).min(1),
+});
+
 export const sampleSchema = z.object({
   id: z.string().regex(SAMPLE_ID_PATTERN, "sample id must be 1-64 of A-Z a-z 0-9 _ -"),
   createdAt: isoTimestamp,
@@ -28,6 +46,10 @@ export const sampleSchema = z.object({
     .optional(),
   /** Voiceprint per embedding model id, so a model change does not silently compare incompatible vectors. */
   voiceprints: z.record(z.string().regex(MODEL_ID_PATTERN, "invalid model id"), z.array(z.number()).min(1)),
+  /** Per model: the clip as heard in simulated rooms (src/enrolment/room-voiceprints.ts). */
+  simulated: z
+    .record(z.string().regex(MODEL_ID_PATTERN, "invalid model id"), simulatedVoiceprintSchema)
+    .optional(),
 });
 
 /** The only encoder before thresholds were kept per model: a bare `threshold` was meant for it. */
@@ -45,6 +67,8 @@ export const speakerSchema = z.preprocess(
       .record(z.string().regex(MODEL_ID_PATTERN, "invalid model id"), z.number().min(0).max(1))
       .optional(),
     samples: z.array(sampleSchema),
+    /** Learned from confident turns, oldest first; bounded per model (see registry.addLearned). */
+    learned: z.array(learnedVoiceprintSchema).optional(),
   }),
 );
 
@@ -104,6 +128,8 @@ export const registryDataSchema = z
   });
 
 export type Sample = z.infer<typeof sampleSchema>;
+export type SimulatedVoiceprint = z.infer<typeof simulatedVoiceprintSchema>;
+export type LearnedVoiceprint = z.infer<typeof learnedVoiceprintSchema>;
 export type Speaker = z.infer<typeof speakerSchema>;
 export type RegistryData = z.infer<typeof registryDataSchema>;
 

@@ -73,6 +73,7 @@ describe("loadConfig defaults", () => {
     });
     expect(config.identification.threshold).toBeUndefined();
     expect(config.identification.minSpeechSeconds).toBe(1);
+    expect(config.identification.learn).toBe(true);
     expect(config.mqtt.url).toBe("mqtt://localhost:1883");
     expect(config.mqtt.tls.rejectUnauthorized).toBe(true);
     expect(config.mqtt.haStatusTopic).toBe("homeassistant/status");
@@ -84,7 +85,12 @@ describe("loadConfig defaults", () => {
       bodyLimitBytes: 20 * 1024 * 1024,
       maxUploadSeconds: 120,
     });
-    expect(config.enrolment).toEqual({ keepClips: true, minSpeechSeconds: 3, consistencyWarning: 0.75 });
+    expect(config.enrolment).toEqual({
+      keepClips: true,
+      simulateRooms: true,
+      minSpeechSeconds: 3,
+      consistencyWarning: 0.75,
+    });
   });
 
   it("takes dataDir from XDG_DATA_HOME, and VOICEID_DATA_DIR over it", async () => {

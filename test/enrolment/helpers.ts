@@ -15,13 +15,18 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const modelsDir = process.env["VOICEID_MODELS_DIR"] ?? path.join(repoRoot, "models");
 export const ENCODER_ID = "resemblyzer-0.1.4";
 const librispeechDir = path.resolve(repoRoot, "../shared/audio/librispeech-train-clean-100");
+const librispeechRoomDir = path.resolve(repoRoot, "../shared/audio/librispeech-room");
 
-/** A LibriSpeech utterance of the shared audio, by speaker id (one utterance per speaker). */
-export async function librispeech(speaker: string): Promise<Uint8Array> {
-  const files = await readdir(librispeechDir);
+/**
+ * A LibriSpeech utterance of the shared audio, by speaker id (one utterance per speaker): as recorded,
+ * or as the far-field room microphone hears it.
+ */
+export async function librispeech(speaker: string, heard: "dry" | "room" = "dry"): Promise<Uint8Array> {
+  const dir = heard === "dry" ? librispeechDir : librispeechRoomDir;
+  const files = await readdir(dir);
   const file = files.find((f) => f.startsWith(`${speaker}-`) && f.endsWith(".wav"));
-  if (!file) throw new Error(`no LibriSpeech utterance for speaker ${speaker} in ${librispeechDir}`);
-  return new Uint8Array(await readFile(path.join(librispeechDir, file)));
+  if (!file) throw new Error(`no LibriSpeech utterance for speaker ${speaker} in ${dir}`);
+  return new Uint8Array(await readFile(path.join(dir, file)));
 }
 
 /** The part [from, to) seconds of a WAV, as a new 16 kHz mono WAV. */

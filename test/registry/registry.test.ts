@@ -586,8 +586,15 @@ describe("SpeakerRegistry samples", () => {
         speakerName: "Alice",
         sampleId: withClip.id,
         clipPath: path.join(dataDir, "clips", "alice", `${withClip.id}.wav`),
+        onlySimulated: false,
       },
-      { speakerId: "alice", speakerName: "Alice", sampleId: withoutClip.id, clipPath: null },
+      {
+        speakerId: "alice",
+        speakerName: "Alice",
+        sampleId: withoutClip.id,
+        clipPath: null,
+        onlySimulated: false,
+      },
     ]);
     expect(existsSync(missing[0].clipPath!)).toBe(true);
 

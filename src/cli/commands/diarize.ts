@@ -29,27 +29,32 @@ export async function diarizeCommand(argv: string[]): Promise<number> {
   const registry = createRegistry(config, logger);
   const stack = await createModelStack(config, logger);
   const streamVad = stack.streamVad();
-  const turns = await withCurrentVoiceprints(registry, stack, logger, async () => {
-    await streamVad.start();
-    const identifier = new Identifier(registry, {
-      modelId: stack.encoder.modelId,
-      defaultThreshold: stack.defaultThreshold,
-    });
-    return aboutFile(file, () =>
-      diarize(
-        readWavAs16kMono(bytes),
-        {
-          vad: streamVad,
-          encoder: stack.encoder,
-          candidates: () => identifier.candidates(),
-          segmenter: segmenterOptions(config.vad),
-          identification: liveIdentifierOptions(config.identification, stack.defaultThreshold),
-          logger,
-        },
-        stack.extractor,
-      ),
-    );
-  });
+  const turns = await withCurrentVoiceprints(
+    registry,
+    stack,
+    { logger, simulateRooms: config.enrolment.simulateRooms },
+    async () => {
+      await streamVad.start();
+      const identifier = new Identifier(registry, {
+        modelId: stack.encoder.modelId,
+        defaultThreshold: stack.defaultThreshold,
+      });
+      return aboutFile(file, () =>
+        diarize(
+          readWavAs16kMono(bytes),
+          {
+            vad: streamVad,
+            encoder: stack.encoder,
+            candidates: () => identifier.candidates(),
+            segmenter: segmenterOptions(config.vad),
+            identification: liveIdentifierOptions(config.identification, stack.defaultThreshold),
+            logger,
+          },
+          stack.extractor,
+        ),
+      );
+    },
+  );
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   if (values.json) {
     const json = turns.map((t) => ({

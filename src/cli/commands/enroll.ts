@@ -23,8 +23,11 @@ export async function enrollCommand(argv: string[]): Promise<number> {
   const registry = createRegistry(config, logger);
   const stack = await createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
-  const result = await withCurrentVoiceprints(registry, stack, logger, () =>
-    enroller.enrol(name, clips, { create: true }),
+  const result = await withCurrentVoiceprints(
+    registry,
+    stack,
+    { logger, simulateRooms: config.enrolment.simulateRooms },
+    () => enroller.enrol(name, clips, { create: true }),
   );
   if (values.json) {
     const { speaker, created, clips: feedback } = result;

@@ -19,8 +19,11 @@ export async function identifyCommand(argv: string[]): Promise<number> {
   const registry = createRegistry(config, logger);
   const stack = await createModelStack(config, logger);
   const enroller = createEnroller(config, registry, stack);
-  const id = await withCurrentVoiceprints(registry, stack, logger, () =>
-    aboutFile(positionals[0], () => enroller.identifyWav(bytes)),
+  const id = await withCurrentVoiceprints(
+    registry,
+    stack,
+    { logger, simulateRooms: config.enrolment.simulateRooms },
+    () => aboutFile(positionals[0], () => enroller.identifyWav(bytes)),
   );
   const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
   const scores = Object.fromEntries(Object.entries(id.scores).map(([k, v]) => [k, round(v)]));

@@ -1,0 +1,71 @@
+import { gaussian } from "../../util/random.js";
+
+export type NoiseKind = "pink" | "babble";
+
+/** Pink (1/f) noise: white noise through Paul Kellet's refined three-pole filter. */
+export function pinkNoise(length: number, random: () => number): Float32Array {
+  const out = new Float32Array(length);
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  for (let i = 0; i < length; i++) {
+    const white = gaussian(random);
+    b0 = 0.99765 * b0 + white * 0.099046;
+    b1 = 0.963 * b1 + white * 0.2965164;
+    b2 = 0.57 * b2 + white * 1.0526913;
+    out[i] = b0 + b1 + b2 + white * 0.1848;
+  }
+  return out;
+}
+
+/**
+ * Babble-like noise: several distant "talkers", each speech-shaped noise (pink, band-limited to the
+ * voice band) switched on and off at syllable rate. Not speech, so it carries nobody's voice, but it
+ * has the spectrum and the fluctuation of a television or a conversation in the next room.
+ */
+export function babbleNoise(length: number, random: () => number, sampleRate = 16_000): Float32Array {
+  const out = new Float32Array(length);
+  const talkers = 4;
+  for (let t = 0; t < talkers; t++) {
+    const voice = pinkNoise(length, random);
+    const syllableHz = 3 + 3 * random();
+    const phase = random() * 2 * Math.PI;
+    let highpassed = 0;
+    let previous = 0;
+    let lowpassed = 0;
+    for (let i = 0; i < length; i++) {
+      // ~100 Hz high-pass and ~3.5 kHz low-pass, both one-pole: the voice band.
+      highpassed = 0.96 * (highpassed + voice[i] - previous);
+      previous = voice[i];
+      lowpassed += 0.75 * (highpassed - lowpassed);
+      const syllable = Math.max(0, Math.sin(phase + (2 * Math.PI * syllableHz * i) / sampleRate));
+      out[i] += lowpassed * syllable;
+    }
+  }
+  return out;
+}
+
+/** Mean power of the loud part of a signal: 20 ms frames within 40 dB of the loudest (speech, not pauses). */
+export function activePower(samples: Float32Array, frame = 320): number {
+  const powers: number[] = [];
+  for (let i = 0; i + frame <= samples.length; i += frame) {
+    let sum = 0;
+    for (let j = i; j < i + frame; j++) sum += samples[j] * samples[j];
+    powers.push(sum / frame);
+  }
+  if (powers.length === 0) return 0;
+  const floor = Math.max(...powers) * 1e-4;
+  const active = powers.filter((p) => p >= floor);
+  return active.reduce((a, b) => a + b, 0) / active.length;
+}
+
+/** `speech` with `noise` added at `snrDb` (speech's active power over the noise's mean power). */
+export function addNoise(speech: Float32Array, noise: Float32Array, snrDb: number): Float32Array {
+  const out = new Float32Array(speech.length);
+  let noisePower = 0;
+  for (let i = 0; i < speech.length; i++) noisePower += noise[i] * noise[i];
+  noisePower /= speech.length;
+  const gain = noisePower > 0 ? Math.sqrt(activePower(speech) / noisePower / 10 ** (snrDb / 10)) : 0;
+  for (let i = 0; i < speech.length; i++) out[i] = speech[i] + gain * noise[i];
+  return out;
+}
