@@ -3,13 +3,15 @@ import type { VoiceidConfig } from "../config/schema.js";
 import { createModelStack, type ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
-import { reEmbedMissing } from "../enrolment/re-embed.js";
+import { reEmbedMissing, SimulatedRoomsCatchUp } from "../enrolment/re-embed.js";
+import { RoomLearner } from "../enrolment/room-learner.js";
 import { createHttpApp } from "../http/app.js";
 import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
 import type { Decision } from "../identify/decision.js";
 import { liveIdentifierOptions, segmenterOptions } from "../identify/options.js";
+import type { EndedTurn } from "../identify/speaker-tracker.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
 import { MqttConnection } from "../mqtt/connection.js";
 import { availabilityWill, HomeAssistantPublisher } from "../mqtt/home-assistant.js";
@@ -105,7 +107,7 @@ export class Daemon implements Component {
     await this.startComponent(streamVad);
 
     // After a change of encoder, enrolled people are recognised again from their kept clips.
-    await reEmbedMissing(registry, models.extractor, log.child("re-embed"));
+    await reEmbedMissing(registry, models.extractor, log.child("re-embed"), false);
     const threshold = models.defaultThreshold;
     const identifier = new Identifier(registry, {
       modelId: encoder.modelId,
@@ -117,9 +119,23 @@ export class Daemon implements Component {
       minSpeechSeconds: config.enrolment.minSpeechSeconds,
       consistencyWarning: config.enrolment.consistencyWarning,
       keepClips: config.enrolment.keepClips,
+      simulateRooms: config.enrolment.simulateRooms,
       defaultThreshold: threshold,
       identifier,
     });
+    const learner = config.identification.learn
+      ? new RoomLearner({
+          registry,
+          candidates: () => identifier.candidates(),
+          modelId: encoder.modelId,
+          defaultThreshold: threshold,
+          room: config.room,
+          listening: () => listening.listening,
+          logger: log.child("learning"),
+          onLearned: () => this.metrics.learned.inc(),
+        })
+      : null;
+    if (learner) await this.startComponent(learner);
 
     if (config.mqtt.enabled) {
       const m = config.mqtt;
@@ -169,6 +185,7 @@ export class Daemon implements Component {
       segmenter: segmenterOptions(config.vad),
       identification: liveIdentifierOptions(config.identification, threshold),
       onDecision: (d) => this.report(d),
+      ...(learner ? { onTurnEnded: (turn: EndedTurn) => learner.consider(turn) } : {}),
       onTiming: (stage, seconds) => this.metrics.stageSeconds.observe({ stage }, seconds),
       logger: log.child("pipeline"),
     });
@@ -191,6 +208,9 @@ export class Daemon implements Component {
       void pipeline.finish().then(() => this.endedResolve());
     });
     await this.startComponent(input);
+    // Clips enrolled before simulated rooms (or with an older simulation) get them while it listens.
+    if (config.enrolment.simulateRooms)
+      await this.startComponent(new SimulatedRoomsCatchUp(registry, models.extractor, log.child("re-embed")));
     this.input = input;
     if (!listening.listening)
       log.warn("not listening: switched off (POST /api/listening or the switch in Home Assistant)");

@@ -1,6 +1,7 @@
 import type { SpeakerEncoder } from "../embedding/encoder.js";
 import type { Decision } from "../identify/decision.js";
 import { LiveIdentifier, type LiveIdentifierOptions } from "../identify/live-identifier.js";
+import type { EndedTurn } from "../identify/speaker-tracker.js";
 import type { MatchCandidate } from "../registry/matcher.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
@@ -20,6 +21,8 @@ export interface SpeechPipelineOptions {
   identification: LiveIdentifierOptions;
   /** Receives every decision, in order. */
   onDecision: (decision: Decision) => void;
+  /** Every turn as it ends, with its voiceprint (for learning the room). */
+  onTurnEnded?: (turn: EndedTurn) => void;
   /** Per-stage timings, for metrics. */
   onTiming?: (stage: "vad" | "encoder" | "match", seconds: number) => void;
   /**
@@ -138,8 +141,15 @@ export class SpeechPipeline implements Component {
   }
 
   private newIdentifier(): LiveIdentifier {
-    const { encoder, candidates, identification, onDecision, onTiming } = this.options;
-    return new LiveIdentifier(encoder, candidates, identification, (d) => onDecision(d), onTiming);
+    const { encoder, candidates, identification, onDecision, onTiming, onTurnEnded } = this.options;
+    return new LiveIdentifier(
+      encoder,
+      candidates,
+      identification,
+      (d) => onDecision(d),
+      onTiming,
+      onTurnEnded,
+    );
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {

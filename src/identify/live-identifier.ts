@@ -3,7 +3,7 @@ import type { SpeakerEncoder } from "../embedding/encoder.js";
 import type { MatchCandidate } from "../registry/matcher.js";
 import type { StreamingVadEvent } from "../vad/streaming.js";
 import type { Decision } from "./decision.js";
-import { SpeakerTracker, type SpeakerTrackerOptions } from "./speaker-tracker.js";
+import { type EndedTurn, SpeakerTracker, type SpeakerTrackerOptions } from "./speaker-tracker.js";
 import { type SpeechWindow, SpeechWindows } from "./speech-windows.js";
 
 export interface LiveIdentifierOptions {
@@ -33,6 +33,7 @@ export class LiveIdentifier {
     options: LiveIdentifierOptions,
     private readonly listener: DecisionListener,
     private readonly onTiming?: IdentifyTimingListener,
+    onTurnEnded?: (turn: EndedTurn) => void,
   ) {
     const rate = options.tracker.sampleRate;
     this.windows = new SpeechWindows({
@@ -41,7 +42,7 @@ export class LiveIdentifier {
       maxGap: Math.round(options.tracker.pauseSeconds * rate),
       minPadded: Math.round(options.tracker.minSpeechSeconds * rate),
     });
-    this.tracker = new SpeakerTracker(options.tracker, candidates);
+    this.tracker = new SpeakerTracker(options.tracker, candidates, onTurnEnded);
   }
 
   /** In speech, or in a pause that may still continue a turn. */

@@ -1,4 +1,4 @@
-import { cosine, type MatchCandidate, matchVoiceprint } from "../registry/matcher.js";
+import { candidateScore, cosine, type MatchCandidate, matchVoiceprint } from "../registry/matcher.js";
 import type { Decision, DecisionType } from "./decision.js";
 
 /** A voiceprint of one window of speech, at its stream position (samples). */
@@ -52,6 +52,13 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThresh
   pauseSeconds: 1.5,
   minSpeechSeconds: 1,
 };
+
+/** A turn as it ended: its final decision and the voiceprint it was decided on (mean of its windows). */
+export interface EndedTurn {
+  decision: Decision;
+  voiceprint: Float32Array | null;
+  speechSeconds: number;
+}
 
 /** The state "nobody enrolled" among the speaker ids. */
 const NOBODY = "";
@@ -110,6 +117,7 @@ export class SpeakerTracker {
   constructor(
     private readonly options: SpeakerTrackerOptions,
     private readonly candidates: () => readonly MatchCandidate[],
+    private readonly onTurnEnded?: (turn: EndedTurn) => void,
   ) {
     this.windowKeep = Math.round(4 * options.sampleRate);
   }
@@ -257,7 +265,13 @@ export class SpeakerTracker {
         out.push(this.decision("updated", turn, at, label));
       }
     }
-    out.push(this.decision("stopped", turn, at, label));
+    const stopped = this.decision("stopped", turn, at, label);
+    out.push(stopped);
+    this.onTurnEnded?.({
+      decision: stopped,
+      voiceprint: turn.sum && turn.count > 0 ? normalized(turn.sum) : null,
+      speechSeconds: speech / this.options.sampleRate,
+    });
     this.turn = null;
     this.evidence.clear();
     return out;
@@ -353,7 +367,7 @@ export class SpeakerTracker {
     const out = new Map<string, number>([[NOBODY, 0]]);
     for (const c of this.candidates()) {
       const threshold = c.threshold ?? defaultThreshold;
-      out.set(c.id, evidenceScale * (cosine(embedding, c.centroid) - (threshold - evidenceOffset)));
+      out.set(c.id, evidenceScale * (candidateScore(embedding, c) - (threshold - evidenceOffset)));
     }
     return out;
   }
@@ -406,6 +420,16 @@ function strongest(evidence: Map<string, number>): string {
     }
   }
   return best;
+}
+
+function normalized(sum: Float64Array): Float32Array {
+  let norm = 0;
+  for (const v of sum) norm += v * v;
+  const out = new Float32Array(sum.length);
+  if (norm === 0) return out;
+  const inv = 1 / Math.sqrt(norm);
+  for (let i = 0; i < sum.length; i++) out[i] = sum[i] * inv;
+  return out;
 }
 
 function center(w: TrackedWindow): number {

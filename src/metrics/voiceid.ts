@@ -26,6 +26,8 @@ export interface VoiceidMetrics {
   registry: Registry;
   /** Speech turns ended. */
   segments: Counter<string>;
+  /** Voiceprints learned from confident turns. */
+  learned: Counter<string>;
   /** Identification results of ended turns by outcome. */
   identifications: Counter<"outcome">;
   /** Seconds spent per pipeline stage. */
@@ -98,6 +100,11 @@ export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetri
   });
   return {
     registry,
+    learned: new Counter({
+      name: "voiceid_learned_voiceprints_total",
+      help: "Voiceprints learned from confidently named turns (how enrolled people sound in this room).",
+      registers: [registry],
+    }),
     segments: new Counter({
       name: "voiceid_segments_total",
       help: "Speech turns ended.",
