@@ -255,9 +255,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // ---- people --------------------------------------------------------------------------------------
 
 /**
- * @typedef {{ id: string, createdAt: string, source: string, speechSeconds: number, durationSeconds: number, hasClip: boolean, models: string[] }} SampleView
- * @typedef {{ id: string, name: string, threshold: number | null, enrolled: boolean, consistency: number | null, sampleCount: number, speechSeconds: number, samples: SampleView[] }} SpeakerView
- * @typedef {{ sampleId: string, speechSeconds: number, consistency: { mean: number, min: number } | null, warnings: string[] }} ClipFeedback
+ * @typedef {{ id: string, createdAt: string, source: string, speechSeconds: number, durationSeconds: number, hasClip: boolean, models: string[], simulatedRooms: number }} SampleView
+ * @typedef {{ enrolled: number, simulated: number, learned: number }} VoiceprintCounts
+ * @typedef {{ id: string, name: string, threshold: number | null, enrolled: boolean, consistency: number | null, voiceprints: VoiceprintCounts, learnedAt: string | null, sampleCount: number, speechSeconds: number, samples: SampleView[] }} SpeakerView
+ * @typedef {{ sampleId: string, speechSeconds: number, consistency: { mean: number, min: number } | null, warnings: string[], hints: string[] }} ClipFeedback
  */
 
 /** @type {Map<string, string>} id -> name, for the live view's scores */
@@ -289,6 +290,7 @@ function personCard(s) {
       text: `${s.sampleCount} samples, ${s.speechSeconds.toFixed(1)} s of speech${consistency}, ${threshold}${s.enrolled ? "" : " (not enrolled for the running encoder)"}`,
     }),
   );
+  card.append(voiceprintsRow(s));
   const actions = el("div", { className: "row" });
   actions.append(
     button("Rename", () => renameForm(s, card)),
@@ -317,6 +319,38 @@ function personCard(s) {
   card.append(section(s, "enrol", "Add a sample", enrolPanel(s, feedback), feedback));
   card.append(section(s, "tune", "Threshold", tunePanel(s)));
   return card;
+}
+
+/**
+ * What the running encoder knows the person by: enrolled samples, the same heard in simulated rooms, and
+ * what the daemon learned from turns it named; learned voiceprints can be forgotten on their own.
+ * @param {SpeakerView} s
+ */
+function voiceprintsRow(s) {
+  const { enrolled, simulated, learned } = s.voiceprints;
+  const when = s.learnedAt === null ? "" : ` (last learned ${new Date(s.learnedAt).toLocaleString()})`;
+  const row = el("div", { className: "row voiceprints" }, [
+    el("span", {
+      text: `${enrolled} enrolled · ${simulated} simulated · ${learned} learned voiceprints${when}`,
+    }),
+  ]);
+  if (learned > 0)
+    row.append(
+      button(
+        "Forget learned",
+        async () => {
+          if (!confirm(`Forget the ${learned} voiceprints learned of ${s.name}? Their samples stay.`)) return;
+          /** @type {{ forgotten: number }} */
+          const { forgotten } = await getJson(`/api/speakers/${encodeURIComponent(s.id)}/learned`, {
+            method: "DELETE",
+          });
+          say(`Forgot ${forgotten} learned voiceprints of ${s.name}.`);
+          await refreshPeople();
+        },
+        "danger",
+      ),
+    );
+  return row;
 }
 
 /** A collapsible part of a person's card that stays open across refreshes. @param {SpeakerView} s @param {string} key @param {string} title @param {...Node} body */
@@ -418,6 +452,7 @@ function enrolPanel(s, feedback) {
             text: `Added: ${clip.speechSeconds.toFixed(1)} s of speech${clip.consistency ? `, similarity to the other samples ${clip.consistency.mean.toFixed(2)}` : ""}.`,
           }),
           ...clip.warnings.map((w) => el("p", { className: "warning", text: w })),
+          ...clip.hints.map((h) => el("p", { className: "hint", text: h })),
         ]),
       ),
     );

@@ -6,10 +6,12 @@ Commands:
   enroll <name> <wav>...                              add enrolment samples for a speaker
   identify <wav> [--json]                             who is speaking in a WAV file
   diarize <wav> [--json|--rttm]                       who spoke when in a recording
-  speakers                                            list enrolled speakers
+  speakers [--json] [--model ID]                      list enrolled speakers, with their voiceprints of the
+                                                      encoder in use: enrolled, simulated rooms, learned
   speakers rm <name>                                  remove a speaker and its samples
   speakers rename <name> <new name>                   rename (the id, and Home Assistant entities, stay)
   speakers threshold <name> <0..1|default> [--model ID]  a speaker's own threshold (for the encoder in use)
+  speakers forget-learned <name>                      forget the voiceprints the daemon learned of a speaker
   models fetch [--mirror DIR]                         fetch missing models and verify them
   models check                                        report which models are present and valid
   hardware [--json] [--remeasure]                     what this machine is, encoder speeds, the encoder chosen

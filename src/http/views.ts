@@ -1,8 +1,11 @@
 import type { ClipFeedback, EnrolmentResult } from "../enrolment/enroller.js";
 import { centroidOf, consistency, cosine } from "../registry/matcher.js";
-import type { Sample, Speaker } from "../registry/schema.js";
+import type { LearnedVoiceprint, Sample, Speaker } from "../registry/schema.js";
 
-/** A speaker as the API shows it: no voiceprints (large, and biometric), no file paths. */
+/**
+ * A speaker as the API shows it: how many voiceprints, never the vectors (large, and biometric); no
+ * file paths.
+ */
 export interface SpeakerView {
   id: string;
   name: string;
@@ -14,6 +17,10 @@ export interface SpeakerView {
   enrolled: boolean;
   /** Mean cosine between the person's samples (running model); null with fewer than two. */
   consistency: number | null;
+  /** What the running model identifies the person by. */
+  voiceprints: VoiceprintCounts;
+  /** When the newest learned voiceprint of the running model was learned; null when none. */
+  learnedAt: string | null;
   sampleCount: number;
   speechSeconds: number;
   createdAt: string;
@@ -31,9 +38,41 @@ export interface SampleView {
   hasClip: boolean;
   /** Model ids this sample has a voiceprint for. */
   models: string[];
+  /** Simulated rooms the running model heard this sample in (0 when none). */
+  simulatedRooms: number;
 }
 
-export function sampleView(sample: Sample): SampleView {
+/** A person's voiceprints of one model, by where they came from. */
+export interface VoiceprintCounts {
+  /** Samples with a voiceprint of the model. */
+  enrolled: number;
+  /** Rooms the samples were heard in by simulation, summed over the samples. */
+  simulated: number;
+  /** Learned by the daemon from turns it named with confidence. */
+  learned: number;
+}
+
+export function voiceprintCounts(speaker: Speaker, modelId: string): VoiceprintCounts {
+  return {
+    enrolled: speaker.samples.filter((s) => s.voiceprints[modelId] !== undefined).length,
+    simulated: speaker.samples.reduce((sum, s) => sum + (s.simulated?.[modelId]?.rooms ?? 0), 0),
+    learned: learnedOf(speaker, modelId).length,
+  };
+}
+
+function learnedOf(speaker: Speaker, modelId: string): LearnedVoiceprint[] {
+  return (speaker.learned ?? []).filter((l) => l.modelId === modelId);
+}
+
+/** The newest createdAt of the model's learned voiceprints (parsed: the registry allows any offset). */
+function newestLearned(speaker: Speaker, modelId: string): string | null {
+  return learnedOf(speaker, modelId).reduce<string | null>(
+    (newest, l) => (newest === null || Date.parse(l.createdAt) > Date.parse(newest) ? l.createdAt : newest),
+    null,
+  );
+}
+
+export function sampleView(sample: Sample, modelId: string): SampleView {
   return {
     id: sample.id,
     createdAt: sample.createdAt,
@@ -42,6 +81,7 @@ export function sampleView(sample: Sample): SampleView {
     durationSeconds: sample.durationSeconds,
     hasClip: sample.clip !== undefined,
     models: Object.keys(sample.voiceprints),
+    simulatedRooms: sample.simulated?.[modelId]?.rooms ?? 0,
   };
 }
 
@@ -53,11 +93,13 @@ export function speakerView(speaker: Speaker, modelId: string): SpeakerView {
     thresholds: { ...speaker.thresholds },
     enrolled: speaker.samples.some((s) => s.voiceprints[modelId] !== undefined),
     consistency: consistencyOf(speaker, modelId),
+    voiceprints: voiceprintCounts(speaker, modelId),
+    learnedAt: newestLearned(speaker, modelId),
     sampleCount: speaker.samples.length,
     speechSeconds: speaker.samples.reduce((sum, s) => sum + s.speechSeconds, 0),
     createdAt: speaker.createdAt,
     updatedAt: speaker.updatedAt,
-    samples: speaker.samples.map(sampleView),
+    samples: speaker.samples.map((s) => sampleView(s, modelId)),
   };
 }
 

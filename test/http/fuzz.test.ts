@@ -153,7 +153,11 @@ describe("fuzzing every route", () => {
       } else if (kind === 6) {
         method = "DELETE";
         // Never Alice herself: the run needs her.
-        url = pick([`/api/speakers/${pick(strangeIds)}`, `/api/speakers/alice/samples/${oddId()}`]);
+        url = pick([
+          `/api/speakers/${pick(strangeIds)}`,
+          `/api/speakers/alice/samples/${oddId()}`,
+          `/api/speakers/${oddId()}/learned`,
+        ]);
       } else if (kind === 7) {
         method = pick(["GET", "PUT", "OPTIONS", "HEAD"]);
         url = pick([`/api/speakers/${oddId()}`, "/api/speakers", "/metrics", "/health", `/${oddId()}`]);

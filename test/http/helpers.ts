@@ -110,6 +110,13 @@ export async function errorOf(res: Response): Promise<{ status: number; code: st
   return { status: res.status, ...body.error };
 }
 
+/** Where a JSON value holds an array of numbers (a voiceprint would be one), as paths like "samples.0.x". */
+export function numberArraysIn(value: unknown, at = ""): string[] {
+  if (Array.isArray(value) && value.some((v) => typeof v === "number")) return [at];
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([key, v]) => numberArraysIn(v, at === "" ? key : `${at}.${key}`));
+}
+
 export function detection(overrides: Partial<DetectionEvent> = {}): DetectionEvent {
   return {
     type: "started",

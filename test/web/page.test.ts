@@ -4,8 +4,12 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
+import { ModelStack } from "../../src/embedding/stack.js";
+import { ROOM_SIMULATION } from "../../src/enrolment/room-voiceprints.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
-import { librispeechWav, repoRoot } from "../helpers/paths.js";
+import { SpeakerRegistry } from "../../src/registry/registry.js";
+import { silentLogger } from "../../src/util/log.js";
+import { librispeechWav, modelsDir, repoRoot } from "../helpers/paths.js";
 import { type Browser, chromiumMissing, openBrowser, type PageDaemon, startPageDaemon } from "./helpers.js";
 
 /**
@@ -43,6 +47,7 @@ interface SpeakerJson {
   name: string;
   threshold: number | null;
   sampleCount: number;
+  voiceprints: { enrolled: number; simulated: number; learned: number };
   samples: { source: string }[];
 }
 
@@ -188,6 +193,88 @@ describe("the web page", () => {
     await page.getByRole("button", { name: "Delete Robert" }).click();
     await page.getByText("Deleted Robert.").waitFor();
     expect((await speakersOf(daemon)).map((s) => s.id)).toEqual(["zoe-o-brien"]);
+  });
+
+  it("shows each person's voiceprints, advises after a close-talk upload, and forgets what was learned", async () => {
+    // LibriSpeech 1040: a clean close-talk recording (a phone or headset, by the enroller's measure).
+    const alice = speech("1040-133433-0000.wav");
+    const { daemon, browser } = await setUp(alice);
+    const { page } = browser;
+    const confirmations: string[] = [];
+    let acceptConfirm = false;
+    page.on("dialog", (d) => {
+      confirmations.push(d.message());
+      void (acceptConfirm ? d.accept() : d.dismiss());
+    });
+
+    await page.getByLabel("Name", { exact: true }).fill("Alice");
+    await page.getByRole("button", { name: "Add person" }).click();
+    const card = page.locator('[data-speaker="alice"]');
+    await card.getByLabel("WAV files for Alice").setInputFiles({
+      name: "alice-phone.wav",
+      mimeType: "audio/wav",
+      buffer: Buffer.from(wav(alice.subarray(0, 9 * 16_000))),
+    });
+    await card.getByText(/^Added: \d+\.\d s of speech/).waitFor({ timeout: 30_000 });
+    // Advice beside the feedback, not a warning or an error.
+    const hint = card.locator(".feedback .hint");
+    expect(await hint.textContent()).toMatch(/^recorded close to the microphone: .*daemon's own microphone/);
+    expect(await card.locator(".feedback .warning, .feedback .error").count()).toBe(0);
+    const rooms = ROOM_SIMULATION.rooms;
+    await card
+      .getByText(`1 enrolled · ${rooms} simulated · 0 learned voiceprints`, { exact: true })
+      .waitFor();
+    expect(await card.getByRole("button", { name: "Forget learned" }).count()).toBe(0);
+
+    // The daemon learns as it names people; here two voiceprints of speech Alice did not enrol with are
+    // written the way it writes them, through the registry beside it, from its own encoder.
+    const { encoder } = (await (await fetch(`${daemon.url}/health`)).json()) as {
+      encoder: { model: string };
+    };
+    const models = new ModelStack({ modelsDir, encoder: encoder.model });
+    const registry = new SpeakerRegistry({ dataDir: daemon.dataDir, logger: silentLogger });
+    await Promise.all([models.start(), registry.start()]);
+    try {
+      for (const [from, to] of [
+        [9, 11.5],
+        [11.5, alice.length / 16_000],
+      ]) {
+        const heard = await models.extractor.fromSamples(alice.subarray(from * 16_000, to * 16_000));
+        await registry.addLearned("alice", {
+          modelId: encoder.model,
+          voiceprint: heard.embedding,
+          speechSeconds: heard.speechSeconds,
+          room: "living room",
+        });
+      }
+    } finally {
+      await Promise.all([models.stop(), registry.stop()]);
+    }
+    const aliceOf = async () => (await speakersOf(daemon)).find((s) => s.id === "alice");
+    await expect.poll(async () => (await aliceOf())?.voiceprints.learned, { timeout: 10_000 }).toBe(2);
+    await page.reload();
+    await card
+      .getByText(
+        new RegExp(`^1 enrolled · ${rooms} simulated · 2 learned voiceprints \\(last learned .+\\)$`),
+      )
+      .waitFor();
+
+    // Dismissed: nothing is forgotten. Accepted: the learned go, the sample stays.
+    await card.getByRole("button", { name: "Forget learned" }).click();
+    await expect.poll(() => confirmations.length).toBe(1);
+    expect(confirmations[0]).toBe("Forget the 2 voiceprints learned of Alice? Their samples stay.");
+    expect((await aliceOf())?.voiceprints.learned).toBe(2);
+    acceptConfirm = true;
+    await card.getByRole("button", { name: "Forget learned" }).click();
+    await page.getByText("Forgot 2 learned voiceprints of Alice.").waitFor();
+    await card
+      .getByText(`1 enrolled · ${rooms} simulated · 0 learned voiceprints`, { exact: true })
+      .waitFor();
+    expect(await card.getByRole("button", { name: "Forget learned" }).count()).toBe(0);
+    expect(await aliceOf()).toMatchObject({
+      sampleCount: 1,
+      voiceprints: { enrolled: 1, simulated: rooms, learned: 0 },
+    });
   });
 
   it("with a token configured, does nothing until it is given the right one", async () => {

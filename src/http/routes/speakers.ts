@@ -22,7 +22,7 @@ const patchSchema = z
   });
 const recordSchema = z.strictObject({ seconds: z.number().min(MIN_RECORD_SECONDS).max(MAX_RECORD_SECONDS) });
 
-/** /api/speakers: CRUD, sample upload, live recording. */
+/** /api/speakers: CRUD, sample upload, live recording, forgetting learned voiceprints. */
 export function speakersRoutes(deps: HttpDeps): Hono {
   const { registry, enroller, modelId } = deps;
   const app = new Hono();
@@ -82,6 +82,12 @@ export function speakersRoutes(deps: HttpDeps): Hono {
       throw new ApiError(404, "no_clip", "this sample's audio was not kept (enrolment.keepClips)");
     const bytes = await readFile(clip);
     return c.body(bytes, 200, { "Content-Type": "audio/wav", "Cache-Control": "no-store" });
+  });
+
+  /** Forgets what the daemon learned about the person (every model); the enrolled samples stay. */
+  app.delete("/:id/learned", async (c) => {
+    const { speaker, forgotten } = await registry.forgetLearned(existing(c.req.param("id")).id);
+    return c.json({ speaker: speakerView(speaker, modelId), forgotten });
   });
 
   app.delete("/:id/samples/:sampleId", async (c) => {
