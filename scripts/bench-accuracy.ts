@@ -5,12 +5,19 @@
  * silence trimming, Resemblyzer encoder), the same path as enrolment and `voiceid embed`.
  */
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { ENCODER_IDS, type EncoderId, isEncoderId } from "../src/embedding/encoder.js";
 import { defaultThresholdOf } from "../src/embedding/encoder-models.js";
 import { ModelStack } from "../src/embedding/stack.js";
+import {
+  alternatePenalties,
+  ROOM_SIMULATION,
+  simulatedRoomVoiceprint,
+} from "../src/enrolment/room-voiceprints.js";
 import { cosine } from "../src/registry/matcher.js";
+import { sharedAudio } from "../test/helpers/paths.js";
 import {
   drawHouseholds,
   evaluateHouseholds,
@@ -27,6 +34,7 @@ import {
   errorRates,
 } from "./bench/scores.js";
 import {
+  type BenchFile,
   BenchSetupError,
   COMMON_BENCH_OPTIONS,
   librispeechFiles,
@@ -145,6 +153,7 @@ async function main(): Promise<number | undefined> {
 
   const draws = drawHouseholds(files.length, options.householdSize, options.draws, options.seed);
   const reports: ConfigReport[] = [];
+  let microphones: MicrophoneReport;
   try {
     const halves = files.map((f) => {
       const samples = readWavAs16kMono(readFileSync(f.path));
@@ -181,6 +190,7 @@ async function main(): Promise<number | undefined> {
         meanTestSpeechSeconds: testSpeech / prints.length,
       });
     }
+    microphones = await acrossMicrophones(stack, files, draws, options.threshold);
   } finally {
     await stack.stop();
   }
@@ -216,6 +226,7 @@ async function main(): Promise<number | undefined> {
         householdSize: options.householdSize,
         threshold: options.threshold,
         configs: reports,
+        microphones,
         goals: goals.map((g) => ({ ...g, verdict: verdict(g.pass) })),
         wallSeconds: Number(wallSeconds.toFixed(1)),
       }),
@@ -223,7 +234,149 @@ async function main(): Promise<number | undefined> {
     return 0;
   }
   printReport(options, files.length, reports, goals, wallSeconds);
+  printMicrophones(microphones, options.threshold);
   return 0;
+}
+
+const MICROPHONE_GOALS = { minMembersCorrect: 0.85, maxVisitorsNamed: 0.02 };
+
+/** How people enrol (the clip's microphone) and how the daemon hears them. */
+const MICROPHONE_CONDITIONS = {
+  dry: { enrol: "dry", test: "dry" },
+  room: { enrol: "room", test: "room" },
+  mismatch: { enrol: "dry", test: "room" },
+} as const;
+type MicrophoneCondition = keyof typeof MICROPHONE_CONDITIONS;
+
+interface MicrophoneReport {
+  penalty: number;
+  conditions: Record<MicrophoneCondition, { before: HouseholdShares; now: HouseholdShares }>;
+  /** Seconds of CPU per second of enrolment speech: its voiceprint, and its simulated rooms. */
+  enrolment: { voiceprintPerSecond: number; simulatedPerSecond: number; rooms: number };
+}
+
+/**
+ * Issue 17's conditions: enrolled from the clean files or through the room microphone, heard through
+ * the room microphone (librispeech-room, a room model voiceid's simulation does not share) or clean.
+ * "before" matches the enrolled voiceprints alone; "now" adds their simulated rooms, as the registry does.
+ */
+async function acrossMicrophones(
+  stack: ModelStack,
+  files: BenchFile[],
+  draws: HouseholdDraws,
+  threshold: number,
+): Promise<MicrophoneReport> {
+  const { extractor } = stack;
+  const penalty = alternatePenalties(stack.encoder.modelId).simulated;
+  const heard = { dry: "librispeech-train-clean-100", room: "librispeech-room" } as const;
+  const prints: Record<
+    "dry" | "room",
+    { enrol: Float32Array; simulated: Float32Array; test: Float32Array }[]
+  > = {
+    dry: [],
+    room: [],
+  };
+  let speech = 0;
+  let voiceprintSeconds = 0;
+  let simulatedSeconds = 0;
+  for (const [kind, dir] of Object.entries(heard) as ["dry" | "room", string][]) {
+    progress(
+      `embedding ${files.length} ${kind} files, each enrolment also in ${ROOM_SIMULATION.rooms} simulated rooms...`,
+    );
+    for (const f of files) {
+      const samples = readWavAs16kMono(readFileSync(path.join(sharedAudio, dir, f.file)));
+      const half = samples.length >> 1;
+      const t0 = performance.now();
+      const { speech: enrolSpeech, voiceprint } = await extractor.speechAndVoiceprint(
+        samples.subarray(0, half),
+      );
+      const t1 = performance.now();
+      const simulated = await simulatedRoomVoiceprint(extractor, enrolSpeech);
+      const t2 = performance.now();
+      speech += enrolSpeech.speechSeconds;
+      voiceprintSeconds += (t1 - t0) / 1000;
+      simulatedSeconds += (t2 - t1) / 1000;
+      const test = await extractor.fromSamples(samples.subarray(half));
+      prints[kind].push({
+        enrol: voiceprint.embedding,
+        simulated: Float32Array.from(simulated.voiceprint),
+        test: test.embedding,
+      });
+    }
+  }
+  const conditions = {} as MicrophoneReport["conditions"];
+  for (const [name, { enrol, test }] of Object.entries(MICROPHONE_CONDITIONS) as [
+    MicrophoneCondition,
+    (typeof MICROPHONE_CONDITIONS)[MicrophoneCondition],
+  ][]) {
+    const speakers = (withRooms: boolean): SpeakerPrints[] =>
+      files.map((f, i) => ({
+        id: f.id,
+        enrol: prints[enrol][i].enrol,
+        test: prints[test][i].test,
+        ...(withRooms
+          ? { alternates: [{ kind: "simulated" as const, centroid: prints[enrol][i].simulated, penalty }] }
+          : {}),
+      }));
+    conditions[name] = {
+      before: householdShares(evaluateHouseholds(speakers(false), draws, threshold)),
+      now: householdShares(evaluateHouseholds(speakers(true), draws, threshold)),
+    };
+  }
+  return {
+    penalty,
+    conditions,
+    enrolment: {
+      voiceprintPerSecond: voiceprintSeconds / speech,
+      simulatedPerSecond: simulatedSeconds / speech,
+      rooms: ROOM_SIMULATION.rooms,
+    },
+  };
+}
+
+function printMicrophones(report: MicrophoneReport, threshold: number): void {
+  console.log(heading("Across microphones (issue 17): households as above, at the encoder's threshold"));
+  console.log(
+    "dry: enrolled and heard clean; room: enrolled and heard through the room microphone;\n" +
+      "mismatch: enrolled from the clean files (an upload, a phone), heard through the room microphone.\n" +
+      `before: the enrolled voiceprints alone; now: also their ${report.enrolment.rooms} simulated rooms ` +
+      `(scored less ${report.penalty}).`,
+  );
+  const rows: Cell[][] = [];
+  for (const [name, r] of Object.entries(report.conditions)) {
+    for (const [label, shares] of [
+      ["now", r.now],
+      ["before", r.before],
+    ] as const) {
+      rows.push([
+        `${name}, ${label}`,
+        pct(shares.membersCorrect),
+        pct(shares.membersWrong),
+        pct(shares.visitorsNamed),
+        name === "mismatch" && label === "now"
+          ? [
+              verdict(shares.membersCorrect >= MICROPHONE_GOALS.minMembersCorrect),
+              verdict(shares.visitorsNamed <= MICROPHONE_GOALS.maxVisitorsNamed),
+            ].join(" ")
+          : "",
+      ]);
+    }
+  }
+  console.log(
+    formatTable(
+      [`@${threshold}`, "members named correctly", "members as someone else", "visitors named", "verdicts"],
+      rows,
+    ),
+  );
+  console.log(
+    `goals (mismatch): members named >= ${pct(MICROPHONE_GOALS.minMembersCorrect, 0)}, visitors named <= ` +
+      `${pct(MICROPHONE_GOALS.maxVisitorsNamed, 0)}; visitors never named more often than before in any condition`,
+  );
+  const e = report.enrolment;
+  console.log(
+    `enrolment cost per second of speech: voiceprint ${e.voiceprintPerSecond.toFixed(4)} s, ` +
+      `${e.rooms} simulated rooms ${e.simulatedPerSecond.toFixed(4)} s (one thread)`,
+  );
 }
 
 function scoreConfig(

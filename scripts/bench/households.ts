@@ -1,4 +1,9 @@
-import { centroidOf, type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
+import {
+  type AlternateCentroid,
+  centroidOf,
+  type MatchCandidate,
+  matchVoiceprint,
+} from "../../src/registry/matcher.js";
 import { drawDistinct, mulberry32 } from "./prng.js";
 
 /** One speaker's two voiceprints: enrolled from the first half of the file, tested on the second. */
@@ -6,6 +11,8 @@ export interface SpeakerPrints {
   id: string;
   enrol: Float32Array;
   test: Float32Array;
+  /** How the enrolment sounds elsewhere (its simulated rooms), as the registry gives them. */
+  alternates?: AlternateCentroid[];
 }
 
 /** Households drawn once and reused for every threshold, so thresholds are compared on equal terms. */
@@ -60,6 +67,7 @@ export function evaluateHouseholds(
       id: prints[m].id,
       name: prints[m].id,
       centroid: centroidOf([prints[m].enrol])!,
+      ...(prints[m].alternates ? { alternates: prints[m].alternates } : {}),
     }));
     const isMember = new Set(members);
     prints.forEach((speaker, index) => {

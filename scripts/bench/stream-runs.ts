@@ -1,22 +1,16 @@
 /**
  * Runs a turn-taking stream through voiceid's speech path (Silero VAD, then live identification) as
- * fast as it goes, and turns what comes out into announcements and reported turns for scoring: the
- * tracker as the daemon runs it, and the algorithm it replaced, for comparison in the same run.
+ * fast as it goes, and turns what comes out into announcements and reported turns for scoring.
  */
 import type { SpeechPipelineOptions } from "../../src/daemon/speech-pipeline.js";
 import { SpeechPipeline } from "../../src/daemon/speech-pipeline.js";
 import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
 import type { Decision } from "../../src/identify/decision.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
-import { type MatchCandidate, matchVoiceprint } from "../../src/registry/matcher.js";
+import type { EndedTurn } from "../../src/identify/speaker-tracker.js";
+import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import type { SileroVad } from "../../src/vad/silero.js";
-import { StreamingVad } from "../../src/vad/streaming.js";
-import {
-  LiveIdentifier as BaselineIdentifier,
-  type Detection,
-  outcomeOf,
-} from "./baseline/live-identifier.js";
 import { type Announcement, type ReportedTurn, UNKNOWN } from "./turn-streams.js";
 
 const CHUNK = 512;
@@ -48,17 +42,19 @@ function counting(encoder: SpeakerEncoder): SpeakerEncoder & { count: number } {
 /** The daemon's speech path over `samples`, with the tracker. */
 export async function runTracker(
   samples: Float32Array,
-  candidates: readonly MatchCandidate[],
+  candidates: () => readonly MatchCandidate[],
   models: RunModels,
   identification: LiveIdentifierOptions,
+  onTurnEnded?: (turn: EndedTurn) => void,
 ): Promise<Run> {
   const decisions: Decision[] = [];
   const encoder = counting(models.encoder);
   const options: SpeechPipelineOptions = {
     vad: models.vad,
     encoder,
-    candidates: () => candidates,
+    candidates,
     segmenter: {},
+    onTurnEnded,
     identification,
     onDecision: (d) => {
       decisions.push(d);
@@ -88,61 +84,4 @@ export function fromDecisions(decisions: readonly Decision[]): Omit<Run, "decisi
     }
   }
   return { announcements, reported };
-}
-
-/** The same stream through the algorithm voiceid had before (one label per turn). */
-export async function runBaseline(
-  samples: Float32Array,
-  candidates: readonly MatchCandidate[],
-  models: RunModels,
-  threshold: number,
-): Promise<Run> {
-  const detections: Detection[] = [];
-  const encoder = counting(models.encoder);
-  const match = (embedding: Float32Array) => outcomeOf(matchVoiceprint(embedding, candidates, threshold));
-  const identifier = new BaselineIdentifier(
-    encoder,
-    match,
-    {
-      firstDecisionSeconds: 1.6,
-      minSpeechSeconds: 1,
-      consistentWindows: 1,
-      changeSimilarity: 0.6,
-      changeWindows: 3,
-    },
-    (d) => {
-      detections.push(d);
-    },
-  );
-  models.vad.reset();
-  const vad = new StreamingVad({ detector: models.vad });
-  const handle = async (events: Awaited<ReturnType<StreamingVad["push"]>>) => {
-    for (const e of events) {
-      if (e.type === "speech-start") await identifier.segmentStarted(e.startSample, e.samples);
-      else if (e.type === "speech-audio") await identifier.segmentAudio(e.samples);
-      else if (e.type === "speech-end") {
-        if (!e.samples) identifier.segmentAborted();
-        else {
-          await identifier.segmentAudio(e.samples);
-          await identifier.segmentEnded(e.endSample);
-        }
-      }
-    }
-  };
-  for (let i = 0; i < samples.length; i += CHUNK)
-    await handle(await vad.push(samples.subarray(i, i + CHUNK)));
-  await handle(await vad.flush());
-  const announcements: Announcement[] = [];
-  const reported: ReportedTurn[] = [];
-  const said = new Map<number, string>();
-  for (const d of detections) {
-    // Its HA behaviour: every started/updated/stopped decision but "too_short" is announced as it stands.
-    const label = d.speakerId ?? (d.reason === "too_short" ? null : UNKNOWN);
-    if (label !== null && said.get(d.turnId) !== label) {
-      said.set(d.turnId, label);
-      announcements.push({ atS: d.startS + d.durationS, label });
-    }
-    if (d.type === "stopped") reported.push({ startS: d.startS, endS: d.startS + d.durationS, label });
-  }
-  return { announcements, reported, decisions: [], windows: encoder.count };
 }

@@ -10,8 +10,9 @@ import { drawDistinct, mulberry32 } from "./prng.js";
 import type { BenchFile } from "./setup.js";
 
 export const SAMPLE_RATE = 16_000;
-export type Condition = "dry" | "room";
-export const CONDITION_DIRS: Record<Condition, string> = {
+/** Which recordings a stream plays and the household enrolled from. */
+export type Audio = "dry" | "room";
+export const AUDIO_DIRS: Record<Audio, string> = {
   dry: "librispeech-train-clean-100",
   room: "librispeech-room",
 };
@@ -42,39 +43,58 @@ export interface TrueTurn {
   endS: number;
 }
 
-export interface TurnStream {
-  condition: Condition;
-  seed: number;
-  samples: Float32Array;
-  turns: TrueTurn[];
-  /** Enrolment audio per member: the first half of their file, in the same condition. */
-  enrolment: Map<string, Float32Array>;
+export interface Household {
+  members: string[];
+  visitors: string[];
 }
 
-export function loadCondition(files: BenchFile[], condition: Condition): Map<string, Float32Array> {
-  const dir = path.join(sharedAudio, CONDITION_DIRS[condition]);
+export interface TurnStream {
+  samples: Float32Array;
+  turns: TrueTurn[];
+}
+
+export function loadAudio(files: BenchFile[], audio: Audio): Map<string, Float32Array> {
+  const dir = path.join(sharedAudio, AUDIO_DIRS[audio]);
   return new Map(files.map((f) => [f.id, readWavAs16kMono(readFileSync(path.join(dir, f.file)))]));
 }
 
+/** The protocol of issue 7: `householdSize` speakers drawn from `seed` are the household, the others visitors. */
+export function drawHousehold(
+  ids: readonly string[],
+  seed: number,
+  size = DEFAULT_PROTOCOL.householdSize,
+): Household {
+  const picked = drawDistinct(ids.length, ids.length, mulberry32(seed));
+  return {
+    members: picked.slice(0, size).map((i) => ids[i]),
+    visitors: picked.slice(size).map((i) => ids[i]),
+  };
+}
+
+/** Enrolment audio per member: the first half of their file. */
+export function enrolmentOf(
+  audio: Map<string, Float32Array>,
+  household: Household,
+): Map<string, Float32Array> {
+  return new Map(household.members.map((id) => [id, audio.get(id)!.subarray(0, audio.get(id)!.length >> 1)]));
+}
+
 /**
- * The protocol of issue 7: a household of `householdSize` speakers (enrolled on the first half of their
- * file), the others visitors; turns of 2-8 s of speech, 80 % members (from the second half of their
- * file) and 20 % visitors (any part), pauses drawn from {0.05, 0.2, 0.5, 1, 2} s.
+ * Turns of 2-8 s of speech, 80 % members and 20 % visitors (any part of their file), pauses drawn from
+ * {0.05, 0.2, 0.5, 1, 2} s. Members speak from the second half of their file (never heard at
+ * enrolment), or with `memberPart: "first"` from the first (the listening before a test).
  */
 export function buildTurnStream(
   audio: Map<string, Float32Array>,
-  condition: Condition,
+  household: Household,
   seed: number,
-  protocol: StreamProtocol = DEFAULT_PROTOCOL,
+  options: { memberPart?: "first" | "second"; protocol?: Partial<StreamProtocol> } = {},
 ): TurnStream {
+  const protocol = { ...DEFAULT_PROTOCOL, ...options.protocol };
   const random = mulberry32(seed);
-  const ids = [...audio.keys()];
-  const picked = drawDistinct(ids.length, ids.length, random);
-  const members = picked.slice(0, protocol.householdSize).map((i) => ids[i]);
-  const visitors = picked.slice(protocol.householdSize).map((i) => ids[i]);
-  const enrolment = new Map(
-    members.map((id) => [id, audio.get(id)!.subarray(0, audio.get(id)!.length >> 1)]),
-  );
+  // The draw that used to pick the household, kept so that streams of a seed stay the same.
+  drawDistinct(audio.size, audio.size, random);
+  const { members, visitors } = household;
   const pieces: { turn: Omit<TrueTurn, "startS" | "endS">; samples: Float32Array }[] = [];
   const pauses: number[] = [];
   for (let t = 0; t < protocol.turns; t++) {
@@ -83,8 +103,13 @@ export function buildTurnStream(
       ? members[Math.floor(random() * members.length)]
       : visitors[Math.floor(random() * visitors.length)];
     const file = audio.get(voice)!;
-    const from = isMember ? file.length >> 1 : 0;
-    const available = file.length - from;
+    const half = file.length >> 1;
+    const [from, to] = !isMember
+      ? [0, file.length]
+      : options.memberPart === "first"
+        ? [0, half]
+        : [half, file.length];
+    const available = to - from;
     const want = Math.round(
       (protocol.minTurnS + random() * (protocol.maxTurnS - protocol.minTurnS)) * SAMPLE_RATE,
     );
@@ -107,7 +132,7 @@ export function buildTurnStream(
     turns.push({ ...p.turn, startS: at / SAMPLE_RATE, endS: (at + p.samples.length) / SAMPLE_RATE });
     at += p.samples.length + Math.round(pauses[i] * SAMPLE_RATE);
   });
-  return { condition, seed, samples, turns, enrolment };
+  return { samples, turns };
 }
 
 /** A claim the daemon made about who is talking, at the stream position it was decided. */
