@@ -48,9 +48,14 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
 
 /**
  * Full linear convolution of `signal` with `kernel` (length signal + kernel - 1), by overlap-add FFT:
- * blocks as long as the kernel keep the FFT small whatever the signal's length.
+ * blocks as long as the kernel keep the FFT small whatever the signal's length. `pause` is awaited
+ * between blocks (see breather()).
  */
-export function convolve(signal: Float32Array, kernel: Float32Array): Float32Array {
+export async function convolve(
+  signal: Float32Array,
+  kernel: Float32Array,
+  pause: () => Promise<void> = async () => {},
+): Promise<Float32Array> {
   const out = new Float32Array(signal.length + kernel.length - 1);
   if (signal.length === 0 || kernel.length === 0) return out;
   let size = 1;
@@ -63,6 +68,7 @@ export function convolve(signal: Float32Array, kernel: Float32Array): Float32Arr
   const re = new Float64Array(size);
   const im = new Float64Array(size);
   for (let from = 0; from < signal.length; from += block) {
+    await pause();
     re.fill(0);
     im.fill(0);
     re.set(signal.subarray(from, from + block));

@@ -39,7 +39,7 @@ export async function simulatedRoomVoiceprint(
   const seed = simulationSeed(speech.samples);
   const voiceprints: Float32Array[] = [];
   for (const [k, condition] of roomConditions(seed, ROOM_SIMULATION.rooms).entries()) {
-    const heard = simulateRoom(speech.samples, condition, (seed + k + 1) >>> 0);
+    const heard = await simulateRoom(speech.samples, condition, (seed + k + 1) >>> 0);
     voiceprints.push((await extractor.fromSpeech({ ...speech, samples: heard })).embedding);
   }
   const centroid = centroidOf(voiceprints);

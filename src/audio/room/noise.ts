@@ -2,13 +2,25 @@ import { gaussian } from "../../util/random.js";
 
 export type NoiseKind = "pink" | "babble";
 
-/** Pink (1/f) noise: white noise through Paul Kellet's refined three-pole filter. */
-export function pinkNoise(length: number, random: () => number): Float32Array {
+/** Samples generated between two pauses. */
+const CHUNK = 16_384;
+const noPause = async () => {};
+
+/**
+ * Pink (1/f) noise: white noise through Paul Kellet's refined three-pole filter. `pause` is awaited
+ * every CHUNK samples (see breather()).
+ */
+export async function pinkNoise(
+  length: number,
+  random: () => number,
+  pause: () => Promise<void> = noPause,
+): Promise<Float32Array> {
   const out = new Float32Array(length);
   let b0 = 0;
   let b1 = 0;
   let b2 = 0;
   for (let i = 0; i < length; i++) {
+    if (i % CHUNK === 0) await pause();
     const white = gaussian(random);
     b0 = 0.99765 * b0 + white * 0.099046;
     b1 = 0.963 * b1 + white * 0.2965164;
@@ -23,17 +35,23 @@ export function pinkNoise(length: number, random: () => number): Float32Array {
  * voice band) switched on and off at syllable rate. Not speech, so it carries nobody's voice, but it
  * has the spectrum and the fluctuation of a television or a conversation in the next room.
  */
-export function babbleNoise(length: number, random: () => number, sampleRate = 16_000): Float32Array {
+export async function babbleNoise(
+  length: number,
+  random: () => number,
+  sampleRate = 16_000,
+  pause: () => Promise<void> = noPause,
+): Promise<Float32Array> {
   const out = new Float32Array(length);
   const talkers = 4;
   for (let t = 0; t < talkers; t++) {
-    const voice = pinkNoise(length, random);
+    const voice = await pinkNoise(length, random, pause);
     const syllableHz = 3 + 3 * random();
     const phase = random() * 2 * Math.PI;
     let highpassed = 0;
     let previous = 0;
     let lowpassed = 0;
     for (let i = 0; i < length; i++) {
+      if (i % CHUNK === 0) await pause();
       // ~100 Hz high-pass and ~3.5 kHz low-pass, both one-pole: the voice band.
       highpassed = 0.96 * (highpassed + voice[i] - previous);
       previous = voice[i];

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { breather } from "../../util/breather.js";
 import { mulberry32 } from "../../util/random.js";
 import { convolve } from "../fft.js";
 import { type Point, type RoomGeometry, roomImpulseResponse } from "./impulse-response.js";
@@ -64,20 +65,22 @@ export function roomConditions(seed: number, count: number): RoomCondition[] {
 
 /**
  * `samples` as a microphone in `condition` hears them (the reverberation tail included), at the level of
- * the input, as a microphone's gain control would bring it.
+ * the input, as a microphone's gain control would bring it. Gives the event loop a turn every 10 ms of
+ * work: a 2-minute upload takes about a second per room.
  */
-export function simulateRoom(
+export async function simulateRoom(
   samples: Float32Array,
   condition: RoomCondition,
   seed: number,
   sampleRate = 16_000,
-): Float32Array {
+): Promise<Float32Array> {
   const random = mulberry32(seed);
-  const reverberant = convolve(samples, roomImpulseResponse(condition, sampleRate, random));
+  const pause = breather();
+  const reverberant = await convolve(samples, roomImpulseResponse(condition, sampleRate, random), pause);
   const noise =
     condition.noise === "pink"
-      ? pinkNoise(reverberant.length, random)
-      : babbleNoise(reverberant.length, random, sampleRate);
+      ? await pinkNoise(reverberant.length, random, pause)
+      : await babbleNoise(reverberant.length, random, sampleRate, pause);
   const heard = addNoise(reverberant, noise, condition.snrDb);
   const gain = Math.sqrt(meanPower(samples) / Math.max(meanPower(heard), 1e-20));
   for (let i = 0; i < heard.length; i++) heard[i] *= gain;

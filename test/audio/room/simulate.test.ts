@@ -51,10 +51,15 @@ describe("FFT convolution", () => {
     expect(() => fft(new Float64Array(6), new Float64Array(6))).toThrow(RangeError);
   });
 
-  it("equals direct convolution over several overlap-add blocks", () => {
+  it("equals direct convolution over several overlap-add blocks, giving the event loop turns", async () => {
     const signal = randomSignal(5000, 2);
     const kernel = randomSignal(300, 3);
-    const out = convolve(signal, kernel);
+    let pauses = 0;
+    const out = await convolve(signal, kernel, async () => {
+      pauses++;
+    });
+    // 5000 samples in blocks of 1024 - 300 + 1 = 725: one pause before each of the 7 blocks.
+    expect(pauses).toBe(7);
     expect(out.length).toBe(signal.length + kernel.length - 1);
     for (const i of [0, 1, 299, 300, 511, 1024, 4999, 5298]) {
       let direct = 0;
@@ -115,11 +120,13 @@ describe("room impulse responses", () => {
 });
 
 describe("household noise", () => {
-  it("is added at the signal-to-noise ratio asked for", () => {
+  it("is added at the signal-to-noise ratio asked for", async () => {
     const speech = randomSignal(RATE * 2, 4);
     for (const kind of ["pink", "babble"] as const) {
       const noise =
-        kind === "pink" ? pinkNoise(speech.length, mulberry32(5)) : babbleNoise(speech.length, mulberry32(5));
+        kind === "pink"
+          ? await pinkNoise(speech.length, mulberry32(5))
+          : await babbleNoise(speech.length, mulberry32(5));
       const noisy = addNoise(speech, noise, 10);
       const added = noisy.map((v, i) => v - speech[i]);
       const snr =
@@ -128,8 +135,8 @@ describe("household noise", () => {
     }
   });
 
-  it("pink noise has more power in low frequencies than high, about 3 dB per octave", () => {
-    const noise = pinkNoise(1 << 16, mulberry32(6));
+  it("pink noise has more power in low frequencies than high, about 3 dB per octave", async () => {
+    const noise = await pinkNoise(1 << 16, mulberry32(6));
     const re = Float64Array.from(noise);
     const im = new Float64Array(re.length);
     fft(re, im);
@@ -150,15 +157,15 @@ describe("household noise", () => {
 describe("simulated rooms of a clip", () => {
   const clip = randomSignal(RATE, 7);
 
-  it("are the same every time for the same clip, and others for another clip", () => {
+  it("are the same every time for the same clip, and others for another clip", async () => {
     const seed = simulationSeed(clip);
     expect(simulationSeed(clip.slice())).toBe(seed);
     expect(simulationSeed(randomSignal(RATE, 8))).not.toBe(seed);
     const conditions = roomConditions(seed, 8);
     expect(roomConditions(seed, 8)).toEqual(conditions);
-    const a = simulateRoom(clip, conditions[0], seed);
-    expect(simulateRoom(clip, conditions[0], seed)).toEqual(a);
-    expect(simulateRoom(clip, conditions[0], seed + 1)).not.toEqual(a);
+    const a = await simulateRoom(clip, conditions[0], seed);
+    expect(await simulateRoom(clip, conditions[0], seed)).toEqual(a);
+    expect(await simulateRoom(clip, conditions[0], seed + 1)).not.toEqual(a);
   });
 
   it("cover the ranges: RT60 0.2-1 s, talker 0.5-4 m, 5-25 dB, pink and babble, inside the room", () => {
@@ -186,11 +193,32 @@ describe("simulated rooms of a clip", () => {
     }
   });
 
-  it("keep the clip's level and add its reverberation tail", () => {
+  it("keep the clip's level and add its reverberation tail", async () => {
     const [condition] = roomConditions(simulationSeed(clip), 1);
-    const heard = simulateRoom(clip, condition, 1);
+    const heard = await simulateRoom(clip, condition, 1);
     expect(heard.length).toBeGreaterThan(clip.length);
     const power = (x: Float32Array) => x.reduce((s, v) => s + v * v, 0) / x.length;
     expect(power(heard)).toBeCloseTo(power(clip), 5);
+  });
+});
+
+describe("a long clip's simulation", () => {
+  it("never holds the event loop for long", async () => {
+    const long = randomSignal(RATE * 60, 9);
+    const [condition] = roomConditions(1, 1);
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 1);
+    try {
+      await simulateRoom(long, { ...condition, noise: "babble", rt60: 1 }, 1);
+    } finally {
+      clearInterval(ticker);
+    }
+    // A minute of audio is a few hundred ms of work; the loop still turns every few tens of ms.
+    expect(longest).toBeLessThan(60);
   });
 });
