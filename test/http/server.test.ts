@@ -9,7 +9,8 @@ import {
   type TempRegistry,
   tempRegistry,
 } from "../enrolment/helpers.js";
-import { detection, makeApp, type TestApp } from "./helpers.js";
+import { recordingLogger } from "../helpers/logger.js";
+import { detection, makeApp, rawRequest, type TestApp } from "./helpers.js";
 
 let pipeline: RealPipeline;
 beforeAll(async () => {
@@ -174,6 +175,28 @@ describe("startHttpServer", () => {
     }
     expect(t.hub.subscriberCount).toBe(0);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+  });
+
+  it("logs a client that hangs up mid-request at debug level, not as an error", async () => {
+    const { logger, lines } = recordingLogger();
+    const recorded = makeApp(pipeline, temp, { logger });
+    const own = await startHttpServer(recorded.app, { host: "127.0.0.1", port: 0 });
+    try {
+      for (const send of [
+        "POST /api/identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: 192044\r\n\r\nRIFF",
+        'POST /api/speakers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na',
+      ]) {
+        const client = rawRequest(own.url, { send: [send] });
+        await new Promise((r) => setTimeout(r, 100));
+        client.hangUp();
+        await client.answer;
+      }
+      await waitFor(() => lines.filter((l) => l === "debug client went away").length === 2, "both hang-ups");
+      expect(lines.filter((l) => !l.startsWith("debug"))).toEqual([]);
+      expect(temp.registry.list().map((s) => s.name)).toEqual(["Alice"]);
+    } finally {
+      await own.close();
+    }
   });
 
   it("reports a port that is already in use", async () => {
