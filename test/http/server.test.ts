@@ -199,6 +199,33 @@ describe("startHttpServer", () => {
     }
   });
 
+  it("holds more than ten event streams without a MaxListenersExceededWarning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      const streams = await Promise.all(
+        Array.from({ length: 14 }, async () => {
+          const res = await fetch(`${server.url}/api/events`);
+          const reader = res.body!.getReader();
+          await readUntil(reader, { text: "" }, (text) => text.includes("event: ready"));
+          return reader;
+        }),
+      );
+      expect(t.hub.subscriberCount).toBe(14);
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(warnings).toEqual([]);
+      await server.close();
+      for (const reader of streams) {
+        while (!(await reader.read().catch(() => ({ done: true }))).done);
+      }
+      expect(t.hub.subscriberCount).toBe(0);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("reports a port that is already in use", async () => {
     const port = Number(new URL(server.url).port);
     await expect(startHttpServer(t.app, { host: "127.0.0.1", port })).rejects.toBeInstanceOf(HttpListenError);
