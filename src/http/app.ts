@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { quoteInput } from "../util/quote.js";
 import { bearerToken } from "./auth.js";
 import type { HttpDeps } from "./deps.js";
 import { ApiError, errorJson, handleError, settleUnreadBody } from "./errors.js";
@@ -56,6 +57,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
     app.use("/metrics", auth);
   }
 
+  // JSON routes hold their bodies to far less (jsonBodyLimit).
   const limit = deps.config.bodyLimitBytes;
   app.use(
     "/api/*",
@@ -101,7 +103,10 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.route("/api/events", eventsRoutes({ ...deps, logger: log }, shutdown.signal));
 
   app.notFound((c) =>
-    settleUnreadBody(c, errorJson(c, 404, "not_found", `no route for ${c.req.method} ${c.req.path}`)),
+    settleUnreadBody(
+      c,
+      errorJson(c, 404, "not_found", `no route for ${c.req.method} ${quoteInput(c.req.path)}`),
+    ),
   );
   app.onError((err, c) => handleError(err, c, log));
   return app;

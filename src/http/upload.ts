@@ -1,12 +1,15 @@
 import type { Context } from "hono";
 import type { EnrolmentClip } from "../enrolment/enroller.js";
 import type { SampleSource } from "../registry/registry.js";
+import { quoteInput } from "../util/quote.js";
 import { ApiError } from "./errors.js";
 
 /** Media types that mean "this body is a WAV file". */
 export const WAV_MEDIA_TYPES = new Set(["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"]);
 const OCTET_STREAM = "application/octet-stream";
 const MULTIPART = "multipart/form-data";
+/** A part's file name is only a label for messages and feedback: no file system keeps a longer one. */
+const MAX_FILE_NAME_CHARS = 255;
 
 const ACCEPTED =
   "send a WAV file (Content-Type audio/wav, or application/octet-stream) or multipart/form-data with WAV files";
@@ -35,7 +38,7 @@ export async function readAudioClips(c: Context, source: SampleSource): Promise<
     checkClip(bytes, type, "request body");
     return [{ bytes, source }];
   }
-  const got = type === "" ? "no Content-Type" : `Content-Type ${type}`;
+  const got = type === "" ? "no Content-Type" : `Content-Type ${quoteInput(type)}`;
   throw new ApiError(415, "unsupported_media_type", `${got} is not accepted: ${ACCEPTED}`);
 }
 
@@ -55,13 +58,17 @@ async function readMultipart(c: Context, source: SampleSource): Promise<Enrolmen
   }
   const clips: EnrolmentClip[] = [];
   for (const [index, file] of files.entries()) {
-    const name = file.name || `file ${index + 1}`;
+    const name = file.name.slice(0, MAX_FILE_NAME_CHARS) || `file ${index + 1}`;
     const type = mediaTypeOf(file.type);
     if (type !== "" && type !== OCTET_STREAM && !WAV_MEDIA_TYPES.has(type)) {
-      throw new ApiError(415, "unsupported_media_type", `${JSON.stringify(name)} is ${type}: ${ACCEPTED}`);
+      throw new ApiError(
+        415,
+        "unsupported_media_type",
+        `${quoteInput(name)} is ${quoteInput(type)}: ${ACCEPTED}`,
+      );
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
-    checkClip(bytes, type, JSON.stringify(name));
+    checkClip(bytes, type, quoteInput(name));
     clips.push({ bytes, source, name });
   }
   return clips;

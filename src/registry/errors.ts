@@ -2,6 +2,8 @@
  * Typed registry errors. `code` is a stable string the HTTP layer maps to status codes
  * (not_found -> 404, exists -> 409, invalid_* -> 400, corrupt/write -> 500).
  */
+import { quoteInput } from "../util/quote.js";
+
 export type RegistryErrorCode =
   | "speaker_not_found"
   | "speaker_exists"
@@ -22,7 +24,7 @@ export abstract class RegistryError extends Error {
 export class SpeakerNotFoundError extends RegistryError {
   readonly code = "speaker_not_found";
   constructor(readonly idOrName: string) {
-    super(`no speaker with id or name "${idOrName}"`);
+    super(`no speaker with id or name ${quoteInput(idOrName)}`);
     this.name = "SpeakerNotFoundError";
   }
 }
@@ -47,7 +49,7 @@ export class AmbiguousSpeakerError extends RegistryError {
     readonly byNameId: string,
   ) {
     super(
-      `"${idOrName}" is the id of speaker "${byId}" and the name of speaker "${byNameId}"; ` +
+      `${quoteInput(idOrName)} is the id of speaker "${byId}" and the name of speaker "${byNameId}"; ` +
         `use the id ("${byId}" or "${byNameId}")`,
     );
     this.name = "AmbiguousSpeakerError";
@@ -68,7 +70,7 @@ export class InvalidSpeakerNameError extends RegistryError {
     readonly speakerName: string,
     reason: string,
   ) {
-    super(`invalid speaker name ${JSON.stringify(speakerName)}: ${reason}`);
+    super(`invalid speaker name ${quoteInput(speakerName)}: ${reason}`);
     this.name = "InvalidSpeakerNameError";
   }
 }

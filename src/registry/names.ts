@@ -1,12 +1,18 @@
 import { InvalidSpeakerNameError } from "./errors.js";
 
 export const MAX_NAME_LENGTH = 64;
+/** Room for surrogate pairs, combining marks and surrounding spaces around a name of MAX_NAME_LENGTH. */
+const MAX_NAME_INPUT_LENGTH = 4 * MAX_NAME_LENGTH;
 /** Letters (any script, with combining marks), digits, space and . _ ' - */
 const NAME_PATTERN = /^[\p{L}\p{M}\p{N} ._'-]+$/u;
 
 /** Trims and NFC-normalises a display name, or throws InvalidSpeakerNameError saying what is wrong. */
 export function normalizeSpeakerName(raw: unknown): string {
   if (typeof raw !== "string") throw new InvalidSpeakerNameError(String(raw), "must be a string");
+  // Before any work on it: normalising a 19 MiB "name" alone takes hundreds of megabytes.
+  if (raw.length > MAX_NAME_INPUT_LENGTH) {
+    throw new InvalidSpeakerNameError(raw, `must be at most ${MAX_NAME_LENGTH} characters`);
+  }
   const name = raw.normalize("NFC").trim();
   if (name.length === 0) throw new InvalidSpeakerNameError(raw, "must not be empty");
   // Control characters first: they are the most likely sign of garbage input, so name them explicitly.

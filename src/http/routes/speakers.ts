@@ -6,7 +6,7 @@ import { encodePcm16Wav } from "../../enrolment/wav-encode.js";
 import { SpeakerNotFoundError } from "../../registry/errors.js";
 import type { HttpDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { readJson } from "../json.js";
+import { jsonBodyLimit, readJson } from "../json.js";
 import { readAudioClips } from "../upload.js";
 import { enrolmentView, speakerView, thresholdScoresView } from "../views.js";
 
@@ -36,7 +36,7 @@ export function speakersRoutes(deps: HttpDeps): Hono {
 
   app.get("/", (c) => c.json({ speakers: registry.list().map((s) => speakerView(s, modelId)) }));
 
-  app.post("/", async (c) => {
+  app.post("/", jsonBodyLimit, async (c) => {
     const body = await readJson(c, createSchema);
     const speaker = await registry.create(
       body.name,
@@ -47,7 +47,7 @@ export function speakersRoutes(deps: HttpDeps): Hono {
 
   app.get("/:id", (c) => c.json({ speaker: speakerView(existing(c.req.param("id")), modelId) }));
 
-  app.patch("/:id", async (c) => {
+  app.patch("/:id", jsonBodyLimit, async (c) => {
     const body = await readJson(c, patchSchema);
     let speaker = existing(c.req.param("id"));
     // Rename first: it is the change that can be refused (name taken), and then nothing has changed.
@@ -89,7 +89,7 @@ export function speakersRoutes(deps: HttpDeps): Hono {
     return c.body(null, 204);
   });
 
-  app.post("/:id/record", async (c) => {
+  app.post("/:id/record", jsonBodyLimit, async (c) => {
     const live = deps.liveAudio;
     if (!live) {
       throw new ApiError(503, "live_audio_unavailable", "the daemon has no live audio input to record from");
