@@ -177,6 +177,41 @@ describe("startHttpServer", () => {
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });
 
+  it("gives a client that trickles its headers or a JSON body 408 and closes its connection", async () => {
+    const strict = await startHttpServer(t.app, {
+      host: "127.0.0.1",
+      port: 0,
+      headersTimeoutMs: 1000,
+      requestTimeoutMs: 2000,
+    });
+    try {
+      const headers = rawRequest(strict.url, {
+        send: ["GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"],
+        trickle: { chunk: "X-Slow: 1\r\n", everyMs: 200 },
+      });
+      const body = rawRequest(strict.url, {
+        send: [
+          "POST /api/speakers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{",
+        ],
+        trickle: { chunk: " ", everyMs: 200 },
+      });
+      for (const [client, limitMs] of [
+        [headers, 1000],
+        [body, 2000],
+      ] as const) {
+        const answer = await client.answer;
+        expect(answer.status).toBe(408);
+        expect(JSON.parse(answer.body).error.code).toBe("request_timeout");
+        // Node checks its timeouts once a second.
+        expect(answer.ms).toBeGreaterThanOrEqual(limitMs);
+        expect(answer.ms).toBeLessThan(limitMs + 2000);
+      }
+      expect(temp.registry.list().map((s) => s.name)).toEqual(["Alice"]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("logs a client that hangs up mid-request at debug level, not as an error", async () => {
     const { logger, lines } = recordingLogger();
     const recorded = makeApp(pipeline, temp, { logger });

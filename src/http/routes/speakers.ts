@@ -7,7 +7,8 @@ import { SpeakerNotFoundError } from "../../registry/errors.js";
 import type { HttpDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { jsonBodyLimit, readJson } from "../json.js";
-import { readAudioClips } from "../upload.js";
+import { takeAudioUpload } from "../upload.js";
+import type { UploadIntake } from "../upload-intake.js";
 import { enrolmentView, speakerView, thresholdScoresView } from "../views.js";
 
 export const MIN_RECORD_SECONDS = 1;
@@ -23,7 +24,7 @@ const patchSchema = z
 const recordSchema = z.strictObject({ seconds: z.number().min(MIN_RECORD_SECONDS).max(MAX_RECORD_SECONDS) });
 
 /** /api/speakers: CRUD, sample upload, live recording. */
-export function speakersRoutes(deps: HttpDeps): Hono {
+export function speakersRoutes(deps: HttpDeps, uploads: UploadIntake): Hono {
   const { registry, enroller, modelId } = deps;
   const app = new Hono();
   const existing = (id: string) => {
@@ -64,8 +65,9 @@ export function speakersRoutes(deps: HttpDeps): Hono {
 
   app.post("/:id/samples", async (c) => {
     const speaker = existing(c.req.param("id"));
-    const clips = await readAudioClips(c, "http");
-    const result = await enroller.enrol(speaker.id, clips, { maxClipSeconds: deps.config.maxUploadSeconds });
+    const result = await takeAudioUpload(c, uploads, "http", (clips) =>
+      enroller.enrol(speaker.id, clips, { maxClipSeconds: deps.config.maxUploadSeconds }),
+    );
     return c.json(enrolmentView(result, modelId), 201);
   });
 
