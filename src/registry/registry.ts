@@ -488,8 +488,10 @@ function checkNewSample(input: NewSample): Record<string, number[]> {
   if (input.clipWav !== undefined) {
     const wav = input.clipWav;
     const ascii = (from: number) => String.fromCharCode(...wav.subarray(from, from + 4));
-    if (!(wav instanceof Uint8Array) || wav.length < 12 || ascii(0) !== "RIFF" || ascii(8) !== "WAVE") {
-      throw new InvalidSampleError("clipWav must be the bytes of a WAV file (RIFF/WAVE header)");
+    // The bytes were decoded already (or written by voiceid): what the decoder reads, RF64 too, is kept as sent.
+    const riff = ascii(0) === "RIFF" || ascii(0) === "RF64";
+    if (!(wav instanceof Uint8Array) || wav.length < 12 || !riff || ascii(8) !== "WAVE") {
+      throw new InvalidSampleError("clipWav must be the bytes of a WAV file (RIFF or RF64/WAVE header)");
     }
   }
   return checkVoiceprints(input.voiceprints);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RunningHttpServer, startHttpServer } from "../../src/http/server.js";
 import { MAX_SAMPLES_PER_SPEAKER } from "../../src/registry/registry.js";
-import { makeWav } from "../audio/make-wav.js";
+import { asRf64, makeWav } from "../audio/make-wav.js";
 import {
   type RealPipeline,
   realPipeline,
@@ -122,6 +122,41 @@ describe("uploads that declare absurd audio", () => {
     }
     expect((await uploads).map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(answeredDuring).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("RF64 uploads", () => {
+  it("without a ds64 chunk: identify and enrolment both answer 422 in a user's words, and nothing is kept", async () => {
+    const rf64 = asRf64(slice(female, 0, 4), { ds64: false });
+    const before = await snapshot();
+    const answers = [];
+    for (const route of ["/api/identify", "/api/speakers/alice/samples"]) {
+      answers.push(
+        await errorOf(await fetch(`${base}${route}`, { method: "POST", headers: WAV, body: rf64 })),
+      );
+    }
+    const reason =
+      'an RF64 file must carry its sizes in a "ds64" chunk and this one has none; save it as a standard WAV file';
+    expect(answers).toEqual([
+      { status: 422, code: "invalid_wav", message: reason },
+      { status: 422, code: "invalid_wav", message: `clip 1 of 1: ${reason}; nothing was enrolled` },
+    ]);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("with its ds64 chunk: identified and enrolled alike, the clip kept as sent", async () => {
+    const rf64 = asRf64(slice(female, 0, 4), { ds64: true });
+    const identified = await fetch(`${base}/api/identify`, { method: "POST", headers: WAV, body: rf64 });
+    expect(identified.status).toBe(200);
+    const enrolled = await fetch(`${base}/api/speakers/alice/samples`, {
+      method: "POST",
+      headers: WAV,
+      body: rf64,
+    });
+    expect(enrolled.status).toBe(201);
+    const [sample] = temp.registry.get("alice")!.samples;
+    const clip = await fetch(`${base}/api/speakers/alice/samples/${sample.id}/audio`);
+    expect(new Uint8Array(await clip.arrayBuffer())).toEqual(rf64);
   });
 });
 
