@@ -40,6 +40,22 @@ export class SpeakerExistsError extends RegistryError {
   }
 }
 
+/** A new name reads like another speaker's (TR39 look-alikes): to a reader, they would be one person. */
+export class LookAlikeNameError extends RegistryError {
+  readonly code = "speaker_exists";
+  constructor(
+    readonly speakerName: string,
+    readonly existingName: string,
+    readonly existingId: string,
+  ) {
+    super(
+      `${quoteInput(speakerName)} looks like the name of speaker "${existingName}" (id "${existingId}"); ` +
+        "choose a name that reads differently",
+    );
+    this.name = "LookAlikeNameError";
+  }
+}
+
 /** One speaker's id is another speaker's name: which one was meant cannot be told. */
 export class AmbiguousSpeakerError extends RegistryError {
   readonly code = "speaker_ambiguous";

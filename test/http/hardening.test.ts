@@ -298,6 +298,40 @@ describe("smaller holes", () => {
     expect(temp.registry.list().map((s) => s.name)).toEqual(["Alice", "Zoë", "Speaker"]);
   });
 
+  it("refuses names that look like another person's, and the words Home Assistant shows for no one", async () => {
+    await temp.registry.create("STRASSE");
+    const before = await snapshot();
+    const create = async (name: string) =>
+      errorOf(
+        await fetch(`${base}/api/speakers`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ name }),
+        }),
+      );
+    for (const name of ["Ａｌｉｃｅ", "Straße", "AIice"]) {
+      const answer = await create(name);
+      expect(answer, name).toMatchObject({ status: 409, code: "speaker_exists" });
+      expect(answer.message, name).toMatch(/^".+" looks like the name of speaker "(Alice|STRASSE)"/);
+    }
+    expect(await create("\u0410lice")).toEqual({
+      status: 400,
+      code: "invalid_speaker_name",
+      message:
+        'invalid speaker name "\u0410lice": mixes Latin and Cyrillic letters, which look alike; write it in one script',
+    });
+    for (const name of ["unrecognized", "Unknown", "unknown-3", "None", "Unavailable"]) {
+      expect(await create(name), name).toMatchObject({ status: 400, code: "invalid_speaker_name" });
+    }
+    const rename = await fetch(`${base}/api/speakers/alice`, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Strasse" }),
+    });
+    expect(await errorOf(rename)).toMatchObject({ status: 409, code: "speaker_exists" });
+    expect(await snapshot()).toBe(before);
+  });
+
   it("caps the samples of one speaker", async () => {
     const full = Array.from({ length: MAX_SAMPLES_PER_SPEAKER }, (_, i) => ({
       voiceprints: { [pipeline.extractor.modelId]: unitVector(i) },
