@@ -14,6 +14,7 @@ import {
   LISTENING_OFF,
   LISTENING_ON,
   lastSpeakerPayload,
+  NO_LAST_SPEAKER,
   speechEventPayload,
   TALKING_OFF,
   TALKING_ON,
@@ -277,8 +278,11 @@ export class HomeAssistantPublisher implements Component {
   }
 
   private publishLastSpeaker(): void {
-    if (this.lastSpeaker)
-      this.connection.publishState(this.topics.lastSpeaker, JSON.stringify(this.lastSpeaker));
+    // Also without one of our own: anything else the broker retains there (another client's) is not true.
+    this.connection.publishState(
+      this.topics.lastSpeaker,
+      JSON.stringify(this.lastSpeaker ?? NO_LAST_SPEAKER),
+    );
   }
 
   private publishLastHeard(speakerId: string): void {

@@ -301,6 +301,33 @@ describe("HomeAssistantPublisher against mosquitto", () => {
     expect(recorder.messages.slice(mark).filter((m) => m.topic === discoveryTopic(room))).toHaveLength(1);
   });
 
+  it("replaces a last speaker another client retained, on connect and on every republish", async () => {
+    const room = newRoom();
+    const mallory = await MqttRecorder.start(broker.url, [`never-${room}`]);
+    cleanups.push(() => mallory.stop());
+    const topic = `voiceid/${room}/last_speaker`;
+    await mallory.publish(topic, JSON.stringify({ speaker: "Mallory" }), true);
+    const noLastSpeaker = { speaker: null, speakerId: null, score: null, turnId: null, at: null };
+
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice]);
+    await link.start();
+    await waitForRetained(broker.url, [topic], (r) =>
+      r.get(topic) === JSON.stringify(noLastSpeaker) ? r : undefined,
+    );
+    // Again while connected: Home Assistant's next "online" (its restart) corrects it too.
+    await mallory.publish(topic, JSON.stringify({ speaker: "Mallory" }), true);
+    await mallory.publish(`ha-${room}/status`, "online");
+    await waitForRetained(broker.url, [topic], (r) =>
+      r.get(topic) === JSON.stringify(noLastSpeaker) ? r : undefined,
+    );
+    // With a last speaker of its own, that one is what stays.
+    link.ha.publishEvent(speech());
+    await waitForRetained(broker.url, [topic], (r) =>
+      JSON.parse(r.get(topic) ?? "{}").speakerId === "alice" ? r : undefined,
+    );
+  });
+
   it("publishes every state before availability, so a crash's stale 'ON' is replaced while unavailable", async () => {
     const room = newRoom();
     // What a kill -9 while Alice talked leaves on the broker: her retained ON and the will's offline.
