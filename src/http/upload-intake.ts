@@ -2,9 +2,9 @@ import type { Context } from "hono";
 import { ApiError } from "./errors.js";
 
 /** Uploads worked on at once: each holds its body (up to bodyLimitBytes) until the models are done with it. */
-export const DEFAULT_MAX_UPLOADS_IN_FLIGHT = 4;
+const DEFAULT_MAX_UPLOADS_IN_FLIGHT = 4;
 /** An upload body must keep arriving at this rate (after the grace period): any home network does far better. */
-export const DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND = 64 * 1024;
+const DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND = 64 * 1024;
 /** Time every body gets before the rate counts: connection set-up, a phone waking its radio. */
 export const DEFAULT_UPLOAD_GRACE_MS = 5000;
 
@@ -48,6 +48,9 @@ export class UploadIntake {
   async take<T>(c: Context, work: (body: Uint8Array) => Promise<T>): Promise<T> {
     const declared = Number(c.req.header("content-length") ?? 0);
     if (declared > this.maxBodyBytes) throw this.tooLarge();
+    // Every slot busy with an upload that has arrived: not worth holding another body for (checked again
+    // once it is in, since a slot taken now may be free by then, and one free now may not be).
+    if (this.inFlight >= this.maxInFlight) throw this.busy();
     const held = { bytes: 0 };
     try {
       const body = await this.receive(c, held);
