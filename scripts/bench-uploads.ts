@@ -395,15 +395,17 @@ function hostileTable(before: HostileFigures | null, after: HostileFigures): str
       : `${(s.servedAfterMs / 1000).toFixed(2)} s, ${tries}`;
   };
   const cut = (f: HostileFigures) => {
-    const c = f.slowBodies.cutAfterMs;
-    return c === null ? "never" : `${(c[0] / 1000).toFixed(1)}-${(c[1] / 1000).toFixed(1)} s`;
+    const c = f.slowBodies.answeredAfterMs;
+    if (c === null) return "never";
+    const statuses = [...new Set(f.slowBodies.answers)].join(", ");
+    return `${statuses} after ${(c[0] / 1000).toFixed(2)}-${(c[1] / 1000).toFixed(2)} s`;
   };
   const answers = (f: HostileFigures) =>
     f.hugeName.answers.map((a) => `${a.status}, ${bytes(a.bytes)}, ${ms(a.ms)}`).join(" / ");
   const mb = (x: number) => `${x.toFixed(0)} MB`;
   const rows: Array<[string, (f: HostileFigures) => string]> = [
     [`real upload during ${TRICKLING} trickling uploads`, served],
-    ["trickling uploads cut off after", cut],
+    ["trickling uploads answered", cut],
     ["19 MiB invalid name: answers (create / rename)", answers],
     ["  /health p50 during it", (f) => ms(f.hugeName.healthP50Ms)],
     ["  /health max during it", (f) => ms(f.hugeName.healthMaxMs)],

@@ -11,8 +11,10 @@ export interface SlowBodyFigures {
   servedAfterMs: number | null;
   /** Statuses the real upload got until served, e.g. [429, 429, 200]. */
   attempts: number[];
-  /** When the daemon cut the trickling clients off (first and last), from their start; null: it never did. */
-  cutAfterMs: [number, number] | null;
+  /** When the daemon answered the trickling clients (first and last), from their start; null: not all of them. */
+  answeredAfterMs: [number, number] | null;
+  /** The statuses it answered them with, e.g. [408, 408, 408, 408]. */
+  answers: number[];
 }
 
 /**
@@ -27,9 +29,9 @@ export async function slowBodyAttack(
 ): Promise<SlowBodyFigures> {
   const { hostname, port } = new URL(api);
   const started = performance.now();
-  const cutAt: number[] = [];
+  const answeredAt: number[] = [];
+  const answers: number[] = [];
   const sockets: Socket[] = [];
-  let ended = false;
   const closed = Array.from(
     { length: options.trickling },
     () =>
@@ -41,16 +43,18 @@ export async function slowBodyAttack(
         });
         sockets.push(socket);
         const timer = setInterval(() => socket.write("RIFFxxxxxx"), 1000);
+        socket.once("data", (chunk: Buffer) => {
+          answeredAt.push(performance.now() - started);
+          answers.push(Number(chunk.toString("latin1").split(" ")[1]));
+        });
         socket.on("error", () => {});
         socket.on("close", () => {
           clearInterval(timer);
-          if (!ended) cutAt.push(performance.now() - started);
           resolve();
         });
       }),
   );
   const end = setTimeout(() => {
-    ended = true;
     for (const socket of sockets) socket.destroy();
   }, options.attackSeconds * 1000);
 
@@ -75,9 +79,11 @@ export async function slowBodyAttack(
   }
   await Promise.all(closed);
   clearTimeout(end);
-  const cut =
-    cutAt.length === options.trickling ? ([cutAt[0], cutAt[cutAt.length - 1]] as [number, number]) : null;
-  return { trickling: options.trickling, servedAfterMs, attempts, cutAfterMs: cut };
+  const answered =
+    answeredAt.length === options.trickling
+      ? ([Math.min(...answeredAt), Math.max(...answeredAt)] as [number, number])
+      : null;
+  return { trickling: options.trickling, servedAfterMs, attempts, answeredAfterMs: answered, answers };
 }
 
 export interface HugeNameFigures {
