@@ -42,12 +42,12 @@ export class HttpListenError extends Error {
 
 /** Serves `app` (from createHttpApp) with @hono/node-server. */
 export async function startHttpServer(app: Hono, options: HttpServerOptions): Promise<RunningHttpServer> {
-  // A request line Node can parse but not turn into a URL (bad escapes, a bad Host) still gets a JSON answer.
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // Node refuses a headers timeout longer than the request's.
   const headersTimeout = Math.min(options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  // A client that trickles its request holds a socket only that long. A request line Node can parse but not
+  // turn into a URL (bad escapes, a bad Host) still gets a JSON answer.
   const server: Server = createServer(
-    // A client that trickles its request holds a socket only this long.
     { headersTimeout, requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     getRequestListener(app.fetch, {
       errorHandler: (err) => jsonError(400, "bad_request", `malformed request: ${(err as Error).message}`),
