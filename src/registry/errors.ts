@@ -113,7 +113,7 @@ export class SampleNotFoundError extends RegistryError {
     readonly speakerId: string,
     readonly sampleId: string,
   ) {
-    super(`speaker "${speakerId}" has no sample "${sampleId}"`);
+    super(`speaker "${speakerId}" has no sample ${quoteInput(sampleId)}`);
     this.name = "SampleNotFoundError";
   }
 }

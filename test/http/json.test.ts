@@ -127,6 +127,14 @@ describe("answers to bad input", () => {
     const longPath = `/api/speakers/${"z".repeat(8000)}`;
     const missing = await errorOf(await fetch(`${base}${longPath}`));
     expect(missing.message.length).toBeLessThan(150);
+    const noSample = await errorOf(
+      await fetch(`${base}/api/speakers/alice/samples/${"s".repeat(8000)}`, { method: "DELETE" }),
+    );
+    expect(noSample).toEqual({
+      status: 404,
+      code: "sample_not_found",
+      message: `speaker "alice" has no sample "${"s".repeat(40)}"… (8000 characters)`,
+    });
     const foreign = await errorOf(
       await fetch(`${base}/api/speakers/alice`, {
         method: "DELETE",
