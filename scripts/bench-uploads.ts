@@ -1,10 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { resample } from "../src/audio/resample.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
+import {
+  type HugeNameFigures,
+  hugeNameAttack,
+  type SlowBodyFigures,
+  slowBodyAttack,
+} from "./bench/hostile.js";
 import {
   concatenate,
   enrolSpeakers,
@@ -36,9 +42,21 @@ const GOALS = { healthP95Ms: 100, extraDelayP95Ms: 250 };
 const TAIL_SECONDS = 15;
 
 const USAGE = `usage: npm run bench:uploads -- [options]
-  --uploads N      uploads in flight during the loaded pass (default 10)
-  --utterances N   utterances in each pass of the stream (default 8, about 2 minutes)
-  --json           print one JSON object instead of tables`;
+  --uploads N          uploads in flight during the loaded pass (default 10)
+  --utterances N       utterances in each pass of the stream (default 8, about 2 minutes)
+  --attack-seconds N   how long the clients trickling upload bodies keep at it (default 30)
+  --before FILE        another build's dist/cli/main.js (e.g. a checkout of an earlier commit, built with
+                       npm run build): the hostile-input figures of both, in the same run
+  --hostile-only       the hostile-input figures only, without the two passes of the stream
+  --json               print one JSON object instead of tables`;
+
+/** Trickling clients: as many as the daemon has upload slots, as in the issue. */
+const TRICKLING = 4;
+
+interface HostileFigures {
+  slowBodies: SlowBodyFigures;
+  hugeName: HugeNameFigures;
+}
 
 interface Pass {
   healthMs: number[];
@@ -49,7 +67,14 @@ async function main(): Promise<number> {
   const v = parseBenchArgs(
     () =>
       parseArgs({
-        options: { uploads: { type: "string" }, utterances: { type: "string" }, ...COMMON_BENCH_OPTIONS },
+        options: {
+          uploads: { type: "string" },
+          utterances: { type: "string" },
+          "attack-seconds": { type: "string" },
+          before: { type: "string" },
+          "hostile-only": { type: "boolean", default: false },
+          ...COMMON_BENCH_OPTIONS,
+        },
         strict: true,
       }),
     USAGE,
@@ -69,6 +94,13 @@ async function main(): Promise<number> {
     (n) => Number.isInteger(n) && n >= 1 && n <= 60,
     "1-60",
   );
+  const attackSeconds = numberOption(
+    "attack-seconds",
+    v["attack-seconds"],
+    30,
+    (n) => Number.isInteger(n) && n >= 5 && n <= 300,
+    "5-300",
+  );
   const machine = machineInfo();
   const models = requireModels();
   const files = librispeechFiles();
@@ -87,6 +119,39 @@ async function main(): Promise<number> {
     );
     const bigUpload = encodePcm16Wav(resample(speech, SAMPLE_RATE, UPLOAD_RATE), UPLOAD_RATE);
     const oneHz = encodePcm16Wav(new Float32Array(10_000), 1);
+    // A real upload during the slow-body attack: 10 s of a speaker nobody enrolled.
+    const tenSeconds = encodePcm16Wav(
+      concatenate(files.slice(ENROLLED, ENROLLED + 2), 7).samples.subarray(0, 10 * SAMPLE_RATE),
+      SAMPLE_RATE,
+    );
+    const enrolledId = `speaker-${files[0].id}`;
+    const hostile = async (api: string, pid: number): Promise<HostileFigures> => {
+      progress(`hostile input: ${TRICKLING} clients trickling upload bodies for up to ${attackSeconds} s`);
+      const slowBodies = await slowBodyAttack(api, tenSeconds, { trickling: TRICKLING, attackSeconds });
+      progress("hostile input: a 19 MiB invalid name, created and renamed");
+      return { slowBodies, hugeName: await hugeNameAttack(api, pid, enrolledId) };
+    };
+
+    let before: HostileFigures | null = null;
+    if (v.before) {
+      // A copy of the data: the same people, and nothing the other build does reaches this one's.
+      const beforeData = path.join(dir, "data-before");
+      cpSync(dataDir, beforeData, { recursive: true });
+      progress(`the build before: ${v.before}`);
+      const old = await startServiceDaemon({
+        dataDir: beforeData,
+        modelsDir: models.modelsDir,
+        mqttUrl: broker.url,
+        room: "bench-uploads-before",
+        entry: v.before,
+      });
+      try {
+        before = await hostile(old.api, old.pid);
+      } finally {
+        old.child.kill();
+        await old.exited;
+      }
+    }
 
     const pass = concatenate(files.slice(0, utterances), 3);
     // Quiet pass, loaded pass, then silence while the last uploads finish (the daemon exits at the end).
@@ -115,6 +180,20 @@ async function main(): Promise<number> {
       const oneHzStatus = oneHzAnswer.status;
       await oneHzAnswer.text();
       const rssAfterOneHz = procRssMb(pid).rss;
+      const after = await hostile(api, pid);
+      if (v["hostile-only"]) {
+        child.kill();
+        await exited;
+        const figures = { machine, oneHz: { status: oneHzStatus, ms: oneHzMs }, hostile: { before, after } };
+        if (v.json) console.log(JSON.stringify(figures, null, 2));
+        else {
+          console.log(
+            heading(`bench:uploads (hostile input) on ${machine.cpuModel} (${machine.cores} cores)`),
+          );
+          console.log(hostileTable(before, after));
+        }
+        return 0;
+      }
 
       child.stdin.write(header);
       const chunkBytes = CHUNK * 2;
@@ -217,6 +296,7 @@ async function main(): Promise<number> {
           bytes: bigUpload.length,
         },
         oneHz: { status: oneHzStatus, ms: oneHzMs, rssBeforeMb: rssBefore, rssAfterMb: rssAfterOneHz },
+        hostile: { before, after },
         quiet: summary(passes.quiet),
         loaded: summary(passes.loaded),
         maxRssMb: maxRss,
@@ -278,6 +358,8 @@ async function main(): Promise<number> {
         `\n1 Hz WAV (20 kB): HTTP ${oneHzStatus} after ${oneHzMs.toFixed(1)} ms; RSS ${rssBefore.toFixed(0)} -> ` +
           `${rssAfterOneHz.toFixed(0)} MB. Highest RSS during the run: ${maxRss.toFixed(0)} MB.`,
       );
+      console.log(heading("hostile input"));
+      console.log(hostileTable(before, after));
       return 0;
     } finally {
       child.kill();
@@ -301,5 +383,45 @@ function summary(pass: Pass) {
 }
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/** The hostile-input figures, of this build and (with --before) of the other one side by side. */
+function hostileTable(before: HostileFigures | null, after: HostileFigures): string {
+  const columns = before ? [before, after] : [after];
+  const served = (f: HostileFigures) => {
+    const s = f.slowBodies;
+    const tries = `${s.attempts.length} tr${s.attempts.length === 1 ? "y" : "ies"}`;
+    return s.servedAfterMs === null
+      ? `not served (${tries})`
+      : `${(s.servedAfterMs / 1000).toFixed(2)} s, ${tries}`;
+  };
+  const cut = (f: HostileFigures) => {
+    const c = f.slowBodies.answeredAfterMs;
+    if (c === null) return "never";
+    const statuses = [...new Set(f.slowBodies.answers)].join(", ");
+    return `${statuses} after ${(c[0] / 1000).toFixed(2)}-${(c[1] / 1000).toFixed(2)} s`;
+  };
+  const answers = (f: HostileFigures) =>
+    f.hugeName.answers.map((a) => `${a.status}, ${bytes(a.bytes)}, ${ms(a.ms)}`).join(" / ");
+  const mb = (x: number) => `${x.toFixed(0)} MB`;
+  const rows: Array<[string, (f: HostileFigures) => string]> = [
+    [`real upload during ${TRICKLING} trickling uploads`, served],
+    ["trickling uploads answered", cut],
+    ["19 MiB invalid name: answers (create / rename)", answers],
+    ["  /health p50 during it", (f) => ms(f.hugeName.healthP50Ms)],
+    ["  /health max during it", (f) => ms(f.hugeName.healthMaxMs)],
+    [
+      "  RSS before / max / 3 s after",
+      (f) => `${mb(f.hugeName.rssBeforeMb)} / ${mb(f.hugeName.rssMaxMb)} / ${mb(f.hugeName.rssAfterMb)}`,
+    ],
+  ];
+  return formatTable(
+    ["figure", ...(before ? ["before", "this build"] : ["this build"])],
+    rows.map(([label, cell]) => [label, ...columns.map(cell)]),
+  );
+}
+
+function bytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} B`;
+}
 
 runMain(main);

@@ -148,10 +148,12 @@ export async function startServiceDaemon(options: {
   modelsDir: string;
   mqttUrl: string;
   room: string;
+  /** Another build's dist/cli/main.js (to compare with an earlier commit); default this checkout's. */
+  entry?: string;
 }): Promise<ServiceDaemon> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const args = [...serviceNodeFlags(root), shippedEntry(root), "run", "--input", "-"];
+  const args = [...serviceNodeFlags(root), options.entry ?? shippedEntry(root), "run", "--input", "-"];
   const child = spawn(process.execPath, [...args, "--data-dir", options.dataDir], {
     cwd: root,
     stdio: ["pipe", "ignore", "inherit"],

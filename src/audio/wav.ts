@@ -176,6 +176,12 @@ function scanToData(bytes: Uint8Array, start: RiffStart, streaming: boolean): Ch
     const body = pos + 8;
     if (id === "data") {
       if (!format) throw new WavFormatError("data chunk comes before the fmt chunk (or fmt is missing)");
+      if (start.rf64 && ds64Data === null) {
+        // An RF64 file keeps its real sizes in its ds64 chunk: without one, nothing it declares can be trusted.
+        throw new WavFormatError(
+          'an RF64 file must carry its sizes in a "ds64" chunk and this one has none; save it as a standard WAV file',
+        );
+      }
       let dataLength: number | null = size;
       if (start.rf64 && size === UNKNOWN_SIZE && ds64Data !== null) dataLength = ds64Data;
       else if (size === UNKNOWN_SIZE) dataLength = null;

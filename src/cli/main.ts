@@ -21,5 +21,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-// `run` keeps the process alive until a signal; the other commands end here.
-if (code !== -1) process.exitCode = code;
+// `run` keeps the process alive until a signal; the other commands end here. A failure ends the process even
+// if something it started still holds it open: systemd restarts a daemon that exits, not one that hangs.
+if (code > 0) process.exit(code);
+if (code === 0) process.exitCode = code;

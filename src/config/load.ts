@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { z } from "zod";
 import { PARSE_ONCE } from "../util/parse-once.js";
+import { quoteInput } from "../util/quote.js";
 import { CONFIG_PATH_ENV, ENV_MAPPING, GENERIC_ENV_PREFIX } from "./env.js";
 import { closestKey, leafKind, objectKeys, schemaAt } from "./introspect.js";
 import { createConfigSchema, type VoiceidConfig } from "./schema.js";
@@ -193,7 +194,7 @@ function setFromString(
       const n = Number(value);
       if (value.trim() !== "" && Number.isFinite(n)) typed = n;
       else {
-        problems.push({ path, message: `expected a number, got "${value}"`, source });
+        problems.push({ path, message: `expected a number, got ${quoteInput(value)}`, source });
         return;
       }
       break;
@@ -203,7 +204,7 @@ function setFromString(
       if (TRUE.has(v)) typed = true;
       else if (FALSE.has(v)) typed = false;
       else {
-        problems.push({ path, message: `expected true or false, got "${value}"`, source });
+        problems.push({ path, message: `expected true or false, got ${quoteInput(value)}`, source });
         return;
       }
       break;
@@ -252,7 +253,7 @@ function describeValue(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return `"${v}"`;
+  if (typeof v === "string") return quoteInput(v);
   return String(v);
 }
 

@@ -34,7 +34,24 @@ export function isLoopbackHost(host: string): boolean {
  */
 const whole = (error = "must be a whole number") => z.number().refine(Number.isInteger, { error });
 
-const text = z.string().trim().min(1, { error: "must not be empty" });
+/**
+ * Text settings are bounded: each ends up in a topic, a payload, a header or a path, and MQTT takes at most
+ * 65,535 bytes per string (mqtt.js cannot even write a longer last-will topic, and the daemon hung on it). A
+ * value past these bounds is a typo or an attack, reported with the other configuration errors at start.
+ */
+const MAX_PATH_CHARS = 4096;
+const MAX_HOST_CHARS = 253;
+const MAX_TOPIC_CHARS = 128;
+/** The room names the device in Home Assistant and travels in every event: a name, like a person's. */
+const MAX_ROOM_CHARS = 64;
+
+/** The bound of a text setting, saying how long the value was (never the value: it may be huge). */
+const atMost = (max: number) => ({
+  error: (issue: { input?: unknown }) =>
+    `must be at most ${max} characters, got ${String(issue.input).length}`,
+});
+const text = (max: number) => z.string().trim().min(1, { error: "must not be empty" }).max(max, atMost(max));
+const filePath = text(MAX_PATH_CHARS);
 const probability = z.number().min(0, { error: "must be between 0 and 1" }).max(1, {
   error: "must be between 0 and 1",
 });
@@ -43,7 +60,7 @@ const positiveMillis = whole("must be a whole number of milliseconds").min(1, { 
 const seconds = z.number().min(0, { error: "must be >= 0" });
 const positiveSeconds = z.number().gt(0, { error: "must be > 0" });
 /** MQTT topic prefix: no wildcards, no empty levels at the ends. */
-const topic = text.refine((t) => !/[+#]/.test(t) && !t.startsWith("/") && !t.endsWith("/"), {
+const topic = text(MAX_TOPIC_CHARS).refine((t) => !/[+#]/.test(t) && !t.startsWith("/") && !t.endsWith("/"), {
   error: "must be an MQTT topic without wildcards (+, #) or leading/trailing '/'",
 });
 
@@ -63,7 +80,7 @@ const audioSchema = z
     /** Where audio comes from: the live microphone, a file, or standard input. */
     source: z.enum(["microphone", "file", "stdin"]).default("microphone"),
     /** ALSA device for arecord (-D) or sox (AUDIODEV). */
-    device: text.default("default"),
+    device: text(256).default("default"),
     recorder: z.enum(["arecord", "sox"]).default("arecord"),
     /** Capture rate of the recorder (and of raw file/stdin input); converted to 16 kHz internally. */
     sampleRate: whole()
@@ -72,7 +89,7 @@ const audioSchema = z
       .default(16_000),
     channels: whole().min(1, { error: "must be >= 1" }).max(32, { error: "must be <= 32" }).default(1),
     /** Input file for source "file". */
-    file: text.optional(),
+    file: filePath.optional(),
     /** "auto" detects WAV by its RIFF header, anything else is raw s16le. */
     format: z.enum(["auto", "wav", "raw"]).default("auto"),
     /** Pace file/stdin input like a live microphone instead of as fast as the pipeline takes it. */
@@ -148,9 +165,9 @@ const hardwareSchema = z.strictObject({
 
 const tlsSchema = z
   .strictObject({
-    ca: text.optional(),
-    cert: text.optional(),
-    key: text.optional(),
+    ca: filePath.optional(),
+    cert: filePath.optional(),
+    key: filePath.optional(),
     rejectUnauthorized: z.boolean().default(true),
   })
   .refine((t) => Boolean(t.cert) === Boolean(t.key), {
@@ -162,7 +179,7 @@ const tlsSchema = z
 const mqttSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
-    url: text
+    url: text(2048)
       .refine(
         (u) => {
           try {
@@ -174,9 +191,9 @@ const mqttSchema = z
         { error: "must be mqtt://, mqtts://, ws:// or wss://" },
       )
       .default("mqtt://localhost:1883"),
-    username: text.optional(),
-    password: z.string().optional(),
-    clientId: text.optional(),
+    username: text(256).optional(),
+    password: z.string().max(1024, atMost(1024)).optional(),
+    clientId: text(MAX_TOPIC_CHARS).optional(),
     tls: tlsSchema.prefault({}),
     baseTopic: topic.default("voiceid"),
     discoveryPrefix: topic.default("homeassistant"),
@@ -199,7 +216,7 @@ const mqttSchema = z
 const httpSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
-    host: text.default("127.0.0.1"),
+    host: text(MAX_HOST_CHARS).default("127.0.0.1"),
     port: whole()
       .min(1, { error: "must be 1-65535" })
       .max(65_535, { error: "must be 1-65535" })
@@ -208,11 +225,12 @@ const httpSchema = z
     token: z
       .string()
       .min(16, { error: "must be at least 16 characters" })
+      .max(1024, atMost(1024))
       // What an Authorization: Bearer header can carry; a token with a space could never match.
       .regex(/^[\x21-\x7e]+$/, { error: "must be printable ASCII without spaces" })
       .optional(),
     /** Host names (beyond IP addresses, localhost and this machine's name) the API answers to. */
-    allowedHosts: z.array(text).default([]),
+    allowedHosts: z.array(text(MAX_HOST_CHARS)).max(64, { error: "must list at most 64 names" }).default([]),
     bodyLimitBytes: whole()
       .min(1024, { error: "must be >= 1024" })
       .default(20 * 1024 * 1024),
@@ -238,10 +256,10 @@ const enrolmentSchema = z.strictObject({
 /** The schema with its environment-dependent default (dataDir) taken from `env`. */
 export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
   return z.strictObject({
-    room: text.default("default"),
-    dataDir: text.default(() => defaultDataDir(env)),
+    room: text(MAX_ROOM_CHARS).default("default"),
+    dataDir: filePath.default(() => defaultDataDir(env)),
     /** Unset: the models code resolves its default (env VOICEID_MODELS_DIR, else <install dir>/models). */
-    modelsDir: text.optional(),
+    modelsDir: filePath.optional(),
     logLevel: z.enum(LOG_LEVELS).default("info"),
     audio: audioSchema.prefault({}),
     vad: vadSchema.prefault({}),

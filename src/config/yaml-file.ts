@@ -9,7 +9,14 @@ import type { ConfigProblem } from "./load.js";
  */
 export function parseYaml(text: string): { value: unknown } | { problems: ConfigProblem[] } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length === 0) return { value: doc.toJS() };
+  if (doc.errors.length === 0) {
+    try {
+      return { value: doc.toJS() };
+    } catch (err) {
+      // Building the value refuses what parsed but cannot be trusted (aliases expanding to billions of nodes).
+      return { problems: [{ path: "", message: `YAML: ${(err as Error).message}` }] };
+    }
+  }
   return {
     problems: doc.errors.map((e) => {
       // prettyErrors appends " at line L, column C:" and a code frame; keep one line.

@@ -1,6 +1,7 @@
 /** Errors of the enrolment layer; `code` is what the HTTP layer maps to a status. */
 
 import { WavFormatError } from "../audio/wav.js";
+import { quoteInput } from "../util/quote.js";
 
 /** `code` for audio that is not a readable WAV (WavFormatError carries no code of its own). */
 export const INVALID_WAV = "invalid_wav";
@@ -18,7 +19,7 @@ export class ClipError extends Error {
     readonly clipName: string | undefined,
     override readonly cause: unknown,
   ) {
-    const label = clipName === undefined ? "" : ` (${JSON.stringify(clipName)})`;
+    const label = clipName === undefined ? "" : ` (${quoteInput(clipName)})`;
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`clip ${clipIndex + 1} of ${clipCount}${label}: ${reason}; nothing was enrolled`, { cause });
     this.name = "ClipError";

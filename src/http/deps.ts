@@ -60,7 +60,7 @@ export interface HealthReport {
 }
 
 export interface HttpConfig {
-  /** Largest accepted request body; checked against Content-Length before anything is read. */
+  /** Largest accepted upload body; checked against Content-Length before anything is read, then as it arrives. */
   bodyLimitBytes: number;
   /** Longest accepted audio clip (decoded), seconds. */
   maxUploadSeconds: number;
@@ -72,8 +72,12 @@ export interface HttpConfig {
   host?: string;
   /** More names (Host header values) this daemon is reached by, beyond IPs, localhost and the host name. */
   allowedHosts?: readonly string[];
-  /** Upload requests (samples, identify) processed or waiting at once (default 4). */
+  /** Upload requests (samples, identify) worked on at once (default 4); their bodies are read before. */
   maxUploadsInFlight?: number;
+  /** An upload body must keep arriving at this rate once the grace period is over (default 64 KiB/s). */
+  minUploadBytesPerSecond?: number;
+  /** Time an upload body gets before its rate counts (default 5000 ms). */
+  uploadGraceMs?: number;
   /** Open /api/events streams at most (default 16). */
   maxEventStreams?: number;
 }

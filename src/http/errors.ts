@@ -152,6 +152,11 @@ function errorResponse(err: unknown, c: Context, logger: Logger): Response {
     }
     return errorJson(c, known.status, known.code, known.message, known.headers);
   }
+  if (c.req.raw.signal.aborted) {
+    // The client hung up (mid-body, say): nobody reads this answer, and nothing failed on our side.
+    logger.debug("client went away", { method: c.req.method, path: c.req.path, error: describe(err) });
+    return errorJson(c, 400, "request_aborted", "the client went away");
+  }
   logger.error("unexpected error handling request", {
     method: c.req.method,
     path: c.req.path,

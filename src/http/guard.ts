@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import type { MiddlewareHandler } from "hono";
+import { quoteInput } from "../util/quote.js";
 import { ApiError } from "./errors.js";
 
 const UNSAFE_METHOD = /^(POST|PUT|PATCH|DELETE)$/;
@@ -44,7 +45,7 @@ export function hostGuard(allowed: ReadonlySet<string>): MiddlewareHandler {
       throw new ApiError(
         403,
         "host_not_allowed",
-        `Host ${JSON.stringify(header)} does not name this daemon; add it to http.allowedHosts to reach it by that name`,
+        `Host ${quoteInput(header)} does not name this daemon; add it to http.allowedHosts to reach it by that name`,
       );
     }
     await next();
@@ -64,9 +65,9 @@ export function sameOriginGuard(): MiddlewareHandler {
       const origin = c.req.header("origin");
       const host = new URL(c.req.url).host;
       if (site !== undefined && !SAME_ORIGIN_FETCH_SITES.has(site.toLowerCase())) {
-        throw crossSite(`Sec-Fetch-Site: ${site}`);
+        throw crossSite(`Sec-Fetch-Site: ${quoteInput(site)}`);
       }
-      if (origin !== undefined && !sameHost(origin, host)) throw crossSite(`Origin: ${origin}`);
+      if (origin !== undefined && !sameHost(origin, host)) throw crossSite(`Origin: ${quoteInput(origin)}`);
     }
     await next();
   };

@@ -11,7 +11,19 @@ export interface HttpServerOptions {
   port: number;
   /** How long close() lets in-flight requests finish before cutting connections (default 2000 ms). */
   graceMs?: number;
+  /** Longest a client may take to send its request headers (default 10 s; Node's own is 60 s). */
+  headersTimeoutMs?: number;
+  /**
+   * Longest a client may take to send its whole request, body included (default 120 s: 20 MiB need
+   * 175 kB/s; Node's own is 300 s). Uploads are also held to a minimum rate (UploadIntake).
+   */
+  requestTimeoutMs?: number;
 }
+
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+/** How often Node checks those timeouts (its default, 30 s, would let a stalled request live that much longer). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export interface RunningHttpServer {
   /** e.g. http://127.0.0.1:8080 */
@@ -30,20 +42,31 @@ export class HttpListenError extends Error {
 
 /** Serves `app` (from createHttpApp) with @hono/node-server. */
 export async function startHttpServer(app: Hono, options: HttpServerOptions): Promise<RunningHttpServer> {
-  // A request line Node can parse but not turn into a URL (bad escapes, a bad Host) still gets a JSON answer.
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node refuses a headers timeout longer than the request's.
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  // A client that trickles its request holds a socket only that long. A request line Node can parse but not
+  // turn into a URL (bad escapes, a bad Host) still gets a JSON answer.
   const server: Server = createServer(
+    { headersTimeout, requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     getRequestListener(app.fetch, {
       errorHandler: (err) => jsonError(400, "bad_request", `malformed request: ${(err as Error).message}`),
     }),
   );
-  // ... and so does one Node cannot parse at all.
+  // ... and so does one Node cannot parse at all, or that did not arrive in time.
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (!socket.writable) return socket.destroy();
+    const timedOut = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
     const body = JSON.stringify({
-      error: { code: "bad_request", message: `malformed request: ${err.code ?? err.message}` },
+      error: timedOut
+        ? {
+            code: "request_timeout",
+            message: `the request did not arrive within ${headersTimeout / 1000} s (headers) or ${requestTimeout / 1000} s (whole)`,
+          }
+        : { code: "bad_request", message: `malformed request: ${err.code ?? err.message}` },
     });
     socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${timedOut ? "408 Request Timeout" : "400 Bad Request"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,12 +1,16 @@
 import type { Context } from "hono";
 import type { EnrolmentClip } from "../enrolment/enroller.js";
 import type { SampleSource } from "../registry/registry.js";
+import { quoteInput } from "../util/quote.js";
 import { ApiError } from "./errors.js";
+import type { UploadIntake } from "./upload-intake.js";
 
 /** Media types that mean "this body is a WAV file". */
 export const WAV_MEDIA_TYPES = new Set(["audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"]);
 const OCTET_STREAM = "application/octet-stream";
 const MULTIPART = "multipart/form-data";
+/** A part's file name is only a label for messages and feedback: no file system keeps a longer one. */
+const MAX_FILE_NAME_CHARS = 255;
 
 const ACCEPTED =
   "send a WAV file (Content-Type audio/wav, or application/octet-stream) or multipart/form-data with WAV files";
@@ -23,45 +27,60 @@ export function hasRiffMagic(bytes: Uint8Array): boolean {
 }
 
 /**
- * The audio clips of an upload: the raw body when it is a WAV, or every file part of a multipart form.
- * Rejects with 400 (empty / no files / malformed form) or 415 (not a WAV media type, or an untyped body
- * without RIFF magic). Whether the bytes really decode is for the WAV decoder to say (422).
+ * Takes an upload of audio clips: the raw body when it is a WAV, or every file part of a multipart form. The
+ * media type is checked before anything is read (415); the body comes in through `intake` (bounded in size,
+ * time and memory), and `work` runs on its clips in one of the intake's slots. Rejects with 400 (empty / no
+ * files / malformed form) or 415 (an untyped body without RIFF magic). Whether the bytes really decode is for
+ * the WAV decoder to say (422).
  */
-export async function readAudioClips(c: Context, source: SampleSource): Promise<EnrolmentClip[]> {
-  const type = mediaTypeOf(c.req.header("content-type"));
-  if (type === MULTIPART) return readMultipart(c, source);
-  if (WAV_MEDIA_TYPES.has(type) || type === OCTET_STREAM) {
-    const bytes = new Uint8Array(await c.req.arrayBuffer());
-    checkClip(bytes, type, "request body");
-    return [{ bytes, source }];
+export async function takeAudioUpload<T>(
+  c: Context,
+  intake: UploadIntake,
+  source: SampleSource,
+  work: (clips: EnrolmentClip[]) => Promise<T>,
+): Promise<T> {
+  const header = c.req.header("content-type");
+  const type = mediaTypeOf(header);
+  if (type !== MULTIPART && type !== OCTET_STREAM && !WAV_MEDIA_TYPES.has(type)) {
+    const got = type === "" ? "no Content-Type" : `Content-Type ${quoteInput(type)}`;
+    throw new ApiError(415, "unsupported_media_type", `${got} is not accepted: ${ACCEPTED}`);
   }
-  const got = type === "" ? "no Content-Type" : `Content-Type ${type}`;
-  throw new ApiError(415, "unsupported_media_type", `${got} is not accepted: ${ACCEPTED}`);
+  return intake.take(c, async (body) => {
+    if (type === MULTIPART) return work(await multipartClips(body, header ?? "", source));
+    checkClip(body, type, "request body");
+    return work([{ bytes: body, source }]);
+  });
 }
 
-async function readMultipart(c: Context, source: SampleSource): Promise<EnrolmentClip[]> {
-  let form: Record<string, unknown>;
+async function multipartClips(
+  body: Uint8Array,
+  contentType: string,
+  source: SampleSource,
+): Promise<EnrolmentClip[]> {
+  let form: FormData;
   try {
-    form = await c.req.parseBody({ all: true });
+    form = await new Response(body, { headers: { "Content-Type": contentType } }).formData();
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new ApiError(400, "invalid_multipart", `could not read the multipart form: ${reason}`);
   }
-  const files = Object.values(form)
-    .flat()
-    .filter((value): value is File => value instanceof File);
+  const files = [...form.values()].filter((value) => typeof value !== "string");
   if (files.length === 0) {
     throw new ApiError(400, "no_files", "the multipart form has no file parts; attach one or more WAV files");
   }
   const clips: EnrolmentClip[] = [];
   for (const [index, file] of files.entries()) {
-    const name = file.name || `file ${index + 1}`;
+    const name = file.name.slice(0, MAX_FILE_NAME_CHARS) || `file ${index + 1}`;
     const type = mediaTypeOf(file.type);
     if (type !== "" && type !== OCTET_STREAM && !WAV_MEDIA_TYPES.has(type)) {
-      throw new ApiError(415, "unsupported_media_type", `${JSON.stringify(name)} is ${type}: ${ACCEPTED}`);
+      throw new ApiError(
+        415,
+        "unsupported_media_type",
+        `${quoteInput(name)} is ${quoteInput(type)}: ${ACCEPTED}`,
+      );
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
-    checkClip(bytes, type, JSON.stringify(name));
+    checkClip(bytes, type, quoteInput(name));
     clips.push({ bytes, source, name });
   }
   return clips;

@@ -100,7 +100,8 @@ export function buildComponents(
       uniq_id: `${deviceId}_last_speaker`,
       default_entity_id: `sensor.${deviceId}_last_speaker`,
       stat_t: ctx.topics.lastSpeaker,
-      val_tpl: `{{ value_json.speaker if value_json.speaker else '${UNRECOGNIZED_VOICE}' }}`,
+      // "None" is Home Assistant's payload for "unknown": no last speaker yet.
+      val_tpl: `{{ value_json.speaker if value_json.speaker else ('${UNRECOGNIZED_VOICE}' if value_json.at else 'None') }}`,
       json_attr_t: ctx.topics.lastSpeaker,
       ic: "mdi:account-voice",
     },

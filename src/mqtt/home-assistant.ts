@@ -14,6 +14,7 @@ import {
   LISTENING_OFF,
   LISTENING_ON,
   lastSpeakerPayload,
+  NO_LAST_SPEAKER,
   speechEventPayload,
   TALKING_OFF,
   TALKING_ON,
@@ -46,6 +47,14 @@ interface TurnState {
 /** Turns without a "stopped" event must not pile up forever. */
 const MAX_OPEN_TURNS = 32;
 
+/**
+ * Home Assistant says "online" once when it starts, but any client on the broker can say it too, hundreds
+ * of times: the republish waits for this much quiet after the last "online" ...
+ */
+export const HA_ONLINE_QUIET_MS = 500;
+/** ... and at most this long after the first one, so a steady stream of them costs one republish per 5 s. */
+export const HA_ONLINE_MAX_WAIT_MS = 5000;
+
 /** The connection's last will: Home Assistant marks every entity unavailable when we vanish. */
 export function availabilityWill(topics: VoiceidTopics): LastWill {
   return { topic: topics.availability, payload: AVAILABILITY_OFFLINE };
@@ -77,6 +86,9 @@ export class HomeAssistantPublisher implements Component {
   private listening = true;
   private diagnostics: DiagnosticsPayload | null = null;
   private readonly listeningListeners = new Set<ListeningCommandListener>();
+  /** A republish asked for by Home Assistant's "online", waiting for the burst to end. */
+  private haOnlineTimer: NodeJS.Timeout | null = null;
+  private haOnlineDeadline = 0;
 
   constructor(options: HomeAssistantPublisherOptions) {
     // Pure derivations only: they validate topic settings early, nothing is opened here.
@@ -104,9 +116,7 @@ export class HomeAssistantPublisher implements Component {
     this.unsubscribe = [
       this.connection.onConnect(() => this.publishAll()),
       this.connection.subscribe(this.haStatusTopic, (payload) => {
-        if (payload !== AVAILABILITY_ONLINE) return;
-        this.log.info("Home Assistant came online; republishing discovery and state");
-        this.publishAll();
+        if (payload === AVAILABILITY_ONLINE) this.republishWhenQuiet();
       }),
       this.connection.subscribe(this.topics.listeningCommand, (payload) =>
         this.handleListeningCommand(payload),
@@ -118,6 +128,25 @@ export class HomeAssistantPublisher implements Component {
   async stop(): Promise<void> {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
+    this.cancelHaOnlineRepublish();
+  }
+
+  /** One republish for a burst of "online" messages (see HA_ONLINE_QUIET_MS). */
+  private republishWhenQuiet(): void {
+    const now = Date.now();
+    if (this.haOnlineTimer === null) this.haOnlineDeadline = now + HA_ONLINE_MAX_WAIT_MS;
+    else clearTimeout(this.haOnlineTimer);
+    const delay = Math.min(HA_ONLINE_QUIET_MS, this.haOnlineDeadline - now);
+    this.haOnlineTimer = setTimeout(() => {
+      this.log.info("Home Assistant came online; republishing discovery and state");
+      this.publishAll();
+    }, delay);
+    this.haOnlineTimer.unref();
+  }
+
+  private cancelHaOnlineRepublish(): void {
+    if (this.haOnlineTimer !== null) clearTimeout(this.haOnlineTimer);
+    this.haOnlineTimer = null;
   }
 
   /** Listens for the switch in Home Assistant; returns a function that removes the listener. */
@@ -239,6 +268,8 @@ export class HomeAssistantPublisher implements Component {
 
   /** Discovery and every retained state, availability last (see the class comment). */
   private publishAll(): void {
+    // Whatever Home Assistant asked for is in this one.
+    this.cancelHaOnlineRepublish();
     this.publishDiscovery();
     this.publishPendingClears();
     this.sentTalking.clear();
@@ -277,8 +308,11 @@ export class HomeAssistantPublisher implements Component {
   }
 
   private publishLastSpeaker(): void {
-    if (this.lastSpeaker)
-      this.connection.publishState(this.topics.lastSpeaker, JSON.stringify(this.lastSpeaker));
+    // Also without one of our own: anything else the broker retains there (another client's) is not true.
+    this.connection.publishState(
+      this.topics.lastSpeaker,
+      JSON.stringify(this.lastSpeaker ?? NO_LAST_SPEAKER),
+    );
   }
 
   private publishLastHeard(speakerId: string): void {

@@ -167,14 +167,26 @@ export interface IdentifiedEventPayload {
   at: string;
 }
 
-/** Retained JSON on `<base>/<room>/last_speaker`; the HA sensor shows `speaker` (or "unrecognized"). */
+/**
+ * Retained JSON on `<base>/<room>/last_speaker`; the HA sensor shows `speaker`, or "unrecognized" for a
+ * voice nobody enrolled, or nothing (unknown) when `at` is null: voiceid has no last speaker.
+ */
 export interface LastSpeakerPayload {
   speaker: string | null;
   speakerId: string | null;
   score: number | null;
-  turnId: number;
-  at: string;
+  turnId: number | null;
+  at: string | null;
 }
+
+/** The last speaker while voiceid has none (since it started): replaces whatever the broker retained. */
+export const NO_LAST_SPEAKER: LastSpeakerPayload = {
+  speaker: null,
+  speakerId: null,
+  score: null,
+  turnId: null,
+  at: null,
+};
 
 const round = (x: number | null): number | null => (x === null ? null : Math.round(x * 10_000) / 10_000);
 

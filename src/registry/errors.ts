@@ -2,6 +2,8 @@
  * Typed registry errors. `code` is a stable string the HTTP layer maps to status codes
  * (not_found -> 404, exists -> 409, invalid_* -> 400, corrupt/write -> 500).
  */
+import { quoteInput } from "../util/quote.js";
+
 export type RegistryErrorCode =
   | "speaker_not_found"
   | "speaker_exists"
@@ -22,7 +24,7 @@ export abstract class RegistryError extends Error {
 export class SpeakerNotFoundError extends RegistryError {
   readonly code = "speaker_not_found";
   constructor(readonly idOrName: string) {
-    super(`no speaker with id or name "${idOrName}"`);
+    super(`no speaker with id or name ${quoteInput(idOrName)}`);
     this.name = "SpeakerNotFoundError";
   }
 }
@@ -38,6 +40,22 @@ export class SpeakerExistsError extends RegistryError {
   }
 }
 
+/** A new name reads like another speaker's (TR39 look-alikes): to a reader, they would be one person. */
+export class LookAlikeNameError extends RegistryError {
+  readonly code = "speaker_exists";
+  constructor(
+    readonly speakerName: string,
+    readonly existingName: string,
+    readonly existingId: string,
+  ) {
+    super(
+      `${quoteInput(speakerName)} looks like the name of speaker "${existingName}" (id "${existingId}"); ` +
+        "choose a name that reads differently",
+    );
+    this.name = "LookAlikeNameError";
+  }
+}
+
 /** One speaker's id is another speaker's name: which one was meant cannot be told. */
 export class AmbiguousSpeakerError extends RegistryError {
   readonly code = "speaker_ambiguous";
@@ -47,7 +65,7 @@ export class AmbiguousSpeakerError extends RegistryError {
     readonly byNameId: string,
   ) {
     super(
-      `"${idOrName}" is the id of speaker "${byId}" and the name of speaker "${byNameId}"; ` +
+      `${quoteInput(idOrName)} is the id of speaker "${byId}" and the name of speaker "${byNameId}"; ` +
         `use the id ("${byId}" or "${byNameId}")`,
     );
     this.name = "AmbiguousSpeakerError";
@@ -68,7 +86,7 @@ export class InvalidSpeakerNameError extends RegistryError {
     readonly speakerName: string,
     reason: string,
   ) {
-    super(`invalid speaker name ${JSON.stringify(speakerName)}: ${reason}`);
+    super(`invalid speaker name ${quoteInput(speakerName)}: ${reason}`);
     this.name = "InvalidSpeakerNameError";
   }
 }
@@ -95,7 +113,7 @@ export class SampleNotFoundError extends RegistryError {
     readonly speakerId: string,
     readonly sampleId: string,
   ) {
-    super(`speaker "${speakerId}" has no sample "${sampleId}"`);
+    super(`speaker "${speakerId}" has no sample ${quoteInput(sampleId)}`);
     this.name = "SampleNotFoundError";
   }
 }

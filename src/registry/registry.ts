@@ -8,6 +8,7 @@ import {
   InvalidSampleError,
   InvalidSpeakerNameError,
   InvalidThresholdError,
+  LookAlikeNameError,
   RegistryCorruptError,
   RegistryNotStartedError,
   SampleNotFoundError,
@@ -15,8 +16,9 @@ import {
   SpeakerNotFoundError,
   TooManySamplesError,
 } from "./errors.js";
+import { lookAlikeKeys, looksAlike } from "./look-alike.js";
 import { type AlternateCentroid, centroidOf, type MatchCandidate } from "./matcher.js";
-import { normalizeSpeakerName, uniqueSpeakerId } from "./names.js";
+import { assertNewSpeakerName, normalizeSpeakerName, uniqueSpeakerId } from "./names.js";
 import {
   type LearnedVoiceprint,
   MODEL_ID_PATTERN,
@@ -600,11 +602,20 @@ function findIn(data: RegistryData, idOrName: string): Speaker {
   return speaker;
 }
 
+/**
+ * A name given now must be allowed (assertNewSpeakerName) and be nobody else's, nor look like it. Names
+ * that look alike but are in the registry already (from before the rule) stay: nothing a user has is refused.
+ */
 function assertNameFree(data: RegistryData, name: string, exceptId: string | null): void {
+  assertNewSpeakerName(name);
   const key = nameKey(name);
-  const clash = data.speakers.find((s) => s.id !== exceptId && nameKey(s.name) === key);
+  const others = data.speakers.filter((s) => s.id !== exceptId);
+  const clash = others.find((s) => nameKey(s.name) === key);
   if (clash) throw new SpeakerExistsError(name, clash.id);
-  const idClash = data.speakers.find((s) => s.id !== exceptId && s.id === key);
+  const looks = lookAlikeKeys(name);
+  const lookAlike = others.find((s) => looksAlike(lookAlikeKeys(s.name), looks));
+  if (lookAlike) throw new LookAlikeNameError(name, lookAlike.name, lookAlike.id);
+  const idClash = others.find((s) => s.id === key);
   if (idClash) {
     throw new InvalidSpeakerNameError(name, `it is the id of speaker "${idClash.name}"; choose another name`);
   }
@@ -633,8 +644,10 @@ function checkNewSample(input: NewSample): Record<string, number[]> {
   if (input.clipWav !== undefined) {
     const wav = input.clipWav;
     const ascii = (from: number) => String.fromCharCode(...wav.subarray(from, from + 4));
-    if (!(wav instanceof Uint8Array) || wav.length < 12 || ascii(0) !== "RIFF" || ascii(8) !== "WAVE") {
-      throw new InvalidSampleError("clipWav must be the bytes of a WAV file (RIFF/WAVE header)");
+    // The bytes were decoded already (or written by voiceid): what the decoder reads, RF64 too, is kept as sent.
+    const riff = ascii(0) === "RIFF" || ascii(0) === "RF64";
+    if (!(wav instanceof Uint8Array) || wav.length < 12 || !riff || ascii(8) !== "WAVE") {
+      throw new InvalidSampleError("clipWav must be the bytes of a WAV file (RIFF or RF64/WAVE header)");
     }
   }
   return checkVoiceprints(input.voiceprints);

@@ -99,3 +99,32 @@ export function wav16(channels: Float32Array[], sampleRate: number): Uint8Array 
   );
   return makeWav({ channels: channels.length, sampleRate, bitsPerSample: 16, data: int16Data(ints) });
 }
+
+/**
+ * A RIFF WAV as RF64: "RF64" in place of "RIFF" and, with `ds64`, the ds64 chunk that carries the real sizes
+ * right after "WAVE", the 32-bit size fields set to 0xFFFFFFFF as RF64 writers do. Expects a canonical
+ * 44-byte header (fmt then data), as encodePcm16Wav and makeWav without extra chunks write.
+ */
+export function asRf64(riff: Uint8Array, options: { ds64: boolean }): Uint8Array {
+  const magic = (bytes: Uint8Array, at: number, id: string) => {
+    for (let i = 0; i < 4; i++) bytes[at + i] = id.charCodeAt(i);
+  };
+  if (!options.ds64) {
+    const out = riff.slice();
+    magic(out, 0, "RF64");
+    return out;
+  }
+  const dataSize = new DataView(riff.buffer, riff.byteOffset).getUint32(40, true);
+  const ds64 = new Uint8Array(8 + 28);
+  magic(ds64, 0, "ds64");
+  const d = new DataView(ds64.buffer);
+  d.setUint32(4, 28, true);
+  d.setBigUint64(8, BigInt(riff.length + ds64.length - 8), true); // RIFF size
+  d.setBigUint64(16, BigInt(dataSize), true); // data size
+  const out = concat([riff.subarray(0, 12), ds64, riff.subarray(12)]);
+  const v = new DataView(out.buffer);
+  magic(out, 0, "RF64");
+  v.setUint32(4, 0xffffffff, true);
+  v.setUint32(12 + ds64.length + 24 + 4, 0xffffffff, true); // the data chunk's own size field
+  return out;
+}

@@ -8,7 +8,7 @@ import {
   WavStreamDecoder,
 } from "../../src/audio/wav.js";
 import { readSharedAudio } from "../fixtures/frontend/load.js";
-import { int16Data, makeWav, wav16 } from "./make-wav.js";
+import { asRf64, int16Data, makeWav, wav16 } from "./make-wav.js";
 
 const SPEECH = "librispeech-train-clean-100/103-1240-0000.wav";
 
@@ -145,6 +145,23 @@ describe("decodeWav formats", () => {
     // A finished file that declares an empty data chunk is empty.
     const c = decodeWav(makeWav({ channels: 1, sampleRate: 16000, bitsPerSample: 16, data, dataSize: 0 }));
     expect(c.frames).toBe(0);
+  });
+
+  it("reads RF64 through its ds64 chunk, and refuses RF64 without one in words a user can act on", () => {
+    const riff = makeWav({
+      channels: 1,
+      sampleRate: 16000,
+      bitsPerSample: 16,
+      data: int16Data([[1, -2, 3]]),
+    });
+    expect(decodeWav(asRf64(riff, { ds64: true })).channelData).toEqual(decodeWav(riff).channelData);
+    const noDs64 = asRf64(riff, { ds64: false });
+    expect(() => decodeWav(noDs64)).toThrow(
+      new WavFormatError(
+        'an RF64 file must carry its sizes in a "ds64" chunk and this one has none; save it as a standard WAV file',
+      ),
+    );
+    expect(() => parseWavHeader(noDs64)).toThrow(WavFormatError);
   });
 
   it("drops a trailing partial frame", () => {

@@ -283,6 +283,75 @@ describe("loadConfig errors", () => {
     expect(dupe[0]).toMatch(/YAML syntax: .*unique/i);
   });
 
+  it("bounds every text setting, from the file and the environment, and quotes no long value back", async () => {
+    const long = (n: number) => "r".repeat(n);
+    const path = await yamlFile(
+      "long.yaml",
+      [
+        `room: ${long(70_000)}`,
+        `dataDir: /${long(5000)}`,
+        "mqtt:",
+        `  baseTopic: ${long(200)}`,
+        `  clientId: ${long(65_536)}`,
+        `  password: ${long(2000)}`,
+        `  username: ${long(300)}`,
+        "http:",
+        `  allowedHosts: [${Array.from({ length: 65 }, (_, i) => `h${i}`).join(", ")}]`,
+        "",
+      ].join("\n"),
+    );
+    const problems = await problemsOf(
+      loadConfig({
+        configPath: path,
+        env: {
+          VOICEID_HTTP_HOST: `${long(300)}.lan`,
+          VOICEID_HTTP_TOKEN: long(2000),
+          VOICEID__MQTT__DISCOVERY_PREFIX: long(129),
+          VOICEID_HTTP_PORT: long(100_000),
+        },
+        searchPaths: [],
+      }),
+    );
+    expect(problems.sort()).toEqual(
+      [
+        "room: must be at most 64 characters, got 70000",
+        "dataDir: must be at most 4096 characters, got 5001",
+        "mqtt.username: must be at most 256 characters, got 300",
+        "mqtt.password: must be at most 1024 characters, got 2000",
+        "mqtt.clientId: must be at most 128 characters, got 65536",
+        "mqtt.baseTopic: must be at most 128 characters, got 200",
+        "mqtt.discoveryPrefix: must be at most 128 characters, got 129 [VOICEID__MQTT__DISCOVERY_PREFIX]",
+        "http.host: must be at most 253 characters, got 304 [VOICEID_HTTP_HOST]",
+        "http.token: must be at most 1024 characters, got 2000 [VOICEID_HTTP_TOKEN]",
+        "http.allowedHosts: must list at most 64 names",
+        `http.port: expected a number, got "${long(40)}"… (100000 characters) [VOICEID_HTTP_PORT]`,
+      ].sort(),
+    );
+    // The same bound whichever way the room is given; the one-line message stays short.
+    const fromEnv = await load({ env: { VOICEID_ROOM: long(65_536) } }).catch((e: Error) => e);
+    expect((fromEnv as Error).message).toBe(
+      "invalid configuration: room: must be at most 64 characters, got 65536 (from VOICEID_ROOM)",
+    );
+    expect((await load({ env: { VOICEID_ROOM: long(64) } })).config.room).toBe(long(64));
+  });
+
+  it("refuses a YAML alias bomb as invalid configuration of that file", async () => {
+    // Nine aliases to the level below at each of ten levels: 9^10 nodes from a 1 kB file.
+    const levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i <= 10; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(", ")}]`,
+      );
+    const bomb = await yamlFile("bomb.yaml", `${levels.join("\n")}\n`);
+    const err = await load({ configPath: bomb }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe(
+      `invalid configuration (${bomb}): YAML: Excessive alias count indicates a resource exhaustion attack`,
+    );
+  });
+
   it("rejects booleans and sections given wrongly in the environment", async () => {
     const problems = await problemsOf(
       load({ env: { VOICEID_MQTT_ENABLED: "maybe", VOICEID__MQTT__TLS: "x" } }),

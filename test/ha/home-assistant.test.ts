@@ -13,6 +13,7 @@ import {
   waitForHealth,
 } from "../daemon/helpers.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
+import { MqttRecorder } from "../mqtt/recorder.js";
 import { HA_MQTT_PORT, HomeAssistant, homeAssistantMissing } from "./home-assistant.js";
 
 /**
@@ -67,6 +68,14 @@ describe("voiceid in a real Home Assistant", () => {
     // Opt-in (npm run test:ha): without Home Assistant this says how to get it, rather than passing empty.
     if (missing !== null) throw new Error(missing);
     broker = await startMosquitto({ port: HA_MQTT_PORT });
+    // Another client's junk where the last speaker goes: voiceid, which has none yet, must replace it.
+    const mallory = await MqttRecorder.start(broker.url, ["never"]);
+    await mallory.publish(
+      `voiceid/${device.slice("voiceid_".length)}/last_speaker`,
+      '{"speaker":"Mallory"}',
+      true,
+    );
+    await mallory.stop();
     ha = new HomeAssistant();
     await ha.start();
     // Kept across the daemon's restarts (a spawned daemon's own temp dir goes with it).
@@ -103,6 +112,8 @@ describe("voiceid in a real Home Assistant", () => {
     expect((await ha.state(entity.audio))?.state).toBe("running");
     expect((await ha.state(entity.encoder))?.state).toMatch(/resemblyzer/);
     expect((await ha.state(entity.lastError))?.state).toBe("none");
+    // Nobody spoke yet: no data, not "Mallory" (retained by another client) nor "unrecognized".
+    expect((await ha.state(entity.lastSpeaker))?.state).toBe("unknown");
     expect((await ha.state(entity.aliceLastHeard))?.attributes.device_class).toBe("timestamp");
     const registry = await ha.ws<Array<{ entity_id: string; entity_category: string | null }>>({
       type: "config/entity_registry/list",

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type RunningHttpServer, startHttpServer } from "../../src/http/server.js";
 import { MAX_SAMPLES_PER_SPEAKER } from "../../src/registry/registry.js";
-import { makeWav } from "../audio/make-wav.js";
+import { asRf64, makeWav } from "../audio/make-wav.js";
 import {
   type RealPipeline,
   realPipeline,
@@ -125,28 +125,38 @@ describe("uploads that declare absurd audio", () => {
   });
 });
 
-describe("a flood of uploads", () => {
-  it("takes a bounded number at once and refuses the rest with 429 before reading their bodies", async () => {
-    const one = makeApp(pipeline, temp, { config: { maxUploadsInFlight: 1 } });
-    const own = await startHttpServer(one.app, { host: "127.0.0.1", port: 0 });
-    try {
-      const clip = slice(female, 0, 12);
-      const answers = await Promise.all(
-        Array.from({ length: 3 }, () =>
-          fetch(`${own.url}/api/identify`, { method: "POST", headers: WAV, body: clip }),
-        ),
+describe("RF64 uploads", () => {
+  it("without a ds64 chunk: identify and enrolment both answer 422 in a user's words, and nothing is kept", async () => {
+    const rf64 = asRf64(slice(female, 0, 4), { ds64: false });
+    const before = await snapshot();
+    const answers = [];
+    for (const route of ["/api/identify", "/api/speakers/alice/samples"]) {
+      answers.push(
+        await errorOf(await fetch(`${base}${route}`, { method: "POST", headers: WAV, body: rf64 })),
       );
-      const statuses = answers.map((r) => r.status).sort();
-      expect(statuses).toEqual([200, 429, 429]);
-      const refused = answers.find((r) => r.status === 429)!;
-      expect(refused.headers.get("retry-after")).toBe("5");
-      expect(await errorOf(refused)).toMatchObject({ code: "too_many_uploads" });
-      // The slot is free again.
-      const again = await fetch(`${own.url}/api/identify`, { method: "POST", headers: WAV, body: clip });
-      expect(again.status).toBe(200);
-    } finally {
-      await own.close();
     }
+    const reason =
+      'an RF64 file must carry its sizes in a "ds64" chunk and this one has none; save it as a standard WAV file';
+    expect(answers).toEqual([
+      { status: 422, code: "invalid_wav", message: reason },
+      { status: 422, code: "invalid_wav", message: `clip 1 of 1: ${reason}; nothing was enrolled` },
+    ]);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("with its ds64 chunk: identified and enrolled alike, the clip kept as sent", async () => {
+    const rf64 = asRf64(slice(female, 0, 4), { ds64: true });
+    const identified = await fetch(`${base}/api/identify`, { method: "POST", headers: WAV, body: rf64 });
+    expect(identified.status).toBe(200);
+    const enrolled = await fetch(`${base}/api/speakers/alice/samples`, {
+      method: "POST",
+      headers: WAV,
+      body: rf64,
+    });
+    expect(enrolled.status).toBe(201);
+    const [sample] = temp.registry.get("alice")!.samples;
+    const clip = await fetch(`${base}/api/speakers/alice/samples/${sample.id}/audio`);
+    expect(new Uint8Array(await clip.arrayBuffer())).toEqual(rf64);
   });
 });
 
@@ -286,6 +296,40 @@ describe("smaller holes", () => {
     const del = await fetch(`${base}/api/speakers/speaker-2`, { method: "DELETE" });
     expect(del.status).toBe(204);
     expect(temp.registry.list().map((s) => s.name)).toEqual(["Alice", "Zoë", "Speaker"]);
+  });
+
+  it("refuses names that look like another person's, and the words Home Assistant shows for no one", async () => {
+    await temp.registry.create("STRASSE");
+    const before = await snapshot();
+    const create = async (name: string) =>
+      errorOf(
+        await fetch(`${base}/api/speakers`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ name }),
+        }),
+      );
+    for (const name of ["Ａｌｉｃｅ", "Straße", "AIice"]) {
+      const answer = await create(name);
+      expect(answer, name).toMatchObject({ status: 409, code: "speaker_exists" });
+      expect(answer.message, name).toMatch(/^".+" looks like the name of speaker "(Alice|STRASSE)"/);
+    }
+    expect(await create("\u0410lice")).toEqual({
+      status: 400,
+      code: "invalid_speaker_name",
+      message:
+        'invalid speaker name "\u0410lice": mixes Latin and Cyrillic letters, which look alike; write it in one script',
+    });
+    for (const name of ["unrecognized", "Unknown", "unknown-3", "None", "Unavailable"]) {
+      expect(await create(name), name).toMatchObject({ status: 400, code: "invalid_speaker_name" });
+    }
+    const rename = await fetch(`${base}/api/speakers/alice`, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "Strasse" }),
+    });
+    expect(await errorOf(rename)).toMatchObject({ status: 409, code: "speaker_exists" });
+    expect(await snapshot()).toBe(before);
   });
 
   it("caps the samples of one speaker", async () => {

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import type { Hono } from "hono";
 import { expect } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
@@ -6,7 +7,7 @@ import { createHttpApp } from "../../src/http/app.js";
 import type { DetectionEvent, HealthReport, HttpConfig, HttpDeps, LiveAudio } from "../../src/http/deps.js";
 import { DetectionHub } from "../../src/http/detections.js";
 import { createVoiceidMetrics } from "../../src/metrics/voiceid.js";
-import { silentLogger } from "../../src/util/log.js";
+import { type Logger, silentLogger } from "../../src/util/log.js";
 import type { RealPipeline, TempRegistry } from "../enrolment/helpers.js";
 
 export const OK_HEALTH: HealthReport = {
@@ -61,7 +62,7 @@ export interface TestApp {
 export function makeApp(
   pipeline: RealPipeline,
   temp: TempRegistry,
-  overrides: { config?: Partial<HttpConfig>; liveAudio?: LiveAudio | null } = {},
+  overrides: { config?: Partial<HttpConfig>; liveAudio?: LiveAudio | null; logger?: Logger } = {},
 ): TestApp {
   const hub = new DetectionHub(silentLogger);
   const metrics = createVoiceidMetrics();
@@ -77,7 +78,7 @@ export function makeApp(
     health: () => health.report,
     metrics: () => metrics.registry.metrics(),
     config: { bodyLimitBytes: 4 * 1024 * 1024, maxUploadSeconds: 30, ...overrides.config },
-    logger: silentLogger,
+    logger: overrides.logger ?? silentLogger,
   };
   return { app: createHttpApp(deps), deps, hub, health };
 }
@@ -137,4 +138,78 @@ export function detection(overrides: Partial<DetectionEvent> = {}): DetectionEve
     durationS: 1.6,
     ...overrides,
   };
+}
+
+/** What a hand-written client got back: the answer, parsed, and when the server closed the connection. */
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  /** The body's text (de-chunked). */
+  body: string;
+  /** From connecting to the connection's close. */
+  ms: number;
+}
+
+export interface RawClient {
+  /** Resolves once the server closed the connection (or the client hung up). */
+  answer: Promise<RawAnswer>;
+  /** Closes the connection from the client's side, mid-request or not. */
+  hangUp(): void;
+}
+
+/**
+ * A hand-written HTTP/1.1 client on a connection of its own, for what fetch will not do: sends `send` as it is
+ * (request line, headers, blank line, body: all up to the caller), then `trickle` every `everyMs` until the
+ * server closes the connection.
+ */
+export function rawRequest(
+  base: string,
+  request: { send: Array<string | Uint8Array>; trickle?: { chunk: string; everyMs: number } },
+): RawClient {
+  const { hostname, port } = new URL(base);
+  const started = performance.now();
+  const socket = connect(Number(port), hostname);
+  const received: Buffer[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const answer = new Promise<RawAnswer>((resolve) => {
+    socket.on("connect", () => {
+      for (const part of request.send) socket.write(part);
+      const trickle = request.trickle;
+      if (trickle) timer = setInterval(() => socket.write(trickle.chunk), trickle.everyMs);
+    });
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    // A server that closes while we still write makes writes fail: what it sent before still counts.
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearInterval(timer);
+      resolve({
+        ...parseAnswer(Buffer.concat(received).toString("latin1")),
+        ms: performance.now() - started,
+      });
+    });
+  });
+  return { answer, hangUp: () => socket.destroy() };
+}
+
+function parseAnswer(text: string): Omit<RawAnswer, "ms"> {
+  const split = text.indexOf("\r\n\r\n");
+  const [statusLine, ...lines] = text.slice(0, split === -1 ? text.length : split).split("\r\n");
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let body = split === -1 ? "" : text.slice(split + 4);
+  if (headers["transfer-encoding"] === "chunked") {
+    let decoded = "";
+    for (let at = 0; ; ) {
+      const eol = body.indexOf("\r\n", at);
+      const size = Number.parseInt(body.slice(at, eol), 16);
+      if (!(size > 0)) break;
+      decoded += body.slice(eol + 2, eol + 2 + size);
+      at = eol + 2 + size + 2;
+    }
+    body = decoded;
+  }
+  return { status: Number(statusLine.split(" ")[1] ?? 0), headers, body };
 }

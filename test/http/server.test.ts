@@ -9,7 +9,8 @@ import {
   type TempRegistry,
   tempRegistry,
 } from "../enrolment/helpers.js";
-import { detection, makeApp, type TestApp } from "./helpers.js";
+import { recordingLogger } from "../helpers/logger.js";
+import { detection, makeApp, rawRequest, type TestApp } from "./helpers.js";
 
 let pipeline: RealPipeline;
 beforeAll(async () => {
@@ -174,6 +175,90 @@ describe("startHttpServer", () => {
     }
     expect(t.hub.subscriberCount).toBe(0);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+  });
+
+  it("gives a client that trickles its headers or a JSON body 408 and closes its connection", async () => {
+    const strict = await startHttpServer(t.app, {
+      host: "127.0.0.1",
+      port: 0,
+      headersTimeoutMs: 1000,
+      requestTimeoutMs: 2000,
+    });
+    try {
+      const headers = rawRequest(strict.url, {
+        send: ["GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"],
+        trickle: { chunk: "X-Slow: 1\r\n", everyMs: 200 },
+      });
+      const body = rawRequest(strict.url, {
+        send: [
+          "POST /api/speakers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{",
+        ],
+        trickle: { chunk: " ", everyMs: 200 },
+      });
+      for (const [client, limitMs] of [
+        [headers, 1000],
+        [body, 2000],
+      ] as const) {
+        const answer = await client.answer;
+        expect(answer.status).toBe(408);
+        expect(JSON.parse(answer.body).error.code).toBe("request_timeout");
+        // Node checks its timeouts once a second.
+        expect(answer.ms).toBeGreaterThanOrEqual(limitMs);
+        expect(answer.ms).toBeLessThan(limitMs + 2000);
+      }
+      expect(temp.registry.list().map((s) => s.name)).toEqual(["Alice"]);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("logs a client that hangs up mid-request at debug level, not as an error", async () => {
+    const { logger, lines } = recordingLogger();
+    const recorded = makeApp(pipeline, temp, { logger });
+    const own = await startHttpServer(recorded.app, { host: "127.0.0.1", port: 0 });
+    try {
+      for (const send of [
+        "POST /api/identify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: 192044\r\n\r\nRIFF",
+        'POST /api/speakers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na',
+      ]) {
+        const client = rawRequest(own.url, { send: [send] });
+        await new Promise((r) => setTimeout(r, 100));
+        client.hangUp();
+        await client.answer;
+      }
+      await waitFor(() => lines.filter((l) => l === "debug client went away").length === 2, "both hang-ups");
+      expect(lines.filter((l) => !l.startsWith("debug"))).toEqual([]);
+      expect(temp.registry.list().map((s) => s.name)).toEqual(["Alice"]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("holds more than ten event streams without a MaxListenersExceededWarning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      const streams = await Promise.all(
+        Array.from({ length: 14 }, async () => {
+          const res = await fetch(`${server.url}/api/events`);
+          const reader = res.body!.getReader();
+          await readUntil(reader, { text: "" }, (text) => text.includes("event: ready"));
+          return reader;
+        }),
+      );
+      expect(t.hub.subscriberCount).toBe(14);
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(warnings).toEqual([]);
+      await server.close();
+      for (const reader of streams) {
+        while (!(await reader.read().catch(() => ({ done: true }))).done);
+      }
+      expect(t.hub.subscriberCount).toBe(0);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("reports a port that is already in use", async () => {

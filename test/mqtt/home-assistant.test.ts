@@ -1,7 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MqttConfigError, MqttConnection, type MqttConnectionOptions } from "../../src/mqtt/connection.js";
 import type { DeviceDiscoveryPayload, DiscoveryComponent } from "../../src/mqtt/discovery.js";
-import { availabilityWill, HomeAssistantPublisher } from "../../src/mqtt/home-assistant.js";
+import {
+  availabilityWill,
+  HA_ONLINE_MAX_WAIT_MS,
+  HA_ONLINE_QUIET_MS,
+  HomeAssistantPublisher,
+} from "../../src/mqtt/home-assistant.js";
 import { buildTopics, type TimedDecision } from "../../src/mqtt/topics.js";
 import { silentLogger } from "../../src/util/log.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
@@ -299,6 +304,70 @@ describe("HomeAssistantPublisher against mosquitto", () => {
     expect(talking.payload).toBe("OFF");
     // Exactly one republish: the "offline" birth message does not trigger one.
     expect(recorder.messages.slice(mark).filter((m) => m.topic === discoveryTopic(room))).toHaveLength(1);
+  });
+
+  it("answers a burst of 200 'online' messages from any client with one republish", async () => {
+    const people = Array.from({ length: 23 }, (_, i) => ({ id: `p${i}`, name: `Person ${i}` }));
+    const { room, recorder } = await connectedLink(people);
+    // What one republish is: everything the connect published (discovery, states, availability last).
+    const once = recorder.messages.map((m) => m.topic).sort();
+    expect(once).toHaveLength(1 + 23 + 3);
+    const mark = recorder.messages.length;
+
+    const noise = await MqttRecorder.start(broker.url, [`ha-${room}/never`]);
+    cleanups.push(() => noise.stop());
+    await Promise.all(Array.from({ length: 200 }, () => noise.publish(`ha-${room}/status`, "online")));
+    await recorder.next(`voiceid/${room}/status`, mark);
+    // Nothing more after the quiet period.
+    await new Promise((r) => setTimeout(r, HA_ONLINE_QUIET_MS * 3));
+    expect(
+      recorder.messages
+        .slice(mark)
+        .map((m) => m.topic)
+        .sort(),
+    ).toEqual(once);
+  });
+
+  it("answers a steady stream of 'online' messages with one republish per few seconds", async () => {
+    const { room, recorder } = await connectedLink([alice]);
+    const mark = recorder.messages.length;
+    const noise = await MqttRecorder.start(broker.url, [`ha-${room}/never`]);
+    cleanups.push(() => noise.stop());
+    const started = Date.now();
+    while (Date.now() - started < HA_ONLINE_MAX_WAIT_MS + 1500) {
+      await noise.publish(`ha-${room}/status`, "online");
+      await new Promise((r) => setTimeout(r, HA_ONLINE_QUIET_MS / 5));
+    }
+    // The first republish came no later than the maximum wait, despite the noise never pausing.
+    const republishes = recorder.messages.slice(mark).filter((m) => m.topic === discoveryTopic(room));
+    expect(republishes).toHaveLength(1);
+  }, 20_000);
+
+  it("replaces a last speaker another client retained, on connect and on every republish", async () => {
+    const room = newRoom();
+    const mallory = await MqttRecorder.start(broker.url, [`never-${room}`]);
+    cleanups.push(() => mallory.stop());
+    const topic = `voiceid/${room}/last_speaker`;
+    await mallory.publish(topic, JSON.stringify({ speaker: "Mallory" }), true);
+    const noLastSpeaker = { speaker: null, speakerId: null, score: null, turnId: null, at: null };
+
+    const link = makeLink(room);
+    link.ha.setSpeakers([alice]);
+    await link.start();
+    await waitForRetained(broker.url, [topic], (r) =>
+      r.get(topic) === JSON.stringify(noLastSpeaker) ? r : undefined,
+    );
+    // Again while connected: Home Assistant's next "online" (its restart) corrects it too.
+    await mallory.publish(topic, JSON.stringify({ speaker: "Mallory" }), true);
+    await mallory.publish(`ha-${room}/status`, "online");
+    await waitForRetained(broker.url, [topic], (r) =>
+      r.get(topic) === JSON.stringify(noLastSpeaker) ? r : undefined,
+    );
+    // With a last speaker of its own, that one is what stays.
+    link.ha.publishEvent(speech());
+    await waitForRetained(broker.url, [topic], (r) =>
+      JSON.parse(r.get(topic) ?? "{}").speakerId === "alice" ? r : undefined,
+    );
   });
 
   it("publishes every state before availability, so a crash's stale 'ON' is replaced while unavailable", async () => {

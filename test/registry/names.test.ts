@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { InvalidSpeakerNameError } from "../../src/registry/errors.js";
-import { normalizeSpeakerName, slugify, uniqueSpeakerId } from "../../src/registry/names.js";
+import {
+  assertNewSpeakerName,
+  normalizeSpeakerName,
+  slugify,
+  uniqueSpeakerId,
+} from "../../src/registry/names.js";
 
 describe("speaker names", () => {
   it("trims and NFC-normalises valid names", () => {
@@ -27,5 +32,34 @@ describe("speaker names", () => {
     expect(uniqueSpeakerId("Alice", new Set(["bob"]))).toBe("alice");
     // "unknown" is the Home Assistant event type of unrecognised voices: a person named so gets another id.
     expect(uniqueSpeakerId("Unknown", new Set())).toBe("unknown-2");
+  });
+
+  it("refuses, for a new name, the words Home Assistant and voiceid show for no one in particular", () => {
+    for (const name of [
+      "unknown",
+      "Unknown",
+      "ＵＮＫＮＯＷＮ",
+      "unrecognized",
+      "Unrecognised",
+      "uncertain",
+      "pending",
+      "Too Short",
+      "too_short",
+      "None",
+      "nobody",
+      "No-Body",
+      "Unavailable",
+    ]) {
+      expect(() => assertNewSpeakerName(name), name).toThrow(
+        /reads as "[a-z ]+", which Home Assistant or voiceid shows for no one in particular; choose another name$/,
+      );
+    }
+    for (const name of ["unknown-1", "Unknown 2", "unknown_12"]) {
+      expect(() => assertNewSpeakerName(name), name).toThrow(/reads like "unknown-1"/);
+    }
+    expect(() => assertNewSpeakerName("\u0410lice")).toThrow(InvalidSpeakerNameError);
+    for (const name of ["Alice", "Noné", "Nobody Jones", "Unknown Pleasures", "Penny"]) {
+      expect(() => assertNewSpeakerName(name), name).not.toThrow();
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   InvalidSampleError,
   InvalidSpeakerNameError,
   InvalidThresholdError,
+  LookAlikeNameError,
   RegistryCorruptError,
   RegistryNotStartedError,
   RegistryWriteError,
@@ -373,6 +374,56 @@ describe("SpeakerRegistry speakers", () => {
     expect((err as Error).message).toContain('"alice"');
     expect((await registry.create("Alice.")).id).toBe("alice-2");
     expect((await registry.create("alice 2")).id).toBe("alice-2-2");
+  });
+
+  it("refuses a name that looks like another's, and keeps those a registry already holds", async () => {
+    const dataDir = await tempDir();
+    const now = new Date().toISOString();
+    const person = (id: string, name: string) => ({ id, name, createdAt: now, updatedAt: now, samples: [] });
+    // Written before names were compared by how they look: every one of them has to load as it is.
+    const legacy = [
+      person("alice", "Alice"),
+      person("alice-2", "Ａｌｉｃｅ"),
+      person("unknown-2", "Unknown"),
+      person("strasse", "STRASSE"),
+      person("strae", "Straße"),
+    ];
+    const file = path.join(dataDir, "registry.json");
+    await writeFile(file, JSON.stringify({ version: 1, speakers: legacy }));
+    const registry = await openRegistry(dataDir);
+    expect(registry.list().map((s) => [s.id, s.name])).toEqual(legacy.map((s) => [s.id, s.name]));
+
+    const before = await readFile(file, "utf8");
+    const refusal = (name: string) =>
+      registry.create(name).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+    expect((await refusal("\u0410LICE"))?.message).toBe(
+      'invalid speaker name "\u0410LICE": mixes Latin and Cyrillic letters, which look alike; write it in one script',
+    );
+    expect(await refusal("Ａlice")).toBeInstanceOf(LookAlikeNameError);
+    expect((await refusal("AIice"))?.message).toBe(
+      '"AIice" looks like the name of speaker "Alice" (id "alice"); choose a name that reads differently',
+    );
+    expect(await refusal("strasse")).toBeInstanceOf(SpeakerExistsError);
+    expect(await refusal("Nobody")).toBeInstanceOf(InvalidSpeakerNameError);
+    await expect(registry.rename("strae", "Alice ")).rejects.toBeInstanceOf(SpeakerExistsError);
+    expect(await readFile(file, "utf8")).toBe(before);
+
+    // The people themselves carry on: a reserved name gets samples by name, look-alikes can be renamed.
+    await registry.addSamples({ createNamed: "Unknown" }, [sample(1)]);
+    expect(registry.get("unknown-2")!.samples).toHaveLength(1);
+    expect(await registry.rename("alice-2", "Alicia")).toMatchObject({ id: "alice-2", name: "Alicia" });
+    expect(await registry.rename("strae", "Straßmann")).toMatchObject({ id: "strae", name: "Straßmann" });
+    const reopened = await openRegistry(dataDir);
+    expect(reopened.list().map((s) => s.name)).toEqual([
+      "Alice",
+      "Alicia",
+      "Unknown",
+      "STRASSE",
+      "Straßmann",
+    ]);
   });
 
   it("finds speakers by id or case-insensitive name", async () => {

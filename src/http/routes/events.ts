@@ -19,6 +19,12 @@ export function eventsRoutes(deps: HttpDeps, shutdown: AbortSignal): Hono {
   const heartbeatMs = (deps.config.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000;
   const maxStreams = deps.config.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS;
   let open = 0;
+  // One listener on the shared shutdown signal for all streams: one per stream would pass Node's limit of
+  // ten and print a MaxListenersExceededWarning, which reads like a leak.
+  const endOnShutdown = new Set<() => void>();
+  shutdown.addEventListener("abort", () => {
+    for (const end of endOnShutdown) end();
+  });
 
   app.get("/", (c) => {
     if (open >= maxStreams) {
@@ -54,7 +60,7 @@ export function eventsRoutes(deps: HttpDeps, shutdown: AbortSignal): Hono {
     });
     stream.onAbort(end);
     clientGone.addEventListener("abort", end);
-    shutdown.addEventListener("abort", end);
+    endOnShutdown.add(end);
     try {
       writer.push({ event: "ready", data: "{}", retry: 3000 });
       await ended;
@@ -62,7 +68,7 @@ export function eventsRoutes(deps: HttpDeps, shutdown: AbortSignal): Hono {
       clearInterval(heartbeat);
       unsubscribe();
       clientGone.removeEventListener("abort", end);
-      shutdown.removeEventListener("abort", end);
+      endOnShutdown.delete(end);
       log.debug("SSE stream ended", { shutdown: shutdown.aborted });
     }
   };

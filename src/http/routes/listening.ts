@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { HttpDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { readJson } from "../json.js";
+import { jsonBodyLimit, readJson } from "../json.js";
 
 const listeningBody = z.strictObject({ listening: z.boolean() });
 
@@ -17,7 +17,7 @@ export function listeningRoutes(deps: HttpDeps): Hono {
     return deps.listening;
   };
   app.get("/", (c) => c.json(control().get()));
-  app.post("/", async (c) => {
+  app.post("/", jsonBodyLimit, async (c) => {
     const listening = control();
     const body = await readJson(c, listeningBody);
     return c.json(await listening.set(body.listening));

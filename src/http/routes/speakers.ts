@@ -6,8 +6,9 @@ import { encodePcm16Wav } from "../../enrolment/wav-encode.js";
 import { SpeakerNotFoundError } from "../../registry/errors.js";
 import type { HttpDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
-import { readJson } from "../json.js";
-import { readAudioClips } from "../upload.js";
+import { jsonBodyLimit, readJson } from "../json.js";
+import { takeAudioUpload } from "../upload.js";
+import type { UploadIntake } from "../upload-intake.js";
 import { enrolmentView, speakerView, thresholdScoresView } from "../views.js";
 
 export const MIN_RECORD_SECONDS = 1;
@@ -23,7 +24,7 @@ const patchSchema = z
 const recordSchema = z.strictObject({ seconds: z.number().min(MIN_RECORD_SECONDS).max(MAX_RECORD_SECONDS) });
 
 /** /api/speakers: CRUD, sample upload, live recording, forgetting learned voiceprints. */
-export function speakersRoutes(deps: HttpDeps): Hono {
+export function speakersRoutes(deps: HttpDeps, uploads: UploadIntake): Hono {
   const { registry, enroller, modelId } = deps;
   const app = new Hono();
   const existing = (id: string) => {
@@ -36,7 +37,7 @@ export function speakersRoutes(deps: HttpDeps): Hono {
 
   app.get("/", (c) => c.json({ speakers: registry.list().map((s) => speakerView(s, modelId)) }));
 
-  app.post("/", async (c) => {
+  app.post("/", jsonBodyLimit, async (c) => {
     const body = await readJson(c, createSchema);
     const speaker = await registry.create(
       body.name,
@@ -47,7 +48,7 @@ export function speakersRoutes(deps: HttpDeps): Hono {
 
   app.get("/:id", (c) => c.json({ speaker: speakerView(existing(c.req.param("id")), modelId) }));
 
-  app.patch("/:id", async (c) => {
+  app.patch("/:id", jsonBodyLimit, async (c) => {
     const body = await readJson(c, patchSchema);
     let speaker = existing(c.req.param("id"));
     // Rename first: it is the change that can be refused (name taken), and then nothing has changed.
@@ -64,8 +65,9 @@ export function speakersRoutes(deps: HttpDeps): Hono {
 
   app.post("/:id/samples", async (c) => {
     const speaker = existing(c.req.param("id"));
-    const clips = await readAudioClips(c, "http");
-    const result = await enroller.enrol(speaker.id, clips, { maxClipSeconds: deps.config.maxUploadSeconds });
+    const result = await takeAudioUpload(c, uploads, "http", (clips) =>
+      enroller.enrol(speaker.id, clips, { maxClipSeconds: deps.config.maxUploadSeconds }),
+    );
     return c.json(enrolmentView(result, modelId), 201);
   });
 
@@ -95,7 +97,7 @@ export function speakersRoutes(deps: HttpDeps): Hono {
     return c.body(null, 204);
   });
 
-  app.post("/:id/record", async (c) => {
+  app.post("/:id/record", jsonBodyLimit, async (c) => {
     const live = deps.liveAudio;
     if (!live) {
       throw new ApiError(503, "live_audio_unavailable", "the daemon has no live audio input to record from");
