@@ -245,7 +245,8 @@ const enrolmentSchema = z.strictObject({
   keepClips: z.boolean().default(true),
   /**
    * Also keep each clip's voiceprint as heard in simulated rooms, so people enrolled close to a phone
-   * are recognised by a microphone across the room (about 0.1 s of CPU per second of clip here).
+   * are recognised by a microphone across the room (about 0.12 s of CPU per second of speech here, for
+   * at most 20 s of a clip).
    */
   simulateRooms: z.boolean().default(true),
   minSpeechSeconds: seconds.default(3),

@@ -223,7 +223,7 @@ export class Enroller {
     const hints: string[] = [];
     if (prepared.closeTalk && clip.source !== "microphone") {
       hints.push(
-        "recorded close to the microphone: voiceid also learns how it sounds across a room, but one " +
+        "recorded close to the microphone: voiceid also simulates how it sounds across a room, but one " +
           "sample through the daemon's own microphone helps most (\"Record from the daemon's microphone\" on " +
           `the page, or POST /api/speakers/${speakerId}/record)`,
       );

@@ -29,6 +29,18 @@ export async function librispeech(speaker: string, heard: "dry" | "room" = "dry"
   return new Uint8Array(await readFile(path.join(dir, file)));
 }
 
+/** The part [from, to) of a LibriSpeech utterance, as fractions of its length (0.5, 1: the second half). */
+export async function librispeechPart(
+  speaker: string,
+  heard: "dry" | "room",
+  from: number,
+  to: number,
+): Promise<Uint8Array> {
+  const wav = await librispeech(speaker, heard);
+  const seconds = durationOf(wav);
+  return slice(wav, from * seconds, to * seconds);
+}
+
 /** The part [from, to) seconds of a WAV, as a new 16 kHz mono WAV. */
 export function slice(wav: Uint8Array, fromSeconds: number, toSeconds?: number): Uint8Array {
   const samples = readWavAs16kMono(wav);

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { Enroller } from "../../src/enrolment/enroller.js";
 import { Identifier } from "../../src/enrolment/identifier.js";
 import { RoomLearner } from "../../src/enrolment/room-learner.js";
@@ -10,21 +9,15 @@ import { silentLogger } from "../../src/util/log.js";
 import {
   ENCODER_ID,
   librispeech,
+  librispeechPart,
   type RealPipeline,
   realPipeline,
-  slice,
   type TempRegistry,
   tempRegistry,
 } from "./helpers.js";
 
 const THRESHOLD = 0.82;
 const LOOKALIKES = ["1926", "1183", "226", "125"];
-
-async function part(speaker: string, heard: "dry" | "room", from: number, to: number): Promise<Uint8Array> {
-  const wav = await librispeech(speaker, heard);
-  const seconds = readWavAs16kMono(wav).length / 16_000;
-  return slice(wav, from * seconds, to * seconds);
-}
 
 function endedTurn(speakerId: string | null, voiceprint: Float32Array, speechSeconds = 6): EndedTurn {
   const decision: Decision = {
@@ -52,23 +45,23 @@ beforeAll(async () => {
   pipeline = await realPipeline();
   const embed = async (bytes: Uint8Array) => (await pipeline.extractor.fromWav(bytes)).embedding;
   // Alice is LibriSpeech 103, Bob 1040; both enrol from the first half of their clean recording.
-  prints.aliceLater = await embed(await part("103", "dry", 0.5, 1));
-  prints.bobLater = await embed(await part("1040", "dry", 0.5, 1));
+  prints.aliceLater = await embed(await librispeechPart("103", "dry", 0.5, 1));
+  prints.bobLater = await embed(await librispeechPart("1040", "dry", 0.5, 1));
   for (const [i, [from, to]] of [
     [0, 0.25],
     [0.25, 0.5],
     [0.5, 0.75],
     [0.75, 1],
   ].entries()) {
-    prints[`aliceRoom${i}`] = await embed(await part("103", "room", from, to));
+    prints[`aliceRoom${i}`] = await embed(await librispeechPart("103", "room", from, to));
   }
   // The voices closest to Alice's among the 118 others of the shared audio, heard in the room, after
   // 2007: that one the encoder cannot tell from her there (it scores 0.89 against her room voice, her
   // own room recording 0.87), so nothing that listens to voices could keep it out.
   for (const id of LOOKALIKES) {
     prints[id] = await embed(await librispeech(id, "room"));
-    prints[`${id}First`] = await embed(await part(id, "room", 0, 0.5));
-    prints[`${id}Second`] = await embed(await part(id, "room", 0.5, 1));
+    prints[`${id}First`] = await embed(await librispeechPart(id, "room", 0, 0.5));
+    prints[`${id}Second`] = await embed(await librispeechPart(id, "room", 0.5, 1));
   }
 });
 afterAll(() => pipeline.stop());
@@ -81,10 +74,10 @@ let learner: RoomLearner;
 beforeEach(async () => {
   temp = await tempRegistry();
   const enroller = new Enroller(temp.registry, pipeline.extractor);
-  await enroller.enrol("Alice", [{ bytes: await part("103", "dry", 0, 0.5), source: "http" }], {
+  await enroller.enrol("Alice", [{ bytes: await librispeechPart("103", "dry", 0, 0.5), source: "http" }], {
     create: true,
   });
-  await enroller.enrol("Bob", [{ bytes: await part("1040", "dry", 0, 0.5), source: "http" }], {
+  await enroller.enrol("Bob", [{ bytes: await librispeechPart("1040", "dry", 0, 0.5), source: "http" }], {
     create: true,
   });
   identifier = new Identifier(temp.registry, { modelId: ENCODER_ID, defaultThreshold: THRESHOLD });

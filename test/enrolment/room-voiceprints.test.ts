@@ -10,19 +10,16 @@ import { silentLogger } from "../../src/util/log.js";
 import {
   ENCODER_ID,
   librispeech,
+  librispeechPart,
   type RealPipeline,
   realPipeline,
-  slice,
   type TempRegistry,
   tempRegistry,
 } from "./helpers.js";
 
 /** Half of a LibriSpeech file: the first (enrolment) or the second (heard later). */
-async function half(speaker: string, heard: "dry" | "room", which: "first" | "second"): Promise<Uint8Array> {
-  const wav = await librispeech(speaker, heard);
-  const seconds = readWavAs16kMono(wav).length / 16_000;
-  return which === "first" ? slice(wav, 0, seconds / 2) : slice(wav, seconds / 2);
-}
+const half = (speaker: string, heard: "dry" | "room", which: "first" | "second") =>
+  which === "first" ? librispeechPart(speaker, heard, 0, 0.5) : librispeechPart(speaker, heard, 0.5, 1);
 
 // Members enrolled from their clean recordings: 103 (female) and 1040 (male). Visitors: the next 12
 // speakers of the shared audio (speakers.tsv order), heard through the room microphone.
