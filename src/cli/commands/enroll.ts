@@ -46,6 +46,7 @@ export async function enrollCommand(argv: string[]): Promise<number> {
       : "";
     process.stdout.write(`  ${clip.name}: ${clip.speechSeconds.toFixed(1)} s of speech${consistency}\n`);
     for (const warning of clip.warnings) process.stderr.write(`  warning: ${clip.name}: ${warning}\n`);
+    for (const hint of clip.hints) process.stdout.write(`  hint: ${clip.name}: ${hint}\n`);
   }
   return 0;
 }
