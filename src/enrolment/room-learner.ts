@@ -16,6 +16,11 @@ export interface LearningCriteria {
   minMargin: number;
   /** Seconds of speech in the turn. */
   minSpeechSeconds: number;
+  /**
+   * Seconds of the stream between two voiceprints learned of one person: learned voiceprints then come
+   * from more moments, and a chatty household does not rewrite the registry at every turn.
+   */
+  minIntervalSeconds: number;
 }
 
 /**
@@ -28,6 +33,7 @@ export const DEFAULT_LEARNING_CRITERIA: LearningCriteria = {
   aboveThreshold: 0.06,
   minMargin: 0.1,
   minSpeechSeconds: 3,
+  minIntervalSeconds: 60,
 };
 
 export interface RoomLearnerOptions {
@@ -53,6 +59,8 @@ export class RoomLearner implements Component {
   private readonly criteria: LearningCriteria;
   private pending: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Stream position (seconds) of each person's latest learned turn. */
+  private readonly lastLearnedAt = new Map<string, number>();
 
   constructor(private readonly options: RoomLearnerOptions) {
     this.criteria = options.criteria ?? DEFAULT_LEARNING_CRITERIA;
@@ -73,6 +81,7 @@ export class RoomLearner implements Component {
     if (this.stopped) return;
     const speakerId = this.learnable(turn);
     if (speakerId === null || turn.voiceprint === null) return;
+    this.lastLearnedAt.set(speakerId, turn.decision.decidedAtS);
     const voiceprint = turn.voiceprint;
     this.pending = this.pending.then(async () => {
       try {
@@ -102,11 +111,13 @@ export class RoomLearner implements Component {
     return this.pending;
   }
 
-  /** The speaker id to learn for, or null. */
+  /** The speaker id to learn for, or null (not confident enough, or too soon after the last). */
   learnable(turn: EndedTurn): string | null {
     const { decision, voiceprint, speechSeconds } = turn;
     if (decision.speakerId === null || voiceprint === null || !this.options.listening()) return null;
     if (speechSeconds < this.criteria.minSpeechSeconds) return null;
+    const last = this.lastLearnedAt.get(decision.speakerId);
+    if (last !== undefined && decision.decidedAtS - last < this.criteria.minIntervalSeconds) return null;
     const candidates = this.options.candidates();
     const named = candidates.find((c) => c.id === decision.speakerId);
     if (!named) return null;

@@ -19,7 +19,10 @@ import {
 const THRESHOLD = 0.82;
 const LOOKALIKES = ["1926", "1183", "226", "125"];
 
+/** A turn that ended at `at` seconds of the stream (learning is spaced out over the stream). */
+let at = 0;
 function endedTurn(speakerId: string | null, voiceprint: Float32Array, speechSeconds = 6): EndedTurn {
+  at += 100;
   const decision: Decision = {
     type: "stopped",
     turnId: 1,
@@ -34,7 +37,7 @@ function endedTurn(speakerId: string | null, voiceprint: Float32Array, speechSec
     scores: {},
     startS: 0,
     durationS: speechSeconds,
-    decidedAtS: speechSeconds,
+    decidedAtS: at,
   };
   return { decision, voiceprint, speechSeconds };
 }
@@ -120,6 +123,26 @@ describe("RoomLearner", () => {
     expect(learned).toEqual(["alice"]);
     // Kept apart from the enrolled samples.
     expect(temp.registry.get("alice")!.samples).toHaveLength(1);
+  });
+
+  it("learns one voiceprint of a person a minute of the stream at most", async () => {
+    const turn = endedTurn("alice", prints.aliceLater);
+    learner.consider(turn);
+    const soon = (s: number) => ({
+      ...turn,
+      decision: { ...turn.decision, decidedAtS: turn.decision.decidedAtS + s },
+    });
+    expect(learner.learnable(soon(59))).toBeNull();
+    learner.consider(soon(59));
+    expect(learner.learnable(soon(61))).toBe("alice");
+    learner.consider(soon(61));
+    // Another person is not held back by Alice's.
+    const bob = endedTurn("bob", prints.bobLater);
+    expect(
+      learner.learnable({ ...bob, decision: { ...bob.decision, decidedAtS: turn.decision.decidedAtS + 1 } }),
+    ).toBe("bob");
+    await learner.idle();
+    expect(learnedOf("alice")).toHaveLength(2);
   });
 
   it("learns nothing while muted", async () => {
