@@ -94,9 +94,9 @@ export class VoiceprintExtractor {
   }
 
   private async encode(speech: Speech): Promise<Voiceprint> {
-    const embedding = await this.encoder.embedUtterance(
-      normalizeVolume(speech.samples, -30, { increaseOnly: true }),
-    );
+    // Preprocessed already: normalised before trimming (trimming only raises the level), and simulated
+    // rooms keep the level of the speech they were made from.
+    const embedding = await this.encoder.embedUtterance(speech.samples);
     return {
       modelId: this.encoder.modelId,
       embedding,

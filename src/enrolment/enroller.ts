@@ -1,3 +1,4 @@
+import { isCloseTalk } from "../audio/volume.js";
 import { AudioTooLongError, decodeWavAs16kMono, WavFormatError } from "../audio/wav.js";
 import { NoSpeechError, type Voiceprint, type VoiceprintExtractor } from "../embedding/voiceprint.js";
 import { SpeakerNotFoundError } from "../registry/errors.js";
@@ -258,25 +259,6 @@ interface PreparedClip {
   voiceprint: Voiceprint;
   simulated: SimulatedVoiceprint | undefined;
   closeTalk: boolean;
-}
-
-/**
- * Close-talk: the loudest frames stand 30 dB or more above the quietest (the pauses between words). A
- * room microphone hears reverberation and household noise in every pause (the shared room recordings:
- * 18-28 dB; their clean originals mostly 30-70 dB).
- */
-export function isCloseTalk(samples: Float32Array, frame = 320): boolean {
-  const powers: number[] = [];
-  for (let i = 0; i + frame <= samples.length; i += frame) {
-    let sum = 0;
-    for (let j = i; j < i + frame; j++) sum += samples[j] * samples[j];
-    powers.push(sum / frame + 1e-12);
-  }
-  if (powers.length < 20) return false;
-  powers.sort((a, b) => a - b);
-  const range =
-    10 * Math.log10(powers[Math.floor(powers.length * 0.95)] / powers[Math.floor(powers.length * 0.01)]);
-  return range >= 30;
 }
 
 function isClipProblem(err: unknown): boolean {

@@ -1,4 +1,10 @@
-import { candidateScore, cosine, type MatchCandidate, matchVoiceprint } from "../registry/matcher.js";
+import {
+  candidateScore,
+  centroidOf,
+  cosine,
+  type MatchCandidate,
+  matchVoiceprint,
+} from "../registry/matcher.js";
 import type { Decision, DecisionType } from "./decision.js";
 
 /** A voiceprint of one window of speech, at its stream position (samples). */
@@ -269,7 +275,7 @@ export class SpeakerTracker {
     out.push(stopped);
     this.onTurnEnded?.({
       decision: stopped,
-      voiceprint: turn.sum && turn.count > 0 ? normalized(turn.sum) : null,
+      voiceprint: turn.sum && turn.count > 0 ? centroidOf([turn.sum]) : null,
       speechSeconds: speech / this.options.sampleRate,
     });
     this.turn = null;
@@ -420,16 +426,6 @@ function strongest(evidence: Map<string, number>): string {
     }
   }
   return best;
-}
-
-function normalized(sum: Float64Array): Float32Array {
-  let norm = 0;
-  for (const v of sum) norm += v * v;
-  const out = new Float32Array(sum.length);
-  if (norm === 0) return out;
-  const inv = 1 / Math.sqrt(norm);
-  for (let i = 0; i < sum.length; i++) out[i] = sum[i] * inv;
-  return out;
 }
 
 function center(w: TrackedWindow): number {

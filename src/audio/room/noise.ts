@@ -1,4 +1,5 @@
 import { gaussian } from "../../util/random.js";
+import { framePowers } from "../volume.js";
 
 export type NoiseKind = "pink" | "babble";
 
@@ -64,13 +65,8 @@ export async function babbleNoise(
 }
 
 /** Mean power of the loud part of a signal: 20 ms frames within 40 dB of the loudest (speech, not pauses). */
-export function activePower(samples: Float32Array, frame = 320): number {
-  const powers: number[] = [];
-  for (let i = 0; i + frame <= samples.length; i += frame) {
-    let sum = 0;
-    for (let j = i; j < i + frame; j++) sum += samples[j] * samples[j];
-    powers.push(sum / frame);
-  }
+export function activePower(samples: Float32Array): number {
+  const powers = framePowers(samples);
   if (powers.length === 0) return 0;
   const floor = Math.max(...powers) * 1e-4;
   const active = powers.filter((p) => p >= floor);
