@@ -53,6 +53,7 @@ import {
   buildTurnStream,
   drawHousehold,
   enrolmentOf,
+  FAR_FROM_CHANGE_S,
   loadAudio,
   type StreamScore,
   scoreStream,
@@ -81,7 +82,7 @@ const CONDITIONS = {
 } satisfies Record<string, ConditionSpec>;
 type Condition = keyof typeof CONDITIONS;
 const CONDITION_NAMES = Object.keys(CONDITIONS) as Condition[];
-const GOALS = { latencyP50: 1.8, latencyP95: 3, falseUnknowns: 0 };
+const GOALS = { latencyP50: 1.8, latencyP95: 3, falseUnknowns: 0, wrongFarSeconds: 0, dryBoundaryP50: 0.15 };
 /** Turns of the listening stream: about 10 minutes of audio. */
 const LISTENING_TURNS = 120;
 
@@ -89,6 +90,7 @@ const USAGE = `usage: npm run bench:stream -- [options]
   --seeds N          streams per condition (default 3, seeds 1..N)
   --encoder ID       speaker encoder (default ${ENCODER_IDS[0]}; one of ${ENCODER_IDS.join(", ")})
   --conditions LIST  of ${CONDITION_NAMES.join(",")} (default all)
+  --before DIR       another checkout (with node_modules): its speech path on the same streams, same run
   --json             print one JSON object instead of tables`;
 
 interface Totals extends StreamScore {
@@ -105,7 +107,10 @@ interface Listening {
 
 interface ConditionResult {
   now: Totals;
-  before: Totals;
+  /** Enrolled centroids only (as before issue 17). */
+  enrolledOnly: Totals;
+  /** The --before checkout's speech path on the same streams and registry. */
+  before: Totals | null;
   streams: number;
   audioSeconds: number;
   listening: Listening | null;
@@ -124,6 +129,8 @@ function total(scores: StreamScore[], windows: number): Totals {
     memberTurns: scores.reduce((n, s) => n + s.memberTurns, 0),
     neverNamed: scores.reduce((n, s) => n + s.neverNamed, 0),
     falseUnknowns: scores.reduce((n, s) => n + s.falseUnknowns, 0),
+    wrongFarSeconds: scores.reduce((n, s) => n + s.wrongFarSeconds, 0),
+    boundaryErrors: scores.flatMap((s) => s.boundaryErrors),
     windows,
   };
 }
@@ -150,6 +157,7 @@ async function main(): Promise<number> {
           seeds: { type: "string" },
           encoder: { type: "string" },
           conditions: { type: "string" },
+          before: { type: "string" },
           ...COMMON_BENCH_OPTIONS,
         },
         strict: true,
@@ -173,21 +181,28 @@ async function main(): Promise<number> {
   const vad = stack.streamVad();
   await vad.start();
   const config = configSchema.parse({ identification: { encoder: encoderId } });
-  const identification = liveIdentifierOptions(config.identification, stack.defaultThreshold);
+  const identification = liveIdentifierOptions(
+    config.identification,
+    stack.defaultThreshold,
+    stack.encoder.modelId,
+  );
   const threshold = identification.tracker.defaultThreshold;
   const audio: Record<Audio, Map<string, Float32Array>> = {
     dry: loadAudio(files, "dry"),
     room: loadAudio(files, "room"),
   };
   const runModels = { vad, encoder: stack.encoder };
+  const runBefore = v.before ? await beforeRunner(v.before, config, stack) : null;
   const results: Partial<Record<Condition, ConditionResult>> = {};
   const workDir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-stream-"));
   try {
     for (const condition of conditions) {
       const spec: ConditionSpec = CONDITIONS[condition];
       const now: StreamScore[] = [];
+      const enrolledOnly: StreamScore[] = [];
       const before: StreamScore[] = [];
       let nowWindows = 0;
+      let enrolledOnlyWindows = 0;
       let beforeWindows = 0;
       let audioSeconds = 0;
       const listening: Listening = { minutes: 0, learned: 0, wronglyLearned: 0, visitorMinutes: 0 };
@@ -252,17 +267,23 @@ async function main(): Promise<number> {
         );
         const runs: [StreamScore[], Run][] = [
           [now, await runTracker(stream.samples, () => current.candidates(), runModels, identification)],
-          [before, await runTracker(stream.samples, () => previous.candidates(), runModels, identification)],
+          [
+            enrolledOnly,
+            await runTracker(stream.samples, () => previous.candidates(), runModels, identification),
+          ],
         ];
+        if (runBefore) runs.push([before, await runBefore(stream.samples, () => current.candidates())]);
         for (const [into, run] of runs) into.push(scoreStream(stream.turns, run.reported, run.announcements));
         nowWindows += runs[0][1].windows;
-        beforeWindows += runs[1][1].windows;
+        enrolledOnlyWindows += runs[1][1].windows;
+        beforeWindows += runs[2]?.[1].windows ?? 0;
         await current.stop();
         await registry.stop();
       }
       results[condition] = {
         now: total(now, nowWindows),
-        before: total(before, beforeWindows),
+        enrolledOnly: total(enrolledOnly, enrolledOnlyWindows),
+        before: runBefore ? total(before, beforeWindows) : null,
         streams: seeds,
         audioSeconds,
         listening: spec.listen ? listening : null,
@@ -281,18 +302,14 @@ async function main(): Promise<number> {
       enrolled.push({ id, name: id, centroid: (await stack.extractor.fromSamples(cut(from, to))).embedding });
     }
     vad.reset();
-    const turns = await diarize(
-      conversation,
-      {
-        vad,
-        encoder: stack.encoder,
-        candidates: () => enrolled,
-        segmenter: {},
-        identification,
-        logger: silentLogger,
-      },
-      stack.extractor,
-    );
+    const turns = await diarize(conversation, {
+      vad,
+      encoder: stack.encoder,
+      candidates: () => enrolled,
+      segmenter: {},
+      identification,
+      logger: silentLogger,
+    });
     const reference = readRttm(conversationRttm).map((r) => ({
       start: r.start,
       end: r.end,
@@ -318,23 +335,28 @@ async function main(): Promise<number> {
       const row = (name: string, t: Totals, judged: boolean) => {
         const p50 = percentile(t.latencies, 0.5) ?? Number.NaN;
         const p95 = percentile(t.latencies, 0.95) ?? Number.NaN;
+        const b50 = percentile(t.boundaryErrors, 0.5) ?? Number.NaN;
+        const b95 = percentile(t.boundaryErrors, 0.95) ?? Number.NaN;
+        const verdicts = [
+          verdict(t.correct >= goal.correct),
+          verdict(t.wrongPerson <= goal.wrongPerson),
+          verdict(t.wrongFarSeconds <= GOALS.wrongFarSeconds),
+          verdict(p50 <= GOALS.latencyP50 && p95 <= GOALS.latencyP95),
+          verdict(t.falseUnknowns <= GOALS.falseUnknowns),
+        ];
+        if (CONDITIONS[condition].stream === "dry") verdicts.push(verdict(b50 <= GOALS.dryBoundaryP50));
         return [
           name,
           pct(t.correct, 1),
           pct(t.wrongPerson, 2),
+          t.wrongFarSeconds.toFixed(1),
           pct(t.missed, 1),
           `${p50.toFixed(2)} / ${p95.toFixed(2)} s`,
+          `${b50.toFixed(2)} / ${b95.toFixed(2)} s`,
           `${t.neverNamed} of ${t.memberTurns}`,
           t.falseUnknowns,
           (t.windows / r.audioSeconds).toFixed(2),
-          judged
-            ? [
-                verdict(t.correct >= goal.correct),
-                verdict(t.wrongPerson <= goal.wrongPerson),
-                verdict(p50 <= GOALS.latencyP50 && p95 <= GOALS.latencyP95),
-                verdict(t.falseUnknowns <= GOALS.falseUnknowns),
-              ].join(" ")
-            : "",
+          judged ? verdicts.join(" ") : "",
         ];
       };
       console.log(heading(`${condition}: ${(r.now.speechSeconds / 60).toFixed(1)} min of speech`));
@@ -351,8 +373,10 @@ async function main(): Promise<number> {
             "matching",
             "correct",
             "wrong person",
+            `wrong > ${FAR_FROM_CHANGE_S} s from a change (s)`,
             "missed",
             "first naming p50/p95",
+            "boundary error p50/p95",
             "never named",
             "false unknowns",
             "windows/s",
@@ -364,13 +388,16 @@ async function main(): Promise<number> {
               r.now,
               true,
             ),
-            row("before (enrolled centroids)", r.before, false),
+            ...(r.before ? [row(`before (${v.before})`, r.before, false)] : []),
+            row("enrolled centroids only", r.enrolledOnly, false),
           ],
         ),
       );
       console.log(
         `goals: correct >= ${pct(goal.correct, 0)}, wrong person <= ${pct(goal.wrongPerson, 0)}, first naming ` +
-          `p50 <= ${GOALS.latencyP50} s and p95 <= ${GOALS.latencyP95} s, false unknowns ${GOALS.falseUnknowns}`,
+          `p50 <= ${GOALS.latencyP50} s and p95 <= ${GOALS.latencyP95} s, false unknowns ${GOALS.falseUnknowns}, ` +
+          `wrong-person time more than ${FAR_FROM_CHANGE_S} s from a change ${GOALS.wrongFarSeconds}` +
+          (CONDITIONS[condition].stream === "dry" ? `, boundary error p50 <= ${GOALS.dryBoundaryP50} s` : ""),
       );
     }
     console.log(heading("the two-person conversation (voiceid diarize)"));
@@ -387,3 +414,31 @@ async function main(): Promise<number> {
 }
 
 runMain(main);
+
+/**
+ * The speech path of another checkout (`--before DIR`, with its node_modules), run on the same streams
+ * with this run's models and registry: its own VAD segmentation, windows and tracker.
+ */
+async function beforeRunner(
+  dir: string,
+  config: ReturnType<typeof configSchema.parse>,
+  stack: ModelStack,
+): Promise<(samples: Float32Array, candidates: () => readonly MatchCandidate[]) => Promise<Run>> {
+  const root = path.resolve(dir);
+  const runs: typeof import("./bench/stream-runs.js") = await import(
+    path.join(root, "scripts/bench/stream-runs.ts")
+  );
+  const options: typeof import("../src/identify/options.js") = await import(
+    path.join(root, "src/identify/options.ts")
+  );
+  const vad = stack.streamVad();
+  await vad.start();
+  // An older liveIdentifierOptions takes (config, threshold) and ignores the model id.
+  const identification = options.liveIdentifierOptions(
+    config.identification,
+    stack.defaultThreshold,
+    stack.encoder.modelId,
+  );
+  return (samples, candidates) =>
+    runs.runTracker(samples, candidates, { vad, encoder: stack.encoder }, identification);
+}

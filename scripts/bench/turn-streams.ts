@@ -159,6 +159,38 @@ export interface StreamScore {
   memberTurns: number;
   neverNamed: number;
   falseUnknowns: number;
+  /** Wrong-person speech more than FAR_FROM_CHANGE_S from every true change of voice, seconds. */
+  wrongFarSeconds: number;
+  /** Per true change of voice: distance to the nearest reported turn boundary, seconds (0 inside its pause). */
+  boundaryErrors: number[];
+}
+
+/** Wrong-person time this far from a true change of voice is a turn wrongly named, not a late boundary. */
+export const FAR_FROM_CHANGE_S = 0.5;
+
+/** The true changes of voice: the pause between two consecutive turns of different voices, [from, to] s. */
+export function trueChanges(truth: readonly TrueTurn[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 1; i < truth.length; i++) {
+    if (truth[i].voice !== truth[i - 1].voice) out.push([truth[i - 1].endS, truth[i].startS]);
+  }
+  return out;
+}
+
+/** Distance from `t` to the interval [from, to] (0 inside). */
+function distanceTo(t: number, [from, to]: [number, number]): number {
+  return t < from ? from - t : t > to ? t - to : 0;
+}
+
+/** For each true change, the distance to the nearest reported boundary (a reported turn's start or end). */
+export function boundaryErrors(
+  truth: readonly TrueTurn[],
+  reported: readonly { startS: number; endS: number }[],
+): number[] {
+  const boundaries = reported.flatMap((r) => [r.startS, r.endS]);
+  return trueChanges(truth).map((change) =>
+    Math.min(Number.POSITIVE_INFINITY, ...boundaries.map((b) => distanceTo(b, change))),
+  );
 }
 
 export const UNKNOWN = "unknown";
@@ -173,6 +205,8 @@ export function scoreStream(
   let correct = 0;
   let wrong = 0;
   let missed = 0;
+  let wrongFar = 0;
+  const changes = trueChanges(truth);
   const sorted = [...reported].sort((a, b) => a.startS - b.startS);
   for (const turn of truth) {
     for (let t = turn.startS + 0.005; t < turn.endS; t += 0.01) {
@@ -184,7 +218,10 @@ export function scoreStream(
       }
       const right = turn.member ?? UNKNOWN;
       if (hit.label === right) correct++;
-      else if (hit.label !== UNKNOWN) wrong++;
+      else if (hit.label !== UNKNOWN) {
+        wrong++;
+        if (changes.every((c) => distanceTo(t, c) > FAR_FROM_CHANGE_S)) wrongFar++;
+      }
     }
   }
   const latencies: number[] = [];
@@ -224,5 +261,67 @@ export function scoreStream(
     memberTurns: members.length,
     neverNamed,
     falseUnknowns,
+    wrongFarSeconds: wrongFar / 100,
+    boundaryErrors: boundaryErrors(truth, sorted),
   };
+}
+
+export interface ConversationProtocol {
+  turns: number;
+  minTurnS: number;
+  maxTurnS: number;
+  /** Pauses between turns, drawn from these (seconds). */
+  pauses: readonly number[];
+}
+
+/** bench:diarize's streams: 24 turns of 2-8 s with pauses from {0, 0.2, 0.5, 1} s. */
+export const CONVERSATION_PROTOCOL: ConversationProtocol = {
+  turns: 24,
+  minTurnS: 2,
+  maxTurnS: 8,
+  pauses: [0, 0.2, 0.5, 1],
+};
+
+/**
+ * `speakers` taking turns (never one after themselves), each turn a random stretch of their file: a
+ * conversation among people nobody enrolled (every turn's `member` is null).
+ */
+export function buildConversation(
+  audio: Map<string, Float32Array>,
+  speakers: readonly string[],
+  seed: number,
+  protocol: ConversationProtocol = CONVERSATION_PROTOCOL,
+): TurnStream {
+  const random = mulberry32(seed);
+  const lead = SAMPLE_RATE;
+  const pieces: Float32Array[] = [];
+  const turns: TrueTurn[] = [];
+  let at = lead;
+  let previous = -1;
+  for (let t = 0; t < protocol.turns; t++) {
+    let who = Math.floor(random() * speakers.length);
+    if (speakers.length > 1 && who === previous) who = (who + 1) % speakers.length;
+    previous = who;
+    const file = audio.get(speakers[who])!;
+    const want = Math.round(
+      (protocol.minTurnS + random() * (protocol.maxTurnS - protocol.minTurnS)) * SAMPLE_RATE,
+    );
+    const length = Math.min(want, file.length);
+    const start = Math.floor(random() * (file.length - length + 1));
+    pieces.push(file.subarray(start, start + length));
+    turns.push({
+      member: null,
+      voice: speakers[who],
+      startS: at / SAMPLE_RATE,
+      endS: (at + length) / SAMPLE_RATE,
+    });
+    at += length + Math.round(protocol.pauses[Math.floor(random() * protocol.pauses.length)] * SAMPLE_RATE);
+  }
+  const samples = new Float32Array(at + lead);
+  let offset = lead;
+  pieces.forEach((p, i) => {
+    offset = Math.round(turns[i].startS * SAMPLE_RATE);
+    samples.set(p, offset);
+  });
+  return { samples, turns };
 }

@@ -183,7 +183,7 @@ export class Daemon implements Component {
       encoder,
       candidates: () => identifier.candidates(),
       segmenter: segmenterOptions(config.vad),
-      identification: liveIdentifierOptions(config.identification, threshold),
+      identification: liveIdentifierOptions(config.identification, threshold, encoder.modelId),
       onDecision: (d) => this.report(d),
       ...(learner ? { onTurnEnded: (turn: EndedTurn) => learner.consider(turn) } : {}),
       onTiming: (stage, seconds) => this.metrics.stageSeconds.observe({ stage }, seconds),

@@ -1,7 +1,7 @@
 import type { SpeakerEncoder } from "../embedding/encoder.js";
 import type { Decision } from "../identify/decision.js";
 import { LiveIdentifier, type LiveIdentifierOptions } from "../identify/live-identifier.js";
-import type { EndedTurn } from "../identify/speaker-tracker.js";
+import type { EndedTurn, TrackedWindow } from "../identify/speaker-tracker.js";
 import type { MatchCandidate } from "../registry/matcher.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
@@ -23,6 +23,8 @@ export interface SpeechPipelineOptions {
   onDecision: (decision: Decision) => void;
   /** Every turn as it ends, with its voiceprint (for learning the room). */
   onTurnEnded?: (turn: EndedTurn) => void;
+  /** Every window's voiceprint at its stream extent (diarizing a recording afterwards). */
+  onWindow?: (window: TrackedWindow) => void;
   /** Per-stage timings, for metrics. */
   onTiming?: (stage: "vad" | "encoder" | "match", seconds: number) => void;
   /**
@@ -141,15 +143,13 @@ export class SpeechPipeline implements Component {
   }
 
   private newIdentifier(): LiveIdentifier {
-    const { encoder, candidates, identification, onDecision, onTiming, onTurnEnded } = this.options;
-    return new LiveIdentifier(
-      encoder,
-      candidates,
-      identification,
-      (d) => onDecision(d),
+    const { encoder, candidates, identification, onDecision, onTiming, onTurnEnded, onWindow } = this.options;
+    return new LiveIdentifier(encoder, candidates, identification, {
+      onDecision: (d) => onDecision(d),
       onTiming,
       onTurnEnded,
-    );
+      onWindow,
+    });
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {

@@ -3,7 +3,12 @@ import type { SpeakerEncoder } from "../embedding/encoder.js";
 import type { MatchCandidate } from "../registry/matcher.js";
 import type { StreamingVadEvent } from "../vad/streaming.js";
 import type { Decision } from "./decision.js";
-import { type EndedTurn, SpeakerTracker, type SpeakerTrackerOptions } from "./speaker-tracker.js";
+import {
+  type EndedTurn,
+  SpeakerTracker,
+  type SpeakerTrackerOptions,
+  type TrackedWindow,
+} from "./speaker-tracker.js";
 import { type SpeechWindow, SpeechWindows } from "./speech-windows.js";
 
 export interface LiveIdentifierOptions {
@@ -15,6 +20,16 @@ export interface LiveIdentifierOptions {
 export type DecisionListener = (decision: Decision) => void | Promise<void>;
 /** Seconds spent per stage: "encoder" turns windows into voiceprints, "match" is the tracker's work. */
 export type IdentifyTimingListener = (stage: "encoder" | "match", seconds: number) => void;
+
+/** Who hears what the identifier works out, besides the decisions. */
+export interface LiveIdentifierListeners {
+  onDecision: DecisionListener;
+  onTiming?: IdentifyTimingListener;
+  /** Every turn as it ends, with its voiceprint. */
+  onTurnEnded?: (turn: EndedTurn) => void;
+  /** Every window's voiceprint at its stream extent, in order (for diarizing a recording afterwards). */
+  onWindow?: (window: TrackedWindow) => void;
+}
 
 /**
  * The VAD's events in, decisions out: speech is cut into overlapping windows (SpeechWindows), each
@@ -31,9 +46,7 @@ export class LiveIdentifier {
     private readonly encoder: SpeakerEncoder,
     candidates: () => readonly MatchCandidate[],
     options: LiveIdentifierOptions,
-    private readonly listener: DecisionListener,
-    private readonly onTiming?: IdentifyTimingListener,
-    onTurnEnded?: (turn: EndedTurn) => void,
+    private readonly listeners: LiveIdentifierListeners,
   ) {
     const rate = options.tracker.sampleRate;
     this.windows = new SpeechWindows({
@@ -42,7 +55,7 @@ export class LiveIdentifier {
       maxGap: Math.round(options.tracker.pauseSeconds * rate),
       minPadded: Math.round(options.tracker.minSpeechSeconds * rate),
     });
-    this.tracker = new SpeakerTracker(options.tracker, candidates, onTurnEnded);
+    this.tracker = new SpeakerTracker(options.tracker, candidates, listeners.onTurnEnded);
   }
 
   /** In speech, or in a pause that may still continue a turn. */
@@ -92,6 +105,7 @@ export class LiveIdentifier {
       await this.emit(this.tracker.speechStarted(event.startSample));
       await this.embed(this.windows.push(event.samples));
     } else if (event.type === "speech-audio") {
+      for (const pause of event.pauses) this.tracker.pause(pause);
       await this.embed(this.windows.push(event.samples));
     } else if (event.type === "speech-end" && event.samples) {
       await this.embed([...this.windows.push(event.samples), ...this.windows.speechEnded(event.endSample)]);
@@ -105,16 +119,18 @@ export class LiveIdentifier {
     const embeddings = await this.encoder.embedWindows(
       windows.map((w) => normalizeVolume(w.samples, -30, { increaseOnly: true })),
     );
-    this.onTiming?.("encoder", (performance.now() - t0) / 1000);
+    this.listeners.onTiming?.("encoder", (performance.now() - t0) / 1000);
     for (const [i, w] of windows.entries()) {
       const t1 = performance.now();
-      const decisions = this.tracker.window({ start: w.start, end: w.end, embedding: embeddings[i] });
-      this.onTiming?.("match", (performance.now() - t1) / 1000);
+      const tracked = { start: w.start, end: w.end, embedding: embeddings[i] };
+      const decisions = this.tracker.window(tracked);
+      this.listeners.onTiming?.("match", (performance.now() - t1) / 1000);
+      this.listeners.onWindow?.(tracked);
       await this.emit(decisions);
     }
   }
 
   private async emit(decisions: Decision[]): Promise<void> {
-    for (const d of decisions) await this.listener(d);
+    for (const d of decisions) await this.listeners.onDecision(d);
   }
 }

@@ -6,6 +6,7 @@ import {
   matchVoiceprint,
 } from "../registry/matcher.js";
 import type { Decision, DecisionType } from "./decision.js";
+import { placeChange, type Silence, type VoiceChangeModel, voiceChangeEvidence } from "./voice-change.js";
 
 /** A voiceprint of one window of speech, at its stream position (samples). */
 export interface TrackedWindow {
@@ -28,10 +29,10 @@ export interface SpeakerTrackerOptions {
   evidenceScale: number;
   /** Accumulated evidence (log-odds) for another voice that ends the turn and starts a new one. */
   switchEvidence: number;
-  /** Between voices nobody enrolled, windows less similar than this to the turn's voiceprint are another voice. */
-  otherVoiceSimilarity: number;
-  /** Where the new voice starts: this fraction of a window after the first window that favoured it. */
-  switchPoint: number;
+  /** How windows compare with their turn's voiceprint when the voice is the same or another (per encoder). */
+  voiceChange: VoiceChangeModel;
+  /** A change of voice placed this close (seconds) to a pause the VAD saw is placed on the pause. */
+  snapSeconds: number;
   /** Turns shorter than this (seconds) and not yet named change their voice instead of splitting. */
   relabelSeconds: number;
   /** A turn's voiceprint this far below every threshold is confidently nobody enrolled ... */
@@ -44,14 +45,13 @@ export interface SpeakerTrackerOptions {
   minSpeechSeconds: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThreshold"> = {
+export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThreshold" | "voiceChange"> = {
   sampleRate: 16_000,
   minMargin: 0.05,
   evidenceOffset: 0.08,
   evidenceScale: 20,
   switchEvidence: 3,
-  otherVoiceSimilarity: 0.7,
-  switchPoint: 0.5,
+  snapSeconds: 0.8,
   relabelSeconds: 1,
   unknownMargin: 0.11,
   unknownAfterSeconds: 2.5,
@@ -72,6 +72,14 @@ const NOBODY = "";
 const ANOTHER = "\u0001";
 /** Windows a turn needs before its voiceprint is compared with the next ones. */
 const MIN_WINDOWS_FOR_VOICE = 3;
+/** The latest window at a change stands for the new voice when nobody enrolled it. */
+const NEW_VOICE_WINDOWS = 1;
+/**
+ * A change is placed when the stream is this many windows past the first window that favoured the new
+ * voice: then the latest window is wholly the new voice, and calibrate:voice-change placed changes within
+ * 0.14 s (p50) that way against 0.43 s half a window earlier.
+ */
+const PLACEABLE_WINDOWS = 1.5;
 const UNKNOWN_LABEL = "unknown";
 
 interface Turn {
@@ -119,6 +127,11 @@ export class SpeakerTracker {
   private turnSeq = 0;
   private evidence = new Map<string, Evidence>();
   private readonly windowKeep: number;
+  /** Recent silences: between VAD segments (gaps, which windows skip) and short pauses inside them. */
+  private gaps: Silence[] = [];
+  private pauses: Silence[] = [];
+  /** Where the last VAD segment's speech ended (null while speaking or before any). */
+  private speechEnd: number | null = null;
 
   constructor(
     private readonly options: SpeakerTrackerOptions,
@@ -136,6 +149,9 @@ export class SpeakerTracker {
   /** Speech began at `at` (a VAD segment's start). */
   speechStarted(at: number): Decision[] {
     const out: Decision[] = [];
+    if (this.speechEnd !== null && at > this.speechEnd)
+      this.remember(this.gaps, { start: this.speechEnd, end: at });
+    this.speechEnd = null;
     const turn = this.turn;
     if (turn && !turn.speaking) {
       if (at - turn.end <= this.options.pauseSeconds * this.options.sampleRate) {
@@ -151,6 +167,11 @@ export class SpeakerTracker {
     return out;
   }
 
+  /** The VAD saw a short pause inside a segment (too short to end it): a change of voice may sit there. */
+  pause(silence: Silence): void {
+    this.remember(this.pauses, silence);
+  }
+
   /** One window's voiceprint; windows arrive in stream order. */
   window(w: TrackedWindow): Decision[] {
     const out: Decision[] = [];
@@ -159,9 +180,8 @@ export class SpeakerTracker {
     turn.end = Math.max(turn.end, w.end);
     const evidence = this.windowEvidence(w.embedding);
     if (turn.state === NOBODY && turn.sum && turn.count >= MIN_WINDOWS_FOR_VOICE) {
-      // Among voices nobody enrolled, a change shows as windows unlike the turn's own voiceprint.
-      const likeness = cosine(w.embedding, turn.sum);
-      evidence.set(ANOTHER, this.options.evidenceScale * (this.options.otherVoiceSimilarity - likeness));
+      // Another voice, enrolled or not, shows as windows unlike the turn's own voiceprint.
+      evidence.set(ANOTHER, voiceChangeEvidence(cosine(w.embedding, turn.sum), this.options.voiceChange));
     }
     if (turn.state === null) {
       turn.state = strongest(evidence);
@@ -173,8 +193,15 @@ export class SpeakerTracker {
         const track = this.evidence.get(state) ?? { total: 0, since: w.start };
         const total = Math.max(0, track.total + e - current);
         this.evidence.set(state, { total, since: track.total === 0 ? w.start : track.since });
+        // A change to someone enrolled is placed against their enrolment at once. Another voice is placed
+        // once a window wholly after the change exists (half a window more than the first window of the
+        // rise): before, its own windows still hold the old voice.
+        const placeable =
+          (state !== NOBODY && state !== ANOTHER) ||
+          w.end - this.evidence.get(state)!.since >= PLACEABLE_WINDOWS * (w.end - w.start);
         if (
           total > this.options.switchEvidence &&
+          placeable &&
           (best === null || total > this.evidence.get(best)!.total)
         ) {
           best = state;
@@ -198,6 +225,7 @@ export class SpeakerTracker {
     turn.speech += Math.max(0, Math.min(speech, at - turn.resumedAt));
     turn.end = at;
     turn.lastSpeechEnd = at;
+    this.speechEnd = at;
     return [];
   }
 
@@ -208,7 +236,10 @@ export class SpeakerTracker {
     const allowance = this.options.pauseSeconds * this.options.sampleRate;
     if (position - turn.end < allowance) return [];
     // Decided the moment the allowance ran out, however late the stream position came in.
-    return this.close(turn, turn.end, turn.end + allowance);
+    const out: Decision[] = [];
+    const at = turn.end + allowance;
+    const last = this.splitTail(turn, out, at);
+    return [...out, ...this.close(last, last.end, at)];
   }
 
   /** End of the input: the open turn ends where its speech ended. */
@@ -216,7 +247,9 @@ export class SpeakerTracker {
     const turn = this.turn;
     if (!turn) return [];
     if (turn.speaking) this.speechEnded(position, position - turn.resumedAt);
-    return this.close(turn, turn.end, position);
+    const out: Decision[] = [];
+    const last = this.splitTail(turn, out, position);
+    return [...out, ...this.close(last, last.end, position)];
   }
 
   // ---- internals ----
@@ -283,38 +316,117 @@ export class SpeakerTracker {
     return out;
   }
 
-  /** Evidence for another voice crossed the bar: end the turn where it began, or relabel a young turn. */
-  private switchTo(turn: Turn, state: string, w: TrackedWindow, out: Decision[]): Turn {
+  /**
+   * Evidence for another voice crossed the bar: place the change (on a pause when there is one near),
+   * end the turn there and start the other voice's turn, or relabel a young turn.
+   */
+  private switchTo(turn: Turn, state: string, w: TrackedWindow, out: Decision[], at = w.end): Turn {
     const since = this.evidence.get(state)!.since;
-    const windowLength = w.end - w.start;
-    let boundary = Math.round(since + this.options.switchPoint * windowLength);
-    boundary = Math.min(Math.max(boundary, turn.start), w.end);
-    // After a pause inside the turn, a new voice starts where the speech resumed.
-    if (turn.resumedAt > turn.start && boundary <= turn.resumedAt + windowLength) boundary = turn.resumedAt;
     this.evidence.clear();
-    const young = boundary - turn.start < this.options.relabelSeconds * this.options.sampleRate;
-    if (turn.announced === null && young) {
-      // Nothing was said about it yet: it was this voice all along (the first windows were unclear).
+    const windows = [...turn.recent, w];
+    const after = windows.filter((r) => r.start >= since);
+    if (state === ANOTHER) {
+      // Another voice: whether someone enrolled is for its own windows to say. The same person again is
+      // no change; after a voice nobody enrolled, it is a second such voice.
+      state = this.strongestOver(after);
+      if (state === turn.state && state !== NOBODY) return turn;
+    }
+    // An enrolled voice is compared with its enrolment; one nobody enrolled with its own windows: the
+    // old voice's before the evidence for the new one began, the new voice's latest.
+    const rate = this.options.sampleRate;
+    const oldSide = windows.filter((r) => r.end <= since);
+    const oldVoice = this.likenessTo(turn.state, oldSide.length > 0 ? oldSide : windows.slice(0, 1));
+    const newVoice = this.likenessTo(state, windows.slice(-NEW_VOICE_WINDOWS));
+    const change = placeChange(
+      windows,
+      (r) => newVoice(r.embedding) - oldVoice(r.embedding),
+      { gaps: this.gaps, pauses: this.pauses },
+      { from: Math.max(turn.start, windows[0].start), to: w.end },
+      Math.round(this.options.snapSeconds * rate),
+    );
+    const startOfNew = Math.min(Math.max(change.start, turn.start), w.end);
+    const endOfOld = Math.min(Math.max(change.end, turn.start), startOfNew);
+    const moved = turn.recent.filter((r) => center(r) >= startOfNew);
+    const kept = turn.recent.filter((r) => center(r) < startOfNew);
+    const young = startOfNew - turn.start < this.options.relabelSeconds * rate;
+    if (turn.announced === null && (endOfOld <= turn.start || (young && this.sameVoice(kept, moved)))) {
+      // Nothing was said about it yet, and its first windows are the voice that follows: it was that voice
+      // all along (they were unclear). A short first voice of its own is split off instead.
       turn.state = state;
-      this.reset(
-        turn,
-        turn.recent.filter((r) => center(r) >= boundary),
-      );
+      this.reset(turn, moved);
       return turn;
     }
-    const moved = turn.recent.filter((r) => center(r) >= boundary);
-    const kept = turn.recent.filter((r) => center(r) < boundary);
     this.remove(turn, moved);
     turn.recent = kept;
-    // A new voice after a pause inside the turn: the old turn ended where its speech did.
-    const afterPause = boundary === turn.resumedAt && turn.resumedAt > turn.start;
-    const endOfOld = afterPause ? (turn.lastSpeechEnd ?? boundary) : boundary;
     if (turn.speaking) turn.speech += Math.max(0, endOfOld - turn.resumedAt);
     turn.speaking = false;
-    out.push(...this.close(turn, endOfOld, w.end));
-    const next = this.open(boundary, state === ANOTHER ? NOBODY : state, out, w.end);
+    out.push(...this.close(turn, endOfOld, at));
+    const next = this.open(startOfNew, state, out, at);
     this.reset(next, moved);
     return next;
+  }
+
+  /** The two sets of windows sound like one voice (or one of them is empty). */
+  private sameVoice(a: readonly TrackedWindow[], b: readonly TrackedWindow[]): boolean {
+    const first = centroidOf(a.map((r) => r.embedding));
+    const second = centroidOf(b.map((r) => r.embedding));
+    if (!first || !second) return true;
+    return voiceChangeEvidence(cosine(first, second), this.options.voiceChange) < 0;
+  }
+
+  /** How like a voice a window is: an enrolled person's score, or the cosine to these windows' centroid. */
+  private likenessTo(state: string | null, windows: readonly TrackedWindow[]): (e: Float32Array) => number {
+    const candidate = this.candidates().find((c) => c.id === state);
+    if (candidate) return (e) => candidateScore(e, candidate);
+    const centroid = centroidOf(windows.map((r) => r.embedding));
+    return centroid ? (e) => cosine(e, centroid) : () => 0;
+  }
+
+  /**
+   * A turn that ends while evidence for another voice was building (half the bar or more): the voice
+   * changed too near the end of its speech to cross the bar. Its tail is split off as a turn of its own,
+   * named only if its own windows name someone. Returns the turn that ends last.
+   */
+  private splitTail(turn: Turn, out: Decision[], at: number): Turn {
+    let state: string | null = null;
+    let most = this.options.switchEvidence / 2;
+    for (const [s, e] of this.evidence) {
+      if (e.total >= most) {
+        most = e.total;
+        state = s;
+      }
+    }
+    const last = turn.recent.at(-1);
+    if (state === null || !last) return turn;
+    const end = turn.end;
+    const speech = turn.speech;
+    turn.recent.pop();
+    this.remove(turn, [last]);
+    const tail = this.switchTo(turn, state, last, out, at);
+    this.add(tail, last);
+    if (tail !== turn) {
+      tail.speaking = false;
+      tail.end = end;
+      tail.speech = Math.min(speech, end - tail.start);
+    }
+    return tail;
+  }
+
+  /** The state the windows' summed evidence favours (a voice nobody enrolled when no one stands out). */
+  private strongestOver(windows: readonly TrackedWindow[]): string {
+    const total = new Map<string, number>();
+    for (const r of windows) {
+      for (const [state, e] of this.windowEvidence(r.embedding))
+        total.set(state, (total.get(state) ?? 0) + e);
+    }
+    return strongest(total);
+  }
+
+  /** Adds a silence to a recent list; those older than the windows kept are dropped. */
+  private remember(list: Silence[], silence: Silence): void {
+    list.push(silence);
+    const horizon = silence.end - 2 * this.windowKeep;
+    while (list.length > 0 && list[0].end < horizon) list.shift();
   }
 
   private decide(turn: Turn, at: number, out: Decision[]): void {

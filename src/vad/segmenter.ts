@@ -112,6 +112,12 @@ export interface SpeechEndEvent {
 
 export type SegmenterEvent = SpeechStartEvent | SpeechConfirmedEvent | SpeechEndEvent;
 
+/** A stretch inside a segment judged silence that was too short to end it: [start, end) samples. */
+export interface SpeechPause {
+  start: number;
+  end: number;
+}
+
 export class SegmenterInputError extends Error {
   constructor(message: string) {
     super(message);
@@ -151,6 +157,8 @@ export class SpeechSegmenter {
   /** End of the last kept segment; the next pre-roll does not reach back before it. */
   private lastKeptEnd = 0;
   private open: OpenSegment | null = null;
+  /** Pauses inside the open segment since the last takePauses(). */
+  private pauses: SpeechPause[] = [];
 
   constructor(config: Partial<SegmenterConfig> = {}) {
     this.config = Object.freeze(resolveSegmenterConfig(config));
@@ -181,6 +189,13 @@ export class SpeechSegmenter {
     return this.open ? this.open.lastSpeechEnd : null;
   }
 
+  /** The pauses inside segments that ended since the last call (speech resumed after them), in order. */
+  takePauses(): SpeechPause[] {
+    const out = this.pauses;
+    this.pauses = [];
+    return out;
+  }
+
   /** Feeds the probability of the next window; returns the events it causes, in order. */
   push(probability: number): SegmenterEvent[] {
     if (!Number.isFinite(probability) || probability < 0 || probability > 1) {
@@ -201,6 +216,8 @@ export class SpeechSegmenter {
       if (probability >= stopThreshold) seg.lastSpeechEnd = this.consumed;
       else seg.silenceSamples = VAD_WINDOW_SAMPLES;
     } else if (probability >= startThreshold) {
+      // Speech resumes: the silence was a pause inside the segment (where a change of voice may sit).
+      this.pauses.push({ start: seg.lastSpeechEnd, end: windowStart });
       seg.silenceSamples = 0;
       seg.lastSpeechEnd = this.consumed;
     } else {
@@ -233,6 +250,7 @@ export class SpeechSegmenter {
     this.nextId = 0;
     this.lastKeptEnd = 0;
     this.open = null;
+    this.pauses = [];
   }
 
   private openSegment(startSample: number, onsetSample: number, continued: boolean, out: SegmenterEvent[]) {

@@ -5,6 +5,7 @@ import {
   type SegmenterConfig,
   type SpeechConfirmedEvent,
   type SpeechEndEvent,
+  type SpeechPause,
   SpeechSegmenter,
   type SpeechStartEvent,
 } from "./segmenter.js";
@@ -31,6 +32,8 @@ export interface SpeechAudioEvent {
   /** Stream position of samples[0]. */
   start: number;
   samples: Float32Array;
+  /** Short pauses inside these samples (too short to end the segment), stream positions, in order. */
+  pauses: SpeechPause[];
 }
 export type StreamingSpeechEndEvent = SpeechEndEvent & { samples: Float32Array | null };
 export type StreamingVadEvent =
@@ -177,6 +180,7 @@ export class StreamingVad {
       segment,
       start: this.released,
       samples: this.audio(this.released, until),
+      pauses: this.segmenter.takePauses(),
     });
     this.released = until;
   }

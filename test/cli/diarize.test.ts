@@ -14,7 +14,7 @@ import { conversationWav, librispeechWav } from "../helpers/paths.js";
  * `voiceid diarize` through the real entry point. On the shared two-person conversation, each person is
  * enrolled from one turn of their own in the file (speaker90: 10.57-14.70 s, speaker91: 21.78-28.50 s)
  * and the whole file is diarized; the diarization error rate against sample.rttm is scored as NIST does
- * (0.25 s collar, overlap scored). Measured: 6.5 % (21.5 % without the collar).
+ * (0.25 s collar, overlap scored). Measured: 6.4 % (22.6 % without the collar).
  */
 let dir: string;
 const audio = readWavAs16kMono(readFileSync(conversationWav));
@@ -55,7 +55,9 @@ describe("voiceid diarize", () => {
     const run = await runVoiceid(data, "diarize", "--rttm", conversationWav);
     expect(run.code, run.stderr).toBe(0);
     const hypothesis = rttmTurns(run.stdout);
-    expect(new Set(hypothesis.map((t) => t.label))).toEqual(new Set(["speaker90", "speaker91"]));
+    // Both people are named; the rapid exchange at the start (turns of 0.4-0.8 s) may stay unnamed.
+    const labels = new Set(hypothesis.map((t) => t.label));
+    expect([...labels].filter((l) => !l.startsWith("unknown-")).sort()).toEqual(["speaker90", "speaker91"]);
     const reference = readRttm().map((r) => ({ start: r.start, end: r.end, label: r.speaker }));
     const score = diarizationError(reference, hypothesis, 0.25);
     console.log(
@@ -87,8 +89,9 @@ describe("voiceid diarize", () => {
     };
     expect(turns.every((t) => t.speakerId === null)).toBe(true);
     expect(turns[0].label).toBe("unknown-1");
-    const second = turns.find((t) => t.start > 7 && t.start < 12);
-    expect(second?.label).toBe("unknown-2");
+    // The second voice (7.2-13.2 s) is another voice, the third turn the first voice again.
+    const second = turns.find((t) => t.start < 9 && t.end > 9);
+    expect(second?.label, run.stdout).toBe("unknown-2");
     expect(turns.at(-1)!.label).toBe("unknown-1");
   });
 

@@ -23,6 +23,7 @@ export const THRESHOLD = 0.82;
 export const IDENTIFICATION: LiveIdentifierOptions = liveIdentifierOptions(
   configSchema.parse({}).identification,
   THRESHOLD,
+  "resemblyzer-0.1.4",
 );
 
 /** A LibriSpeech utterance of the shared audio by its file stem (e.g. "198-126831-0000"), 16 kHz mono. */
@@ -140,6 +141,7 @@ export function attribution(reference: readonly RttmTurn[], turns: readonly Repo
 export const MEMBER_A = "198-126831-0000";
 export const MEMBER_B = "3374-298025-0000";
 export const VISITOR = "911-128684-0000";
+export const SECOND_VISITOR = "1723-141149-0000";
 
 const heard = (stem: string, from: number, to: number) => {
   const all = utterance(stem);
@@ -154,6 +156,33 @@ export async function enrolMembers(models: Models): Promise<MatchCandidate[]> {
   return enrol(models, { A: firstHalf(MEMBER_A), B: firstHalf(MEMBER_B) });
 }
 
+/**
+ * Two visitors nobody enrolled taking turns four times with 0.2 s pauses, from 1 s: stretches of their
+ * utterances that start and end with speech (Silero's segments), so each change of voice is the pause.
+ */
+export function strangersAlternate(): { samples: Float32Array; changes: [number, number][] } {
+  const pieces = [
+    utterance(VISITOR).subarray(seconds(3.78), seconds(8.1)),
+    utterance(SECOND_VISITOR).subarray(seconds(0.3), seconds(4.2)),
+    utterance(VISITOR).subarray(seconds(12.9), seconds(16.16)),
+    utterance(SECOND_VISITOR).subarray(seconds(4.4), seconds(8.7)),
+  ];
+  const changes: [number, number][] = [];
+  let at = 1;
+  const parts: Float32Array[] = [silence(1)];
+  for (const [i, piece] of pieces.entries()) {
+    if (i > 0) {
+      changes.push([at, at + 0.2]);
+      parts.push(silence(0.2));
+      at += 0.2;
+    }
+    parts.push(piece);
+    at += piece.length / SAMPLE_RATE;
+  }
+  parts.push(silence(2));
+  return { samples: concat(...parts), changes };
+}
+
 export const SCENARIOS = {
   /** A talks 5 s from 1 s; the visitor cuts in 0.05 s after, for 5 s. */
   visitorInterrupts: () =>
@@ -164,6 +193,9 @@ export const SCENARIOS = {
       utterance(VISITOR).subarray(0, seconds(5)),
       silence(2),
     ),
+  /** A talks 5 s from 1 s; the visitor follows with no pause at all, for 5 s. */
+  visitorFollowsWithoutPause: () =>
+    concat(silence(1), heard(MEMBER_A, 0, 5), utterance(VISITOR).subarray(0, seconds(5)), silence(2)),
   /** A, B, A, 4.5 s each from 1 s, with 0.2 s pauses. */
   membersAlternate: () =>
     concat(

@@ -6,7 +6,14 @@ import { buildTopics } from "../../src/mqtt/topics.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
-import { enrolMembers, loadModels, type Models, runStream, SCENARIOS } from "../identify/helpers.js";
+import {
+  enrolMembers,
+  loadModels,
+  type Models,
+  runStream,
+  SCENARIOS,
+  strangersAlternate,
+} from "../identify/helpers.js";
 import { MqttRecorder } from "./recorder.js";
 
 /**
@@ -38,6 +45,8 @@ interface Told {
   talking: string[];
   /** Decision types on the event topic. */
   events: string[];
+  /** The event topic's payloads, in order. */
+  payloads: { type: string; turnId: number; offsetS: number; durationS: number; speakerId: string | null }[];
 }
 
 async function tell(decisions: Decision[]): Promise<Told> {
@@ -86,6 +95,7 @@ async function tell(decisions: Decision[]): Promise<Told> {
       .filter((m) => /\/speaker\/[AB]\/talking$/.test(m.topic))
       .map((m) => `${m.topic.split("/").at(-2)} ${m.payload}`),
     events: on("event").map((m) => JSON.parse(m.payload).type),
+    payloads: on("event").map((m) => JSON.parse(m.payload)),
   };
 }
 
@@ -111,6 +121,26 @@ describe("Home Assistant's view of a conversation", () => {
     expect(told.identified).toEqual(["A"]);
     expect(told.talking).toEqual(["A ON", "A OFF"]);
     expect(told.events.filter((t) => t === "stopped")).toHaveLength(1);
+  });
+
+  it("two strangers taking turns: each change of voice is told where it is, in the pause between them", async () => {
+    const { samples, changes } = strangersAlternate();
+    const told = await tell(await runStream(models, candidates, samples));
+    const started = told.payloads.filter((p) => p.type === "started");
+    const stopped = told.payloads.filter((p) => p.type === "stopped" && p.durationS >= 1);
+    expect(stopped, JSON.stringify(told.payloads)).toHaveLength(4);
+    changes.forEach(([from, to], i) => {
+      // The old voice's turn ends, and the new one starts, within 0.3 s of the pause (0.2 s long).
+      const end = stopped[i].offsetS + stopped[i].durationS;
+      expect(end).toBeGreaterThan(from - 0.3);
+      expect(end).toBeLessThan(to + 0.3);
+      const next = started.find((p) => p.turnId === stopped[i + 1].turnId)!;
+      expect(next.offsetS).toBeGreaterThan(from - 0.3);
+      expect(next.offsetS).toBeLessThan(to + 0.3);
+    });
+    // Nobody enrolled spoke: nothing was claimed for a person.
+    expect(told.talking).toEqual([]);
+    expect(told.identified.every((t) => t === "unrecognized")).toBe(true);
   });
 
   it("too little speech: an event, but nothing claimed in Home Assistant", async () => {

@@ -85,6 +85,16 @@ describe("SpeechSegmenter", () => {
     });
   });
 
+  it("reports a pause inside a segment, from the end of speech to where it resumed, once", () => {
+    const seg = new SpeechSegmenter();
+    for (const p of seq([0.9, 10], [0.1, 6], [0.9, 10])) seg.push(p);
+    expect(seg.takePauses()).toEqual([{ start: 10 * W, end: 16 * W }]);
+    expect(seg.takePauses()).toEqual([]);
+    // A silence that ends the segment is no pause inside it.
+    for (const p of seq([0.1, 20], [0.9, 10])) seg.push(p);
+    expect(seg.takePauses()).toEqual([]);
+  });
+
   it("marks bursts shorter than minSpeechMs as discarded and never confirms them", () => {
     const events = run(seq([0, 10], [0.9, 5], [0, 20]));
     expect(events.map((e) => e.type)).toEqual(["speech-start", "speech-end"]);

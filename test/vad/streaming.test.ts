@@ -127,6 +127,17 @@ describe("StreamingVad with Silero", () => {
         expect(start.onsetSample - start.startSample).toBeLessThanOrEqual(3200);
       }
     }
+    // The short pauses inside segments come with the audio that holds them, in order.
+    const pauses = events.flatMap((e) => (e.type === "speech-audio" ? e.pauses : []));
+    expect(pauses.length).toBeGreaterThan(0);
+    for (const e of events) {
+      if (e.type !== "speech-audio") continue;
+      for (const p of e.pauses) {
+        expect(p.start).toBeGreaterThanOrEqual(e.start);
+        expect(p.end).toBeLessThanOrEqual(e.start + e.samples.length);
+        expect(p.end).toBeGreaterThan(p.start);
+      }
+    }
     // A pause is held back no longer than the hangover (400 ms) plus one chunk.
     expect(heldBack).toBeLessThanOrEqual(0.4 * SECOND + 2048);
     expect(events.some((e) => e.type === "speech-audio")).toBe(true);

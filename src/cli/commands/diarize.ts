@@ -40,18 +40,18 @@ export async function diarizeCommand(argv: string[]): Promise<number> {
         defaultThreshold: stack.defaultThreshold,
       });
       return aboutFile(file, () =>
-        diarize(
-          readWavAs16kMono(bytes),
-          {
-            vad: streamVad,
-            encoder: stack.encoder,
-            candidates: () => identifier.candidates(),
-            segmenter: segmenterOptions(config.vad),
-            identification: liveIdentifierOptions(config.identification, stack.defaultThreshold),
-            logger,
-          },
-          stack.extractor,
-        ),
+        diarize(readWavAs16kMono(bytes), {
+          vad: streamVad,
+          encoder: stack.encoder,
+          candidates: () => identifier.candidates(),
+          segmenter: segmenterOptions(config.vad),
+          identification: liveIdentifierOptions(
+            config.identification,
+            stack.defaultThreshold,
+            stack.encoder.modelId,
+          ),
+          logger,
+        }),
       );
     },
   );

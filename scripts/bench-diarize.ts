@@ -1,0 +1,327 @@
+/**
+ * `npm run bench:diarize`: who spoke when among people nobody enrolled (`voiceid diarize`'s machinery).
+ * Streams of 2 to 5 speakers taking turns of 2-8 s with pauses of 0, 0.2, 0.5 or 1 s, built from the
+ * even-numbered half of the shared LibriSpeech speakers (dry and room recordings); the odd-numbered half
+ * calibrated the voice-change model and, with `--calibrate`, chooses the clustering criterion. Also the
+ * shared two-person conversation. Reports DER (0.25 s collar and none), speaker confusion, and the
+ * voices found against the true number; `--before DIR` runs another checkout's diarize on the same
+ * streams in the same run.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { readWavAs16kMono } from "../src/audio/wav.js";
+import { configSchema } from "../src/config/schema.js";
+import { ModelStack } from "../src/embedding/stack.js";
+import { type DiarizedTurn, diarize, diarizeUnknown, trackedTurns } from "../src/identify/diarize.js";
+import { liveIdentifierOptions } from "../src/identify/options.js";
+import { DEFAULT_VOICE_CLUSTERS, type VoiceClusterOptions } from "../src/identify/voice-clusters.js";
+import { silentLogger } from "../src/util/log.js";
+import { readRttm } from "../test/helpers/audio.js";
+import { conversationRttm, conversationWav } from "../test/helpers/paths.js";
+import { type DiarizationError, diarizationError } from "./bench/der.js";
+import { drawDistinct, mulberry32 } from "./bench/prng.js";
+import {
+  BenchSetupError,
+  COMMON_BENCH_OPTIONS,
+  librispeechFiles,
+  numberOption,
+  parseBenchArgs,
+  progress,
+  requireModels,
+  runMain,
+} from "./bench/setup.js";
+import { formatTable, heading, pct, verdict } from "./bench/table.js";
+import { type Audio, buildConversation, loadAudio, type TurnStream } from "./bench/turn-streams.js";
+
+const GOALS = { streamsDer: 0.1, conversationDer: 0.15, rightCount: 0.8 };
+const USAGE = `usage: npm run bench:diarize -- [options]
+  --streams N    streams per recording kind (default 12: 3 each of 2, 3, 4, 5 speakers)
+  --before DIR   another checkout (with node_modules): its diarize on the same streams, same run
+  --calibrate    sweep the clustering criterion on the calibration speakers instead
+  --json         print one JSON object instead of tables`;
+
+type Diarizer = (samples: Float32Array) => Promise<{ start: number; end: number; label: string }[]>;
+
+interface Scored {
+  der: DiarizationError;
+  derNoCollar: DiarizationError;
+  voicesFound: number;
+  voices: number;
+}
+
+function score(stream: TurnStream, turns: readonly { start: number; end: number; label: string }[]): Scored {
+  const reference = stream.turns.map((t) => ({ start: t.startS, end: t.endS, label: t.voice }));
+  return {
+    der: diarizationError(reference, turns, 0.25),
+    derNoCollar: diarizationError(reference, turns, 0),
+    voicesFound: new Set(turns.map((t) => t.label)).size,
+    voices: new Set(stream.turns.map((t) => t.voice)).size,
+  };
+}
+
+/** The streams of one recording kind: `count` streams, speakers cycling through 2..5 (or 1..5). */
+function streams(
+  audio: Map<string, Float32Array>,
+  speakers: readonly string[],
+  count: number,
+  seedBase: number,
+  sizes: readonly number[],
+): TurnStream[] {
+  return Array.from({ length: count }, (_, i) => {
+    const random = mulberry32(seedBase + i);
+    const n = sizes[i % sizes.length];
+    const who = drawDistinct(speakers.length, n, random).map((k) => speakers[k]);
+    return buildConversation(audio, who, seedBase + i);
+  });
+}
+
+interface Totals {
+  der: number;
+  derNoCollar: number;
+  confusion: number;
+  rightCount: number;
+  voices: string;
+}
+
+function total(scored: readonly Scored[]): Totals {
+  const speech = scored.reduce((n, s) => n + s.der.speechSeconds, 0);
+  const speechNoCollar = scored.reduce((n, s) => n + s.derNoCollar.speechSeconds, 0);
+  return {
+    der: scored.reduce((n, s) => n + s.der.der * s.der.speechSeconds, 0) / speech,
+    derNoCollar:
+      scored.reduce((n, s) => n + s.derNoCollar.der * s.derNoCollar.speechSeconds, 0) / speechNoCollar,
+    confusion: scored.reduce((n, s) => n + s.der.confusion * s.der.speechSeconds, 0) / speech,
+    rightCount: scored.filter((s) => s.voicesFound === s.voices).length / scored.length,
+    voices: scored.map((s) => `${s.voicesFound}/${s.voices}`).join(" "),
+  };
+}
+
+async function main(): Promise<number> {
+  const v = parseBenchArgs(
+    () =>
+      parseArgs({
+        options: {
+          streams: { type: "string" },
+          before: { type: "string" },
+          calibrate: { type: "boolean" },
+          ...COMMON_BENCH_OPTIONS,
+        },
+        strict: true,
+      }),
+    USAGE,
+  );
+  if (!v) return 0;
+  const count = numberOption(
+    "streams",
+    v.streams,
+    12,
+    (n) => Number.isInteger(n) && n >= 1 && n <= 100,
+    "1-100",
+  );
+  const models = requireModels();
+  const files = librispeechFiles();
+  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: "resemblyzer-0.1.4" });
+  await stack.start();
+  try {
+    const config = configSchema.parse({});
+    const identification = liveIdentifierOptions(
+      config.identification,
+      stack.defaultThreshold,
+      stack.encoder.modelId,
+    );
+    const vad = stack.streamVad();
+    await vad.start();
+    const diarizerWith =
+      (voiceClusters: VoiceClusterOptions): Diarizer =>
+      (samples) => {
+        vad.reset();
+        return diarize(samples, {
+          vad,
+          encoder: stack.encoder,
+          candidates: () => [],
+          segmenter: {},
+          identification,
+          logger: silentLogger,
+          voiceClusters,
+        });
+      };
+    const now = diarizerWith(DEFAULT_VOICE_CLUSTERS);
+    const before = v.before ? await beforeDiarizer(v.before, stack, config) : null;
+    const half = v.calibrate ? 1 : 0;
+    const speakers = files.filter((_, i) => i % 2 === half).map((f) => f.id);
+    const kinds: Audio[] = ["dry", "room"];
+    const conversation = readWavAs16kMono(readFileSync(conversationWav));
+    const conversationTruth: TurnStream = {
+      samples: conversation,
+      turns: readRttm(conversationRttm).map((r) => ({
+        member: null,
+        voice: r.speaker,
+        startS: r.start,
+        endS: r.end,
+      })),
+    };
+
+    if (v.calibrate) {
+      const sizes = [1, 2, 3, 4, 5];
+      const all = kinds.flatMap((kind, k) =>
+        streams(loadAudio(files, kind), speakers, count, 500 + 100 * k, sizes),
+      );
+      // The live path once per stream; only the grouping of the unknown turns is swept.
+      const tracked: Awaited<ReturnType<typeof trackedTurns>>[] = [];
+      for (const [i, s] of all.entries()) {
+        progress(`calibration stream ${i + 1} of ${all.length}`);
+        vad.reset();
+        tracked.push(
+          await trackedTurns(s.samples, {
+            vad,
+            encoder: stack.encoder,
+            candidates: () => [],
+            segmenter: {},
+            identification,
+            logger: silentLogger,
+          }),
+        );
+      }
+      const rows = [];
+      for (const [minSimilarity, minMembers] of [0.7, 0.75, 0.78, 0.8, 0.82].flatMap((t) =>
+        [1, 2, 3].map((m) => [t, m]),
+      )) {
+        const options = { minSimilarity, minMembers };
+        const scored = all.map((s, i) =>
+          score(s, diarizeUnknown(tracked[i].turns, tracked[i].windows, options)),
+        );
+        const t = total(scored);
+        rows.push([
+          `${minSimilarity}, ${minMembers}`,
+          pct(t.der, 1),
+          pct(t.derNoCollar, 1),
+          pct(t.confusion, 1),
+          pct(t.rightCount, 0),
+          t.voices,
+        ]);
+      }
+      console.log(heading(`bench:diarize --calibrate: ${all.length} streams of 1-5 calibration speakers`));
+      console.log(
+        formatTable(
+          ["min similarity, members", "DER", "DER, no collar", "confusion", "right number", "voices"],
+          rows,
+        ),
+      );
+      return 0;
+    }
+
+    const results: Record<string, { now: Totals; before: Totals | null }> = {};
+    for (const [k, kind] of kinds.entries()) {
+      const audio = loadAudio(files, kind);
+      const nowScores: Scored[] = [];
+      const beforeScores: Scored[] = [];
+      for (const [i, s] of streams(audio, speakers, count, 100 * (k + 1), [2, 3, 4, 5]).entries()) {
+        progress(`${kind} stream ${i + 1} of ${count}`);
+        nowScores.push(score(s, await now(s.samples)));
+        if (before) beforeScores.push(score(s, await before(s.samples)));
+      }
+      results[kind] = { now: total(nowScores), before: before ? total(beforeScores) : null };
+    }
+    progress("the shared conversation");
+    const conv = {
+      now: total([score(conversationTruth, await now(conversation))]),
+      before: null as Totals | null,
+    };
+    if (before) conv.before = total([score(conversationTruth, await before(conversation))]);
+    results.conversation = conv;
+
+    if (v.json) {
+      console.log(JSON.stringify({ streams: count, goals: GOALS, results }, null, 2));
+      return 0;
+    }
+    console.log(heading(`bench:diarize: nobody enrolled, ${count} streams per kind (2-5 speakers)`));
+    const rows = [];
+    for (const [name, r] of Object.entries(results)) {
+      const goal = name === "conversation" ? GOALS.conversationDer : GOALS.streamsDer;
+      for (const [which, t] of [
+        ["now", r.now],
+        [`before (${v.before})`, r.before],
+      ] as const) {
+        if (!t) continue;
+        rows.push([
+          `${name}, ${which}`,
+          pct(t.der, 1),
+          pct(t.derNoCollar, 1),
+          pct(t.confusion, 1),
+          pct(t.rightCount, 0),
+          t.voices,
+          which === "now"
+            ? [
+                verdict(t.der <= goal),
+                ...(name === "conversation" ? [] : [verdict(t.rightCount >= GOALS.rightCount)]),
+              ].join(" ")
+            : "",
+        ]);
+      }
+    }
+    console.log(
+      formatTable(
+        [
+          "recording",
+          "DER (0.25 s collar)",
+          "DER, no collar",
+          "confusion",
+          "right number",
+          "voices found/true",
+          "verdicts",
+        ],
+        rows,
+      ),
+    );
+    console.log(
+      `goals: DER <= ${pct(GOALS.streamsDer, 0)} on the streams and <= ${pct(GOALS.conversationDer, 0)} on the ` +
+        `conversation; the right number of voices in >= ${pct(GOALS.rightCount, 0)} of streams.\n` +
+        "Reference: pyannote.audio 3.1 reports 28.4 % DER on CALLHOME part 2 (two-speaker telephone calls; no " +
+        "collar, overlapped speech scored; pyannote/pyannote-audio README), harder data than these streams.",
+    );
+    return 0;
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Another checkout's diarize (`--before DIR`); an older one took the voiceprint extractor as a third argument. */
+async function beforeDiarizer(
+  dir: string,
+  stack: ModelStack,
+  config: ReturnType<typeof configSchema.parse>,
+): Promise<Diarizer> {
+  const root = path.resolve(dir);
+  const module: { diarize: (...args: unknown[]) => Promise<DiarizedTurn[]> } = await import(
+    path.join(root, "src/identify/diarize.ts")
+  );
+  const options: typeof import("../src/identify/options.js") = await import(
+    path.join(root, "src/identify/options.ts")
+  );
+  const identification = options.liveIdentifierOptions(
+    config.identification,
+    stack.defaultThreshold,
+    stack.encoder.modelId,
+  );
+  const vad = stack.streamVad();
+  await vad.start();
+  if (!module.diarize) throw new BenchSetupError(`${dir} has no diarize()`);
+  return (samples) => {
+    vad.reset();
+    return module.diarize(
+      samples,
+      {
+        vad,
+        encoder: stack.encoder,
+        candidates: () => [],
+        segmenter: {},
+        identification,
+        logger: silentLogger,
+      },
+      stack.extractor,
+    );
+  };
+}
+
+runMain(main);

@@ -1,0 +1,155 @@
+/**
+ * `npm run calibrate:voice-change`: what the speaker tracker's voice-change model rests on, measured on
+ * the odd-numbered half of the shared LibriSpeech speakers (the even half is bench:diarize's), clean and
+ * through the room microphone, with the encoder's 1.6 s windows every 0.2 s:
+ * - how a window compares with the voiceprint of its turn so far (cosine), when the voice is the same
+ *   and when it is another: the normal fits in src/identify/voice-change.ts;
+ * - how a window's likeness (to the new voice minus to the old) grows with its share of the new voice:
+ *   linear, half-way at a share of one half, which is what placeChange fits;
+ * - how far from the true change placeChange puts it when the change is placed 1.2 s after it (the
+ *   latest window still half the old voice) or 2 s after (a window wholly the new voice exists).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { normalizeVolume } from "../src/audio/volume.js";
+import { readWavAs16kMono } from "../src/audio/wav.js";
+import { ModelStack } from "../src/embedding/stack.js";
+import { type PlacedWindow, placeChange } from "../src/identify/voice-change.js";
+import { centroidOf, cosine } from "../src/registry/matcher.js";
+import { sharedAudio } from "../test/helpers/paths.js";
+import { percentile } from "./bench/live.js";
+import { mulberry32 } from "./bench/prng.js";
+import {
+  COMMON_BENCH_OPTIONS,
+  librispeechFiles,
+  parseBenchArgs,
+  progress,
+  requireModels,
+  runMain,
+} from "./bench/setup.js";
+import { fixed, formatTable, heading } from "./bench/table.js";
+import { AUDIO_DIRS, type Audio, SAMPLE_RATE } from "./bench/turn-streams.js";
+
+const USAGE = "usage: npm run calibrate:voice-change";
+const HOP = 0.2 * SAMPLE_RATE;
+
+const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
+const sd = (x: number[]) => Math.sqrt(mean(x.map((v) => (v - mean(x)) ** 2)));
+
+async function main(): Promise<number> {
+  const v = parseBenchArgs(() => parseArgs({ options: { ...COMMON_BENCH_OPTIONS }, strict: true }), USAGE);
+  if (!v) return 0;
+  const models = requireModels();
+  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: "resemblyzer-0.1.4" });
+  await stack.start();
+  try {
+    const encoder = stack.encoder;
+    const windowLength = encoder.windowSamples;
+    const windowsOf = async (samples: Float32Array): Promise<PlacedWindow[]> => {
+      const extents: [number, number][] = [];
+      for (let end = windowLength; end <= samples.length; end += HOP) extents.push([end - windowLength, end]);
+      const embeddings = await encoder.embedWindows(
+        extents.map(([s, e]) => normalizeVolume(samples.slice(s, e), -30, { increaseOnly: true })),
+      );
+      return extents.map(([start, end], i) => ({ start, end, embedding: embeddings[i] }));
+    };
+    const files = librispeechFiles().filter((_, i) => i % 2 === 1);
+    const fits: (string | null)[][] = [];
+    const shares: (string | null)[][] = [];
+    const placements: (string | null)[][] = [];
+    for (const kind of ["dry", "room"] as Audio[]) {
+      progress(`${kind}: windows of ${files.length} speakers`);
+      const read = (file: string) =>
+        readWavAs16kMono(readFileSync(path.join(sharedAudio, AUDIO_DIRS[kind], file)));
+      const audio = files.map((f) => read(f.file));
+      const windows = await Promise.all(audio.map((a) => windowsOf(a)));
+      // Each window against the voiceprint of the turn so far: its own speaker's, and another's.
+      const random = mulberry32(7);
+      const same: number[] = [];
+      const other: number[] = [];
+      windows.forEach((own, a) => {
+        for (let i = 3; i < own.length; i++) {
+          const turn = centroidOf(own.slice(0, i).map((w) => w.embedding))!;
+          same.push(cosine(own[i].embedding, turn));
+          const b = windows[(a + 1 + Math.floor(random() * (windows.length - 1))) % windows.length];
+          other.push(cosine(b[Math.floor(random() * b.length)].embedding, turn));
+        }
+      });
+      fits.push([
+        kind,
+        fixed(mean(same)),
+        fixed(sd(same)),
+        fixed(mean(other)),
+        fixed(sd(other)),
+        String(same.length),
+      ]);
+      // Changes of voice: 5 s of one speaker straight into 5 s of the next.
+      const byShare = new Map<number, number[]>();
+      const errors: Record<string, number[]> = { "1.2": [], "2.0": [] };
+      for (let a = 0; a + 1 < audio.length; a += 2) {
+        // Files shorter than 5 s (one is 2 s) are left out.
+        if (audio[a].length < 5 * SAMPLE_RATE || audio[a + 1].length < 5 * SAMPLE_RATE) continue;
+        const first = audio[a].subarray(0, 5 * SAMPLE_RATE);
+        const second = audio[a + 1].subarray(0, 5 * SAMPLE_RATE);
+        const joined = new Float32Array(first.length + second.length);
+        joined.set(first);
+        joined.set(second, first.length);
+        const change = first.length;
+        const ws = await windowsOf(joined);
+        const oldVoice = centroidOf(
+          ws.filter((w) => w.end <= change - 0.5 * SAMPLE_RATE).map((w) => w.embedding),
+        )!;
+        const newVoice = centroidOf(
+          ws.filter((w) => w.start >= change + 0.5 * SAMPLE_RATE).map((w) => w.embedding),
+        )!;
+        for (const w of ws) {
+          const share = Math.min(1, Math.max(0, (w.end - change) / windowLength));
+          if (share === 0 || share === 1) continue;
+          const key = Math.round(share * 8) / 8;
+          byShare.set(key, [
+            ...(byShare.get(key) ?? []),
+            cosine(w.embedding, newVoice) - cosine(w.embedding, oldVoice),
+          ]);
+        }
+        // As the tracker places it: the old voice from the windows before the rise (0.8 s before the
+        // change), the new voice from the latest window.
+        for (const after of ["1.2", "2.0"]) {
+          const now = change + Number(after) * SAMPLE_RATE;
+          const since = change - 0.8 * SAMPLE_RATE;
+          const recent = ws.filter((w) => w.end <= now && w.end > now - 4 * SAMPLE_RATE);
+          const old =
+            centroidOf(recent.filter((w) => w.end <= since).map((w) => w.embedding)) ?? recent[0].embedding;
+          const latest = recent.at(-1)!.embedding;
+          const placed = placeChange(
+            recent,
+            (w) => cosine(w.embedding, latest) - cosine(w.embedding, old),
+            { gaps: [], pauses: [] },
+            { from: recent[0].start, to: now },
+            0,
+          );
+          errors[after].push(Math.abs(placed.start - change) / SAMPLE_RATE);
+        }
+      }
+      shares.push([kind, ...[...byShare].sort((x, y) => x[0] - y[0]).map(([, d]) => fixed(mean(d)))]);
+      for (const after of ["1.2", "2.0"]) {
+        placements.push([
+          `${kind}, placed ${after} s after`,
+          fixed(percentile(errors[after], 0.5) ?? null, 2),
+          fixed(percentile(errors[after], 0.9) ?? null, 2),
+        ]);
+      }
+    }
+    console.log(heading("a window against its turn's voiceprint (cosine)"));
+    console.log(formatTable(["recording", "same: mean", "sd", "another: mean", "sd", "windows"], fits));
+    console.log(heading("likeness to the new voice minus the old, by the window's share of the new voice"));
+    console.log(formatTable(["recording", ...[1, 2, 3, 4, 5, 6, 7].map((k) => `${k}/8`)], shares));
+    console.log(heading("placeChange's error at a change without a pause (seconds)"));
+    console.log(formatTable(["recording", "p50", "p90"], placements));
+    return 0;
+  } finally {
+    await stack.stop();
+  }
+}
+
+runMain(main);
