@@ -29,6 +29,7 @@ export class CommandIdentifier {
   private readonly stopped: Decision[] = [];
   private readonly pipeline: SpeechPipeline;
   private pending: Promise<void> = Promise.resolve();
+  private namedSoFar: string | null = null;
 
   constructor(private readonly options: CommandIdentifierOptions) {
     this.pipeline = new SpeechPipeline({
@@ -42,10 +43,16 @@ export class CommandIdentifier {
       identification: options.identification,
       onDecision: (d) => {
         if (d.type === "stopped") this.stopped.push(d);
+        if (d.speakerId !== null) this.namedSoFar ??= d.speakerId;
         options.onDecision?.(d);
       },
       logger: options.logger,
     });
+  }
+
+  /** An enrolled person was named on the audio so far (the first one), or null. */
+  get named(): string | null {
+    return this.namedSoFar;
   }
 
   async start(): Promise<void> {

@@ -183,9 +183,20 @@ export class WyomingSession {
     if (command.bytes > command.maxBytes) {
       throw new CommandError(`command longer than ${this.ctx.maxCommandSeconds} s`, "too-long");
     }
-    if (command.upstream) await command.upstream.send(event);
-    else command.chunks.push(audio);
     command.identifier.accept(command.decoder.push(audio));
+    if (command.upstream) {
+      await command.upstream.send(event);
+      return;
+    }
+    command.chunks.push(audio);
+    if (this.ctx.mode === "gate" && command.identifier.named !== null) {
+      // Named while speaking: forward what came so far and the rest as it arrives, so audio-stop
+      // reaches the speech-to-text service at once.
+      const upstream = await this.upstream();
+      command.upstream = upstream;
+      await forwardAudio(upstream, command, concat(command.chunks, command.bytes), null, null);
+      command.chunks = [];
+    }
   }
 
   private async stop(event: WyomingEvent): Promise<void> {
@@ -291,13 +302,13 @@ export class WyomingSession {
   }
 }
 
-/** Sends transcribe, audio-start, the audio (or its stretches) and audio-stop; returns seconds sent. */
+/** Sends transcribe, audio-start, the audio (or its stretches) and audio-stop if given; returns seconds sent. */
 async function forwardAudio(
   upstream: WyomingPeer,
   command: OpenCommand,
   audio: Uint8Array,
   stretches: Array<[number, number]> | null,
-  stop: WyomingEvent,
+  stop: WyomingEvent | null,
 ): Promise<number> {
   const { format } = command;
   const frameBytes = format.width * format.channels;
@@ -314,7 +325,7 @@ async function forwardAudio(
       await upstream.send({ type: "audio-chunk", data: { ...formatData, timestamp }, payload });
     }
   }
-  await upstream.send(stop);
+  if (stop) await upstream.send(stop);
   return sent / frameBytes / format.rate;
 }
 

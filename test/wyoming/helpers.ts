@@ -43,8 +43,20 @@ process.on("exit", () => {
   for (const child of children) child.kill("SIGKILL");
 });
 
+/** The tests need the reference implementation: say how to get it, in one line. */
+export async function requireReferenceWyoming(): Promise<void> {
+  try {
+    await execFileAsync("python3", ["-c", "import wyoming"]);
+  } catch {
+    throw new Error(
+      "the Wyoming tests need the reference implementation: python3 -m pip install wyoming==1.10.2 (.ci/run does)",
+    );
+  }
+}
+
 /** The reference speech-to-text server (test/wyoming/reference/upstream.py) on a free port. */
 export async function startReferenceUpstream(recordDir: string): Promise<ReferenceUpstream> {
+  await requireReferenceWyoming();
   const port = await freePort();
   const uri = `tcp://127.0.0.1:${port}`;
   const child = spawn("python3", [path.join(referenceDir, "upstream.py"), uri, recordDir], {
