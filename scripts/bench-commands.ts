@@ -164,7 +164,7 @@ async function sendCommand(
   const began = performance.now();
   await peer.send({ type: "transcribe", data: { language: "en" }, payload: null });
   await peer.send({ type: "audio-start", data: format, payload: null });
-  for (let at = 0, n = 0; at < samples.length; at += CHUNK, n++) {
+  for (let at = 0; at < samples.length; at += CHUNK) {
     if (realtime) {
       const due = began + ((at + CHUNK) / RATE) * 1000;
       const wait = due - performance.now();
@@ -407,13 +407,7 @@ async function main(): Promise<number> {
           defaultThreshold: threshold,
         });
         await identifier.start();
-        const commands = buildCommands(
-          audio[heard],
-          household.members,
-          household.visitors,
-          perMember,
-          seed,
-        );
+        const commands = buildCommands(audio[heard], household.members, household.visitors, perMember, seed);
         progress(`${condition}, household ${seed}: ${commands.length} commands`);
         await runProxy("extract", identifier, async (port, reported) => {
           for (const c of commands) {
@@ -505,7 +499,7 @@ async function main(): Promise<number> {
   }
   const ms = (x: number | null) => (x === null ? null : x.toFixed(1));
   process.stdout.write(
-    heading(`Latency added by voiceid (3 s commands in real time, ${latencyRuns} each)`) + "\n",
+    `${heading(`Latency added by voiceid (3 s commands in real time, ${latencyRuns} each)`)}\n`,
   );
   process.stdout.write(
     `${formatTable(
@@ -521,7 +515,7 @@ async function main(): Promise<number> {
     )}\n`,
   );
   process.stdout.write(
-    heading(`Short commands (1-3 s), ${seeds} households of 10, ${perMember} per member`) + "\n",
+    `${heading(`Short commands (1-3 s), ${seeds} households of 10, ${perMember} per member`)}\n`,
   );
   const rows: (string | number | null)[][] = [];
   for (const [condition, c] of Object.entries(results) as [Audio, Counts][]) {

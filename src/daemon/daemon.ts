@@ -21,6 +21,7 @@ import type { Component } from "../util/lifecycle.js";
 import { type LoggedProblem, type Logger, observeProblems } from "../util/log.js";
 import { AsyncMutex } from "../util/mutex.js";
 import type { VoiceCommand } from "../wyoming/command.js";
+import { CommandLog } from "../wyoming/command-log.js";
 import { WyomingProxy } from "../wyoming/proxy.js";
 import { AudioInput } from "./audio-input.js";
 import { healthReport } from "./health.js";
@@ -68,6 +69,7 @@ export class Daemon implements Component {
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
   private wyoming: WyomingProxy | null = null;
+  private commandLog: CommandLog | null = null;
   private stopping: Promise<void> | null = null;
   private endedResolve!: () => void;
   /** Resolves when a finite input (file, stdin) has ended and its last segment was reported. */
@@ -203,6 +205,8 @@ export class Daemon implements Component {
 
     if (config.wyoming.enabled) {
       // Voice commands from Home Assistant's pipeline, named with the same models and tracker.
+      const commandLog = new CommandLog(config.wyoming.showTranscripts);
+      this.commandLog = commandLog;
       const proxy = new WyomingProxy({
         config: config.wyoming,
         createVad: () => models.streamVad(),
@@ -212,6 +216,7 @@ export class Daemon implements Component {
         identification: commandIdentifierOptions(config.identification, threshold),
         onDecision: (commandId, d) => this.reportCommandDecision(commandId, d),
         onCommand: (command) => this.reportCommand(command),
+        onTranscript: (command, text) => commandLog.transcribed(command, text),
         logger: log.child("wyoming"),
       });
       await this.startComponent(proxy);
@@ -257,6 +262,7 @@ export class Daemon implements Component {
           },
         },
         health: () => this.health(),
+        ...(this.commandLog ? { commands: () => this.commandLog!.recent() } : {}),
         metrics: () => this.metrics.registry.metrics(),
         config: {
           bodyLimitBytes: config.http.bodyLimitBytes,
@@ -369,6 +375,7 @@ export class Daemon implements Component {
 
   private reportCommand(command: VoiceCommand): void {
     this.homeAssistant?.publishCommand(command);
+    this.commandLog?.add(command);
     this.log.info(`command ${command.speaker ?? `(${command.reason})`}`, {
       command: command.id,
       score: command.score === null ? null : Math.round(command.score * 1000) / 1000,
