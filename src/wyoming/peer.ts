@@ -8,6 +8,14 @@ import {
   WyomingProtocolError,
 } from "./codec.js";
 
+/** No event came within the time next() was given. */
+export class WyomingTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no event within ${ms} ms`);
+    this.name = "WyomingTimeoutError";
+  }
+}
+
 /** Events read ahead of the reader before the socket is paused (backpressure on a fast sender). */
 const READ_AHEAD_EVENTS = 64;
 
@@ -73,7 +81,7 @@ export class WyomingPeer {
         if (timeoutMs !== undefined) {
           timer = setTimeout(() => {
             this.waiter = null;
-            reject(new Error(`no event within ${timeoutMs} ms`));
+            reject(new WyomingTimeoutError(timeoutMs));
           }, timeoutMs);
         }
       });

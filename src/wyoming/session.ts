@@ -4,7 +4,7 @@ import type { WyomingEvent } from "./codec.js";
 import { WyomingProtocolError } from "./codec.js";
 import type { CommandVerdict, Stretch, VoiceCommand, WyomingMode } from "./command.js";
 import type { CommandIdentifier } from "./command-identifier.js";
-import type { WyomingPeer } from "./peer.js";
+import { type WyomingPeer, WyomingTimeoutError } from "./peer.js";
 
 /** A command the proxy refuses or cannot complete: told to the peer as an `error` event with `code`. */
 export class CommandError extends Error {
@@ -60,6 +60,12 @@ interface OpenCommand {
   upstream: WyomingPeer | null;
 }
 
+/**
+ * A connection that sends nothing for this long is closed: a peer must not hold a command (and its VAD)
+ * open by going quiet. Satellites stream a chunk every few tens of ms.
+ */
+export const IDLE_TIMEOUT_MS = 30_000;
+
 const DEFAULT_TRANSCRIBE: WyomingEvent = { type: "transcribe", data: {}, payload: null };
 /** Audio forwarded after audio-stop goes in chunks of this many frames (Home Assistant sends 1024-ish). */
 const FORWARD_CHUNK_FRAMES = 2048;
@@ -81,7 +87,12 @@ export class WyomingSession {
   async run(): Promise<void> {
     try {
       for (;;) {
-        const event = await this.peer.next();
+        const event = await this.peer.next(IDLE_TIMEOUT_MS).catch((err: unknown) => {
+          if (err instanceof WyomingTimeoutError) {
+            throw new CommandError(`nothing received for ${IDLE_TIMEOUT_MS / 1000} s`, "timeout");
+          }
+          throw err;
+        });
         if (!event) break;
         await this.handle(event);
       }
