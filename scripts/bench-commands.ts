@@ -417,8 +417,6 @@ async function main(): Promise<number> {
             const forwarded = upstream.received.length > before ? upstream.received.at(-1)! : null;
             const named = verdict.speakerId === null ? null : (idOf.get(verdict.speakerId) ?? null);
             if (c.kind === "member") {
-              if (process.env.BENCH_DEBUG)
-                progress(`${condition} ${c.member} -> ${named} ${verdict.reason} ${verdict.score}`);
               counts.memberCommands++;
               if (named === c.member) counts.named++;
               else if (named !== null) counts.wrongPerson++;
