@@ -45,7 +45,10 @@ const pieces = streamedPieces();
 const alice = pieces.a1.subarray(seconds(0.5), seconds(3.5));
 const visitor = pieces.stranger.subarray(seconds(1), seconds(4));
 
-async function daemonIn(mode: string): Promise<{ daemon: DaemonProcess; uri: string }> {
+async function daemonIn(
+  mode: string,
+  env: Record<string, string> = {},
+): Promise<{ daemon: DaemonProcess; uri: string }> {
   const port = await freePort();
   const daemon = await spawnDaemon({
     mqttUrl: broker.url,
@@ -56,6 +59,7 @@ async function daemonIn(mode: string): Promise<{ daemon: DaemonProcess; uri: str
       VOICEID__WYOMING__LISTEN: `tcp://127.0.0.1:${port}`,
       VOICEID__WYOMING__UPSTREAM: upstream.uri,
       VOICEID__WYOMING__MODE: mode,
+      ...env,
     },
   });
   daemons.push(daemon);
@@ -220,7 +224,7 @@ describe("Wyoming proxy in extract mode", () => {
   let daemon: DaemonProcess;
   let uri: string;
   beforeAll(async () => {
-    ({ daemon, uri } = await daemonIn("extract"));
+    ({ daemon, uri } = await daemonIn("extract", { VOICEID__WYOMING__TAG_TRANSCRIPT: "true" }));
   });
   afterAll(() => stopDaemon(daemon));
 
@@ -233,7 +237,8 @@ describe("Wyoming proxy in extract mode", () => {
     const audio = pcm16(command);
     const before = upstream.count();
     const result = await sendCommand(uri, audio, dir);
-    expect(result.text).toMatch(/^heard \d+ bytes$/);
+    // wyoming.tagTranscript: the speaker as a prefix, for those who want it in the text.
+    expect(result.text).toMatch(/^\[Alice\] heard \d+ bytes$/);
     const got = upstream.received(before + 1);
     // Every forwarded chunk is the command's audio at the place its timestamp says.
     const chunks = got.events.filter((e) => e.type === "audio-chunk");
