@@ -30,6 +30,8 @@ export class CommandIdentifier {
   private readonly pipeline: SpeechPipeline;
   private pending: Promise<void> = Promise.resolve();
   private namedSoFar: string | null = null;
+  /** The latest decision of each turn still open. */
+  private readonly open = new Map<number, Decision>();
 
   constructor(private readonly options: CommandIdentifierOptions) {
     this.pipeline = new SpeechPipeline({
@@ -42,7 +44,10 @@ export class CommandIdentifier {
       segmenter: options.segmenter,
       identification: options.identification,
       onDecision: (d) => {
-        if (d.type === "stopped") this.stopped.push(d);
+        if (d.type === "stopped") {
+          this.stopped.push(d);
+          this.open.delete(d.turnId);
+        } else this.open.set(d.turnId, d);
         if (d.speakerId !== null) this.namedSoFar ??= d.speakerId;
         options.onDecision?.(d);
       },
@@ -53,6 +58,21 @@ export class CommandIdentifier {
   /** An enrolled person was named on the audio so far (the first one), or null. */
   get named(): string | null {
     return this.namedSoFar;
+  }
+
+  /**
+   * The verdict on the audio judged so far, open turns taken as running to `endS` (seconds of the
+   * command): what extract mode forwards at audio-stop without waiting for the last window.
+   */
+  provisional(endS: number): CommandVerdict {
+    const open = [...this.open.values()].map(
+      (d): Decision => ({
+        ...d,
+        type: "stopped",
+        durationS: Math.max(d.durationS, endS - d.startS),
+      }),
+    );
+    return commandVerdict([...this.stopped, ...open]);
   }
 
   async start(): Promise<void> {

@@ -220,6 +220,16 @@ export class WyomingSession {
       await upstream.send(event);
       this.ctx.onStopLatency?.((performance.now() - stoppedAt) / 1000, mode, true);
     }
+    const frameBytes = command.format.width * command.format.channels;
+    const durationS = command.bytes / frameBytes / command.format.rate;
+    let forwardedS = upstream ? durationS : 0;
+    // Extract: the person named on the audio judged so far gets their stretches forwarded at once;
+    // the last window only settles what is reported.
+    const early = !upstream && mode === "extract" ? command.identifier.provisional(durationS) : null;
+    if (early?.speakerId) {
+      [upstream, forwardedS] = await this.forward(command, early, event);
+      this.ctx.onStopLatency?.((performance.now() - stoppedAt) / 1000, mode, true);
+    }
     command.identifier.accept(command.decoder.flush());
     let verdict: CommandVerdict;
     try {
@@ -228,15 +238,8 @@ export class WyomingSession {
       command.release();
       this.command = null;
     }
-    const frameBytes = command.format.width * command.format.channels;
-    const durationS = command.bytes / frameBytes / command.format.rate;
-    let forwardedS = upstream ? durationS : 0;
     if (!upstream && verdict.speakerId !== null) {
-      const audio = concat(command.chunks, command.bytes);
-      const stretches =
-        mode === "extract" ? frameRanges(verdict.stretches, command.format, audio.length) : null;
-      upstream = await this.upstream();
-      forwardedS = await forwardAudio(upstream, command, audio, stretches, event);
+      [upstream, forwardedS] = await this.forward(command, verdict, event);
       this.ctx.onStopLatency?.((performance.now() - stoppedAt) / 1000, mode, true);
     } else if (!upstream) {
       this.ctx.onStopLatency?.((performance.now() - stoppedAt) / 1000, mode, false);
@@ -265,6 +268,19 @@ export class WyomingSession {
     this.ctx.onTranscript(result, text);
     const tagged = this.ctx.tagTranscript && verdict.speaker && text ? `[${verdict.speaker}] ${text}` : text;
     await this.peer.send({ type: "transcript", data: { ...transcript.data, text: tagged }, payload: null });
+  }
+
+  /** Forwards the whole command (gate) or the named person's stretches (extract), then audio-stop. */
+  private async forward(
+    command: OpenCommand,
+    verdict: CommandVerdict,
+    stop: WyomingEvent,
+  ): Promise<[WyomingPeer, number]> {
+    const audio = concat(command.chunks, command.bytes);
+    const stretches =
+      this.ctx.mode === "extract" ? frameRanges(verdict.stretches, command.format, audio.length) : null;
+    const upstream = await this.upstream();
+    return [upstream, await forwardAudio(upstream, command, audio, stretches, stop)];
   }
 
   private async readTranscript(upstream: WyomingPeer): Promise<WyomingEvent> {
