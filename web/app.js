@@ -595,10 +595,11 @@ function wireAddPerson() {
 // ---- live view ------------------------------------------------------------------------------------
 
 /**
- * @typedef {{ type: string, turnId: number, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, nearestSpeaker: string | null }} Detection
+ * @typedef {{ type: string, turnId: number, commandId?: number, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, nearestSpeaker: string | null }} Detection
  */
 
-/** @type {Map<number, HTMLTableRowElement>} */
+/** Rows by turn: the room's turn id, or "c<command>:<turn>" for a voice command's (they count from 1 each). */
+/** @type {Map<string, HTMLTableRowElement>} */
 const turnRows = new Map();
 
 /** @param {Detection} d */
@@ -611,17 +612,22 @@ function showDetection(d) {
         ? "too short to tell"
         : "someone not enrolled");
   const now = $("now");
+  const command = d.commandId === undefined ? "" : " (voice command)";
   if (d.type === "stopped") now.textContent = "Nobody";
-  else now.textContent = d.speaker ? `${d.speaker} is talking` : `${who[0].toUpperCase()}${who.slice(1)}`;
-  let row = turnRows.get(d.turnId);
+  else
+    now.textContent = d.speaker
+      ? `${d.speaker} is talking${command}`
+      : `${who[0].toUpperCase()}${who.slice(1)}${command}`;
+  const key = d.commandId === undefined ? String(d.turnId) : `c${d.commandId}:${d.turnId}`;
+  let row = turnRows.get(key);
   if (!row) {
-    row = /** @type {HTMLTableRowElement} */ (el("tr", { attrs: { "data-turn": String(d.turnId) } }));
-    turnRows.set(d.turnId, row);
+    row = /** @type {HTMLTableRowElement} */ (el("tr", { attrs: { "data-turn": key } }));
+    turnRows.set(key, row);
     const body = /** @type {HTMLTableElement} */ ($("turns")).tBodies[0];
     body.prepend(row);
     while (body.rows.length > 20) {
       const last = body.rows[body.rows.length - 1];
-      turnRows.delete(Number(last.dataset.turn));
+      turnRows.delete(last.dataset.turn ?? "");
       last.remove();
     }
   }
@@ -634,7 +640,7 @@ function showDetection(d) {
   );
   row.replaceChildren(
     el("td", { text: new Date(d.startedAt).toLocaleTimeString() }),
-    el("td", { text: d.type === "stopped" ? `${who} (ended)` : who }),
+    el("td", { text: `${d.type === "stopped" ? `${who} (ended)` : who}${command}` }),
     el("td", { text: d.score === null ? "–" : d.score.toFixed(2) }),
     el("td", { text: d.threshold.toFixed(2) }),
     el("td", {}, [scores]),
@@ -677,6 +683,56 @@ async function followEvents() {
   }
 }
 
+// ---- voice commands (the Wyoming proxy) -------------------------------------------------------------
+
+/**
+ * @typedef {{ id: number, at: string, speakerId: string | null, speaker: string | null, reason: string | null, score: number | null, durationS: number, mode: string, forwarded: boolean, forwardedS: number, transcript: string | null }} VoiceCommand
+ */
+
+/** Recent commands from Home Assistant's voice pipeline; the section stays hidden while the proxy is off. */
+async function refreshCommands() {
+  const section = $("commands-section");
+  /** @type {{ showTranscripts: boolean, commands: VoiceCommand[] }} */
+  let recent;
+  try {
+    recent = await getJson("/api/commands");
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      section.hidden = true;
+      return;
+    }
+    throw err;
+  }
+  section.hidden = false;
+  $("commands-transcript-h").hidden = !recent.showTranscripts;
+  const body = /** @type {HTMLTableElement} */ ($("commands")).tBodies[0];
+  body.replaceChildren(
+    ...recent.commands.map((c) => {
+      const who =
+        c.speaker ??
+        (c.reason === "too_short"
+          ? "too short to tell"
+          : c.reason === "uncertain"
+            ? "not sure"
+            : "someone not enrolled");
+      const forwarded = c.forwarded
+        ? c.mode === "extract"
+          ? `yes, ${c.forwardedS.toFixed(1)} of ${c.durationS.toFixed(1)} s`
+          : "yes"
+        : "no";
+      const cells = [
+        el("td", { text: new Date(c.at).toLocaleTimeString() }),
+        el("td", { text: who }),
+        el("td", { text: c.score === null ? "–" : c.score.toFixed(2) }),
+        el("td", { text: c.mode }),
+        el("td", { text: forwarded }),
+      ];
+      if (recent.showTranscripts) cells.push(el("td", { text: c.transcript ?? "" }));
+      return el("tr", { attrs: { "data-command": String(c.id) } }, cells);
+    }),
+  );
+}
+
 function wireTestMe() {
   const progress = $("test-progress");
   $("test-me").addEventListener("click", () => {
@@ -707,8 +763,10 @@ void run(async () => {
   await refreshStatus();
   await refreshListening();
   await refreshPeople();
+  await refreshCommands();
 });
 void followEvents();
 setInterval(() => {
   void refreshStatus().catch(() => {});
+  void refreshCommands().catch(() => {});
 }, 5000);

@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { ENCODER_IDS } from "../embedding/encoder.js";
+import { WYOMING_MODES } from "../wyoming/command.js";
 
 /**
  * The one description of voiceid's configuration: types, defaults and rules. `VoiceidConfig` is inferred
@@ -254,6 +255,53 @@ const enrolmentSchema = z.strictObject({
   consistencyWarning: probability.default(0.75),
 });
 
+/** `tcp://host:port`, the only transport Home Assistant's Wyoming integration speaks. */
+const tcpAddress = text(MAX_HOST_CHARS + 16).refine(
+  (u) => {
+    try {
+      const url = new URL(u);
+      const port = Number(url.port);
+      return url.protocol === "tcp:" && url.hostname !== "" && port >= 1 && port <= 65_535;
+    } catch {
+      return false;
+    }
+  },
+  { error: "must be tcp://host:port" },
+);
+
+const wyomingSchema = z
+  .strictObject({
+    /** The Wyoming speech-to-text proxy for Home Assistant's voice pipeline. */
+    enabled: z.boolean().default(false),
+    /** Where Home Assistant connects (its Wyoming integration, host and port). */
+    listen: tcpAddress.default("tcp://0.0.0.0:10350"),
+    /** The real speech-to-text service (e.g. wyoming-faster-whisper on tcp://host:10300). */
+    upstream: tcpAddress.optional(),
+    /**
+     * pass: forward all audio as it arrives; gate: forward only commands of an enrolled person (else an
+     * empty transcript stops the pipeline); extract: like gate, and forward only that person's speech.
+     */
+    mode: z.enum(WYOMING_MODES).default("pass"),
+    /** Prefix transcripts with "[Name] " (breaks intent matching: for agents that want it in the text). */
+    tagTranscript: z.boolean().default(false),
+    /** Keep transcripts in the recent commands (API and web page); they are private, so off by default. */
+    showTranscripts: z.boolean().default(false),
+    /** Commands longer than this are refused (Home Assistant's own VAD ends them long before). */
+    maxCommandSeconds: positiveSeconds.max(300, { error: "must be <= 300" }).default(30),
+    /** Commands identified at once (one per satellite talking); more get a "busy" error. */
+    maxConcurrentCommands: whole()
+      .min(1, { error: "must be >= 1" })
+      .max(32, { error: "must be <= 32" })
+      .default(4),
+    /** How long to wait for the speech-to-text service's transcript. */
+    upstreamTimeoutSeconds: positiveSeconds.default(60),
+  })
+  .refine((w) => !(w.enabled === true && !w.upstream), {
+    error: "required when wyoming.enabled is true",
+    path: ["upstream"],
+    when: () => true,
+  });
+
 /** The schema with its environment-dependent default (dataDir) taken from `env`. */
 export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
   return z.strictObject({
@@ -276,6 +324,7 @@ export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
     mqtt: mqttSchema.prefault({}),
     http: httpSchema.prefault({}),
     enrolment: enrolmentSchema.prefault({}),
+    wyoming: wyomingSchema.prefault({}),
   });
 }
 
@@ -297,3 +346,4 @@ export function configuredThreshold(config: IdentificationConfig, modelId: strin
 export type MqttConfig = VoiceidConfig["mqtt"];
 export type HttpConfig = VoiceidConfig["http"];
 export type EnrolmentConfig = VoiceidConfig["enrolment"];
+export type WyomingConfig = VoiceidConfig["wyoming"];

@@ -10,7 +10,7 @@ import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
 import type { Decision } from "../identify/decision.js";
-import { liveIdentifierOptions, segmenterOptions } from "../identify/options.js";
+import { commandIdentifierOptions, liveIdentifierOptions, segmenterOptions } from "../identify/options.js";
 import type { EndedTurn } from "../identify/speaker-tracker.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
 import { MqttConnection } from "../mqtt/connection.js";
@@ -20,6 +20,9 @@ import { SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
 import { type LoggedProblem, type Logger, observeProblems } from "../util/log.js";
 import { AsyncMutex } from "../util/mutex.js";
+import type { VoiceCommand } from "../wyoming/command.js";
+import { CommandLog } from "../wyoming/command-log.js";
+import { WyomingProxy } from "../wyoming/proxy.js";
 import { AudioInput } from "./audio-input.js";
 import { healthReport } from "./health.js";
 import { ListeningState } from "./listening.js";
@@ -65,6 +68,8 @@ export class Daemon implements Component {
   private registry: SpeakerRegistry | null = null;
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
+  private wyoming: WyomingProxy | null = null;
+  private commandLog: CommandLog | null = null;
   private stopping: Promise<void> | null = null;
   private endedResolve!: () => void;
   /** Resolves when a finite input (file, stdin) has ended and its last segment was reported. */
@@ -82,6 +87,11 @@ export class Daemon implements Component {
   /** Where the HTTP API listens (null when disabled or not started). */
   get httpUrl(): string | null {
     return this.http?.url ?? null;
+  }
+
+  /** Where the Wyoming proxy listens (null when disabled or not started). */
+  get wyomingAddress(): { host: string; port: number } | null {
+    return this.wyoming?.listening ?? null;
   }
 
   async start(): Promise<void> {
@@ -158,6 +168,7 @@ export class Daemon implements Component {
         discoveryPrefix: m.discoveryPrefix,
         haStatusTopic: m.haStatusTopic,
         softwareVersion: this.options.version,
+        commands: config.wyoming.enabled,
         logger: log,
       });
       const publishSpeakers = () =>
@@ -191,6 +202,26 @@ export class Daemon implements Component {
     });
     await this.startComponent(pipeline);
     this.pipeline = pipeline;
+
+    if (config.wyoming.enabled) {
+      // Voice commands from Home Assistant's pipeline, named with the same models and tracker.
+      const commandLog = new CommandLog(config.wyoming.showTranscripts);
+      this.commandLog = commandLog;
+      const proxy = new WyomingProxy({
+        config: config.wyoming,
+        createVad: () => models.streamVad(),
+        encoder,
+        candidates: () => identifier.candidates(),
+        segmenter: segmenterOptions(config.vad),
+        identification: commandIdentifierOptions(config.identification, threshold, encoder.modelId),
+        onDecision: (commandId, d) => this.reportCommandDecision(commandId, d),
+        onCommand: (command) => this.reportCommand(command),
+        onTranscript: (command, text) => commandLog.transcribed(command, text),
+        logger: log.child("wyoming"),
+      });
+      await this.startComponent(proxy);
+      this.wyoming = proxy;
+    }
 
     const input = new AudioInput(
       config.audio,
@@ -231,6 +262,7 @@ export class Daemon implements Component {
           },
         },
         health: () => this.health(),
+        ...(this.commandLog ? { commands: () => this.commandLog!.recent() } : {}),
         metrics: () => this.metrics.registry.metrics(),
         config: {
           bodyLimitBytes: config.http.bodyLimitBytes,
@@ -331,6 +363,26 @@ export class Daemon implements Component {
   private async startComponent(component: Component): Promise<void> {
     await component.start();
     this.started.push(component);
+  }
+
+  /** A decision on a command's audio: talking and last heard follow it, marked with the command. */
+  private reportCommandDecision(commandId: number, d: Decision): void {
+    const startedAt = new Date(Date.now() - (d.decidedAtS - d.startS) * 1000);
+    const event: TimedDecision = { ...d, startedAt, commandId };
+    this.homeAssistant?.publishEvent(event);
+    this.detections.publish(speechEventPayload(event, this.options.config.room));
+  }
+
+  private reportCommand(command: VoiceCommand): void {
+    this.homeAssistant?.publishCommand(command);
+    this.commandLog?.add(command);
+    this.log.info(`command ${command.speaker ?? `(${command.reason})`}`, {
+      command: command.id,
+      score: command.score === null ? null : Math.round(command.score * 1000) / 1000,
+      durationS: command.durationS,
+      mode: command.mode,
+      forwarded: command.forwarded,
+    });
   }
 
   private report(d: Decision): void {

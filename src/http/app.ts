@@ -4,6 +4,7 @@ import { bearerToken } from "./auth.js";
 import type { HttpDeps } from "./deps.js";
 import { errorJson, handleError, settleUnreadBody } from "./errors.js";
 import { allowedHostNames, hostGuard, sameOriginGuard } from "./guard.js";
+import { commandsRoutes } from "./routes/commands.js";
 import { eventsRoutes } from "./routes/events.js";
 import { identifyRoutes } from "./routes/identify.js";
 import { listeningRoutes } from "./routes/listening.js";
@@ -20,7 +21,7 @@ export function runShutdownHook(app: object): void {
 }
 
 /**
- * The web page (/ and /assets) and the HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening. Errors are JSON
+ * The web page (/ and /assets) and the HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening, /api/commands. Errors are JSON
  * `{"error": {"code", "message"}}` from one onError; the bearer token (when configured) guards
  * everything but /health; requests must name this daemon (Host) and state changes must not come from
  * another site's page; bodies are bounded in size (and uploads in time) as they are read.
@@ -69,6 +70,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.route("/api/identify", identifyRoutes(deps, uploads));
   app.route("/api/listening", listeningRoutes(deps));
   app.route("/api/events", eventsRoutes({ ...deps, logger: log }, shutdown.signal));
+  app.route("/api/commands", commandsRoutes(deps));
 
   app.notFound((c) =>
     settleUnreadBody(

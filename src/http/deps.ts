@@ -2,6 +2,7 @@ import type { Enroller } from "../enrolment/enroller.js";
 import type { SpeechEventPayload } from "../mqtt/topics.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
 import type { Logger } from "../util/log.js";
+import type { RecentCommands } from "../wyoming/command-log.js";
 
 /** A live detection as published on MQTT (`<base>/<room>/event`); streamed to /api/events as-is. */
 export type DetectionEvent = SpeechEventPayload;
@@ -96,6 +97,8 @@ export interface HttpDeps {
   /** null when the daemon cannot be muted (tests of the API alone). */
   listening: ListeningControl | null;
   health: () => HealthReport;
+  /** Recent voice commands of the Wyoming proxy; absent when it is off. */
+  commands?: () => RecentCommands;
   /** Prometheus text exposition. */
   metrics: () => Promise<string>;
   config: HttpConfig;

@@ -31,3 +31,22 @@ export function segmenterOptions({
 }: VadConfig): Partial<SegmenterConfig> {
   return segmenter;
 }
+
+/** Voice commands are short (1 to 3 s after the wake word): a turn of half a second is named, not "too_short". */
+export const COMMAND_MIN_SPEECH_SECONDS = 0.5;
+
+/** The live settings for the speaker of a voice command (the Wyoming proxy). */
+export function commandIdentifierOptions(
+  config: IdentificationConfig,
+  defaultThreshold: number,
+  modelId: string,
+): LiveIdentifierOptions {
+  const live = liveIdentifierOptions(config, defaultThreshold, modelId);
+  return {
+    ...live,
+    tracker: {
+      ...live.tracker,
+      minSpeechSeconds: Math.min(config.minSpeechSeconds, COMMAND_MIN_SPEECH_SECONDS),
+    },
+  };
+}

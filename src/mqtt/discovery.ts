@@ -29,6 +29,8 @@ export interface DiscoveryContext {
   discoveryPrefix: string;
   /** voiceid version for "dev.sw" / "o.sw"; omitted when unknown. */
   softwareVersion?: string;
+  /** The Wyoming proxy runs: the voice command entities exist. */
+  commands?: boolean;
 }
 
 export type Platform = "sensor" | "binary_sensor" | "event" | "switch";
@@ -69,6 +71,8 @@ export interface DeviceDiscoveryPayload {
 export const LAST_SPEAKER_COMPONENT = "last_speaker";
 export const IDENTIFIED_EVENT_COMPONENT = "speaker_identified";
 export const LISTENING_SWITCH_COMPONENT = "listening";
+export const LAST_COMMAND_SPEAKER_COMPONENT = "last_command_speaker";
+export const VOICE_COMMAND_EVENT_COMPONENT = "voice_command";
 
 export function deviceIdForRoom(room: string): string {
   return `voiceid_${slugify(room)}`;
@@ -140,6 +144,27 @@ export function buildComponents(
       val_tpl: "{{ value_json.lastError if value_json.lastError else 'none' }}",
     },
   };
+  if (ctx.commands) {
+    components[LAST_COMMAND_SPEAKER_COMPONENT] = {
+      p: "sensor",
+      name: "Last command speaker",
+      uniq_id: `${deviceId}_last_command_speaker`,
+      default_entity_id: `sensor.${deviceId}_last_command_speaker`,
+      stat_t: ctx.topics.lastCommandSpeaker,
+      val_tpl: `{{ value_json.speaker if value_json.speaker else ('${UNRECOGNIZED_VOICE}' if value_json.at else 'None') }}`,
+      json_attr_t: ctx.topics.lastCommandSpeaker,
+      ic: "mdi:account-voice",
+    };
+    components[VOICE_COMMAND_EVENT_COMPONENT] = {
+      p: "event",
+      name: "Voice command",
+      uniq_id: `${deviceId}_voice_command`,
+      default_entity_id: `event.${deviceId}_voice_command`,
+      stat_t: ctx.topics.command,
+      evt_typ: [...[...new Set(speakers.map((s) => s.id))].sort(), UNRECOGNIZED_VOICE],
+      ic: "mdi:account-voice",
+    };
+  }
   for (const speaker of [...speakers].sort((a, b) => a.id.localeCompare(b.id))) {
     const key = speakerKey(speaker.id);
     components[talkingComponentKey(speaker.id)] = {

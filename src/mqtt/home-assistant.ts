@@ -1,19 +1,24 @@
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
+import type { VoiceCommand } from "../wyoming/command.js";
 import type { LastWill, MqttConnection } from "./connection.js";
 import { type DiscoverySpeaker, DiscoveryState } from "./discovery.js";
 import {
   AVAILABILITY_OFFLINE,
   AVAILABILITY_ONLINE,
   announcementOf,
+  commandEventPayload,
   DEFAULT_DISCOVERY_PREFIX,
   DEFAULT_HA_STATUS_TOPIC,
   type DiagnosticsPayload,
   identifiedEventPayload,
+  type LastCommandSpeakerPayload,
   type LastSpeakerPayload,
   LISTENING_OFF,
   LISTENING_ON,
+  lastCommandSpeakerPayload,
   lastSpeakerPayload,
+  NO_LAST_COMMAND_SPEAKER,
   NO_LAST_SPEAKER,
   speechEventPayload,
   TALKING_OFF,
@@ -31,6 +36,8 @@ export interface HomeAssistantPublisherOptions {
   haStatusTopic?: string;
   /** Shown in HA as the device's software version. */
   softwareVersion?: string;
+  /** The Wyoming proxy runs: discover the voice command entities and keep their state. */
+  commands?: boolean;
   logger: Logger;
 }
 
@@ -83,6 +90,10 @@ export class HomeAssistantPublisher implements Component {
   private readonly pendingClears = new Set<string>();
   private readonly lastHeard = new Map<string, string>();
   private lastSpeaker: LastSpeakerPayload | null = null;
+  /** The turn (see turnKey) the last speaker was named in. */
+  private lastSpeakerTurn: string | null = null;
+  private lastCommandSpeaker: LastCommandSpeakerPayload | null = null;
+  private readonly commands: boolean;
   private listening = true;
   private diagnostics: DiagnosticsPayload | null = null;
   private readonly listeningListeners = new Set<ListeningCommandListener>();
@@ -98,7 +109,9 @@ export class HomeAssistantPublisher implements Component {
       topics: options.topics,
       discoveryPrefix: options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX,
       softwareVersion: options.softwareVersion,
+      commands: options.commands,
     });
+    this.commands = options.commands ?? false;
     this.haStatusTopic = validateTopicPrefix(
       options.haStatusTopic ?? DEFAULT_HA_STATUS_TOPIC,
       "HA status topic",
@@ -226,7 +239,8 @@ export class HomeAssistantPublisher implements Component {
       JSON.stringify(speechEventPayload(event, this.topics.room)),
     );
 
-    const key = String(event.turnId);
+    // Turns of voice commands count from 1 in each command: kept apart from the room's.
+    const key = event.commandId === undefined ? String(event.turnId) : `c${event.commandId}:${event.turnId}`;
     const previous = this.turns.get(key);
     const known = this.discovery.speakerNames();
     const claim = announcementOf(event);
@@ -252,8 +266,9 @@ export class HomeAssistantPublisher implements Component {
         JSON.stringify(identifiedEventPayload(event, this.topics.room, now)),
       );
       this.lastSpeaker = lastSpeakerPayload(event, now);
+      this.lastSpeakerTurn = key;
       this.publishLastSpeaker();
-    } else if (event.type === "stopped" && claim !== null && this.lastSpeaker?.turnId === event.turnId) {
+    } else if (event.type === "stopped" && claim !== null && this.lastSpeakerTurn === key) {
       // Final score of the turn.
       this.lastSpeaker = lastSpeakerPayload(event, now);
       this.publishLastSpeaker();
@@ -266,6 +281,20 @@ export class HomeAssistantPublisher implements Component {
     this.publishTalkingStates();
   }
 
+  /**
+   * Who gave a voice command (the Wyoming proxy): the `command` event and the retained last command
+   * speaker. Published before the transcript goes back, so an automation or a conversation agent
+   * handling the command can read them.
+   */
+  publishCommand(command: VoiceCommand): void {
+    this.connection.publishEvent(
+      this.topics.command,
+      JSON.stringify(commandEventPayload(command, this.topics.room)),
+    );
+    this.lastCommandSpeaker = lastCommandSpeakerPayload(command);
+    this.publishLastCommandSpeaker();
+  }
+
   /** Discovery and every retained state, availability last (see the class comment). */
   private publishAll(): void {
     // Whatever Home Assistant asked for is in this one.
@@ -275,6 +304,7 @@ export class HomeAssistantPublisher implements Component {
     this.sentTalking.clear();
     this.publishTalkingStates();
     this.publishLastSpeaker();
+    if (this.commands) this.publishLastCommandSpeaker();
     for (const id of this.lastHeard.keys()) this.publishLastHeard(id);
     this.publishListening();
     this.publishDiagnostics();
@@ -312,6 +342,13 @@ export class HomeAssistantPublisher implements Component {
     this.connection.publishState(
       this.topics.lastSpeaker,
       JSON.stringify(this.lastSpeaker ?? NO_LAST_SPEAKER),
+    );
+  }
+
+  private publishLastCommandSpeaker(): void {
+    this.connection.publishState(
+      this.topics.lastCommandSpeaker,
+      JSON.stringify(this.lastCommandSpeaker ?? NO_LAST_COMMAND_SPEAKER),
     );
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Decision, DecisionReason, DecisionType } from "../identify/decision.js";
+import type { VoiceCommand, WyomingMode } from "../wyoming/command.js";
 
 /**
  * The one place that knows voiceid's MQTT topics and payload shapes. Everything lives under
@@ -15,6 +16,9 @@ import type { Decision, DecisionReason, DecisionType } from "../identify/decisio
  *   <base>/<room>/diagnostics                    retained  DiagnosticsPayload JSON
  *   <base>/<room>/speaker/<speakerId>/talking    retained  "ON" | "OFF"
  *   <base>/<room>/speaker/<speakerId>/last_heard retained  ISO 8601 time the person was last named
+ *   <base>/<room>/command                        not retained, CommandEventPayload JSON: who gave a voice
+ *                                                command (the Wyoming proxy; HA event entity)
+ *   <base>/<room>/last_command_speaker           retained  LastCommandSpeakerPayload JSON
  * A removed speaker's retained topics are cleared with an empty payload.
  */
 
@@ -52,6 +56,8 @@ export interface VoiceidTopics {
   readonly listening: string;
   readonly listeningCommand: string;
   readonly diagnostics: string;
+  readonly command: string;
+  readonly lastCommandSpeaker: string;
   talking(speakerId: string): string;
   lastHeard(speakerId: string): string;
 }
@@ -95,6 +101,8 @@ export function buildTopics(
     listening: `${root}/listening`,
     listeningCommand: `${root}/listening/set`,
     diagnostics: `${root}/diagnostics`,
+    command: `${root}/command`,
+    lastCommandSpeaker: `${root}/last_command_speaker`,
     talking: (speakerId) => `${root}/speaker/${speakerTopicLevel(speakerId)}/talking`,
     lastHeard: (speakerId) => `${root}/speaker/${speakerTopicLevel(speakerId)}/last_heard`,
   };
@@ -127,6 +135,8 @@ export function speakerKey(speakerId: string): string {
 /** A decision of the tracker with the wall-clock time its turn started (recordings have none of their own). */
 export interface TimedDecision extends Decision {
   startedAt: Date;
+  /** Set when the decision is on a voice command's audio (the Wyoming proxy), not the room microphone. */
+  commandId?: number;
 }
 
 /** JSON on `<base>/<room>/event` and on GET /api/events: every decision, as it is made. */
@@ -150,6 +160,8 @@ export interface SpeechEventPayload {
   offsetS: number;
   decidedAtS: number;
   durationS: number;
+  /** Present when the decision is on a voice command's audio: the command's id. */
+  commandId?: number;
 }
 
 /**
@@ -210,6 +222,7 @@ export function speechEventPayload(event: TimedDecision, room: string): SpeechEv
     offsetS: round(event.startS) ?? 0,
     decidedAtS: round(event.decidedAtS) ?? 0,
     durationS: round(event.durationS) ?? 0,
+    ...(event.commandId !== undefined ? { commandId: event.commandId } : {}),
   };
 }
 
@@ -254,4 +267,71 @@ export interface DiagnosticsPayload {
   /** The last warning or error the daemon logged (at most 255 characters: HA's limit for a state). */
   lastError: string | null;
   lastErrorAt: string | null;
+}
+
+/**
+ * JSON on `<base>/<room>/command`: one message per voice command, sent before its transcript goes back
+ * to Home Assistant. `event_type` (the person's id, or "unrecognized") is what HA's event entity shows.
+ * Transcripts are private: never on MQTT.
+ */
+export interface CommandEventPayload {
+  event_type: string;
+  speaker: string | null;
+  speakerId: string | null;
+  reason: DecisionReason | null;
+  score: number | null;
+  durationS: number;
+  mode: WyomingMode;
+  forwarded: boolean;
+  forwardedS: number;
+  commandId: number;
+  room: string;
+  at: string;
+}
+
+/** Retained JSON on `<base>/<room>/last_command_speaker` (the HA sensor, like last_speaker). */
+export interface LastCommandSpeakerPayload {
+  speaker: string | null;
+  speakerId: string | null;
+  score: number | null;
+  forwarded: boolean | null;
+  commandId: number | null;
+  at: string | null;
+}
+
+export const NO_LAST_COMMAND_SPEAKER: LastCommandSpeakerPayload = {
+  speaker: null,
+  speakerId: null,
+  score: null,
+  forwarded: null,
+  commandId: null,
+  at: null,
+};
+
+export function commandEventPayload(command: VoiceCommand, room: string): CommandEventPayload {
+  return {
+    event_type: command.speakerId ?? UNRECOGNIZED_VOICE,
+    speaker: command.speaker,
+    speakerId: command.speakerId,
+    reason: command.reason,
+    score: round(command.score),
+    durationS: command.durationS,
+    mode: command.mode,
+    forwarded: command.forwarded,
+    forwardedS: command.forwardedS,
+    commandId: command.id,
+    room,
+    at: command.at,
+  };
+}
+
+export function lastCommandSpeakerPayload(command: VoiceCommand): LastCommandSpeakerPayload {
+  return {
+    speaker: command.speaker,
+    speakerId: command.speakerId,
+    score: round(command.score),
+    forwarded: command.forwarded,
+    commandId: command.id,
+    at: command.at,
+  };
 }
