@@ -5,6 +5,8 @@ import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
 import { reEmbedMissing, SimulatedRoomsCatchUp } from "../enrolment/re-embed.js";
 import { RoomLearner } from "../enrolment/room-learner.js";
+import { loadHouseholdKey } from "../household/crypto.js";
+import { HouseholdSync } from "../household/sync.js";
 import { createHttpApp } from "../http/app.js";
 import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
@@ -49,6 +51,7 @@ export class Daemon implements Component {
     encoder: () => this.models?.encoderReport ?? null,
     listening: () => this.listeningState?.listening ?? true,
     audioRestarts: () => this.input?.status().restarts ?? 0,
+    household: () => this.household?.status() ?? null,
   });
   private readonly detections: DetectionHub;
   private readonly log: Logger;
@@ -57,6 +60,7 @@ export class Daemon implements Component {
   private pipeline: SpeechPipeline | null = null;
   private mqtt: MqttConnection | null = null;
   private homeAssistant: HomeAssistantPublisher | null = null;
+  private household: HouseholdSync | null = null;
   private listeningState: ListeningState | null = null;
   private readonly listeningMutex = new AsyncMutex();
   private lastProblem: LoggedProblem | null = null;
@@ -88,6 +92,13 @@ export class Daemon implements Component {
     const { config } = this.options;
     const log = this.log;
 
+    if (config.household.share && !config.mqtt.enabled) {
+      throw new Error(
+        "household.share needs mqtt.enabled: the household shares its registry through the broker",
+      );
+    }
+    // Before anything starts: a missing or unreadable key refuses the start with a clear message.
+    const householdKey = config.household.share ? await loadHouseholdKey(config.household) : null;
     const registry = new SpeakerRegistry({ dataDir: config.dataDir, logger: log.child("registry") });
     await this.startComponent(registry);
     this.registry = registry;
@@ -175,6 +186,19 @@ export class Daemon implements Component {
       await this.startComponent(homeAssistant);
       this.mqtt = connection;
       this.homeAssistant = homeAssistant;
+      if (householdKey) {
+        const household = new HouseholdSync({
+          registry,
+          connection,
+          baseTopic: m.baseTopic,
+          key: householdKey,
+          room: config.room,
+          version: this.options.version ?? "unknown",
+          logger: log,
+        });
+        await this.startComponent(household);
+        this.household = household;
+      }
     }
 
     const pipeline = new SpeechPipeline({
@@ -284,6 +308,7 @@ export class Daemon implements Component {
       mqtt: this.mqtt,
       registry: this.registry,
       listening: this.listeningReport(),
+      household: this.household?.status() ?? null,
     });
   }
 

@@ -450,11 +450,15 @@ export function stampLocalEdits(data: RegistryData, clock: HybridClock): string[
   for (const speaker of data.speakers) {
     const before = meta.people[speaker.id];
     const record = before === undefined ? undefined : recordOf(data, speaker.id);
-    const fresh = record === undefined || !exists(record);
+    // Synced speakers carry their creation stamp's time: another createdAt means deleted and made anew
+    // here before the deletion was stamped, and that deletion must still void the old one everywhere.
+    const remade = record !== undefined && exists(record) && speaker.createdAt !== stampIso(record.inc);
+    const fresh = record === undefined || !exists(record) || remade;
     let pm: HouseholdPersonMeta;
     if (fresh) {
+      const del = remade ? clock.now() : before?.del;
       pm = { inc: clock.now() };
-      if (before?.del !== undefined) pm.del = before.del;
+      if (del !== undefined) pm.del = del;
     } else {
       pm = structuredClone(before as HouseholdPersonMeta);
     }

@@ -479,6 +479,32 @@ export class SpeakerRegistry implements Component {
     });
   }
 
+  /**
+   * Household sharing (src/household): applies `mutate` to the whole registry, speakers and their household
+   * stamps, under the same lock and atomic write as every edit, so a kill -9 mid-sync loses nothing.
+   * Listeners hear "reloaded" when it changed something; the clips it names are deleted after the commit.
+   */
+  async replicate<T>(
+    mutate: (draft: RegistryData) => { result: T; changed: boolean; removedClips?: string[] },
+  ): Promise<T> {
+    this.data();
+    let removedClips: string[] = [];
+    let changed = false;
+    const result = await this.store.transact(async (draft) => {
+      const outcome = mutate(draft);
+      changed = outcome.changed;
+      removedClips = outcome.removedClips ?? [];
+      return { result: outcome.result, changed };
+    });
+    if (changed) {
+      this.centroidCache.clear();
+      this.emit({ kind: "reloaded" });
+    }
+    for (const clip of removedClips)
+      await this.store.removeFiles(clip, "clip of a person or sample removed elsewhere");
+    return result;
+  }
+
   // ---- internals ----
 
   private clipPath(sample: Sample): string | null {

@@ -45,6 +45,7 @@ type Step =
   | { op: "deliver"; node: number; pick: number; duplicate: boolean }
   | { op: "replay"; node: number; pick: number }
   | { op: "toggle"; node: number }
+  | { op: "stamp"; node: number }
   | { op: "tick"; ms: number };
 
 const node = fc.integer({ min: 0, max: 2 });
@@ -93,6 +94,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
   { arbitrary: fc.record({ op: fc.constant("replay" as const), node, pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ op: fc.constant("toggle" as const), node }), weight: 1 },
+  // Edits are stamped when their change event comes round: later, or first thing in the next merge.
+  { arbitrary: fc.record({ op: fc.constant("stamp" as const), node }), weight: 3 },
   {
     arbitrary: fc.record({ op: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 3000 }) }),
     weight: 2,
@@ -108,6 +111,8 @@ class Household {
   readonly history: Message[] = [];
   /** Per person: the highest creation and deletion stamps any node made. */
   readonly issued = new Map<string, { inc?: string; del?: string }>();
+  /** Per person: the creations some node deleted; none may come back, whatever the timing. */
+  readonly deleted = new Map<string, Set<string>>();
   counter = 0;
 
   constructor(skews: number[]) {
@@ -147,7 +152,9 @@ class Household {
     }
   }
 
+  /** As HouseholdSync.drain: edits not stamped yet first, then the merge, then names made unique. */
   receive(n: SimNode, message: Message): void {
+    this.commitLocal(n);
     const outcome = mergeReceived(n.data, structuredClone(message.record), n.clock);
     if (outcome.changed) this.commitLocal(n);
     if (outcome.publishBack) this.publish(n, message.topic);
@@ -157,6 +164,7 @@ class Household {
   reconnect(n: SimNode): void {
     n.online = true;
     n.inbox = [];
+    this.commitLocal(n);
     for (const message of this.retained.values()) this.receive(n, message);
     for (const id of Object.keys(n.data.household?.people ?? {})) {
       const retained = this.retained.get(id);
@@ -180,7 +188,8 @@ class Household {
         const name = NAMES[s.name];
         if (!nameFree(name)) return;
         const taken = new Set(speakers.flatMap((x) => [x.id, nameKey(x.name)]));
-        const at = new Date(this.now).toISOString();
+        // As the registry does: the wall time of the creation, which is never a synced person's stamp time.
+        const at = new Date(this.now - 86_400_000).toISOString();
         speakers.push({ id: uniqueSpeakerId(name, taken), name, createdAt: at, updatedAt: at, samples: [] });
         break;
       }
@@ -188,10 +197,14 @@ class Household {
         if (!who || !nameFree(NAMES[s.name], who.id)) return;
         who.name = NAMES[s.name];
         break;
-      case "delete":
+      case "delete": {
         if (!who) return;
+        const record = recordOf(n.data, who.id);
+        if (record && exists(record))
+          this.deleted.set(who.id, (this.deleted.get(who.id) ?? new Set()).add(record.inc));
         n.data.speakers = speakers.filter((x) => x !== who);
         break;
+      }
       case "addSample":
         if (!who || who.samples.length >= 6) return;
         who.samples.push({
@@ -245,13 +258,18 @@ class Household {
         if (n.online) n.online = false;
         else this.reconnect(n);
         return;
+      case "stamp":
+        this.commitLocal(n);
+        return;
     }
-    this.commitLocal(n);
   }
 
   /** Everyone back online, every message delivered, until nothing more is sent. */
   settle(): void {
-    for (const n of this.nodes) if (!n.online) this.reconnect(n);
+    for (const n of this.nodes) {
+      if (!n.online) this.reconnect(n);
+      else this.commitLocal(n);
+    }
     for (let guard = 0; guard < 10_000; guard++) {
       const n = this.nodes.find((x) => x.inbox.length > 0);
       if (!n) return;
@@ -303,6 +321,10 @@ describe("household convergence (property)", () => {
             expect(ids.has(id), `${id}: inc ${inc} del ${del}`).toBe(expected);
             const record = recordOf(household.nodes[0].data, id);
             expect(record !== undefined && exists(record)).toBe(expected);
+          }
+          for (const [id, creations] of household.deleted) {
+            const record = recordOf(household.nodes[0].data, id);
+            if (record && exists(record)) expect(creations.has(record.inc), `${id} came back`).toBe(false);
           }
         },
       ),
