@@ -6,6 +6,7 @@ import { Identifier } from "../enrolment/identifier.js";
 import { reEmbedMissing, SimulatedRoomsCatchUp } from "../enrolment/re-embed.js";
 import { RoomLearner } from "../enrolment/room-learner.js";
 import { loadHouseholdKey } from "../household/crypto.js";
+import { HouseholdPresence } from "../household/presence.js";
 import { HouseholdSync } from "../household/sync.js";
 import { createHttpApp } from "../http/app.js";
 import type { ListeningReport } from "../http/deps.js";
@@ -61,6 +62,7 @@ export class Daemon implements Component {
   private mqtt: MqttConnection | null = null;
   private homeAssistant: HomeAssistantPublisher | null = null;
   private household: HouseholdSync | null = null;
+  private presence: HouseholdPresence | null = null;
   private listeningState: ListeningState | null = null;
   private readonly listeningMutex = new AsyncMutex();
   private lastProblem: LoggedProblem | null = null;
@@ -171,8 +173,20 @@ export class Daemon implements Component {
         softwareVersion: this.options.version,
         logger: log,
       });
-      const publishSpeakers = () =>
-        homeAssistant.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
+      const presence = config.household.presence
+        ? new HouseholdPresence({
+            connection,
+            baseTopic: m.baseTopic,
+            discoveryPrefix: m.discoveryPrefix,
+            softwareVersion: this.options.version,
+            logger: log,
+          })
+        : null;
+      const publishSpeakers = () => {
+        const speakers = registry.list().map((s) => ({ id: s.id, name: s.name }));
+        homeAssistant.setSpeakers(speakers);
+        presence?.setSpeakers(speakers);
+      };
       publishSpeakers();
       registry.onChange(publishSpeakers);
       homeAssistant.setListening(listening.listening);
@@ -186,6 +200,10 @@ export class Daemon implements Component {
       await this.startComponent(homeAssistant);
       this.mqtt = connection;
       this.homeAssistant = homeAssistant;
+      if (presence) {
+        await this.startComponent(presence);
+        this.presence = presence;
+      }
       if (householdKey) {
         const household = new HouseholdSync({
           registry,
@@ -367,6 +385,7 @@ export class Daemon implements Component {
     }
     const t0 = performance.now();
     this.homeAssistant?.publishEvent(event);
+    if (d.speakerId !== null) this.presence?.heard(d.speakerId, this.options.config.room, new Date());
     this.metrics.stageSeconds.observe({ stage: "publish" }, (performance.now() - t0) / 1000);
     this.detections.publish(speechEventPayload(event, this.options.config.room));
     this.log.info(`${d.type} ${d.speaker ?? `(${d.reason})`}`, {

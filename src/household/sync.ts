@@ -27,7 +27,7 @@ export function householdTopics(baseTopic: string) {
   const root = `${baseTopic}/_household`;
   return {
     root,
-    filter: `${root}/+/+`,
+    filters: [`${root}/person/+`, `${root}/node/+`],
     person: (id: string) => `${root}/person/${id}`,
     node: (id: string) => `${root}/node/${id}`,
   };
@@ -121,7 +121,9 @@ export class HouseholdSync implements Component {
     this.clock = clock;
     this.unsubscribe = [
       registry.onChange(() => this.stampLocalEdits()),
-      connection.subscribeFilter(this.topics.filter, (topic, payload) => this.receive(topic, payload)),
+      ...this.topics.filters.map((filter) =>
+        connection.subscribeFilter(filter, (topic, payload) => this.receive(topic, payload)),
+      ),
       connection.onConnect(() => this.connected()),
     ];
     const heartbeatMs = this.options.heartbeatMs ?? 60_000;

@@ -243,15 +243,26 @@ describe("one household over the broker", () => {
     expect(tomb.kind === "person" && Object.keys(tomb.record).sort()).toEqual(["del", "id", "inc"]);
   });
 
-  it("B names the person enrolled on A from its own input", async () => {
+  it("B names the person enrolled on A from its own input, and her room sensor follows her from A's room to B's", async () => {
     const alice = "alice";
-    const recorder = await MqttRecorder.start(broker.url, ["voiceid/living_room/event"]);
+    const recorder = await MqttRecorder.start(broker.url, [
+      "voiceid/living_room/event",
+      "voiceid/_household/presence/#",
+      "homeassistant/device/voiceid_household/config",
+    ]);
     recorders.push(recorder);
+    const presence = (room: string) => (m: { topic: string; payload: string }) =>
+      m.topic === `voiceid/_household/presence/${alice}` &&
+      m.payload !== "" &&
+      JSON.parse(m.payload).room === room;
     const p = streamedPieces();
-    // The input ends after this stream, and B with it: this test comes last.
-    daemons.B.feed(buildStream([0.5, ["A", p.a1], 1]).wav);
+    // Each input ends after its stream, and its daemon with it: this test comes last.
+    daemons.A.feed(buildStream([0.5, ["A", p.a1], 1]).wav);
+    const kitchen = await recorder.waitFor(presence("Kitchen"), "Alicia heard in the kitchen", 30_000);
+    daemons.B.feed(buildStream([0.5, ["A", p.a2], 1]).wav);
     const named = await recorder.waitFor(
       (m) => {
+        if (m.topic !== "voiceid/living_room/event") return false;
         const e = JSON.parse(m.payload) as { type: string; speakerId: string | null };
         return e.type === "stopped" && e.speakerId !== null;
       },
@@ -259,5 +270,21 @@ describe("one household over the broker", () => {
       30_000,
     );
     expect(JSON.parse(named.payload)).toMatchObject({ speakerId: alice, room: "Living Room" });
+    const living = await recorder.waitFor(presence("Living Room"), "Alicia heard in the living room", 30_000);
+    expect(JSON.parse(living.payload).at > JSON.parse(kitchen.payload).at).toBe(true);
+    expect(JSON.parse(living.payload).speaker).toBe("Alicia");
+
+    const discovery = JSON.parse(
+      (await recorder.waitFor((m) => m.topic.endsWith("voiceid_household/config"), "household device"))
+        .payload,
+    );
+    expect(discovery.dev.name).toBe("voiceid household");
+    expect(discovery.cmps.alice_room).toMatchObject({
+      p: "sensor",
+      default_entity_id: "sensor.voiceid_alice_room",
+      stat_t: `voiceid/_household/presence/${alice}`,
+    });
+    // Bob was deleted: his sensor is announced as gone.
+    expect(discovery.cmps.bob_room).toEqual({ p: "sensor" });
   });
 });
