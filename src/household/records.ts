@@ -42,8 +42,6 @@ export interface SampleInfo {
   speechSeconds: number;
   durationSeconds: number;
   source: string;
-  /** The origin kept the clip (it may be shared, see household.shareClips). */
-  clip: boolean;
 }
 
 export interface SampleRecord {
@@ -93,7 +91,6 @@ export const personRecordSchema = z.strictObject({
             speechSeconds: z.number().nonnegative(),
             durationSeconds: z.number().nonnegative(),
             source: z.string().min(1).max(64),
-            clip: z.boolean(),
           })
           .optional(),
         vp: z.record(modelId, lww(vector)).optional(),
@@ -145,7 +142,9 @@ function mergeSample(a: SampleRecord | undefined, b: SampleRecord | undefined): 
   const out: SampleRecord = { c: [a.c, b.c].sort()[0] };
   const r = maxStamp(a.r, b.r);
   if (r !== undefined) out.r = r;
-  const info = a.info ?? b.info;
+  // Written once at creation, so both sides agree; were they ever to differ, the lesser text wins everywhere.
+  const info =
+    a.info && b.info ? (canonical(a.info) <= canonical(b.info) ? a.info : b.info) : (a.info ?? b.info);
   if (info) out.info = info;
   const vp = mergeMaps(a.vp, b.vp, newer);
   if (vp) out.vp = vp;
@@ -411,7 +410,6 @@ export function recordOf(data: RegistryData, id: string): PersonRecord | undefin
           speechSeconds: sample.speechSeconds,
           durationSeconds: sample.durationSeconds,
           source: sample.source,
-          clip: sample.clip !== undefined,
         },
       };
       for (const [m, e] of Object.entries(sm.vp ?? {})) {

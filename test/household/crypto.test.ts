@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const key = parseHouseholdKey(newHouseholdKey(), "key");
 const topic = "voiceid/_household/person/alice";
 const voiceprint = Array.from(Float32Array.from(unitVector(1, 256)));
-const message: HouseholdMessage = {
+const message: Extract<HouseholdMessage, { kind: "person" }> = {
   kind: "person",
   from: "0123456789ab",
   room: "Kitchen",
@@ -37,7 +37,6 @@ const message: HouseholdMessage = {
           speechSeconds: 3,
           durationSeconds: 4,
           source: "http",
-          clip: true,
         },
         vp: { "resemblyzer-0.1.4": { t: "1765000000000-0002-0123456789ab", v: voiceprint } },
       },

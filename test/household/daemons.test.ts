@@ -43,6 +43,7 @@ interface HouseholdHealth {
     synced: boolean;
     rejected: number;
     recordsIn: number;
+    recordsOut: number;
     nodes: { room: string; self: boolean }[];
   };
 }
@@ -212,6 +213,14 @@ describe("one household over the broker", () => {
     expect(metrics).toMatch(/voiceid_household_rejected_total [1-9]/);
     expect(metrics).toMatch(/voiceid_household_nodes 3/);
     await client.publishAsync(personTopic("mallory"), Buffer.alloc(0), { retain: true, qos: 1 });
+  });
+
+  it("goes quiet once in step: no node keeps answering another", async () => {
+    const out = async () =>
+      Promise.all(Object.values(daemons).map(async (d) => (await householdHealth(d)).recordsOut));
+    const before = await out();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await out()).toEqual(before);
   });
 
   it("/health lists the nodes seen with their rooms", async () => {
