@@ -65,6 +65,7 @@ export class Daemon implements Component {
   private presence: HouseholdPresence | null = null;
   private listeningState: ListeningState | null = null;
   private readonly listeningMutex = new AsyncMutex();
+  private readonly reEmbedding = new AsyncMutex();
   private lastProblem: LoggedProblem | null = null;
   private diagnosticsTimer: NodeJS.Timeout | null = null;
   private models: ModelStack | null = null;
@@ -213,6 +214,23 @@ export class Daemon implements Component {
           room: config.room,
           version: this.options.version ?? "unknown",
           logger: log,
+          shareClips: config.household.shareClips,
+          // A clip from a node on another encoder: this node makes its own voiceprints from it.
+          onClipKept: () =>
+            void this.reEmbedding
+              .run(() =>
+                reEmbedMissing(
+                  registry,
+                  models.extractor,
+                  log.child("re-embed"),
+                  config.enrolment.simulateRooms,
+                ),
+              )
+              .catch((err: unknown) =>
+                log.warn("re-embedding shared clips failed", {
+                  error: err instanceof Error ? err.message : String(err),
+                }),
+              ),
         });
         await this.startComponent(household);
         this.household = household;
@@ -304,6 +322,7 @@ export class Daemon implements Component {
     this.stopping ??= (async () => {
       if (this.diagnosticsTimer) clearInterval(this.diagnosticsTimer);
       await this.listeningMutex.idle();
+      await this.reEmbedding.idle();
       for (const component of this.started.reverse()) {
         try {
           await component.stop();

@@ -269,17 +269,29 @@ function keepValues<T>(
 
 /** A stable text of a record (sorted keys): equal records give equal text. */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
-        )
-      : v,
-  );
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) {
+    // Voiceprints: the native serialiser, much faster than a walk over every number.
+    return isNumbers(value) ? JSON.stringify(value) : `[${value.map(canonical).join(",")}]`;
+  }
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object)
+    .filter((k) => object[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(object[k])}`).join(",")}}`;
 }
 
+function isNumbers(values: unknown[]): values is number[] {
+  for (const v of values) if (typeof v !== "number") return false;
+  return true;
+}
+
+/** A short hash of a value; a voiceprint is hashed as its float64 bytes. */
 export function hashOf(value: unknown): string {
-  return createHash("sha256").update(canonical(value)).digest("hex").slice(0, 16);
+  const hash = createHash("sha256");
+  if (Array.isArray(value) && isNumbers(value)) hash.update(new Uint8Array(Float64Array.from(value).buffer));
+  else hash.update(canonical(value));
+  return hash.digest("hex").slice(0, 16);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { MqttConnection } from "../mqtt/connection.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
 import type { RegistryData } from "../registry/schema.js";
@@ -22,14 +24,16 @@ import { decodeMessage, encodeMessage, type HouseholdMessage, WireError } from "
  * Topics, all retained and sealed:
  *   <base>/_household/person/<speakerId>   the person's record (src/household/records.ts)
  *   <base>/_household/node/<nodeId>        a node's heartbeat: its room, version, people
+ *   <base>/_household/clip/<speakerId>/<sampleId>   a kept clip, the WAV bytes (household.shareClips)
  */
 export function householdTopics(baseTopic: string) {
   const root = `${baseTopic}/_household`;
   return {
     root,
-    filters: [`${root}/person/+`, `${root}/node/+`],
+    filters: [`${root}/person/+`, `${root}/node/+`, `${root}/clip/+/+`],
     person: (id: string) => `${root}/person/${id}`,
     node: (id: string) => `${root}/node/${id}`,
+    clip: (id: string, sampleId: string) => `${root}/clip/${id}/${sampleId}`,
   };
 }
 
@@ -45,6 +49,10 @@ export interface HouseholdSyncOptions {
   settleMs?: number;
   /** How often a node says it is there (default 60 s). */
   heartbeatMs?: number;
+  /** Publish kept clips, and keep the ones others publish (household.shareClips). */
+  shareClips?: boolean;
+  /** A received clip was kept: samples may now be re-embedded with this node's encoder. */
+  onClipKept?: () => void;
 }
 
 export interface HouseholdNodeSeen {
@@ -68,6 +76,8 @@ export interface HouseholdStatus {
 }
 
 const SETTLE_MAX_MS = 5000;
+/** Clips received before their sample's record, kept in memory until it arrives. */
+const MAX_PENDING_CLIPS = 200;
 const REJECT_LOG_INTERVAL_MS = 60_000;
 
 /**
@@ -88,6 +98,9 @@ export class HouseholdSync implements Component {
   /** What the broker last said per person (canonical record text), to offer only what it lacks. */
   private readonly brokerView = new Map<string, string>();
   private readonly nodes = new Map<string, { room: string; lastHeard: string }>();
+  /** Clips the broker holds ("<speakerId>/<sampleId>"), and received ones waiting for their sample. */
+  private readonly brokerClips = new Set<string>();
+  private readonly pendingClips = new Map<string, Buffer>();
   private settled = false;
   private settleTimer: NodeJS.Timeout | null = null;
   private settleDeadline = 0;
@@ -120,7 +133,10 @@ export class HouseholdSync implements Component {
     });
     this.clock = clock;
     this.unsubscribe = [
-      registry.onChange(() => this.stampLocalEdits()),
+      // Its own merges are stamped already; everything else (API, CLI, page, learning) may need stamps.
+      registry.onChange((change) => {
+        if (!(change.kind === "reloaded" && change.byHousehold)) this.stampLocalEdits();
+      }),
       ...this.topics.filters.map((filter) =>
         connection.subscribeFilter(filter, (topic, payload) => this.receive(topic, payload)),
       ),
@@ -163,8 +179,15 @@ export class HouseholdSync implements Component {
 
   private receive(topic: string, payload: Buffer): void {
     // An empty retained message is a cleared topic, not a record.
-    if (payload.length === 0) return;
-    const [kind, id] = topic.slice(this.topics.root.length + 1).split("/");
+    const [kind, id, sampleId] = topic.slice(this.topics.root.length + 1).split("/");
+    if (payload.length === 0) {
+      if (kind === "clip") this.brokerClips.delete(`${id}/${sampleId}`);
+      return;
+    }
+    if (kind === "clip") {
+      this.receiveClip(topic, `${id}/${sampleId}`, payload);
+      return;
+    }
     let message: HouseholdMessage;
     try {
       message = decodeMessage(open(this.options.key, topic, payload));
@@ -188,6 +211,49 @@ export class HouseholdSync implements Component {
     queue.push(message.record);
     this.pending.set(id, queue);
     void this.drain();
+  }
+
+  private receiveClip(topic: string, key: string, payload: Buffer): void {
+    let wav: Buffer;
+    try {
+      wav = open(this.options.key, topic, payload);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.reject(topic, err.message);
+      return;
+    }
+    this.recordsIn++;
+    this.brokerClips.add(key);
+    if (!this.options.shareClips) return;
+    if (this.pendingClips.size >= MAX_PENDING_CLIPS)
+      this.pendingClips.delete(this.pendingClips.keys().next().value as string);
+    this.pendingClips.set(key, wav);
+    void this.keepPendingClips();
+  }
+
+  /** Clips whose sample is here now: kept through the registry, then the encoder may use them. */
+  private async keepPendingClips(): Promise<void> {
+    let kept = 0;
+    for (const [key, wav] of [...this.pendingClips]) {
+      const [id, sampleId] = key.split("/");
+      const sample = this.options.registry.get(id)?.samples.find((s) => s.id === sampleId);
+      if (!sample) continue;
+      this.pendingClips.delete(key);
+      if (sample.clip !== undefined) continue;
+      try {
+        if (await this.options.registry.attachClip(id, sampleId, wav)) kept++;
+      } catch (err) {
+        this.log.warn("could not keep a clip from the household", {
+          speaker: id,
+          sample: sampleId,
+          error: describe(err),
+        });
+      }
+    }
+    if (kept > 0) {
+      this.log.info("kept clips from the household", { clips: kept });
+      this.options.onClipKept?.();
+    }
   }
 
   private reject(topic: string, why: string): void {
@@ -234,6 +300,7 @@ export class HouseholdSync implements Component {
           });
           if (this.settled) this.publishRecords(toPublish);
         });
+        if (this.pendingClips.size > 0) await this.keepPendingClips();
       }
     } catch (err) {
       this.log.error("could not apply household records", { error: describe(err) });
@@ -291,7 +358,11 @@ export class HouseholdSync implements Component {
           return { result: this.recordsFor(draft, knownIds(draft)), changed: stamped.length > 0 };
         });
         this.settled = true;
-        this.publishRecords(records.filter((r) => this.brokerView.get(r.id) !== canonical(normalize(r))));
+        this.publishRecords(
+          records.filter((r) => this.brokerView.get(r.id) !== canonical(normalize(r))),
+          false,
+        );
+        if (this.options.shareClips) void this.publishClips(records);
         this.log.info("household in step with the broker", {
           people: records.filter(exists).length,
           nodes: this.nodes.size,
@@ -309,7 +380,8 @@ export class HouseholdSync implements Component {
     return out;
   }
 
-  private publishRecords(records: PersonRecord[]): void {
+  private publishRecords(records: PersonRecord[], withClips = true): void {
+    if (withClips && this.options.shareClips) void this.publishClips(records);
     for (const record of records) {
       this.publish(this.topics.person(record.id), {
         kind: "person",
@@ -318,6 +390,38 @@ export class HouseholdSync implements Component {
         sentAt: new Date().toISOString(),
         record,
       });
+    }
+  }
+
+  /** Kept clips of these people the broker lacks; clips of removed samples and people are cleared. */
+  private async publishClips(records: PersonRecord[]): Promise<void> {
+    const { registry, connection } = this.options;
+    for (const record of records) {
+      const speaker = exists(record) ? registry.get(record.id) : undefined;
+      for (const [sampleId, sample] of Object.entries(record.samples ?? {})) {
+        const key = `${record.id}/${sampleId}`;
+        const topic = this.topics.clip(record.id, sampleId);
+        if (sample.r !== undefined) {
+          if (this.brokerClips.delete(key)) connection.publishState(topic, "");
+          continue;
+        }
+        const clip = speaker?.samples.find((s) => s.id === sampleId)?.clip;
+        if (clip === undefined || this.brokerClips.has(key) || !connection.connected) continue;
+        try {
+          const wav = await readFile(path.join(registry.dataDir, clip));
+          connection.publishState(topic, seal(this.options.key, topic, wav));
+          this.brokerClips.add(key);
+          this.recordsOut++;
+        } catch (err) {
+          this.log.warn("could not share a clip", { clip, error: describe(err) });
+        }
+      }
+      if (!exists(record)) {
+        for (const key of [...this.brokerClips].filter((k) => k.startsWith(`${record.id}/`))) {
+          this.brokerClips.delete(key);
+          connection.publishState(this.topics.clip(record.id, key.slice(record.id.length + 1)), "");
+        }
+      }
     }
   }
 
