@@ -65,6 +65,16 @@ export class HybridClock {
     return format(this.ms, this.counter, this.node);
   }
 
+  /**
+   * A stamp at a past wall time (a person enrolled before sharing was switched on keeps their creation
+   * time); never later than now().
+   */
+  at(ms: number): Stamp {
+    const now = this.now();
+    const past = format(ms, 0, this.node);
+    return Number.isFinite(ms) && past < now ? past : now;
+  }
+
   /** Moves past a stamp another node made, so our next one is greater. */
   observe(stamp: Stamp): void {
     const ms = stampMillis(stamp);

@@ -467,7 +467,8 @@ export function stampLocalEdits(data: RegistryData, clock: HybridClock): string[
     let pm: HouseholdPersonMeta;
     if (fresh) {
       const del = remade ? clock.now() : before?.del;
-      pm = { inc: clock.now() };
+      // Never seen by the household: created when the registry says. Made anew: after its deletion.
+      pm = { inc: before === undefined ? clock.at(Date.parse(speaker.createdAt)) : clock.now() };
       if (del !== undefined) pm.del = del;
     } else {
       pm = structuredClone(before as HouseholdPersonMeta);

@@ -76,6 +76,8 @@ export interface HouseholdStatus {
 }
 
 const SETTLE_MAX_MS = 5000;
+/** Larger than any record (50 samples of 8192-dimension voiceprints) or clip (2 minutes): refused unread. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Clips received before their sample's record, kept in memory until it arrives. */
 const MAX_PENDING_CLIPS = 200;
 const REJECT_LOG_INTERVAL_MS = 60_000;
@@ -182,6 +184,10 @@ export class HouseholdSync implements Component {
     const [kind, id, sampleId] = topic.slice(this.topics.root.length + 1).split("/");
     if (payload.length === 0) {
       if (kind === "clip") this.brokerClips.delete(`${id}/${sampleId}`);
+      return;
+    }
+    if (payload.length > MAX_MESSAGE_BYTES) {
+      this.reject(topic, `${payload.length} bytes, more than any household message`);
       return;
     }
     if (kind === "clip") {

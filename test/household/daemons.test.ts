@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { connectAsync, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { newHouseholdKey, open, parseHouseholdKey, seal } from "../../src/household/crypto.js";
 import { decodeMessage, encodeMessage } from "../../src/household/wire.js";
 import {
@@ -16,6 +17,7 @@ import {
 } from "../daemon/helpers.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
 import { MqttRecorder } from "../mqtt/recorder.js";
+import { openBrowser } from "../web/helpers.js";
 
 /**
  * Three real daemons (the shipped bundle, as the systemd unit runs it) in three rooms on one real broker,
@@ -227,6 +229,18 @@ describe("one household over the broker", () => {
     const household = await householdHealth(daemons.B);
     expect(household.nodes.map((n) => n.room).sort()).toEqual(["Bedroom", "Kitchen", "Living Room"]);
     expect(household.nodes.filter((n) => n.self).map((n) => n.room)).toEqual(["Living Room"]);
+    // And so does the web page, in a real browser.
+    const browser = await openBrowser(daemons.B.httpUrl, encodePcm16Wav(new Float32Array(16_000), 16_000));
+    try {
+      const status = browser.page.locator("#status");
+      await expect.poll(() => status.textContent(), { timeout: 15_000 }).toContain("Living Room (this node)");
+      const text = (await status.textContent()) ?? "";
+      expect(text).toMatch(/Householdin step: records in \d+, out \d+, rejected \d+/);
+      expect(text).toMatch(/Kitchenlast heard/);
+      expect(text).toMatch(/Bedroomlast heard/);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("a delete while C is down stays deleted after C returns", async () => {
