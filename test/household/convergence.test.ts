@@ -178,6 +178,8 @@ class Household {
       this.now += s.ms;
       return;
     }
+    // Two edits on one machine are never in the same millisecond (a creation's time tells it apart).
+    this.now += 1;
     const n = this.nodes[s.node];
     const speakers = n.data.speakers;
     const who = "who" in s && speakers.length > 0 ? speakers[s.who % speakers.length] : undefined;
