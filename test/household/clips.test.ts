@@ -52,6 +52,18 @@ async function until(
   }
 }
 
+/**
+ * After a long wait the pooled keep-alive socket may be closed by the server just as it is reused
+ * ("other side closed"): one retry on a fresh socket.
+ */
+async function getJson(url: string): Promise<unknown> {
+  try {
+    return await (await fetch(url)).json();
+  } catch {
+    return await (await fetch(url)).json();
+  }
+}
+
 beforeAll(async () => {
   broker = await startMosquitto();
   ({ modelsDir: ecapaModels } = await modelsDirWithEcapaFixture());
@@ -108,7 +120,8 @@ describe("household.shareClips", () => {
     expect(samplesOf(pi.dataDir, alice)[0].voiceprints["ecapa-voxceleb"]).toEqual(
       onServer.voiceprints["ecapa-voxceleb"],
     );
-    const listed = (await (await fetch(`${server.httpUrl}/api/speakers`)).json()) as {
+    expect(server.child.exitCode).toBeNull();
+    const listed = (await getJson(`${server.httpUrl}/api/speakers`)) as {
       speakers: { id: string; enrolled: boolean }[];
     };
     expect(listed.speakers).toMatchObject([{ id: alice, enrolled: true }]);

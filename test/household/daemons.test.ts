@@ -70,14 +70,26 @@ async function start(name: "A" | "B" | "C", room: string): Promise<DaemonProcess
   return daemon;
 }
 
+/**
+ * After a long wait the pooled keep-alive socket may be closed by the daemon just as it is reused
+ * ("other side closed"): one retry on a fresh socket.
+ */
+async function get(url: string): Promise<Response> {
+  try {
+    return await fetch(url);
+  } catch {
+    return await fetch(url);
+  }
+}
+
 async function speakers(daemon: DaemonProcess): Promise<SpeakerView[]> {
-  const res = await fetch(`${daemon.httpUrl}/api/speakers`);
+  const res = await get(`${daemon.httpUrl}/api/speakers`);
   const body = (await res.json()) as { speakers: Array<{ id: string; name: string; samples: unknown[] }> };
   return body.speakers.map((s) => ({ id: s.id, name: s.name, samples: s.samples.length }));
 }
 
 async function householdHealth(daemon: DaemonProcess): Promise<NonNullable<HouseholdHealth["household"]>> {
-  const res = await fetch(`${daemon.httpUrl}/health`);
+  const res = await get(`${daemon.httpUrl}/health`);
   return ((await res.json()) as HouseholdHealth).household as NonNullable<HouseholdHealth["household"]>;
 }
 
