@@ -135,7 +135,7 @@ const sendJson = (method, path, body) =>
 
 async function refreshStatus() {
   const res = await fetch("/health");
-  /** @type {{ status: string, encoder: { model: string, provider: string, reason: string } | null, components: Record<string, { state: string, detail?: string }> }} */
+  /** @type {{ status: string, encoder: { model: string, provider: string, reason: string } | null, components: Record<string, { state: string, detail?: string }>, household?: Parameters<typeof householdRows>[0] }} */
   const health = await res.json();
   const list = $("status");
   const rows = [];
@@ -159,7 +159,31 @@ async function refreshStatus() {
   }
   if (health.encoder)
     rows.push(el("dt", { text: "Why this encoder" }), el("dd", { text: health.encoder.reason }));
+  if (health.household) rows.push(...householdRows(health.household));
   list.replaceChildren(...rows);
+}
+
+/**
+ * The household this node shares its registry with: whether it is in step, the nodes seen (room, when
+ * last heard from) and the sync counters.
+ * @param {{ synced: boolean, nodes: { node: string, room: string, lastHeard: string, self: boolean }[], recordsIn: number, recordsOut: number, rejected: number }} household
+ */
+function householdRows(household) {
+  const rows = [
+    el("dt", { text: "Household" }),
+    el("dd", {
+      text: `${household.synced ? "in step" : "catching up"}: records in ${household.recordsIn}, out ${household.recordsOut}, rejected ${household.rejected}`,
+      className: household.synced && household.rejected === 0 ? "state-ok" : "state-bad",
+    }),
+  ];
+  for (const node of household.nodes) {
+    const heard = new Date(node.lastHeard).toLocaleTimeString();
+    rows.push(
+      el("dt", { text: node.self ? `${node.room} (this node)` : node.room }),
+      el("dd", { text: `last heard ${heard}` }),
+    );
+  }
+  return rows;
 }
 
 async function refreshListening() {

@@ -150,9 +150,13 @@ export async function startServiceDaemon(options: {
   room: string;
   /** Another build's dist/cli/main.js (to compare with an earlier commit); default this checkout's. */
   entry?: string;
+  /** More environment (e.g. VOICEID__HOUSEHOLD__SHARE), over the defaults here. */
+  env?: NodeJS.ProcessEnv;
+  /** A fixed HTTP port (a restarted daemon keeps its address); default a random one. */
+  port?: number;
 }): Promise<ServiceDaemon> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = options.port ?? 20_000 + Math.floor(Math.random() * 20_000);
   const args = [...serviceNodeFlags(root), options.entry ?? shippedEntry(root), "run", "--input", "-"];
   const child = spawn(process.execPath, [...args, "--data-dir", options.dataDir], {
     cwd: root,
@@ -166,6 +170,7 @@ export async function startServiceDaemon(options: {
       VOICEID_HTTP_PORT: String(port),
       VOICEID_LOG_LEVEL: "warn",
       VOICEID_MODELS_DIR: options.modelsDir,
+      ...options.env,
     },
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));

@@ -15,6 +15,8 @@ Commands:
   models fetch [--mirror DIR]                         fetch missing models and verify them
   models check                                        report which models are present and valid
   hardware [--json] [--remeasure]                     what this machine is, encoder speeds, the encoder chosen
+  household key                                       print a new household key (64 hex digits) for
+                                                      household.key on every node
 
 Options for all commands:
   --data-dir DIR     registry and enrolment clips (env VOICEID_DATA_DIR)

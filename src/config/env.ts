@@ -20,6 +20,7 @@ export const ENV_MAPPING: ReadonlyArray<{ env: string; path: string; secretFile?
   { env: "VOICEID_HTTP_HOST", path: "http.host" },
   { env: "VOICEID_HTTP_PORT", path: "http.port" },
   { env: "VOICEID_HTTP_TOKEN", path: "http.token", secretFile: true },
+  { env: "VOICEID_HOUSEHOLD_KEY", path: "household.key", secretFile: true },
 ];
 
 /** Prefix of the generic form; the rest is the key path separated by double underscores. */

@@ -302,6 +302,47 @@ const wyomingSchema = z
     when: () => true,
   });
 
+const HOUSEHOLD_KEY_PATTERN = /^[0-9a-fA-F]{64}$/;
+
+const householdSchema = z
+  .strictObject({
+    /**
+     * Keep one registry with every voiceid on the broker: people, names, thresholds, samples with their
+     * voiceprints, learned voiceprints, as retained messages under <mqtt.baseTopic>/_household/, sealed
+     * with the household key (AES-256-GCM).
+     */
+    share: z.boolean().default(false),
+    /** 64 hex digits (32 bytes), the same on every node: `voiceid household key` makes one. */
+    key: z
+      .string()
+      .trim()
+      .regex(HOUSEHOLD_KEY_PATTERN, { error: "must be 64 hex digits; make one with `voiceid household key`" })
+      .optional(),
+    /** A file holding the key instead (systemd credentials, container secrets). */
+    keyFile: filePath.optional(),
+    /**
+     * Also share kept clips (binary retained messages), so a node on another encoder makes its own
+     * voiceprints from them. Clips are larger than voiceprints: about 32 kB per second of speech.
+     */
+    shareClips: z.boolean().default(false),
+    /**
+     * Where everyone was last heard: per person the room that last named them, retained, and a
+     * `sensor.voiceid_<person>_room` on a "voiceid household" device in Home Assistant.
+     */
+    presence: z.boolean().default(true),
+  })
+  .refine((h) => !(h.share === true && !h.key && !h.keyFile), {
+    error:
+      "household.share needs household.key or household.keyFile (make a key with `voiceid household key`)",
+    path: ["key"],
+    when: () => true,
+  })
+  .refine((h) => !(h.key && h.keyFile), {
+    error: "give household.key or household.keyFile, not both",
+    path: ["keyFile"],
+    when: () => true,
+  });
+
 /** The schema with its environment-dependent default (dataDir) taken from `env`. */
 export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
   return z.strictObject({
@@ -325,6 +366,7 @@ export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
     http: httpSchema.prefault({}),
     enrolment: enrolmentSchema.prefault({}),
     wyoming: wyomingSchema.prefault({}),
+    household: householdSchema.prefault({}),
   });
 }
 
@@ -347,3 +389,4 @@ export type MqttConfig = VoiceidConfig["mqtt"];
 export type HttpConfig = VoiceidConfig["http"];
 export type EnrolmentConfig = VoiceidConfig["enrolment"];
 export type WyomingConfig = VoiceidConfig["wyoming"];
+export type HouseholdConfig = VoiceidConfig["household"];

@@ -5,6 +5,9 @@ import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
 import { reEmbedMissing, SimulatedRoomsCatchUp } from "../enrolment/re-embed.js";
 import { RoomLearner } from "../enrolment/room-learner.js";
+import { loadHouseholdKey } from "../household/crypto.js";
+import { HouseholdPresence } from "../household/presence.js";
+import { HouseholdSync } from "../household/sync.js";
 import { createHttpApp } from "../http/app.js";
 import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
@@ -52,6 +55,7 @@ export class Daemon implements Component {
     encoder: () => this.models?.encoderReport ?? null,
     listening: () => this.listeningState?.listening ?? true,
     audioRestarts: () => this.input?.status().restarts ?? 0,
+    household: () => this.household?.status() ?? null,
   });
   private readonly detections: DetectionHub;
   private readonly log: Logger;
@@ -60,8 +64,11 @@ export class Daemon implements Component {
   private pipeline: SpeechPipeline | null = null;
   private mqtt: MqttConnection | null = null;
   private homeAssistant: HomeAssistantPublisher | null = null;
+  private household: HouseholdSync | null = null;
+  private presence: HouseholdPresence | null = null;
   private listeningState: ListeningState | null = null;
   private readonly listeningMutex = new AsyncMutex();
+  private readonly reEmbedding = new AsyncMutex();
   private lastProblem: LoggedProblem | null = null;
   private diagnosticsTimer: NodeJS.Timeout | null = null;
   private models: ModelStack | null = null;
@@ -98,6 +105,13 @@ export class Daemon implements Component {
     const { config } = this.options;
     const log = this.log;
 
+    if (config.household.share && !config.mqtt.enabled) {
+      throw new Error(
+        "household.share needs mqtt.enabled: the household shares its registry through the broker",
+      );
+    }
+    // Before anything starts: a missing or unreadable key refuses the start with a clear message.
+    const householdKey = config.household.share ? await loadHouseholdKey(config.household) : null;
     const registry = new SpeakerRegistry({ dataDir: config.dataDir, logger: log.child("registry") });
     await this.startComponent(registry);
     this.registry = registry;
@@ -171,8 +185,20 @@ export class Daemon implements Component {
         commands: config.wyoming.enabled,
         logger: log,
       });
-      const publishSpeakers = () =>
-        homeAssistant.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
+      const presence = config.household.presence
+        ? new HouseholdPresence({
+            connection,
+            baseTopic: m.baseTopic,
+            discoveryPrefix: m.discoveryPrefix,
+            softwareVersion: this.options.version,
+            logger: log,
+          })
+        : null;
+      const publishSpeakers = () => {
+        const speakers = registry.list().map((s) => ({ id: s.id, name: s.name }));
+        homeAssistant.setSpeakers(speakers);
+        presence?.setSpeakers(speakers);
+      };
       publishSpeakers();
       registry.onChange(publishSpeakers);
       homeAssistant.setListening(listening.listening);
@@ -186,6 +212,40 @@ export class Daemon implements Component {
       await this.startComponent(homeAssistant);
       this.mqtt = connection;
       this.homeAssistant = homeAssistant;
+      if (presence) {
+        await this.startComponent(presence);
+        this.presence = presence;
+      }
+      if (householdKey) {
+        const household = new HouseholdSync({
+          registry,
+          connection,
+          baseTopic: m.baseTopic,
+          key: householdKey,
+          room: config.room,
+          version: this.options.version ?? "unknown",
+          logger: log,
+          shareClips: config.household.shareClips,
+          // A clip from a node on another encoder: this node makes its own voiceprints from it.
+          onClipKept: () =>
+            void this.reEmbedding
+              .run(() =>
+                reEmbedMissing(
+                  registry,
+                  models.extractor,
+                  log.child("re-embed"),
+                  config.enrolment.simulateRooms,
+                ),
+              )
+              .catch((err: unknown) =>
+                log.warn("re-embedding shared clips failed", {
+                  error: err instanceof Error ? err.message : String(err),
+                }),
+              ),
+        });
+        await this.startComponent(household);
+        this.household = household;
+      }
     }
 
     const pipeline = new SpeechPipeline({
@@ -294,6 +354,7 @@ export class Daemon implements Component {
     this.stopping ??= (async () => {
       if (this.diagnosticsTimer) clearInterval(this.diagnosticsTimer);
       await this.listeningMutex.idle();
+      await this.reEmbedding.idle();
       for (const component of this.started.reverse()) {
         try {
           await component.stop();
@@ -316,6 +377,7 @@ export class Daemon implements Component {
       mqtt: this.mqtt,
       registry: this.registry,
       listening: this.listeningReport(),
+      household: this.household?.status() ?? null,
     });
   }
 
@@ -394,6 +456,7 @@ export class Daemon implements Component {
     }
     const t0 = performance.now();
     this.homeAssistant?.publishEvent(event);
+    if (d.speakerId !== null) this.presence?.heard(d.speakerId, this.options.config.room, new Date());
     this.metrics.stageSeconds.observe({ stage: "publish" }, (performance.now() - t0) / 1000);
     this.detections.publish(speechEventPayload(event, this.options.config.room));
     this.log.info(`${d.type} ${d.speaker ?? `(${d.reason})`}`, {

@@ -1,3 +1,4 @@
+import type { HouseholdStatus } from "../household/sync.js";
 import type { ComponentHealth, EncoderReport, HealthReport, ListeningReport } from "../http/deps.js";
 import type { MqttConnection } from "../mqtt/connection.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
@@ -11,6 +12,7 @@ export interface HealthInputs {
   mqtt: MqttConnection | null;
   registry: SpeakerRegistry | null;
   listening: ListeningReport;
+  household?: HouseholdStatus | null;
 }
 
 /** One look at every part the user cares about; anything not ok makes /health answer 503. */
@@ -42,7 +44,8 @@ export function healthReport(inputs: HealthInputs): HealthReport {
     : states.some((s) => s === "down")
       ? "down"
       : "degraded";
-  return { status, listening: inputs.listening, encoder: inputs.encoder, components };
+  const household = inputs.household ? { household: inputs.household } : {};
+  return { status, listening: inputs.listening, encoder: inputs.encoder, components, ...household };
 }
 
 function audioHealth(input: AudioInput | null): ComponentHealth {

@@ -1,4 +1,5 @@
 import type { Enroller } from "../enrolment/enroller.js";
+import type { HouseholdStatus } from "../household/sync.js";
 import type { SpeechEventPayload } from "../mqtt/topics.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
 import type { Logger } from "../util/log.js";
@@ -46,6 +47,8 @@ import type { EncoderReport } from "../embedding/stack.js";
 export type { EncoderReport };
 
 export interface HealthReport {
+  /** Household sharing (absent when off): this node, the nodes seen with their rooms, the sync counters. */
+  household?: HouseholdStatus;
   /** "ok" -> 200, anything else -> 503. Being muted is not a fault. */
   status: "ok" | "degraded" | "down";
   listening: ListeningReport;

@@ -19,6 +19,8 @@ export interface MetricsSources {
   listening?: () => boolean;
   /** Restarts of the live audio source after a failure, counted by the source itself. */
   audioRestarts?: () => number;
+  /** Household sharing's counters and the nodes it heard from; null when sharing is off. */
+  household?: () => { recordsIn: number; recordsOut: number; rejected: number; nodes: unknown[] } | null;
 }
 
 /** The daemon's metrics; the pipeline, publisher and audio input update these objects directly. */
@@ -79,6 +81,32 @@ export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetri
     "Restarts of the live audio source after a failure.",
     () => sources.audioRestarts?.() ?? 0,
   );
+  catchUpCounter(
+    registry,
+    "voiceid_household_records_in_total",
+    "Household messages received and accepted (sealed with the household key, well formed).",
+    () => sources.household?.()?.recordsIn ?? 0,
+  );
+  catchUpCounter(
+    registry,
+    "voiceid_household_records_out_total",
+    "Household messages this node published.",
+    () => sources.household?.()?.recordsOut ?? 0,
+  );
+  catchUpCounter(
+    registry,
+    "voiceid_household_rejected_total",
+    "Household messages ignored: not sealed with the household key, or malformed.",
+    () => sources.household?.()?.rejected ?? 0,
+  );
+  new Gauge({
+    name: "voiceid_household_nodes",
+    help: "voiceid nodes of the household heard from (this one included); 0 when sharing is off.",
+    registers: [registry],
+    collect() {
+      this.set(sources.household?.()?.nodes.length ?? 0);
+    },
+  });
   new Gauge({
     name: "voiceid_listening",
     help: "1 while listening, 0 while muted by the switch.",

@@ -69,6 +69,8 @@ export class MqttConfigError extends Error {
 }
 
 export type MessageHandler = (payload: string) => void;
+/** For topic filters (wildcards) and binary payloads: the topic it came on, the bytes, and the retain flag. */
+export type RawMessageHandler = (topic: string, payload: Buffer, retained: boolean) => void;
 /** Called on every (re)connect, in registration order, before queued events are flushed. */
 export type ConnectListener = () => void;
 
@@ -112,6 +114,7 @@ export class MqttConnection implements Component {
   private offlineEvents: QueuedEvent[] = [];
   private readonly connectListeners = new Set<ConnectListener>();
   private readonly handlers = new Map<string, MessageHandler>();
+  private readonly filterHandlers = new Map<string, RawMessageHandler>();
 
   constructor(private readonly options: MqttConnectionOptions) {
     this.log = options.logger.child("mqtt");
@@ -190,8 +193,18 @@ export class MqttConnection implements Component {
     };
   }
 
+  /** Subscribes to a topic filter ("+" and "#" allowed), now if connected and again on every reconnect. */
+  subscribeFilter(filter: string, handler: RawMessageHandler): () => void {
+    this.filterHandlers.set(filter, handler);
+    if (this.client && this.connectedNow) this.subscribeOn(this.client, filter);
+    return () => {
+      this.filterHandlers.delete(filter);
+      this.client?.unsubscribe(filter);
+    };
+  }
+
   /** A retained state message; dropped while disconnected (connect listeners republish state). */
-  publishState(topic: string, payload: string): void {
+  publishState(topic: string, payload: string | Buffer): void {
     this.publish(topic, payload, true);
   }
 
@@ -269,8 +282,16 @@ export class MqttConnection implements Component {
     client.on("connect", () => {
       if (client === this.client) this.onConnected(client);
     });
-    client.on("message", (topic, payload) => {
+    client.on("message", (topic, payload, packet) => {
       if (client !== this.client) return;
+      for (const [filter, raw] of this.filterHandlers) {
+        if (!topicMatches(filter, topic)) continue;
+        try {
+          raw(topic, payload, packet.retain);
+        } catch (err) {
+          this.recordError(`handling a message on ${topic}`, err);
+        }
+      }
       const handler = this.handlers.get(topic);
       if (!handler) return;
       try {
@@ -295,7 +316,8 @@ export class MqttConnection implements Component {
     this.connectedNow = true;
     this.failures = 0;
     this.log.info(isReconnect ? "MQTT reconnected" : "MQTT connected", { url: redactUrl(this.options.url) });
-    for (const topic of this.handlers.keys()) this.subscribeOn(client, topic);
+    for (const topic of [...this.handlers.keys(), ...this.filterHandlers.keys()])
+      this.subscribeOn(client, topic);
     for (const listener of this.connectListeners) {
       try {
         listener();
@@ -354,7 +376,7 @@ export class MqttConnection implements Component {
     for (const e of fresh) this.publish(e.topic, e.payload, false);
   }
 
-  private publish(topic: string, payload: string, retain: boolean): void {
+  private publish(topic: string, payload: string | Buffer, retain: boolean): void {
     const client = this.client;
     if (!client || !this.connectedNow) return;
     client.publish(topic, payload, { qos: 1, retain }, (err) => {
@@ -367,6 +389,17 @@ export class MqttConnection implements Component {
     this.lastError = `${what}: ${errorMessage(err)}`;
     this.log.debug("MQTT error", { error: this.lastError });
   }
+}
+
+/** MQTT topic filter matching: "+" is one level, a trailing "#" any number (also none). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return i === f.length - 1;
+    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
 }
 
 function errorMessage(err: unknown): string {

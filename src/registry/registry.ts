@@ -76,8 +76,11 @@ export type RegistryChange =
       /** For "renamed": the old display name. */
       previousName?: string;
     }
-  /** Another process (e.g. `voiceid enroll` beside the daemon) changed the file; everything may differ. */
-  | { kind: "reloaded" };
+  /**
+   * Another process (e.g. `voiceid enroll` beside the daemon) changed the file, or household sharing
+   * (`byHousehold`) merged records from other nodes: everything may differ.
+   */
+  | { kind: "reloaded"; byHousehold?: true };
 
 export type RegistryChangeListener = (change: RegistryChange) => void | Promise<void>;
 
@@ -479,6 +482,48 @@ export class SpeakerRegistry implements Component {
     });
   }
 
+  /**
+   * Keeps a clip received from another node for a sample that has none here (household.shareClips), so it
+   * can be re-embedded with this node's encoder. False when the sample is unknown or has a clip already.
+   */
+  async attachClip(speakerId: string, sampleId: string, wav: Uint8Array): Promise<boolean> {
+    checkClipWav(wav);
+    return this.commit(async (data, clips) => {
+      const sample = data.speakers.find((s) => s.id === speakerId)?.samples.find((s) => s.id === sampleId);
+      if (!sample || sample.clip !== undefined) return { result: false, change: null };
+      const speaker = data.speakers.find((s) => s.id === speakerId) as Speaker;
+      sample.clip = `${CLIPS_DIR_NAME}/${speakerId}/${sampleId}.wav`;
+      await clips.write(sample.clip, wav);
+      return { result: true, change: { kind: "samples", speaker } };
+    });
+  }
+
+  /**
+   * Household sharing (src/household): applies `mutate` to the whole registry, speakers and their household
+   * stamps, under the same lock and atomic write as every edit, so a kill -9 mid-sync loses nothing.
+   * Listeners hear "reloaded" when it changed something; the clips it names are deleted after the commit.
+   */
+  async replicate<T>(
+    mutate: (draft: RegistryData) => { result: T; changed: boolean; removedClips?: string[] },
+  ): Promise<T> {
+    this.data();
+    let removedClips: string[] = [];
+    let changed = false;
+    const result = await this.store.transact(async (draft) => {
+      const outcome = mutate(draft);
+      changed = outcome.changed;
+      removedClips = outcome.removedClips ?? [];
+      return { result: outcome.result, changed };
+    });
+    if (changed) {
+      this.centroidCache.clear();
+      this.emit({ kind: "reloaded", byHousehold: true });
+    }
+    for (const clip of removedClips)
+      await this.store.removeFiles(clip, "clip of a person or sample removed elsewhere");
+    return result;
+  }
+
   // ---- internals ----
 
   private clipPath(sample: Sample): string | null {
@@ -641,16 +686,17 @@ function checkNewSample(input: NewSample): Record<string, number[]> {
   if (typeof input.source !== "string" || input.source.length === 0 || input.source.length > 64) {
     throw new InvalidSampleError("source must be a non-empty string of at most 64 characters");
   }
-  if (input.clipWav !== undefined) {
-    const wav = input.clipWav;
-    const ascii = (from: number) => String.fromCharCode(...wav.subarray(from, from + 4));
-    // The bytes were decoded already (or written by voiceid): what the decoder reads, RF64 too, is kept as sent.
-    const riff = ascii(0) === "RIFF" || ascii(0) === "RF64";
-    if (!(wav instanceof Uint8Array) || wav.length < 12 || !riff || ascii(8) !== "WAVE") {
-      throw new InvalidSampleError("clipWav must be the bytes of a WAV file (RIFF or RF64/WAVE header)");
-    }
-  }
+  if (input.clipWav !== undefined) checkClipWav(input.clipWav);
   return checkVoiceprints(input.voiceprints);
+}
+
+function checkClipWav(wav: Uint8Array): void {
+  const ascii = (from: number) => String.fromCharCode(...wav.subarray(from, from + 4));
+  // The bytes were decoded already (or written by voiceid): what the decoder reads, RF64 too, is kept as sent.
+  const riff = ascii(0) === "RIFF" || ascii(0) === "RF64";
+  if (!(wav instanceof Uint8Array) || wav.length < 12 || !riff || ascii(8) !== "WAVE") {
+    throw new InvalidSampleError("clipWav must be the bytes of a WAV file (RIFF or RF64/WAVE header)");
+  }
 }
 
 /** Copies voiceprints into plain number arrays, rejecting empty, non-finite or oversized vectors. */

@@ -80,10 +80,45 @@ function migrateLegacyThreshold(value: unknown): unknown {
   return { ...rest, thresholds: { [LEGACY_THRESHOLD_MODEL]: threshold } };
 }
 
+/** A hybrid-logical-clock time: 13 digits of ms, a 4-digit counter, the node id. Sorts as text. */
+export const HOUSEHOLD_STAMP_PATTERN = /^\d{13}-\d{4}-[0-9a-f]{12}$/;
+export const HOUSEHOLD_NODE_PATTERN = /^[0-9a-f]{12}$/;
+const householdStamp = z.string().regex(HOUSEHOLD_STAMP_PATTERN, "invalid household stamp");
+/** When a value was last set, and a hash of it as synced, so a local edit shows as a changed hash. */
+const stampedHashSchema = z.object({ t: householdStamp, h: z.string().max(64) });
+const modelRecord = <T extends z.ZodType>(value: T) =>
+  z.record(z.string().regex(MODEL_ID_PATTERN, "invalid model id"), value);
+
+export const householdSampleMetaSchema = z.object({
+  c: householdStamp,
+  r: householdStamp.optional(),
+  vp: modelRecord(stampedHashSchema).optional(),
+  sim: modelRecord(stampedHashSchema).optional(),
+});
+
+export const householdPersonMetaSchema = z.object({
+  inc: householdStamp,
+  del: householdStamp.optional(),
+  name: stampedHashSchema.optional(),
+  thr: modelRecord(stampedHashSchema).optional(),
+  samples: z.record(z.string().regex(SAMPLE_ID_PATTERN), householdSampleMetaSchema).optional(),
+  learned: z.object({ h: z.string().max(64), cleared: isoTimestamp.optional() }).optional(),
+  /** A person that does not exist here (deleted): the replicated record itself (src/household/records.ts). */
+  ghost: z.json().optional(),
+});
+
+/** What household sharing keeps beside the speakers (src/household): this node, its clock, the stamps. */
+export const householdMetaSchema = z.object({
+  node: z.string().regex(HOUSEHOLD_NODE_PATTERN),
+  clock: householdStamp.optional(),
+  people: z.record(z.string().regex(SPEAKER_ID_PATTERN), householdPersonMetaSchema),
+});
+
 export const registryDataSchema = z
   .object({
     version: z.literal(REGISTRY_VERSION),
     speakers: z.array(speakerSchema),
+    household: householdMetaSchema.optional(),
   })
   .superRefine((data, ctx) => {
     const ids = new Set<string>();
@@ -132,6 +167,9 @@ export type SimulatedVoiceprint = z.infer<typeof simulatedVoiceprintSchema>;
 export type LearnedVoiceprint = z.infer<typeof learnedVoiceprintSchema>;
 export type Speaker = z.infer<typeof speakerSchema>;
 export type RegistryData = z.infer<typeof registryDataSchema>;
+export type HouseholdMeta = z.infer<typeof householdMetaSchema>;
+export type HouseholdPersonMeta = z.infer<typeof householdPersonMetaSchema>;
+export type HouseholdSampleMeta = z.infer<typeof householdSampleMetaSchema>;
 
 /** Names compare case-insensitively and independent of Unicode composition. */
 export function nameKey(name: string): string {

@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   speakers: async () => (await import("./speakers.js")).speakersCommand,
   models: async () => (await import("./models.js")).modelsCommand,
   hardware: async () => (await import("./hardware.js")).hardwareCommand,
+  household: async () => (await import("./household.js")).householdCommand,
   run: async () => (await import("./run.js")).runDaemonCommand,
 };
 
