@@ -11,10 +11,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
-import { configSchema } from "../src/config/schema.js";
-import { ModelStack } from "../src/embedding/stack.js";
+import type { VoiceidConfig } from "../src/config/schema.js";
+import type { ModelStack } from "../src/embedding/stack.js";
 import { type DiarizedTurn, diarize, diarizeUnknown, trackedTurns } from "../src/identify/diarize.js";
-import { liveIdentifierOptions } from "../src/identify/options.js";
 import { DEFAULT_VOICE_CLUSTERS, type VoiceClusterOptions } from "../src/identify/voice-clusters.js";
 import { silentLogger } from "../src/util/log.js";
 import { readRttm } from "../test/helpers/audio.js";
@@ -28,8 +27,8 @@ import {
   numberOption,
   parseBenchArgs,
   progress,
-  requireModels,
   runMain,
+  startSpeechModels,
 } from "./bench/setup.js";
 import { formatTable, heading, pct, verdict } from "./bench/table.js";
 import { type Audio, buildConversation, loadAudio, type TurnStream } from "./bench/turn-streams.js";
@@ -119,32 +118,23 @@ async function main(): Promise<number> {
     (n) => Number.isInteger(n) && n >= 1 && n <= 100,
     "1-100",
   );
-  const models = requireModels();
   const files = librispeechFiles();
-  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: "resemblyzer-0.1.4" });
-  await stack.start();
+  const { stack, vad, config, identification } = await startSpeechModels();
   try {
-    const config = configSchema.parse({});
-    const identification = liveIdentifierOptions(
-      config.identification,
-      stack.defaultThreshold,
-      stack.encoder.modelId,
-    );
-    const vad = stack.streamVad();
-    await vad.start();
+    // Nobody enrolled.
+    const speechPath = {
+      vad,
+      encoder: stack.encoder,
+      candidates: () => [],
+      segmenter: {},
+      identification,
+      logger: silentLogger,
+    };
     const diarizerWith =
       (voiceClusters: VoiceClusterOptions): Diarizer =>
       (samples) => {
         vad.reset();
-        return diarize(samples, {
-          vad,
-          encoder: stack.encoder,
-          candidates: () => [],
-          segmenter: {},
-          identification,
-          logger: silentLogger,
-          voiceClusters,
-        });
+        return diarize(samples, { ...speechPath, voiceClusters });
       };
     const now = diarizerWith(DEFAULT_VOICE_CLUSTERS);
     const before = v.before ? await beforeDiarizer(v.before, stack, config) : null;
@@ -172,16 +162,7 @@ async function main(): Promise<number> {
       for (const [i, s] of all.entries()) {
         progress(`calibration stream ${i + 1} of ${all.length}`);
         vad.reset();
-        tracked.push(
-          await trackedTurns(s.samples, {
-            vad,
-            encoder: stack.encoder,
-            candidates: () => [],
-            segmenter: {},
-            identification,
-            logger: silentLogger,
-          }),
-        );
+        tracked.push(await trackedTurns(s.samples, speechPath));
       }
       const rows = [];
       for (const [minSimilarity, minMembers] of [0.7, 0.75, 0.78, 0.8, 0.82].flatMap((t) =>
@@ -287,11 +268,7 @@ async function main(): Promise<number> {
 }
 
 /** Another checkout's diarize (`--before DIR`); an older one took the voiceprint extractor as a third argument. */
-async function beforeDiarizer(
-  dir: string,
-  stack: ModelStack,
-  config: ReturnType<typeof configSchema.parse>,
-): Promise<Diarizer> {
+async function beforeDiarizer(dir: string, stack: ModelStack, config: VoiceidConfig): Promise<Diarizer> {
   const root = path.resolve(dir);
   const module: { diarize: (...args: unknown[]) => Promise<DiarizedTurn[]> } = await import(
     path.join(root, "src/identify/diarize.ts")

@@ -19,15 +19,14 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
-import { configSchema } from "../src/config/schema.js";
+import type { VoiceidConfig } from "../src/config/schema.js";
 import { ENCODER_IDS } from "../src/embedding/encoder.js";
-import { ModelStack } from "../src/embedding/stack.js";
+import type { ModelStack } from "../src/embedding/stack.js";
 import { Enroller } from "../src/enrolment/enroller.js";
 import { Identifier } from "../src/enrolment/identifier.js";
 import { RoomLearner } from "../src/enrolment/room-learner.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { diarize } from "../src/identify/diarize.js";
-import { liveIdentifierOptions } from "../src/identify/options.js";
 import type { EndedTurn } from "../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../src/registry/matcher.js";
 import { SpeakerRegistry } from "../src/registry/registry.js";
@@ -43,8 +42,8 @@ import {
   numberOption,
   parseBenchArgs,
   progress,
-  requireModels,
   runMain,
+  startSpeechModels,
 } from "./bench/setup.js";
 import { type Run, runTracker } from "./bench/stream-runs.js";
 import { formatTable, heading, pct, verdict } from "./bench/table.js";
@@ -167,25 +166,12 @@ async function main(): Promise<number> {
   if (!v) return 0;
   const seeds = numberOption("seeds", v.seeds, 3, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "1-20");
   const encoderId = v.encoder ?? ENCODER_IDS[0];
-  if (!(ENCODER_IDS as readonly string[]).includes(encoderId)) {
-    throw new BenchSetupError(`unknown encoder "${encoderId}"; one of ${ENCODER_IDS.join(", ")}`);
-  }
   const conditions = (v.conditions?.split(",") ?? CONDITION_NAMES) as Condition[];
   if (!conditions.every((c) => CONDITION_NAMES.includes(c)))
     throw new BenchSetupError(`--conditions: some of ${CONDITION_NAMES.join(",")}\n${USAGE}`);
-  const models = requireModels();
   const files = librispeechFiles();
   const ids = files.map((f) => f.id);
-  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: encoderId });
-  await stack.start();
-  const vad = stack.streamVad();
-  await vad.start();
-  const config = configSchema.parse({ identification: { encoder: encoderId } });
-  const identification = liveIdentifierOptions(
-    config.identification,
-    stack.defaultThreshold,
-    stack.encoder.modelId,
-  );
+  const { stack, vad, config, identification } = await startSpeechModels(encoderId);
   const threshold = identification.tracker.defaultThreshold;
   const audio: Record<Audio, Map<string, Float32Array>> = {
     dry: loadAudio(files, "dry"),
@@ -421,7 +407,7 @@ runMain(main);
  */
 async function beforeRunner(
   dir: string,
-  config: ReturnType<typeof configSchema.parse>,
+  config: VoiceidConfig,
   stack: ModelStack,
 ): Promise<(samples: Float32Array, candidates: () => readonly MatchCandidate[]) => Promise<Run>> {
   const root = path.resolve(dir);

@@ -1,9 +1,43 @@
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { configSchema, type VoiceidConfig } from "../../src/config/schema.js";
+import { ENCODER_IDS } from "../../src/embedding/encoder.js";
+import { ModelStack } from "../../src/embedding/stack.js";
+import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
+import { liveIdentifierOptions } from "../../src/identify/options.js";
 import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
-import { sileroModelPath } from "../../src/vad/silero.js";
+import { type SileroVad, sileroModelPath } from "../../src/vad/silero.js";
 import { type LibriSpeaker, librispeechDir, librispeechSpeakers } from "../../test/helpers/paths.js";
+
+/** What a benchmark of the speech path runs on: the models as the daemon builds them, and its settings. */
+export interface SpeechModels {
+  stack: ModelStack;
+  /** A VAD for streams (reset it before each). */
+  vad: SileroVad;
+  /** The default configuration for the encoder. */
+  config: VoiceidConfig;
+  identification: LiveIdentifierOptions;
+}
+
+/** Starts the model stack for `encoderId` with a streaming VAD; stop `stack` when done. */
+export async function startSpeechModels(encoderId: string = ENCODER_IDS[0]): Promise<SpeechModels> {
+  if (!(ENCODER_IDS as readonly string[]).includes(encoderId)) {
+    throw new BenchSetupError(`unknown encoder "${encoderId}"; one of ${ENCODER_IDS.join(", ")}`);
+  }
+  const models = requireModels();
+  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: encoderId });
+  await stack.start();
+  const vad = stack.streamVad();
+  await vad.start();
+  const config = configSchema.parse({ identification: { encoder: encoderId } });
+  const identification = liveIdentifierOptions(
+    config.identification,
+    stack.defaultThreshold,
+    stack.encoder.modelId,
+  );
+  return { stack, vad, config, identification };
+}
 
 /** Something the benchmark needs is missing; the message says what to do. Printed without a stack. */
 export class BenchSetupError extends Error {
