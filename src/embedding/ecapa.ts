@@ -22,7 +22,8 @@ const MIN_SAMPLES = 1600;
  *
  * An utterance is one onnxruntime run, which blocks its thread (4.5 s for a 2-minute upload on an x86-64
  * core), so utterances run in a worker thread with a session of their own (the weights once more in
- * memory); streaming windows, a few at a time, stay on the main thread and never queue behind an upload.
+ * memory, from the first utterance until stop()); streaming windows, a few at a time, stay on the main
+ * thread and never queue behind an upload.
  */
 export class EcapaEncoder implements SpeakerEncoder {
   readonly modelId = "ecapa-voxceleb";
@@ -53,18 +54,12 @@ export class EcapaEncoder implements SpeakerEncoder {
       executionProvider: this.options.executionProvider,
       logger: this.options.logger,
     });
-    const utterances = new OnnxWorkerSession(this.options.modelPath, {
+    this.session = session;
+    // Its worker starts at the first utterance: live windows alone never pay for a second session.
+    this.utterances = new OnnxWorkerSession(this.options.modelPath, {
       ...encoderSessionOptions(this.options.threads),
       executionProviders: provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
     });
-    try {
-      await utterances.start();
-    } catch (err) {
-      await session.release();
-      throw err;
-    }
-    this.session = session;
-    this.utterances = utterances;
     this.provider = provider;
     this.width = outputWidth(session, "embedding");
   }
