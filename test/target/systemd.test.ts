@@ -100,6 +100,12 @@ describe("voiceid under systemd", () => {
     expect(unit.WatchdogUSec).toBe("30s");
     // Ready means serving: the API answers at once.
     expect(await healthy()).toBe(true);
+    // systemd called it started only after the daemon logged that it serves (Type=simple: before any line).
+    const journal = (await machine.sh(`journalctl -u ${SERVICE} -o cat --no-pager`)).split("\n");
+    const serving = journal.findIndex((l) => l.includes("voiceid started"));
+    const started = journal.findIndex((l) => l.startsWith("Started voiceid.service"));
+    expect(serving).toBeGreaterThanOrEqual(0);
+    expect(started).toBeGreaterThan(serving);
   });
 
   it("runs as user voiceid with no capabilities", async () => {
