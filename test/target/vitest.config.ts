@@ -10,7 +10,8 @@ export default defineConfig({
     root: fileURLToPath(new URL("../..", import.meta.url)),
     include: ["test/target/**/*.test.ts"],
     globalSetup: ["test/helpers/global-setup.ts"],
-    testTimeout: 300_000,
+    // Emulated arm64 runs a command tens of times slower than natively.
+    testTimeout: 1_800_000,
     hookTimeout: 600_000,
     fileParallelism: false,
     reporters: ["default"],
