@@ -190,6 +190,9 @@ describe("voiceid on arm64 (emulated Cortex-A72)", () => {
             VOICEID_ROOM: room,
             VOICEID_MQTT_URL: broker.url,
             VOICEID_HTTP_PORT: String(await freePort()),
+            // Learning from the room is left out: what it learns depends on the data directory's history
+            // and timing (two x86-64 runs on the same stream differed by 0.005 in a margin), not on arm64.
+            VOICEID__IDENTIFICATION__LEARN: "false",
           },
         );
         expect(ran.code, ran.stderr).toBe(0);
