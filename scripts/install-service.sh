@@ -176,8 +176,8 @@ install_config() {
   run install -d -m 0750 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
 }
 
-# Type=simple: systemd calls the service started as soon as node runs. Watch it for a few seconds, so
-# that a daemon which exits at start (a bad configuration, say) is reported here, not as running.
+# Type=notify: `systemctl restart` returns once the daemon is ready (or has failed). Watch it a few seconds
+# more, so that a daemon which fails just after (a bad configuration, say) is reported here, not as running.
 check_running() {
   local i state restarts
   for i in 1 2 3 4 5; do

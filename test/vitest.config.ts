@@ -8,8 +8,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The command line and daemon run as processes from the bundle users run: built first.
     globalSetup: ["test/helpers/global-setup.ts"],
-    // Opt-in: a real Home Assistant (npm run test:ha).
-    exclude: [...configDefaults.exclude, "test/ha/**"],
+    // Opt-in: a real Home Assistant (npm run test:ha); the real target (npm run test:systemd, test:arm64).
+    exclude: [...configDefaults.exclude, "test/ha/**", "test/target/**"],
     // Real models and a real broker: give slow machines (and CI) room.
     testTimeout: 60_000,
     hookTimeout: 60_000,

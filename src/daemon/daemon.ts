@@ -30,6 +30,7 @@ import { AudioInput } from "./audio-input.js";
 import { healthReport } from "./health.js";
 import { ListeningState } from "./listening.js";
 import { LiveAudioTap } from "./live-audio-tap.js";
+import { ServiceNotifier } from "./service-notifier.js";
 import { SpeechPipeline } from "./speech-pipeline.js";
 
 /** How often the diagnostic entities are refreshed (only changes are published). */
@@ -347,6 +348,8 @@ export class Daemon implements Component {
       room: config.room,
       model: encoder.modelId,
     });
+    // Last: systemd (Type=notify) hears READY=1 only now, and stops hearing the watchdog if the loop wedges.
+    await this.startComponent(new ServiceNotifier(log.child("systemd"), this.options.env));
   }
 
   /** Stops everything in reverse order of start; MQTT says "offline" on its way out. Idempotent. */

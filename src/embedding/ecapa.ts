@@ -1,6 +1,12 @@
 import * as ort from "onnxruntime-node";
 import type { EncoderOptions, SpeakerEncoder } from "./encoder.js";
-import { createEncoderSession, type ExecutionProvider, outputWidth } from "./onnx-session.js";
+import {
+  createEncoderSession,
+  type ExecutionProvider,
+  encoderSessionOptions,
+  outputWidth,
+} from "./onnx-session.js";
+import { OnnxWorkerSession } from "./onnx-worker.js";
 
 const SAMPLE_RATE = 16000;
 /** Windows per onnxruntime run in embedWindows: the event loop gets a turn in between. */
@@ -13,6 +19,11 @@ const MIN_SAMPLES = 1600;
  * front end too, so an utterance's voiceprint is one run over the whole waveform, as
  * EncoderClassifier.encode_batch computes it. Streaming windows have Resemblyzer's length and hop, so
  * the live tracker's timing does not depend on the encoder.
+ *
+ * An utterance is one onnxruntime run, which blocks its thread (4.5 s for a 2-minute upload on an x86-64
+ * core), so utterances run in a worker thread with a session of their own (the weights once more in
+ * memory, from the first utterance until stop()); streaming windows, a few at a time, stay on the main
+ * thread and never queue behind an upload.
  */
 export class EcapaEncoder implements SpeakerEncoder {
   readonly modelId = "ecapa-voxceleb";
@@ -22,6 +33,7 @@ export class EcapaEncoder implements SpeakerEncoder {
   provider: ExecutionProvider = "cpu";
   private width = 192;
   private session: ort.InferenceSession | null = null;
+  private utterances: OnnxWorkerSession | null = null;
 
   /** `modelPath`: the converted encoder.onnx (wav in, unit voiceprint out; see models/ecapa-onnx.ts). */
   constructor(private readonly options: EncoderOptions) {
@@ -43,13 +55,21 @@ export class EcapaEncoder implements SpeakerEncoder {
       logger: this.options.logger,
     });
     this.session = session;
+    // Its worker starts at the first utterance: live windows alone never pay for a second session.
+    this.utterances = new OnnxWorkerSession(this.options.modelPath, {
+      ...encoderSessionOptions(this.options.threads),
+      executionProviders: provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
+    });
     this.provider = provider;
     this.width = outputWidth(session, "embedding");
   }
 
   async stop(): Promise<void> {
     const session = this.session;
+    const utterances = this.utterances;
     this.session = null;
+    this.utterances = null;
+    await utterances?.stop();
     await session?.release();
   }
 
@@ -58,8 +78,10 @@ export class EcapaEncoder implements SpeakerEncoder {
       throw new RangeError(
         `${samples.length} samples is too short for a voiceprint (at least ${MIN_SAMPLES / SAMPLE_RATE} s)`,
       );
-    const [voiceprint] = await this.run([samples], samples.length);
-    return voiceprint;
+    const utterances = this.utterances;
+    if (!utterances) throw new Error("EcapaEncoder used before start()");
+    const { embedding } = await utterances.run({ wav: { data: samples.slice(), dims: [1, samples.length] } });
+    return embedding.data.slice(0, this.width);
   }
 
   async embedWindows(windows: Float32Array[]): Promise<Float32Array[]> {

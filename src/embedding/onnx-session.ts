@@ -25,6 +25,18 @@ export interface EncoderSession {
   provider: ExecutionProvider;
 }
 
+/** How every encoder session runs, apart from its execution providers. */
+export function encoderSessionOptions(threads = 1): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    // The arena keeps peak-sized buffers for good; without it a Pi keeps ~10 MB more for itself.
+    enableCpuMemArena: false,
+  };
+}
+
 /**
  * An onnxruntime session for an encoder. Asking for CUDA on a machine whose CUDA provider does not load
  * (no GPU, no driver, or onnxruntime installed without its CUDA files) logs why and runs on the CPU.
@@ -37,14 +49,7 @@ export async function createEncoderSession(options: EncoderSessionOptions): Prom
       `${options.label} not found at ${options.modelPath}: run \`voiceid models fetch\``,
     );
   }
-  const base: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: options.threads ?? 1,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-    // The arena keeps peak-sized buffers for good; without it a Pi keeps ~10 MB more for itself.
-    enableCpuMemArena: false,
-  };
+  const base = encoderSessionOptions(options.threads);
   if (options.executionProvider === "cuda") {
     try {
       const session = await ort.InferenceSession.create(options.modelPath, {

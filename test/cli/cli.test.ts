@@ -108,6 +108,11 @@ describe("voiceid command line", () => {
       /renamed to Alicia \(id alice\)/,
     );
     expect(JSON.parse((await voiceid("identify", alice[1], "--json")).stdout).speaker).toBe("Alicia");
+    // As a person reads it in a terminal: the answer, then one line per speaker, each ending its line.
+    const told = await voiceid("identify", alice[1]);
+    expect(told.stdout).toMatch(
+      /^Alicia \(score \d\.\d{3}, threshold [\d.]+\)\n {2}Alicia +\d\.\d{3}\n {2}Bob +\d\.\d{3}\n$/,
+    );
 
     const rm = await voiceid("speakers", "rm", "bob");
     expect(rm.code).toBe(0);
