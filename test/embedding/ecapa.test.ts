@@ -109,9 +109,11 @@ describe("EcapaEncoder", () => {
     console.log(
       `ECAPA fixture, 120 s upload: ${blockedMs.toFixed(0)} ms as one run on the event loop; through the worker the loop waited at most ${attempts.map((a) => a.worstMs.toFixed(1)).join(", ")} ms`,
     );
-    expect(blockedMs).toBeGreaterThan(100);
     const best = attempts.reduce((a, b) => (b.worstMs < a.worstMs ? b : a));
     expect(best.worstMs).toBeLessThan(100);
+    // Less than the one run on the loop holds it (which is about 100 ms on a quiet fast machine, 200-800 ms
+    // on a busy one; the real weights take seconds).
+    expect(best.worstMs).toBeLessThan(blockedMs);
     // A live window is answered while the upload is still being embedded.
     expect(best.windowFirst).toBe(true);
     for (const { got } of attempts) expect(Array.from(got)).toEqual(Array.from(expected));
