@@ -210,7 +210,7 @@ export class SpeakerTracker {
       if (best !== null) turn = this.switchTo(turn, best, w, out);
     }
     this.add(turn, w);
-    this.decide(turn, w.end, out);
+    this.decide(turn, w, out);
     return out;
   }
 
@@ -429,7 +429,8 @@ export class SpeakerTracker {
     while (list.length > 0 && list[0].end < horizon) list.shift();
   }
 
-  private decide(turn: Turn, at: number, out: Decision[]): void {
+  private decide(turn: Turn, w: TrackedWindow, out: Decision[]): void {
+    const at = w.end;
     if (turn.announced !== null && turn.announced !== UNKNOWN_LABEL) return;
     const label = this.label(turn);
     const speech = turn.speech + (turn.speaking ? turn.end - turn.resumedAt : 0);
@@ -439,8 +440,14 @@ export class SpeakerTracker {
       return;
     }
     if (turn.announced !== null || turn.state !== NOBODY) return;
-    if (speech < this.options.unknownAfterSeconds * this.options.sampleRate) return;
+    // The windows speak for their middle: the speech of the latest half window is not judged yet. A
+    // stranger who stops as a member begins must not have the member greeted as a stranger; the turn
+    // still ends "unknown" if it is.
+    const judged = speech - (w.end - center(w));
+    if (judged < this.options.unknownAfterSeconds * this.options.sampleRate) return;
     if (!this.nobody(label)) return;
+    // Nor while another voice is taking over (half the bar or more).
+    if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 2)) return;
     turn.announced = UNKNOWN_LABEL;
     out.push(this.decision("updated", turn, at, { ...label, reason: "unknown" }));
   }

@@ -95,14 +95,6 @@ export function placeChange(
   for (const s of [...silences.gaps, ...silences.pauses]) {
     if (speechDistance(best, s, silences.gaps) > reach) continue;
     const error = fitError(Math.round((s.start + s.end) / 2));
-    console.error(
-      "cand",
-      (best / 16000).toFixed(2),
-      (s.start / 16000).toFixed(2),
-      (s.end / 16000).toFixed(2),
-      error.toFixed(4),
-      fitError(best).toFixed(4),
-    );
     if (error < pauseError) {
       pause = s;
       pauseError = error;
