@@ -275,8 +275,12 @@ export class SpeakerTracker {
     return turn;
   }
 
-  /** Ends `turn` at `end` with its final label; `at` is the stream position of the decision. */
-  private close(turn: Turn, end: number, at: number): Decision[] {
+  /**
+   * Ends `turn` at `end` with its final label; `at` is the stream position of the decision. `bySwitch`:
+   * another voice is talking now, so a stranger found only at the end is reported in "stopped" but not
+   * announced (the announcement would greet whoever talks now as a stranger).
+   */
+  private close(turn: Turn, end: number, at: number, bySwitch = false): Decision[] {
     const out: Decision[] = [];
     if (turn.speaking) turn.speech += Math.max(0, Math.min(end, turn.end) - turn.resumedAt);
     turn.end = end;
@@ -299,7 +303,7 @@ export class SpeakerTracker {
         label = { ...label, reason: turn.announced === UNKNOWN_LABEL || confident ? "unknown" : "uncertain" };
       }
       const key = label.speakerId ?? (label.reason === "unknown" ? UNKNOWN_LABEL : null);
-      if (key !== null && key !== turn.announced) {
+      if (key !== null && key !== turn.announced && !(bySwitch && key === UNKNOWN_LABEL)) {
         turn.announced = key;
         out.push(this.decision("updated", turn, at, label));
       }
@@ -360,7 +364,7 @@ export class SpeakerTracker {
     turn.recent = kept;
     if (turn.speaking) turn.speech += Math.max(0, endOfOld - turn.resumedAt);
     turn.speaking = false;
-    out.push(...this.close(turn, endOfOld, at));
+    out.push(...this.close(turn, endOfOld, at, true));
     const next = this.open(startOfNew, state, out, at);
     this.reset(next, moved);
     return next;
