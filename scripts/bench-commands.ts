@@ -38,6 +38,7 @@ import { freePort } from "../test/helpers/mosquitto.js";
 import { percentile, sleep } from "./bench/live.js";
 import {
   COMMON_BENCH_OPTIONS,
+  enrolHousehold,
   librispeechFiles,
   numberOption,
   parseBenchArgs,
@@ -392,16 +393,13 @@ async function main(): Promise<number> {
         });
         await registry.start();
         // As a user would: the clean recording uploaded (simulated rooms on), whatever microphone hears the commands.
-        const enroller = new Enroller(registry, stack.extractor, { keepClips: false, simulateRooms: true });
-        const idOf = new Map<string, string>();
-        for (const [id, samples] of enrolmentOf(audio[enrolFrom], household)) {
-          const result = await enroller.enrol(
-            `speaker ${id}`,
-            [{ bytes: encodePcm16Wav(samples, RATE), source: "cli" }],
-            { create: true },
-          );
-          idOf.set(result.speaker.id, id);
-        }
+        const idOf = await enrolHousehold(
+          registry,
+          stack.extractor,
+          enrolmentOf(audio[enrolFrom], household),
+          { simulateRooms: true },
+          (id) => `speaker ${id}`,
+        );
         const identifier = new Identifier(registry, {
           modelId: stack.encoder.modelId,
           defaultThreshold: threshold,

@@ -22,10 +22,8 @@ import { readWavAs16kMono } from "../src/audio/wav.js";
 import type { VoiceidConfig } from "../src/config/schema.js";
 import { ENCODER_IDS } from "../src/embedding/encoder.js";
 import type { ModelStack } from "../src/embedding/stack.js";
-import { Enroller } from "../src/enrolment/enroller.js";
 import { Identifier } from "../src/enrolment/identifier.js";
 import { RoomLearner } from "../src/enrolment/room-learner.js";
-import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { diarize } from "../src/identify/diarize.js";
 import type { EndedTurn } from "../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../src/registry/matcher.js";
@@ -38,6 +36,7 @@ import { percentile } from "./bench/live.js";
 import {
   BenchSetupError,
   COMMON_BENCH_OPTIONS,
+  enrolHousehold,
   librispeechFiles,
   numberOption,
   parseBenchArgs,
@@ -199,12 +198,7 @@ async function main(): Promise<number> {
           logger: silentLogger,
         });
         await registry.start();
-        const enroller = new Enroller(registry, stack.extractor, { keepClips: false });
-        for (const [id, samples] of enrolmentOf(audio[spec.enrol], household)) {
-          await enroller.enrol(id, [{ bytes: encodePcm16Wav(samples, 16_000), source: "cli" }], {
-            create: true,
-          });
-        }
+        await enrolHousehold(registry, stack.extractor, enrolmentOf(audio[spec.enrol], household));
         const modelId = stack.encoder.modelId;
         const current = new Identifier(registry, { modelId, defaultThreshold: threshold });
         await current.start();

@@ -4,9 +4,13 @@ import path from "node:path";
 import { configSchema, type VoiceidConfig } from "../../src/config/schema.js";
 import { ENCODER_IDS } from "../../src/embedding/encoder.js";
 import { ModelStack } from "../../src/embedding/stack.js";
+import type { VoiceprintExtractor } from "../../src/embedding/voiceprint.js";
+import { Enroller, type EnrollerOptions } from "../../src/enrolment/enroller.js";
+import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
 import { liveIdentifierOptions } from "../../src/identify/options.js";
 import { modelFilePath, resolveModelsDir } from "../../src/models/paths.js";
+import type { SpeakerRegistry } from "../../src/registry/registry.js";
 import { type SileroVad, sileroModelPath } from "../../src/vad/silero.js";
 import { type LibriSpeaker, librispeechDir, librispeechSpeakers } from "../../test/helpers/paths.js";
 
@@ -37,6 +41,30 @@ export async function startSpeechModels(encoderId: string = ENCODER_IDS[0]): Pro
     stack.encoder.modelId,
   );
   return { stack, vad, config, identification };
+}
+
+/**
+ * Enrols every member from their clip through the real Enroller, as a user uploading it would (`name`
+ * makes the person's name from the member's id). Returns speaker id -> member id.
+ */
+export async function enrolHousehold(
+  registry: SpeakerRegistry,
+  extractor: VoiceprintExtractor,
+  enrolment: Map<string, Float32Array>,
+  options: EnrollerOptions = {},
+  name: (member: string) => string = (member) => member,
+): Promise<Map<string, string>> {
+  const enroller = new Enroller(registry, extractor, { keepClips: false, ...options });
+  const members = new Map<string, string>();
+  for (const [member, samples] of enrolment) {
+    const { speaker } = await enroller.enrol(
+      name(member),
+      [{ bytes: encodePcm16Wav(samples, 16_000), source: "cli" }],
+      { create: true },
+    );
+    members.set(speaker.id, member);
+  }
+  return members;
 }
 
 /** Something the benchmark needs is missing; the message says what to do. Printed without a stack. */

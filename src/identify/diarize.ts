@@ -83,7 +83,7 @@ export async function trackedTurns(
 }
 
 /**
- * The turns nobody was named in, split and labelled by voice (unknown-1, unknown-2, … by first
+ * The turns nobody was named in (in stream order), split and labelled by voice (unknown-1, unknown-2, … by first
  * appearance), from the windows' voiceprints. Pure.
  */
 export function diarizeUnknown(
@@ -91,12 +91,15 @@ export function diarizeUnknown(
   windows: readonly TrackedWindow[],
   clusterOptions: VoiceClusterOptions,
 ): DiarizedTurn[] {
-  const inTurn = turns.map((t) =>
-    windows.filter((w) => {
-      const centre = (w.start + w.end) / 2 / SAMPLE_RATE;
-      return centre >= t.start && centre < t.end;
-    }),
-  );
+  // Each turn's windows (by their centre), in one pass: turns and windows are both in stream order.
+  const inTurn = turns.map((): TrackedWindow[] => []);
+  let current = 0;
+  for (const w of windows) {
+    const centre = (w.start + w.end) / 2 / SAMPLE_RATE;
+    while (current < turns.length && centre >= turns[current].end) current++;
+    if (current === turns.length) break;
+    if (centre >= turns[current].start) inTurn[current].push(w);
+  }
   const total = inTurn.reduce((n, ws) => n + ws.length, 0);
   const size = Math.max(PIECE_WINDOWS, Math.ceil(total / MAX_PIECES));
   const pieces: Float32Array[] = [];

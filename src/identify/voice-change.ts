@@ -105,27 +105,24 @@ export function placeChange(
     : { end: best, start: best, snapped: false };
 }
 
-/** Speech (samples) between `at` and the silence `s` (0 inside it); gaps between segments are not speech. */
-function speechDistance(at: number, s: Silence, gaps: readonly Silence[]): number {
-  const speech = (from: number, to: number) => {
-    let n = to - from;
-    for (const g of gaps) n -= Math.max(0, Math.min(to, g.end) - Math.max(from, g.start));
-    return Math.max(0, n);
-  };
-  return at < s.start ? speech(at, s.start) : at > s.end ? speech(s.end, at) : 0;
+/** Speech (samples) in [from, to): the gaps between VAD segments are not speech. */
+function speechBetween(from: number, to: number, gaps: readonly Silence[]): number {
+  let n = to - from;
+  for (const g of gaps) n -= Math.max(0, Math.min(to, g.end) - Math.max(from, g.start));
+  return Math.max(0, n);
 }
 
-/** The share of a window's speech after `at` (the gaps inside its extent are not speech). */
+/** Speech (samples) between `at` and the silence `s` (0 inside it). */
+function speechDistance(at: number, s: Silence, gaps: readonly Silence[]): number {
+  return at < s.start ? speechBetween(at, s.start, gaps) : at > s.end ? speechBetween(s.end, at, gaps) : 0;
+}
+
+/** The share of a window's speech after `at`. */
 function shareAfter(w: PlacedWindow, at: number, gaps: readonly Silence[]): number {
   if (at <= w.start) return 1;
   if (at >= w.end) return 0;
-  const speech = (from: number, to: number) => {
-    let n = to - from;
-    for (const g of gaps) n -= Math.max(0, Math.min(to, g.end) - Math.max(from, g.start));
-    return Math.max(0, n);
-  };
-  const total = speech(w.start, w.end);
-  return total > 0 ? speech(at, w.end) / total : 0;
+  const total = speechBetween(w.start, w.end, gaps);
+  return total > 0 ? speechBetween(at, w.end, gaps) / total : 0;
 }
 
 /**

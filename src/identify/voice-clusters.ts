@@ -66,11 +66,15 @@ export function cut(n: number, merges: readonly Merge[], k: number): number[] {
     parent[merges[m].a] = n + m;
     parent[merges[m].b] = n + m;
   }
+  return byFirstAppearance(Array.from({ length: n }, (_, i) => find(i)));
+}
+
+/** Group labels renumbered 0, 1, … in the order the groups first appear. */
+function byFirstAppearance(labels: readonly number[]): number[] {
   const numbers = new Map<number, number>();
-  return Array.from({ length: n }, (_, i) => {
-    const root = find(i);
-    if (!numbers.has(root)) numbers.set(root, numbers.size);
-    return numbers.get(root)!;
+  return labels.map((label) => {
+    if (!numbers.has(label)) numbers.set(label, numbers.size);
+    return numbers.get(label)!;
   });
 }
 
@@ -101,23 +105,16 @@ export function clusterVoices(
   const merges = agglomerate(voiceprints);
   const kept = merges.filter((m) => m.similarity >= options.minSimilarity).length;
   const groups = cut(n, merges, n - kept);
-  const members = (g: number) => groups.flatMap((x, i) => (x === g ? [i] : []));
-  const count = Math.max(-1, ...groups) + 1;
-  const large = Array.from({ length: count }, (_, g) => g).filter(
-    (g) => members(g).length >= options.minMembers,
+  const members = Array.from({ length: Math.max(-1, ...groups) + 1 }, (_, g) =>
+    groups.flatMap((x, i) => (x === g ? [i] : [])),
   );
+  const large = members.flatMap((m, g) => (m.length >= options.minMembers ? [g] : []));
   if (large.length === 0) return new Array<number>(n).fill(0);
-  const similarity = (i: number, g: number) => {
-    const others = members(g);
-    return others.reduce((sum, j) => sum + cosine(voiceprints[i], voiceprints[j]), 0) / others.length;
+  const similarity = (i: number, g: number) =>
+    members[g].reduce((sum, j) => sum + cosine(voiceprints[i], voiceprints[j]), 0) / members[g].length;
+  const nearestLarge = (i: number) => {
+    const scores = large.map((g) => similarity(i, g));
+    return large[scores.indexOf(Math.max(...scores))];
   };
-  const joined = groups.map((g, i) =>
-    large.includes(g) ? g : large.reduce((best, h) => (similarity(i, h) > similarity(i, best) ? h : best)),
-  );
-  // Numbered again by first appearance.
-  const numbers = new Map<number, number>();
-  return joined.map((g) => {
-    if (!numbers.has(g)) numbers.set(g, numbers.size);
-    return numbers.get(g)!;
-  });
+  return byFirstAppearance(groups.map((g, i) => (large.includes(g) ? g : nearestLarge(i))));
 }
