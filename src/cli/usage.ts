@@ -12,6 +12,11 @@ Commands:
   speakers rename <name> <new name>                   rename (the id, and Home Assistant entities, stay)
   speakers threshold <name> <0..1|default> [--model ID]  a speaker's own threshold (for the encoder in use)
   speakers forget-learned <name>                      forget the voiceprints the daemon learned of a speaker
+  voices [--json] [--ignored]                         voices the running daemon heard that nobody enrolled
+  voices name <voice> <person>                        the voice is that person (created if new) from now on
+  voices ignore <voice> [label]                       never report that voice again (the TV, the radio)
+  voices unignore <voice>                             report it again
+  voices forget <voice>                               delete its voiceprints and clips
   models fetch [--mirror DIR]                         fetch missing models and verify them
   models check                                        report which models are present and valid
   hardware [--json] [--remeasure]                     what this machine is, encoder speeds, the encoder chosen

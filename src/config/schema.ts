@@ -255,6 +255,20 @@ const enrolmentSchema = z.strictObject({
   consistencyWarning: probability.default(0.75),
 });
 
+const unknownVoicesSchema = z.strictObject({
+  /** Keep the voiceprints of turns nobody enrolled, grouped into voices to name or ignore later. */
+  enabled: z.boolean().default(true),
+  /** The store keeps at most this many turns (the oldest go first) ... */
+  maxTurns: z.int().min(1).max(5000).default(500),
+  /** ... and none older than this. */
+  maxDays: z.number().min(0.01).max(365).default(14),
+  /**
+   * Also keep up to 3 clips of at most 10 s per voice, so a person can listen before naming. Off by
+   * default: it records people who never agreed to it.
+   */
+  keepClips: z.boolean().default(false),
+});
+
 /** `tcp://host:port`, the only transport Home Assistant's Wyoming integration speaks. */
 const tcpAddress = text(MAX_HOST_CHARS + 16).refine(
   (u) => {
@@ -365,6 +379,7 @@ export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
     mqtt: mqttSchema.prefault({}),
     http: httpSchema.prefault({}),
     enrolment: enrolmentSchema.prefault({}),
+    unknownVoices: unknownVoicesSchema.prefault({}),
     wyoming: wyomingSchema.prefault({}),
     household: householdSchema.prefault({}),
   });
@@ -388,5 +403,6 @@ export function configuredThreshold(config: IdentificationConfig, modelId: strin
 export type MqttConfig = VoiceidConfig["mqtt"];
 export type HttpConfig = VoiceidConfig["http"];
 export type EnrolmentConfig = VoiceidConfig["enrolment"];
+export type UnknownVoicesConfig = VoiceidConfig["unknownVoices"];
 export type WyomingConfig = VoiceidConfig["wyoming"];
 export type HouseholdConfig = VoiceidConfig["household"];

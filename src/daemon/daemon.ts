@@ -23,6 +23,9 @@ import { SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
 import { type LoggedProblem, type Logger, observeProblems } from "../util/log.js";
 import { AsyncMutex } from "../util/mutex.js";
+import { IgnoredVoiceGate } from "../voices/ignored-voice-gate.js";
+import { voiceGroupingPolicy } from "../voices/voice-groups.js";
+import { CLIP_SECONDS, UnknownVoiceStore } from "../voices/voice-store.js";
 import type { VoiceCommand } from "../wyoming/command.js";
 import { CommandLog } from "../wyoming/command-log.js";
 import { WyomingProxy } from "../wyoming/proxy.js";
@@ -77,6 +80,7 @@ export class Daemon implements Component {
   private http: RunningHttpServer | null = null;
   private streamStartedAt: number | null = null;
   private wyoming: WyomingProxy | null = null;
+  private ignoredGate: IgnoredVoiceGate | null = null;
   private commandLog: CommandLog | null = null;
   private stopping: Promise<void> | null = null;
   private endedResolve!: () => void;
@@ -161,6 +165,32 @@ export class Daemon implements Component {
         })
       : null;
     if (learner) await this.startComponent(learner);
+
+    // Voices nobody enrolled, grouped as they come, to be named or ignored later.
+    const voices = config.unknownVoices.enabled
+      ? new UnknownVoiceStore({
+          dataDir: config.dataDir,
+          modelId: encoder.modelId,
+          threshold,
+          policy: voiceGroupingPolicy(threshold),
+          maxTurns: config.unknownVoices.maxTurns,
+          maxDays: config.unknownVoices.maxDays,
+          keepClips: config.unknownVoices.keepClips,
+          logger: log.child("voices"),
+        })
+      : null;
+    if (voices) {
+      await this.startComponent(voices);
+
+      this.ignoredGate = new IgnoredVoiceGate(() => voices.ignoredCandidates().length > 0);
+    }
+    // The people, and the voices the household ignores (matched like people, never named).
+    const candidates = voices
+      ? () => {
+          const ignored = voices.ignoredCandidates();
+          return ignored.length === 0 ? identifier.candidates() : [...identifier.candidates(), ...ignored];
+        }
+      : () => identifier.candidates();
 
     if (config.mqtt.enabled) {
       const m = config.mqtt;
@@ -249,11 +279,22 @@ export class Daemon implements Component {
       }
     }
 
-    const pipeline = new SpeechPipeline({
+    const clipSamples = CLIP_SECONDS * 16_000;
+    const pipeline: SpeechPipeline = new SpeechPipeline({
       vad: streamVad,
       quietGate: config.vad.quietGate ? {} : false,
       encoder,
-      candidates: () => identifier.candidates(),
+      candidates,
+      ...(voices
+        ? {
+            voices: voices.forRoom(
+              config.room,
+              config.unknownVoices.keepClips
+                ? (t) => pipeline.recentAudio(Math.max(t.start, t.end - clipSamples), t.end)
+                : undefined,
+            ),
+          }
+        : {}),
       segmenter: segmenterOptions(config.vad),
       identification: liveIdentifierOptions(config.identification, threshold, encoder.modelId),
       onDecision: (d) => this.report(d),
@@ -324,6 +365,19 @@ export class Daemon implements Component {
         },
         health: () => this.health(),
         ...(this.commandLog ? { commands: () => this.commandLog!.recent() } : {}),
+        ...(voices
+          ? {
+              voices: {
+                store: voices,
+                keepClips: config.unknownVoices.keepClips,
+                naming: {
+                  modelId: encoder.modelId,
+                  minSpeechSeconds: config.enrolment.minSpeechSeconds,
+                  consistencyWarning: config.enrolment.consistencyWarning,
+                },
+              },
+            }
+          : {}),
         metrics: () => this.metrics.registry.metrics(),
         config: {
           bodyLimitBytes: config.http.bodyLimitBytes,
@@ -452,18 +506,23 @@ export class Daemon implements Component {
 
   private report(d: Decision): void {
     const base = this.streamStartedAt ?? Date.now();
-    const event: TimedDecision = { ...d, startedAt: new Date(base + d.startS * 1000) };
+    const timed = (x: Decision): TimedDecision => ({ ...x, startedAt: new Date(base + x.startS * 1000) });
+    const event = timed(d);
     if (d.type === "stopped") {
       this.metrics.segments.inc();
       this.metrics.identifications.inc({ outcome: d.speakerId ? "known" : (d.reason ?? "unknown") });
     }
     const t0 = performance.now();
-    this.homeAssistant?.publishEvent(event);
+    // An ignored voice (the TV) reaches the event stream and the log only.
+    for (const published of this.ignoredGate ? this.ignoredGate.admit(d) : [d]) {
+      this.homeAssistant?.publishEvent(timed(published));
+    }
     if (d.speakerId !== null) this.presence?.heard(d.speakerId, this.options.config.room, new Date());
     this.metrics.stageSeconds.observe({ stage: "publish" }, (performance.now() - t0) / 1000);
     this.detections.publish(speechEventPayload(event, this.options.config.room));
     this.log.info(`${d.type} ${d.speaker ?? `(${d.reason})`}`, {
       turn: d.turnId,
+      ...(d.voice !== null ? { voice: d.voice } : {}),
       at: Math.round(d.decidedAtS * 100) / 100,
       score: d.score === null ? null : Math.round(d.score * 1000) / 1000,
       ...(d.type === "stopped" ? { durationS: Math.round(d.durationS * 100) / 100 } : {}),

@@ -1,7 +1,7 @@
 import type { SpeakerEncoder } from "../embedding/encoder.js";
 import type { Decision } from "../identify/decision.js";
 import { LiveIdentifier, type LiveIdentifierOptions } from "../identify/live-identifier.js";
-import type { EndedTurn, TrackedWindow } from "../identify/speaker-tracker.js";
+import type { EndedTurn, TrackedWindow, UnknownVoices } from "../identify/speaker-tracker.js";
 import type { MatchCandidate } from "../registry/matcher.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
@@ -25,6 +25,9 @@ export interface SpeechPipelineOptions {
   onTurnEnded?: (turn: EndedTurn) => void;
   /** Every window's voiceprint at its stream extent (diarizing a recording afterwards). */
   onWindow?: (window: TrackedWindow) => void;
+  /** Keeps and recognises the voices nobody enrolled; absent, unknown turns are forgotten. */
+  voices?: UnknownVoices;
+
   /** Per-stage timings, for metrics. */
   onTiming?: (stage: "vad" | "encoder" | "match", seconds: number) => void;
   /**
@@ -63,6 +66,18 @@ export class SpeechPipeline implements Component {
   private heldSamples = 0;
 
   constructor(private readonly options: SpeechPipelineOptions) {}
+
+  /**
+   * The audio between two stream positions while the VAD still holds it (its last 30 s, in memory), or
+   * null: where a kept voice's clip is cut from.
+   */
+  recentAudio(start: number, end: number): Float32Array | null {
+    try {
+      return this.streaming?.audio(start, end) ?? null;
+    } catch {
+      return null;
+    }
+  }
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -143,12 +158,14 @@ export class SpeechPipeline implements Component {
   }
 
   private newIdentifier(): LiveIdentifier {
-    const { encoder, candidates, identification, onDecision, onTiming, onTurnEnded, onWindow } = this.options;
+    const { encoder, candidates, identification, onDecision, onTiming, onTurnEnded, onWindow, voices } =
+      this.options;
     return new LiveIdentifier(encoder, candidates, identification, {
       onDecision: (d) => onDecision(d),
       onTiming,
       onTurnEnded,
       onWindow,
+      voices,
     });
   }
 

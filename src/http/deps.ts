@@ -3,6 +3,8 @@ import type { HouseholdStatus } from "../household/sync.js";
 import type { SpeechEventPayload } from "../mqtt/topics.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
 import type { Logger } from "../util/log.js";
+import type { NamingOptions } from "../voices/voice-naming.js";
+import type { UnknownVoiceStore } from "../voices/voice-store.js";
 import type { RecentCommands } from "../wyoming/command-log.js";
 
 /** A live detection as published on MQTT (`<base>/<room>/event`); streamed to /api/events as-is. */
@@ -100,6 +102,8 @@ export interface HttpDeps {
   /** null when the daemon cannot be muted (tests of the API alone). */
   listening: ListeningControl | null;
   health: () => HealthReport;
+  /** The voices nobody enrolled; absent when they are not kept (unknownVoices.enabled: false). */
+  voices?: { store: UnknownVoiceStore; naming: NamingOptions; keepClips: boolean };
   /** Recent voice commands of the Wyoming proxy; absent when it is off. */
   commands?: () => RecentCommands;
   /** Prometheus text exposition. */

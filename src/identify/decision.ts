@@ -12,9 +12,10 @@ export type DecisionType = (typeof DECISION_TYPES)[number];
  * - pending: not clear yet (the turn just began, or the evidence is still weak);
  * - unknown: the voice is confidently nobody enrolled (or the turn ended without a name);
  * - uncertain: two enrolled people are too close to call (`identification.minMargin`);
- * - too_short: too little speech to tell.
+ * - too_short: too little speech to tell;
+ * - ignored: a voice the household chose to ignore (the TV): reported in the log and the event stream only.
  */
-export const DECISION_REASONS = ["pending", ...MATCH_REASONS, "too_short"] as const;
+export const DECISION_REASONS = ["pending", ...MATCH_REASONS, "too_short", "ignored"] as const;
 export type DecisionReason = (typeof DECISION_REASONS)[number];
 
 /** One speaker turn's state, as announced. */
@@ -37,6 +38,12 @@ export interface Decision {
   nearestSpeaker: string | null;
   /** Cosine of the turn's voiceprint to every enrolled person, by id. */
   scores: Record<string, number>;
+  /**
+   * The voice nobody enrolled this is (`voice-3`), for "unknown" and "ignored" decisions: the same stranger
+   * keeps their id across turns. Null otherwise, and on an "unknown" announced before the voice was heard
+   * before (its "stopped" carries the new id).
+   */
+  voice: string | null;
   /** Stream position of the turn's start, seconds since the audio input started. */
   startS: number;
   /** Length of the turn so far (pauses inside it included); final on "stopped". */

@@ -8,6 +8,7 @@ import {
   SpeakerTracker,
   type SpeakerTrackerOptions,
   type TrackedWindow,
+  type UnknownVoices,
 } from "./speaker-tracker.js";
 import { type SpeechWindow, SpeechWindows } from "./speech-windows.js";
 
@@ -29,6 +30,8 @@ export interface LiveIdentifierListeners {
   onTurnEnded?: (turn: EndedTurn) => void;
   /** Every window's voiceprint at its stream extent, in order (for diarizing a recording afterwards). */
   onWindow?: (window: TrackedWindow) => void;
+  /** Keeps and recognises the voices nobody enrolled (the daemon's store). */
+  voices?: UnknownVoices;
 }
 
 /**
@@ -55,7 +58,7 @@ export class LiveIdentifier {
       maxGap: Math.round(options.tracker.pauseSeconds * rate),
       minPadded: Math.round(options.tracker.minSpeechSeconds * rate),
     });
-    this.tracker = new SpeakerTracker(options.tracker, candidates, listeners.onTurnEnded);
+    this.tracker = new SpeakerTracker(options.tracker, candidates, listeners.onTurnEnded, listeners.voices);
   }
 
   /** In speech, or in a pause that may still continue a turn. */

@@ -59,6 +59,26 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThresh
   minSpeechSeconds: 1,
 };
 
+/** A turn nobody enrolled, as it ended: what the store of unknown voices keeps. */
+export interface UnknownTurn {
+  voiceprint: Float32Array;
+  speechSeconds: number;
+  /** Stream extent of the turn (samples). */
+  start: number;
+  end: number;
+}
+
+/**
+ * Where voices nobody enrolled are kept and told apart (src/voices/): without it, an unknown turn is
+ * reported without a voice and forgotten.
+ */
+export interface UnknownVoices {
+  /** The kept voice this voiceprint is, or null; keeps nothing. */
+  recognise(voiceprint: Float32Array): string | null;
+  /** Keeps an ended unknown turn; returns the voice it joined or began (null when it was not kept). */
+  keep(turn: UnknownTurn): string | null;
+}
+
 /** A turn as it ended: its final decision and the voiceprint it was decided on (mean of its windows). */
 export interface EndedTurn {
   decision: Decision;
@@ -102,6 +122,8 @@ interface Turn {
   recent: TrackedWindow[];
   /** Speaker id or "unknown" once announced; null while pending. */
   announced: string | null;
+  /** The unknown voice it was recognised as, once announced "unknown". */
+  voice: string | null;
 }
 
 interface Evidence {
@@ -137,6 +159,7 @@ export class SpeakerTracker {
     private readonly options: SpeakerTrackerOptions,
     private readonly candidates: () => readonly MatchCandidate[],
     private readonly onTurnEnded?: (turn: EndedTurn) => void,
+    private readonly voices?: UnknownVoices,
   ) {
     this.windowKeep = Math.round(4 * options.sampleRate);
   }
@@ -268,6 +291,7 @@ export class SpeakerTracker {
       count: 0,
       recent: [],
       announced: null,
+      voice: null,
     };
     this.turn = turn;
     this.evidence.clear();
@@ -301,6 +325,15 @@ export class SpeakerTracker {
         const confident =
           this.nobody(label) && speech >= this.options.unknownAfterSeconds * this.options.sampleRate;
         label = { ...label, reason: turn.announced === UNKNOWN_LABEL || confident ? "unknown" : "uncertain" };
+      }
+      if (label.reason === "unknown" && turn.sum && turn.count > 0) {
+        const kept = this.voices?.keep({
+          voiceprint: centroidOf([turn.sum])!,
+          speechSeconds: speech / this.options.sampleRate,
+          start: turn.start,
+          end: turn.end,
+        });
+        turn.voice = kept ?? turn.voice;
       }
       const key = label.speakerId ?? (label.reason === "unknown" ? UNKNOWN_LABEL : null);
       if (key !== null && key !== turn.announced && !(bySwitch && key === UNKNOWN_LABEL)) {
@@ -453,6 +486,7 @@ export class SpeakerTracker {
     // Nor while another voice is taking over (half the bar or more).
     if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 2)) return;
     turn.announced = UNKNOWN_LABEL;
+    if (turn.sum) turn.voice = this.voices?.recognise(centroidOf([turn.sum])!) ?? null;
     out.push(this.decision("updated", turn, at, { ...label, reason: "unknown" }));
   }
 
@@ -501,6 +535,30 @@ export class SpeakerTracker {
     return out;
   }
 
+  /**
+   * A label as decisions carry it: an ignored voice is tracked like a person (so its turns hold together)
+   * but named by nobody, and ignored voices are nobody's nearest or score.
+   */
+  private published(label: Label, turn: Turn): Label & { voice: string | null } {
+    const ignored = new Set(this.candidates().flatMap((c) => (c.ignored ? [c.id] : [])));
+    if (ignored.size === 0) return { ...label, voice: label.reason === "unknown" ? turn.voice : null };
+    const scores = Object.fromEntries(Object.entries(label.scores).filter(([id]) => !ignored.has(id)));
+    const nearestIgnored = label.nearestSpeakerId !== null && ignored.has(label.nearestSpeakerId);
+    const nearest = nearestIgnored ? { nearestSpeakerId: null, nearestSpeaker: null } : {};
+    if (label.speakerId !== null && ignored.has(label.speakerId)) {
+      return {
+        ...label,
+        ...nearest,
+        scores,
+        speakerId: null,
+        speaker: null,
+        reason: "ignored",
+        voice: label.speakerId,
+      };
+    }
+    return { ...label, ...nearest, scores, voice: label.reason === "unknown" ? turn.voice : null };
+  }
+
   private add(turn: Turn, w: TrackedWindow): void {
     turn.sum ??= new Float64Array(w.embedding.length);
     for (let i = 0; i < w.embedding.length; i++) turn.sum[i] += w.embedding[i];
@@ -529,7 +587,7 @@ export class SpeakerTracker {
     return {
       type,
       turnId: turn.id,
-      ...label,
+      ...this.published(label, turn),
       startS: turn.start / rate,
       durationS: Math.max(0, turn.end - turn.start) / rate,
       decidedAtS: at / rate,
@@ -537,7 +595,7 @@ export class SpeakerTracker {
   }
 }
 
-type Label = Omit<Decision, "type" | "turnId" | "startS" | "durationS" | "decidedAtS">;
+type Label = Omit<Decision, "type" | "turnId" | "startS" | "durationS" | "decidedAtS" | "voice">;
 
 function strongest(evidence: Map<string, number>): string {
   let best = NOBODY;

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
-export const IDENTIFICATION_OUTCOMES = ["known", "unknown", "uncertain", "too_short"] as const;
+export const IDENTIFICATION_OUTCOMES = ["known", "unknown", "uncertain", "too_short", "ignored"] as const;
 export type IdentificationOutcome = (typeof IDENTIFICATION_OUTCOMES)[number];
 
 /** vad: Silero on the stream; encoder: windows -> voiceprints; match: the tracker; publish: MQTT + SSE. */

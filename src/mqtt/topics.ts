@@ -154,6 +154,8 @@ export interface SpeechEventPayload {
   threshold: number;
   /** Cosine to every enrolled person, by id (rounded). */
   scores: Record<string, number>;
+  /** The voice nobody enrolled ("voice-3") of an unknown or ignored turn, else null. */
+  voice: string | null;
   /** ISO 8601 */
   startedAt: string;
   /** Stream position of the turn's start, and where this decision was made (seconds since input start). */
@@ -174,6 +176,8 @@ export interface IdentifiedEventPayload {
   speakerId: string | null;
   reason: DecisionReason | null;
   score: number | null;
+  /** For "unrecognized": the kept voice heard before ("voice-3"), or null for a voice not heard before. */
+  voice: string | null;
   turnId: number;
   room: string;
   at: string;
@@ -218,6 +222,7 @@ export function speechEventPayload(event: TimedDecision, room: string): SpeechEv
     margin: round(event.margin),
     threshold: event.threshold,
     scores,
+    voice: event.voice,
     startedAt: event.startedAt.toISOString(),
     offsetS: round(event.startS) ?? 0,
     decidedAtS: round(event.decidedAtS) ?? 0,
@@ -242,6 +247,7 @@ export function identifiedEventPayload(event: TimedDecision, room: string, at: D
     speakerId: event.speakerId,
     reason: event.reason,
     score: round(event.score),
+    voice: event.voice,
     turnId: event.turnId,
     room,
     at: at.toISOString(),

@@ -56,6 +56,11 @@ export interface MatchCandidate {
   alternates?: readonly AlternateCentroid[];
   /** Per-speaker override of the default threshold. */
   threshold?: number;
+  /**
+   * A voice the household ignores (the TV), not a person: matched like one so its turns are recognised,
+   * but never named (see src/voices/).
+   */
+  ignored?: boolean;
 }
 
 export interface AlternateCentroid {

@@ -44,11 +44,13 @@ const RESERVED_WORDS = [
   "none",
   "nobody",
   "unavailable",
+  "ignored",
 ];
 const reservedKey = (name: string): string => lookAlikeKeys(name)[1].replace(/[ ._'-]/g, "");
 const RESERVED = new Map(RESERVED_WORDS.map((word) => [reservedKey(word), word]));
-/** How `voiceid diarize` calls the voices nobody enrolled. */
+/** How `voiceid diarize` calls the voices nobody enrolled, and how the daemon keeps them (voice-3). */
 const DIARIZED_UNKNOWN = /^unknown[ ._-]*\p{Nd}+$/u;
+const KEPT_VOICE = /^voice[ ._-]*\p{Nd}+$/u;
 
 /**
  * The rules for a name a person is given now (creating or renaming), beyond normalizeSpeakerName: no
@@ -67,6 +69,12 @@ export function assertNewSpeakerName(name: string): void {
     throw new InvalidSpeakerNameError(
       name,
       'reads like "unknown-1", how voiceid names a voice nobody enrolled; choose another name',
+    );
+  }
+  if (KEPT_VOICE.test(name.normalize("NFKC").toLowerCase())) {
+    throw new InvalidSpeakerNameError(
+      name,
+      'reads like "voice-1", how voiceid calls a voice it heard but nobody named; choose another name',
     );
   }
   const deceptive = deceptiveNameReason(name);

@@ -26,6 +26,7 @@ function endedTurn(speakerId: string | null, voiceprint: Float32Array, speechSec
   const decision: Decision = {
     type: "stopped",
     turnId: 1,
+    voice: null,
     speakerId,
     speaker: speakerId,
     reason: speakerId === null ? "unknown" : null,

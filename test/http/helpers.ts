@@ -122,6 +122,7 @@ export function detection(overrides: Partial<DetectionEvent> = {}): DetectionEve
   return {
     type: "started",
     turnId: 1,
+    voice: null,
     room: "kitchen",
     speaker: "Alice",
     speakerId: "alice",

@@ -118,6 +118,7 @@ function speech(overrides: Partial<TimedDecision> = {}): TimedDecision {
   return {
     type: "started",
     turnId: 1,
+    voice: null,
     speaker: "Alice",
     speakerId: "alice",
     reason: null,

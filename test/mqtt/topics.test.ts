@@ -14,6 +14,7 @@ import {
 const started: TimedDecision = {
   type: "started",
   turnId: 1,
+  voice: null,
   speaker: "Alice",
   speakerId: "alice",
   reason: null,
@@ -95,6 +96,7 @@ describe("payloads", () => {
       margin: 0.2,
       threshold: 0.82,
       scores: { alice: 0.9123, bob: 0.71 },
+      voice: null,
       startedAt: "2025-01-02T03:04:05.000Z",
       offsetS: 12.5,
       decidedAtS: 14.1,
@@ -105,7 +107,7 @@ describe("payloads", () => {
   it("claims a person, 'unrecognized' for a voice confidently nobody enrolled, and nothing otherwise", () => {
     expect(announcementOf(started)).toBe("alice");
     expect(announcementOf({ speakerId: null, reason: "unknown" })).toBe("unrecognized");
-    for (const reason of ["pending", "uncertain", "too_short"] as const) {
+    for (const reason of ["pending", "uncertain", "too_short", "ignored"] as const) {
       expect(announcementOf({ speakerId: null, reason })).toBeNull();
     }
   });
@@ -114,6 +116,11 @@ describe("payloads", () => {
     const at = new Date("2025-01-02T03:04:06.000Z");
     const unknown = { ...started, speaker: null, speakerId: null, reason: "unknown" as const };
     expect(identifiedEventPayload(unknown, "default", at).event_type).toBe("unrecognized");
+    // The same stranger again: the voice they were kept as is an attribute of the HA event.
+    expect(identifiedEventPayload({ ...unknown, voice: "voice-3" }, "default", at)).toMatchObject({
+      event_type: "unrecognized",
+      voice: "voice-3",
+    });
     expect(identifiedEventPayload(started, "default", at)).toMatchObject({
       event_type: "alice",
       speaker: "Alice",

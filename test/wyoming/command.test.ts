@@ -6,6 +6,7 @@ import { frameRanges } from "../../src/wyoming/session.js";
 const stopped = (over: Partial<Decision>): Decision => ({
   type: "stopped",
   turnId: 1,
+  voice: null,
   speakerId: null,
   speaker: null,
   reason: "unknown",

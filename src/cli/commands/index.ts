@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   enrol: async () => (await import("./enroll.js")).enrollCommand,
   identify: async () => (await import("./identify.js")).identifyCommand,
   speakers: async () => (await import("./speakers.js")).speakersCommand,
+  voices: async () => (await import("./voices.js")).voicesCommand,
   models: async () => (await import("./models.js")).modelsCommand,
   hardware: async () => (await import("./hardware.js")).hardwareCommand,
   household: async () => (await import("./household.js")).householdCommand,
