@@ -4,6 +4,7 @@
  * now, thresholds, status and the mute switch. Everything comes from the daemon's own API; every value
  * from the registry is put on the page as text (never as markup: names are user input).
  */
+import { wireVoices } from "./voices.js";
 import { encodeWav, levelDb, resample, TARGET_RATE } from "./wav.js";
 
 /** Sentences to read while recording: varied sounds make a better voiceprint than counting. */
@@ -619,7 +620,7 @@ function wireAddPerson() {
 // ---- live view ------------------------------------------------------------------------------------
 
 /**
- * @typedef {{ type: string, turnId: number, commandId?: number, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, nearestSpeaker: string | null }} Detection
+ * @typedef {{ type: string, turnId: number, commandId?: number, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, nearestSpeaker: string | null, voice: string | null }} Detection
  */
 
 /** Rows by turn: the room's turn id, or "c<command>:<turn>" for a voice command's (they count from 1 each). */
@@ -634,7 +635,12 @@ function showDetection(d) {
       ? "listening…"
       : d.reason === "too_short"
         ? "too short to tell"
-        : "someone not enrolled");
+        : d.reason === "ignored"
+          ? `an ignored voice (${d.voice})`
+          : d.voice
+            ? `someone not enrolled (${d.voice})`
+            : "someone not enrolled");
+  if (d.type === "stopped" && d.reason === "unknown") void refreshVoices().catch(() => {});
   const now = $("now");
   const command = d.commandId === undefined ? "" : " (voice command)";
   if (d.type === "stopped") now.textContent = "Nobody";
@@ -778,6 +784,19 @@ function wireTestMe() {
   });
 }
 
+// ---- voices nobody enrolled ----------------------------------------------------------------------
+
+const refreshVoices = wireVoices({
+  request,
+  getJson,
+  sendJson,
+  el,
+  button,
+  say,
+  people: () => [...names.values()],
+  onPeopleChanged: refreshPeople,
+});
+
 // ---- start ----------------------------------------------------------------------------------------
 
 wireAddPerson();
@@ -788,6 +807,7 @@ void run(async () => {
   await refreshListening();
   await refreshPeople();
   await refreshCommands();
+  await refreshVoices();
 });
 void followEvents();
 setInterval(() => {

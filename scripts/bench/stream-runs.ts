@@ -7,7 +7,7 @@ import { SpeechPipeline } from "../../src/daemon/speech-pipeline.js";
 import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
 import type { Decision } from "../../src/identify/decision.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
-import type { EndedTurn } from "../../src/identify/speaker-tracker.js";
+import type { EndedTurn, UnknownVoices } from "../../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import type { SileroVad } from "../../src/vad/silero.js";
@@ -46,6 +46,7 @@ export async function runTracker(
   models: RunModels,
   identification: LiveIdentifierOptions,
   onTurnEnded?: (turn: EndedTurn) => void,
+  voices?: UnknownVoices,
 ): Promise<Run> {
   const decisions: Decision[] = [];
   const encoder = counting(models.encoder);
@@ -55,6 +56,7 @@ export async function runTracker(
     candidates,
     segmenter: {},
     onTurnEnded,
+    voices,
     identification,
     onDecision: (d) => {
       decisions.push(d);
