@@ -39,9 +39,9 @@ export interface Decision {
   /** Cosine of the turn's voiceprint to every enrolled person, by id. */
   scores: Record<string, number>;
   /**
-   * The voice nobody enrolled this is (`voice-3`), for "unknown" and "ignored" decisions: the same stranger
-   * keeps their id across turns. Null otherwise, and on an "unknown" announced before the voice was heard
-   * before (its "stopped" carries the new id).
+   * The voice nobody enrolled this is (`voice-3`), for "unknown" and "ignored" decisions, and an
+   * "uncertain" turn kept as a voice: the same stranger keeps their id across turns. Null otherwise, and
+   * on an "unknown" announced before the voice was heard before (its "stopped" carries the new id).
    */
   voice: string | null;
   /** Stream position of the turn's start, seconds since the audio input started. */

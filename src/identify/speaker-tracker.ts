@@ -326,7 +326,15 @@ export class SpeakerTracker {
           this.nobody(label) && speech >= this.options.unknownAfterSeconds * this.options.sampleRate;
         label = { ...label, reason: turn.announced === UNKNOWN_LABEL || confident ? "unknown" : "uncertain" };
       }
-      if (label.reason === "unknown" && turn.sum && turn.count > 0) {
+      // Kept as a voice nobody enrolled: a stranger, or (in a room, where strangers rarely score far
+      // enough below everyone's threshold to be "unknown") a turn that long and still below every threshold.
+      const keep =
+        label.reason === "unknown" ||
+        (label.reason === "uncertain" &&
+          label.score !== null &&
+          label.score < label.threshold &&
+          speech >= this.options.unknownAfterSeconds * this.options.sampleRate);
+      if (keep && turn.sum && turn.count > 0) {
         const kept = this.voices?.keep({
           voiceprint: centroidOf([turn.sum])!,
           speechSeconds: speech / this.options.sampleRate,
@@ -541,7 +549,8 @@ export class SpeakerTracker {
    */
   private published(label: Label, turn: Turn): Label & { voice: string | null } {
     const ignored = new Set(this.candidates().flatMap((c) => (c.ignored ? [c.id] : [])));
-    if (ignored.size === 0) return { ...label, voice: label.reason === "unknown" ? turn.voice : null };
+    const kept = label.reason === "unknown" || label.reason === "uncertain" ? turn.voice : null;
+    if (ignored.size === 0) return { ...label, voice: kept };
     const scores = Object.fromEntries(Object.entries(label.scores).filter(([id]) => !ignored.has(id)));
     const nearestIgnored = label.nearestSpeakerId !== null && ignored.has(label.nearestSpeakerId);
     const nearest = nearestIgnored ? { nearestSpeakerId: null, nearestSpeaker: null } : {};
@@ -556,7 +565,7 @@ export class SpeakerTracker {
         voice: label.speakerId,
       };
     }
-    return { ...label, ...nearest, scores, voice: label.reason === "unknown" ? turn.voice : null };
+    return { ...label, ...nearest, scores, voice: kept };
   }
 
   private add(turn: Turn, w: TrackedWindow): void {
