@@ -20,6 +20,7 @@ import { MqttConnection } from "../mqtt/connection.js";
 import { availabilityWill, HomeAssistantPublisher } from "../mqtt/home-assistant.js";
 import { buildTopics, slugify, speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
 import { SpeakerRegistry } from "../registry/registry.js";
+import { Timeline } from "../timeline/timeline.js";
 import type { Component } from "../util/lifecycle.js";
 import { type LoggedProblem, type Logger, observeProblems } from "../util/log.js";
 import { AsyncMutex } from "../util/mutex.js";
@@ -249,6 +250,15 @@ export class Daemon implements Component {
       }
     }
 
+    // The page's timeline follows the decisions as the event stream carries them.
+    const timeline = new Timeline({
+      ...config.timeline,
+      dataDir: config.dataDir,
+      logger: log.child("timeline"),
+    });
+    await this.startComponent(timeline);
+    this.detections.subscribe((event) => timeline.record(event));
+
     const pipeline = new SpeechPipeline({
       vad: streamVad,
       quietGate: config.vad.quietGate ? {} : false,
@@ -323,6 +333,7 @@ export class Daemon implements Component {
           },
         },
         health: () => this.health(),
+        timeline,
         ...(this.commandLog ? { commands: () => this.commandLog!.recent() } : {}),
         metrics: () => this.metrics.registry.metrics(),
         config: {

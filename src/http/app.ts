@@ -11,6 +11,7 @@ import { listeningRoutes } from "./routes/listening.js";
 import { pageRoutes } from "./routes/page.js";
 import { speakersRoutes } from "./routes/speakers.js";
 import { healthRoutes, metricsRoutes } from "./routes/status.js";
+import { timelineRoutes } from "./routes/timeline.js";
 import { UploadIntake } from "./upload-intake.js";
 
 /** Work to do when the server carrying an app closes (ending SSE streams); see startHttpServer. */
@@ -21,7 +22,7 @@ export function runShutdownHook(app: object): void {
 }
 
 /**
- * The web page (/ and /assets) and the HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening, /api/commands. Errors are JSON
+ * The web page (/ and /assets) and the HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening, /api/commands, /api/timeline. Errors are JSON
  * `{"error": {"code", "message"}}` from one onError; the bearer token (when configured) guards
  * everything but /health; requests must name this daemon (Host) and state changes must not come from
  * another site's page; bodies are bounded in size (and uploads in time) as they are read.
@@ -71,6 +72,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.route("/api/listening", listeningRoutes(deps));
   app.route("/api/events", eventsRoutes({ ...deps, logger: log }, shutdown.signal));
   app.route("/api/commands", commandsRoutes(deps));
+  app.route("/api/timeline", timelineRoutes(deps));
 
   app.notFound((c) =>
     settleUnreadBody(
