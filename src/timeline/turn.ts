@@ -17,6 +17,8 @@ export interface TimelineTurn {
   speaker: string | null;
   reason: DecisionReason | null;
   score: number | null;
+  /** The threshold the nearest person was held to: the score's measure. */
+  threshold: number;
   /** A voice nobody enrolled, as grouped by the unknown-voices store ("voice-3"), when the decision has one. */
   voice: string | null;
   /** Still going: its duration is what was heard so far. */
@@ -43,6 +45,7 @@ export const persistedTurnSchema = z.strictObject({
   speaker: text.nullable(),
   reason: z.enum(DECISION_REASONS).nullable(),
   score: z.number().min(-1).max(1).nullable(),
+  threshold: z.number().min(-1).max(1),
   voice: text.nullable(),
   open: z.literal(false),
 });
@@ -68,6 +71,7 @@ export function turnOf(event: SpeechEventPayload): TimelineTurn | null {
     speaker: event.speaker,
     reason: event.reason,
     score: event.score,
+    threshold: event.threshold,
     voice: voiceOf(event),
     open: event.type !== "stopped",
   };

@@ -89,6 +89,7 @@ describe("Timeline", () => {
         speaker: "Alice",
         reason: null,
         score: 0.91,
+        threshold: 0.82,
         voice: null,
         open: false,
       },
@@ -177,6 +178,7 @@ describe("Timeline", () => {
       "speaker",
       "reason",
       "score",
+      "threshold",
       "voice",
       "open",
     ]);

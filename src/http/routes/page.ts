@@ -8,6 +8,7 @@ const ASSETS: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
   "wav.js": "text/javascript; charset=utf-8",
+  "timeline.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
 };
 
