@@ -1,13 +1,18 @@
 import { mkdirSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { TIMELINE_FILE } from "../../src/timeline/journal.js";
+import type { TimelineTurn } from "../../src/timeline/turn.js";
 import {
   buildStream,
   type DaemonProcess,
   enrolmentClips,
   enrolOverHttp,
   spawnDaemon,
+  startDaemonInProcess,
   streamedPieces,
   type TestStream,
   waitForHealth,
@@ -70,8 +75,9 @@ afterAll(async () => {
 });
 
 /** The bars drawn, by start, with their lane, place and hover text. */
-const barsOnPage = (): Promise<Bar[]> =>
-  browser.page.$$eval("#timeline svg rect.turn", (rects) =>
+const barsOnPage = (): Promise<Bar[]> => barsOnPageOf(browser);
+const barsOnPageOf = (on: Browser): Promise<Bar[]> =>
+  on.page.$$eval("#timeline svg rect.turn", (rects) =>
     rects
       .map((r) => ({
         lane: r.getAttribute("data-lane") ?? "",
@@ -182,4 +188,84 @@ describe("the web page's timeline", () => {
     await expect.poll(async () => (await barsOnPage()).map((b) => b.lane)).toEqual(ended.map((b) => b.lane));
     expect(pageErrors).toEqual([]);
   }, 150_000);
+});
+
+describe("the web page's timeline lanes", () => {
+  it("gives each voice id a lane, writes names as text, and shows what the range holds", async () => {
+    // What an earlier run kept: named people, two voices nobody enrolled, a stranger without a voice id,
+    // a turn too short to tell, a name that is markup, a turn two hours old, and a line a crash cut.
+    const dataDir = await mkdtemp(path.join(tmpdir(), "voiceid-web-timeline-"));
+    const ago = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+    const turn = (minutes: number, who: Partial<TimelineTurn>): TimelineTurn => ({
+      room: "Kitchen",
+      turnId: minutes,
+      startedAt: ago(minutes),
+      durationS: 3,
+      speakerId: null,
+      speaker: null,
+      reason: "unknown",
+      score: 0.55,
+      threshold: 0.82,
+      voice: null,
+      open: false,
+      ...who,
+    });
+    const markup = `<img src=x onerror="document.title='owned'">`;
+    const kept = [
+      turn(120, { speakerId: "bob", speaker: "Bob", reason: null, score: 0.9 }),
+      turn(50, { speakerId: "alice", speaker: "Alice", reason: null, score: 0.93 }),
+      turn(40, { voice: "voice-2" }),
+      turn(30, { voice: "voice-10" }),
+      turn(20, { voice: "voice-2" }),
+      turn(15, { speakerId: "mallory", speaker: markup, reason: null, score: 0.88 }),
+      turn(12, {}),
+      turn(5, { reason: "too_short", score: null }),
+    ];
+    await writeFile(
+      path.join(dataDir, TIMELINE_FILE),
+      `${kept.map((t) => JSON.stringify(t)).join("\n")}\n{"room":"Kitchen","turnId":`,
+    );
+    const started = await startDaemonInProcess(dataDir);
+    const page = await openBrowser(started.url, encodePcm16Wav(new Float32Array(16_000), 16_000));
+    try {
+      const errors: string[] = [];
+      page.page.on("pageerror", (e) => errors.push(e.message));
+      const labels = () => page.page.locator("#timeline .lane-label").allTextContents();
+      await expect.poll(labels).toEqual(["Alice", markup, "voice-2", "voice-10", "Not enrolled", "Not sure"]);
+      const lanes = async () => (await barsOnPageOf(page)).map((b) => b.lane);
+      expect(await lanes()).toEqual([
+        "person:alice",
+        "voice:voice-2",
+        "voice:voice-10",
+        "voice:voice-2",
+        "person:mallory",
+        "unknown",
+        "unsure",
+      ]);
+      const bars = await barsOnPageOf(page);
+      expect(bars[2].title).toMatch(/^voice-10: .+, 3\.0 s, score 0\.55 \(threshold 0\.82\)$/);
+      expect(bars[6].title).toMatch(/^Not sure: .+, 3\.0 s, no score$/);
+      // Markup in a name is text: nothing of it runs or is drawn.
+      expect(await page.page.locator("#timeline img, #turns img").count()).toBe(0);
+      expect(await page.page.title()).toBe("voiceid");
+      // The live view's table names the voices too.
+      await expect
+        .poll(() => page.page.locator("#turns tbody tr td:nth-child(2)").allTextContents())
+        .toContain("someone not enrolled (voice-10) (ended)");
+
+      // Bob spoke two hours ago: in the day, not in the hour.
+      await page.page.getByRole("combobox", { name: "Who talked in the last" }).selectOption("1440");
+      await expect
+        .poll(labels)
+        .toEqual(["Bob", "Alice", markup, "voice-2", "voice-10", "Not enrolled", "Not sure"]);
+      await page.page.getByRole("combobox", { name: "Who talked in the last" }).selectOption("10");
+      // The stranger of 12 minutes ago is out of the 10 minutes; the short turn of 5 minutes ago is in.
+      await expect.poll(lanes).toEqual(["unsure"]);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await started.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
