@@ -702,19 +702,21 @@ async function loadRecentTurns() {
   /** @type {{ turns: Turn[] }} */
   const { turns } = await getJson(`/api/timeline?minutes=${minutes}`);
   timeline.merge(turns, minutes);
-  for (const t of turns.slice(-RECENT_ROWS))
-    showDetection({
-      ...t,
-      type: t.open ? "updated" : "stopped",
-      scores: {},
-      nearestSpeaker: null,
-    });
+  for (const t of turns.slice(-RECENT_ROWS)) {
+    // A row the live events wrote knows as much or more (everyone's scores): only its end is news.
+    const row = turnRows.get(turnKey(t));
+    if (row && (row.dataset.ended === "true" || t.open)) continue;
+    showDetection({ ...t, type: t.open ? "updated" : "stopped", scores: {}, nearestSpeaker: null });
+  }
 }
 
 function wireTimeline() {
   $("timeline-range").addEventListener("change", () => void run(loadRecentTurns));
-  // The right edge is now: the bars move left as time goes on.
-  setInterval(() => timeline.render(), 5000);
+  // The right edge is now: the bars move left as time goes on (not under the pointer: redrawing would
+  // take away the bar's hover text being read).
+  setInterval(() => {
+    if (!$("timeline").matches(":hover")) timeline.render();
+  }, 5000);
   let width = 0;
   new ResizeObserver(([entry]) => {
     if (Math.round(entry.contentRect.width) === width) return;

@@ -34,6 +34,7 @@ export class Timeline implements Component, TimelineView {
   private readonly open = new Map<string, TimelineTurn>();
   private journal: TimelineJournal | null = null;
   private readonly now: () => number;
+  private writeFailing = false;
 
   constructor(private readonly options: TimelineOptions) {
     this.now = options.now ?? Date.now;
@@ -46,7 +47,17 @@ export class Timeline implements Component, TimelineView {
       if (await journal.remove()) logger.info(`timeline.persist is off: removed ${journal.file}`);
       return;
     }
-    const { turns, skipped } = await journal.load();
+    let loaded: Awaited<ReturnType<TimelineJournal["load"]>>;
+    try {
+      loaded = await journal.load();
+    } catch (err) {
+      // Not worth a daemon that does not start, nor a file to overwrite unread: memory only this run.
+      logger.warn(`cannot read ${journal.file}; the timeline is kept in memory only until a restart`, {
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return;
+    }
+    const { turns, skipped } = loaded;
     for (const turn of turns) this.keep(turn);
     this.journal = journal;
     // What is on disk now matches the ring: a cut line, expired or surplus turns are gone from the file.
@@ -79,10 +90,18 @@ export class Timeline implements Component, TimelineView {
       journal.lineCount >= this.ended.length + JOURNAL_SLACK
         ? journal.rewrite(this.ended)
         : journal.append(turn);
-    write.catch((err: unknown) =>
-      this.options.logger.warn("cannot write the timeline to disk; it is kept in memory", {
-        error: err instanceof Error ? err.message : String(err),
-      }),
+    write.then(
+      () => {
+        this.writeFailing = false;
+      },
+      (err: unknown) => {
+        // Once per outage (a full disk would otherwise warn at every turn), again after a write worked.
+        if (this.writeFailing) return;
+        this.writeFailing = true;
+        this.options.logger.warn("cannot write the timeline to disk; it is kept in memory meanwhile", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      },
     );
   }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -220,6 +220,35 @@ describe("Timeline", () => {
     expect(garbled.lines).toEqual([expect.stringMatching(/skipped 2 of 2 lines/)]);
     fourth.record(decision(5, 5));
     expect(ids(fourth)).toEqual([5]);
+  });
+
+  it("starts in memory only when the file cannot be read, and leaves it as it is", async () => {
+    const dir = await dataDir();
+    // A directory where the file should be: reading it fails (EISDIR) for root too.
+    const file = path.join(dir, TIMELINE_FILE);
+    await mkdir(path.join(file, "inside"), { recursive: true });
+    const { logger, lines } = recordingLogger();
+    const t = await timeline({ dataDir: dir, logger });
+    expect(lines).toEqual([
+      expect.stringMatching(/^warn cannot read .*timeline\.jsonl; the timeline is kept in memory only/),
+    ]);
+    t.record(decision(1, 0));
+    await t.stop();
+    expect(ids(t)).toEqual([1]);
+    expect(await readdir(file)).toEqual(["inside"]);
+  });
+
+  it("warns once, not at every turn, while the file cannot be written, and keeps the turns in memory", async () => {
+    const dir = await dataDir();
+    const file = path.join(dir, TIMELINE_FILE);
+    const { logger, lines } = recordingLogger();
+    const t = await timeline({ dataDir: dir, logger });
+    // Appends fail (EISDIR) as on a full disk, for root too.
+    await mkdir(file);
+    for (let i = 1; i <= 3; i++) t.record(decision(i, i));
+    await t.stop();
+    expect(lines).toEqual([expect.stringMatching(/^warn cannot write the timeline to disk/)]);
+    expect(ids(t)).toEqual([1, 2, 3]);
   });
 
   it("keeps the file bounded: rewritten when it holds far more than the ring", async () => {
