@@ -258,6 +258,10 @@ export class Daemon implements Component {
     });
     await this.startComponent(timeline);
     this.detections.subscribe((event) => timeline.record(event));
+    registry.onChange(() => {
+      const people = new Set(registry.list().map((s) => s.id));
+      timeline.forget((turn) => turn.speakerId !== null && !people.has(turn.speakerId));
+    });
 
     const pipeline = new SpeechPipeline({
       vad: streamVad,

@@ -94,15 +94,36 @@ export class Timeline implements Component, TimelineView {
       () => {
         this.writeFailing = false;
       },
-      (err: unknown) => {
-        // Once per outage (a full disk would otherwise warn at every turn), again after a write worked.
-        if (this.writeFailing) return;
-        this.writeFailing = true;
-        this.options.logger.warn("cannot write the timeline to disk; it is kept in memory meanwhile", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      },
+      (err: unknown) => this.writeFailed(err),
     );
+  }
+
+  /** Warns once per outage (a full disk would otherwise warn at every turn), again after a write worked. */
+  private writeFailed(err: unknown): void {
+    if (this.writeFailing) return;
+    this.writeFailing = true;
+    this.options.logger.warn("cannot write the timeline to disk; it is kept in memory meanwhile", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+
+  /**
+   * Drops the turns `match` picks, from memory and from the file (a person removed from the registry:
+   * their name should not outlive them here). Returns how many went.
+   */
+  forget(match: (turn: TimelineTurn) => boolean): number {
+    const before = this.ended.length;
+    this.ended = this.ended.filter((t) => !match(t));
+    const ended = before - this.ended.length;
+    let open = 0;
+    for (const [room, turn] of this.open) {
+      if (!match(turn)) continue;
+      this.open.delete(room);
+      open += 1;
+    }
+    if (ended > 0 && this.journal)
+      this.journal.rewrite(this.ended).catch((err: unknown) => this.writeFailed(err));
+    return ended + open;
   }
 
   /** Turns that ended (or are still going) at `sinceMs` or later, by start time. */

@@ -262,6 +262,22 @@ describe("Timeline", () => {
     expect(ids(again)).toEqual([990, 991, 992, 993, 994, 995, 996, 997, 998, 999]);
   });
 
+  it("forgets the turns asked for, in memory and on disk", async () => {
+    const dir = await dataDir();
+    const first = await timeline({ dataDir: dir });
+    first.record(decision(1, 0));
+    first.record(decision(2, 1, { speakerId: "bob", speaker: "Bob" }));
+    first.record(decision(3, 2));
+    first.record(decision(4, 3, { type: "started" }));
+    expect(first.forget((t) => t.speakerId === "alice")).toBe(3);
+    expect(first.turns(0).map((t) => [t.turnId, t.speaker])).toEqual([[2, "Bob"]]);
+    expect(first.forget((t) => t.speakerId === "alice")).toBe(0);
+    await first.stop();
+    expect(await readFile(path.join(dir, TIMELINE_FILE), "utf8")).not.toContain("Alice");
+    const second = await timeline({ dataDir: dir });
+    expect(ids(second)).toEqual([2]);
+  });
+
   it("with persistence off writes nothing, and removes the file an earlier run left", async () => {
     const dir = await dataDir();
     const first = await timeline({ dataDir: dir });

@@ -186,6 +186,19 @@ describe("the web page's timeline", () => {
     expect((await turnsOf(restarted)).map((t) => t.startedAt)).toEqual(turns.map((t) => t.startedAt));
     await page.goto(restarted.httpUrl);
     await expect.poll(async () => (await barsOnPage()).map((b) => b.lane)).toEqual(ended.map((b) => b.lane));
+
+    // Alice removed: her turns go from the timeline (and its file) with her.
+    expect((await fetch(`${restarted.httpUrl}/api/speakers/${aliceId}`, { method: "DELETE" })).status).toBe(
+      204,
+    );
+    await expect
+      .poll(async () => (await turnsOf(restarted!)).filter((t) => t.speakerId !== null))
+      .toEqual([]);
+    await page.reload();
+    await expect
+      .poll(async () => (await barsOnPage()).map((b) => b.lane))
+      .toEqual(ended.filter((b) => !b.lane.startsWith("person:")).map((b) => b.lane));
+    expect(await page.locator("#timeline .lane-label").allTextContents()).not.toContain("Alice");
     expect(pageErrors).toEqual([]);
   }, 150_000);
 });
