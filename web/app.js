@@ -4,6 +4,8 @@
  * now, thresholds, status and the mute switch. Everything comes from the daemon's own API; every value
  * from the registry is put on the page as text (never as markup: names are user input).
  */
+
+import { Timeline, turnKey, turnOfDetection } from "./timeline.js";
 import { wireVoices } from "./voices.js";
 import { encodeWav, levelDb, resample, TARGET_RATE } from "./wav.js";
 
@@ -299,6 +301,7 @@ async function refreshPeople() {
   names.clear();
   for (const s of speakers) names.set(s.id, s.name);
   $("people").replaceChildren(...speakers.map(personCard));
+  timeline.render();
   if (speakers.length === 0)
     $("people").append(el("li", { text: "Nobody yet: add a person, then record a few samples." }));
 }
@@ -620,15 +623,24 @@ function wireAddPerson() {
 // ---- live view ------------------------------------------------------------------------------------
 
 /**
- * @typedef {{ type: string, turnId: number, commandId?: number, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, nearestSpeaker: string | null, voice: string | null }} Detection
+ * @typedef {{ type: string, turnId: number, room?: string, commandId?: number, speakerId: string | null, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, durationS?: number, nearestSpeaker: string | null, voice?: string | null }} Detection
+ * @typedef {import("./timeline.js").Turn} Turn
  */
 
-/** Rows by turn: the room's turn id, or "c<command>:<turn>" for a voice command's (they count from 1 each). */
-/** @type {Map<string, HTMLTableRowElement>} */
+const RECENT_ROWS = 20;
+const timeline = new Timeline($("timeline"), () => names);
+
+/**
+ * Rows by turn: a room's turn by room, start and id (ids start again when the daemon does), a voice
+ * command's by "c<command>:<turn>" (they count from 1 each).
+ * @type {Map<string, HTMLTableRowElement>}
+ */
 const turnRows = new Map();
 
 /** @param {Detection} d */
 function showDetection(d) {
+  const turn = turnOfDetection(d);
+  if (turn) timeline.add(turn);
   const who =
     d.speaker ??
     (d.reason === "pending"
@@ -640,7 +652,7 @@ function showDetection(d) {
           : d.voice
             ? `someone not enrolled (${d.voice})`
             : "someone not enrolled");
-  if (d.type === "stopped" && d.reason === "unknown") void refreshVoices().catch(() => {});
+  if (d.type === "stopped" && d.voice) void refreshVoices().catch(() => {});
   const now = $("now");
   const command = d.commandId === undefined ? "" : " (voice command)";
   if (d.type === "stopped") now.textContent = "Nobody";
@@ -648,19 +660,27 @@ function showDetection(d) {
     now.textContent = d.speaker
       ? `${d.speaker} is talking${command}`
       : `${who[0].toUpperCase()}${who.slice(1)}${command}`;
-  const key = d.commandId === undefined ? String(d.turnId) : `c${d.commandId}:${d.turnId}`;
+  const key =
+    d.commandId === undefined
+      ? turnKey({ room: d.room ?? "", startedAt: d.startedAt, turnId: d.turnId })
+      : `c${d.commandId}:${d.turnId}`;
   let row = turnRows.get(key);
   if (!row) {
-    row = /** @type {HTMLTableRowElement} */ (el("tr", { attrs: { "data-turn": key } }));
+    row = /** @type {HTMLTableRowElement} */ (
+      el("tr", { attrs: { "data-turn": key, "data-started": d.startedAt } })
+    );
     turnRows.set(key, row);
     const body = /** @type {HTMLTableElement} */ ($("turns")).tBodies[0];
-    body.prepend(row);
-    while (body.rows.length > 20) {
+    // Newest first, also when the recent turns arrive after a live one.
+    const later = [...body.rows].find((r) => (r.dataset.started ?? "") < d.startedAt);
+    body.insertBefore(row, later ?? null);
+    while (body.rows.length > RECENT_ROWS) {
       const last = body.rows[body.rows.length - 1];
       turnRows.delete(last.dataset.turn ?? "");
       last.remove();
     }
-  }
+  } else if (row.dataset.ended === "true" && d.type !== "stopped") return;
+  row.dataset.ended = String(d.type === "stopped");
   const scores = el(
     "div",
     { className: "scores" },
@@ -675,6 +695,39 @@ function showDetection(d) {
     el("td", { text: d.threshold.toFixed(2) }),
     el("td", {}, [scores]),
   );
+}
+
+/**
+ * The recent turns, as the daemon kept them (its timeline survives reloads and restarts): drawn on the
+ * timeline over the chosen range, and the newest in the live view's table. Asked again whenever the
+ * event stream (re)connects, so nothing said while the page was away is missing.
+ */
+async function loadRecentTurns() {
+  const minutes = Number(/** @type {HTMLSelectElement} */ ($("timeline-range")).value);
+  /** @type {{ turns: Turn[] }} */
+  const { turns } = await getJson(`/api/timeline?minutes=${minutes}`);
+  timeline.merge(turns, minutes);
+  for (const t of turns.slice(-RECENT_ROWS)) {
+    // A row the live events wrote knows as much or more (everyone's scores): only its end is news.
+    const row = turnRows.get(turnKey(t));
+    if (row && (row.dataset.ended === "true" || t.open)) continue;
+    showDetection({ ...t, type: t.open ? "updated" : "stopped", scores: {}, nearestSpeaker: null });
+  }
+}
+
+function wireTimeline() {
+  $("timeline-range").addEventListener("change", () => void run(loadRecentTurns));
+  // The right edge is now: the bars move left as time goes on (not under the pointer: redrawing would
+  // take away the bar's hover text being read).
+  setInterval(() => {
+    if (!$("timeline").matches(":hover")) timeline.render();
+  }, 5000);
+  let width = 0;
+  new ResizeObserver(([entry]) => {
+    if (Math.round(entry.contentRect.width) === width) return;
+    width = Math.round(entry.contentRect.width);
+    timeline.render();
+  }).observe($("timeline"));
 }
 
 /** /api/events read with fetch (an EventSource cannot send the token), reconnecting when it drops. */
@@ -703,6 +756,7 @@ async function followEvents() {
             .map((l) => l.slice(5).trim())
             .join("\n");
           if (event === "detection") showDetection(JSON.parse(data));
+          else if (event === "ready") void run(loadRecentTurns);
           end = buffer.indexOf("\n\n");
         }
       }
@@ -802,6 +856,7 @@ const refreshVoices = wireVoices({
 wireAddPerson();
 wireListening();
 wireTestMe();
+wireTimeline();
 void run(async () => {
   await refreshStatus();
   await refreshListening();

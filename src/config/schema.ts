@@ -316,6 +316,23 @@ const wyomingSchema = z
     when: () => true,
   });
 
+/** The web page's timeline of recent turns (decisions only, never audio). */
+const timelineSchema = z.strictObject({
+  /** Keep the recent turns in <dataDir>/timeline.jsonl too, so a restart does not show an empty timeline. */
+  persist: z.boolean().default(true),
+  /** Turns that ended longer ago are dropped, from memory and from the file. */
+  keepHours: z
+    .number()
+    .gt(0, { error: "must be > 0" })
+    .max(168, { error: "must be <= 168 (a week)" })
+    .default(24),
+  /** At most this many turns are kept; the oldest go first. */
+  maxTurns: whole()
+    .min(10, { error: "must be >= 10" })
+    .max(100_000, { error: "must be <= 100000" })
+    .default(5000),
+});
+
 const HOUSEHOLD_KEY_PATTERN = /^[0-9a-fA-F]{64}$/;
 
 const householdSchema = z
@@ -382,6 +399,7 @@ export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
     unknownVoices: unknownVoicesSchema.prefault({}),
     wyoming: wyomingSchema.prefault({}),
     household: householdSchema.prefault({}),
+    timeline: timelineSchema.prefault({}),
   });
 }
 
@@ -406,3 +424,4 @@ export type EnrolmentConfig = VoiceidConfig["enrolment"];
 export type UnknownVoicesConfig = VoiceidConfig["unknownVoices"];
 export type WyomingConfig = VoiceidConfig["wyoming"];
 export type HouseholdConfig = VoiceidConfig["household"];
+export type TimelineConfig = VoiceidConfig["timeline"];

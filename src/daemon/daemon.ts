@@ -20,6 +20,7 @@ import { MqttConnection } from "../mqtt/connection.js";
 import { availabilityWill, HomeAssistantPublisher } from "../mqtt/home-assistant.js";
 import { buildTopics, slugify, speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
 import { SpeakerRegistry } from "../registry/registry.js";
+import { Timeline } from "../timeline/timeline.js";
 import type { Component } from "../util/lifecycle.js";
 import { type LoggedProblem, type Logger, observeProblems } from "../util/log.js";
 import { AsyncMutex } from "../util/mutex.js";
@@ -279,6 +280,21 @@ export class Daemon implements Component {
       }
     }
 
+    // The page's timeline follows the decisions as the event stream carries them.
+    const timeline = new Timeline({
+      ...config.timeline,
+      dataDir: config.dataDir,
+      logger: log.child("timeline"),
+    });
+    await this.startComponent(timeline);
+    this.detections.subscribe((event) => timeline.record(event));
+    registry.onChange(() => {
+      const people = new Set(registry.list().map((s) => s.id));
+      timeline.forget((turn) => turn.speakerId !== null && !people.has(turn.speakerId));
+    });
+    // A voice forgotten on request leaves the timeline too (one named stays: its bars are history).
+    voices?.onForgotten((id) => timeline.forget((turn) => turn.voice === id));
+
     const clipSamples = CLIP_SECONDS * 16_000;
     const pipeline: SpeechPipeline = new SpeechPipeline({
       vad: streamVad,
@@ -364,6 +380,7 @@ export class Daemon implements Component {
           },
         },
         health: () => this.health(),
+        timeline,
         ...(this.commandLog ? { commands: () => this.commandLog!.recent() } : {}),
         ...(voices
           ? {

@@ -11,6 +11,7 @@ import { listeningRoutes } from "./routes/listening.js";
 import { pageRoutes } from "./routes/page.js";
 import { speakersRoutes } from "./routes/speakers.js";
 import { healthRoutes, metricsRoutes } from "./routes/status.js";
+import { timelineRoutes } from "./routes/timeline.js";
 import { voicesRoutes } from "./routes/voices.js";
 import { UploadIntake } from "./upload-intake.js";
 
@@ -22,7 +23,7 @@ export function runShutdownHook(app: object): void {
 }
 
 /**
- * The web page (/ and /assets) and the HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening, /api/commands, /api/voices. Errors are JSON
+ * The web page (/ and /assets) and the HTTP API: /health, /metrics, /api/speakers, /api/identify, /api/events, /api/listening, /api/commands, /api/voices, /api/timeline. Errors are JSON
  * `{"error": {"code", "message"}}` from one onError; the bearer token (when configured) guards
  * everything but /health; requests must name this daemon (Host) and state changes must not come from
  * another site's page; bodies are bounded in size (and uploads in time) as they are read.
@@ -73,6 +74,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.route("/api/events", eventsRoutes({ ...deps, logger: log }, shutdown.signal));
   app.route("/api/commands", commandsRoutes(deps));
   app.route("/api/voices", voicesRoutes(deps));
+  app.route("/api/timeline", timelineRoutes(deps));
 
   app.notFound((c) =>
     settleUnreadBody(

@@ -2,6 +2,7 @@ import type { Enroller } from "../enrolment/enroller.js";
 import type { HouseholdStatus } from "../household/sync.js";
 import type { SpeechEventPayload } from "../mqtt/topics.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
+import type { TimelineTurn } from "../timeline/turn.js";
 import type { Logger } from "../util/log.js";
 import type { NamingOptions } from "../voices/voice-naming.js";
 import type { UnknownVoiceStore } from "../voices/voice-store.js";
@@ -88,6 +89,13 @@ export interface HttpConfig {
   maxEventStreams?: number;
 }
 
+export interface TimelineView {
+  /** Turns that ended (or are still going) at `sinceMs` or later, oldest first. */
+  turns(sinceMs: number): TimelineTurn[];
+  /** How far back turns are kept. */
+  readonly keepHours: number;
+}
+
 /** Everything the HTTP API needs from the daemon; nothing else is reached for. */
 export interface HttpDeps {
   registry: SpeakerRegistry;
@@ -106,6 +114,8 @@ export interface HttpDeps {
   voices?: { store: UnknownVoiceStore; naming: NamingOptions; keepClips: boolean };
   /** Recent voice commands of the Wyoming proxy; absent when it is off. */
   commands?: () => RecentCommands;
+  /** The recent turns for the page's timeline; absent in tests of the API alone. */
+  timeline?: TimelineView;
   /** Prometheus text exposition. */
   metrics: () => Promise<string>;
   config: HttpConfig;

@@ -88,7 +88,7 @@ export async function nameVoice(
       );
     }
   }
-  await store.forget(voiceId);
+  await store.forget(voiceId, true);
   return { speaker: result.speaker, created: result.created, samples: samples.length, warnings };
 }
 

@@ -67,6 +67,7 @@ export class UnknownVoiceStore implements Component {
   private saveTimer: NodeJS.Timeout | null = null;
   private ignoredCache: MatchCandidate[] | null = null;
   private readonly listeners = new Set<() => void>();
+  private readonly forgetListeners = new Set<(id: string) => void>();
 
   constructor(private readonly options: UnknownVoiceStoreOptions) {}
 
@@ -119,6 +120,12 @@ export class UnknownVoiceStore implements Component {
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called when a voice is forgotten by request (not when it is named, or pruned as it ages). */
+  onForgotten(listener: (id: string) => void): () => void {
+    this.forgetListeners.add(listener);
+    return () => this.forgetListeners.delete(listener);
   }
 
   /** The store as the tracker of one room sees it. */
@@ -194,14 +201,15 @@ export class UnknownVoiceStore implements Component {
     return voice;
   }
 
-  /** Removes the voice, its voiceprints and its clips. */
-  async forget(id: string): Promise<KeptVoice | undefined> {
+  /** Removes the voice, its voiceprints and its clips; `named`: it became a person (not a forgetting). */
+  async forget(id: string, named = false): Promise<KeptVoice | undefined> {
     const voice = this.get(id);
     if (!voice) return undefined;
     this.voices.splice(this.voices.indexOf(voice), 1);
     this.changed();
     await this.flush();
     await this.removeClips(voice.turns);
+    if (!named) for (const listener of this.forgetListeners) listener(id);
     return voice;
   }
 

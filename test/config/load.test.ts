@@ -91,6 +91,28 @@ describe("loadConfig defaults", () => {
       minSpeechSeconds: 3,
       consistencyWarning: 0.75,
     });
+    expect(config.timeline).toEqual({ persist: true, keepHours: 24, maxTurns: 5000 });
+  });
+
+  it("bounds the timeline: how long and how many turns it keeps", async () => {
+    expect(
+      await problemsOf(
+        load({ overrides: { "timeline.keepHours": 0, "timeline.maxTurns": 5.5, "timeline.persist": "no" } }),
+      ),
+    ).toEqual([
+      'timeline.persist: expected true or false, got "no" [command line]',
+      "timeline.keepHours: must be > 0 [command line]",
+      "timeline.maxTurns: must be a whole number [command line]",
+      "timeline.maxTurns: must be >= 10 [command line]",
+    ]);
+    expect(
+      await problemsOf(load({ overrides: { "timeline.keepHours": 169, "timeline.maxTurns": 100_001 } })),
+    ).toEqual([
+      "timeline.keepHours: must be <= 168 (a week) [command line]",
+      "timeline.maxTurns: must be <= 100000 [command line]",
+    ]);
+    const { config } = await load({ env: { VOICEID__TIMELINE__PERSIST: "false" } });
+    expect(config.timeline.persist).toBe(false);
   });
 
   it("takes dataDir from XDG_DATA_HOME, and VOICEID_DATA_DIR over it", async () => {

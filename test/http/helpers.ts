@@ -4,7 +4,14 @@ import { expect } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { Enroller } from "../../src/enrolment/enroller.js";
 import { createHttpApp } from "../../src/http/app.js";
-import type { DetectionEvent, HealthReport, HttpConfig, HttpDeps, LiveAudio } from "../../src/http/deps.js";
+import type {
+  DetectionEvent,
+  HealthReport,
+  HttpConfig,
+  HttpDeps,
+  LiveAudio,
+  TimelineView,
+} from "../../src/http/deps.js";
 import { DetectionHub } from "../../src/http/detections.js";
 import { createVoiceidMetrics } from "../../src/metrics/voiceid.js";
 import { type Logger, silentLogger } from "../../src/util/log.js";
@@ -62,7 +69,12 @@ export interface TestApp {
 export function makeApp(
   pipeline: RealPipeline,
   temp: TempRegistry,
-  overrides: { config?: Partial<HttpConfig>; liveAudio?: LiveAudio | null; logger?: Logger } = {},
+  overrides: {
+    config?: Partial<HttpConfig>;
+    liveAudio?: LiveAudio | null;
+    logger?: Logger;
+    timeline?: TimelineView;
+  } = {},
 ): TestApp {
   const hub = new DetectionHub(silentLogger);
   const metrics = createVoiceidMetrics();
@@ -79,6 +91,7 @@ export function makeApp(
     metrics: () => metrics.registry.metrics(),
     config: { bodyLimitBytes: 4 * 1024 * 1024, maxUploadSeconds: 30, ...overrides.config },
     logger: overrides.logger ?? silentLogger,
+    ...(overrides.timeline ? { timeline: overrides.timeline } : {}),
   };
   return { app: createHttpApp(deps), deps, hub, health };
 }

@@ -9,6 +9,7 @@ const ASSETS: Record<string, string> = {
   "app.js": "text/javascript; charset=utf-8",
   "wav.js": "text/javascript; charset=utf-8",
   "voices.js": "text/javascript; charset=utf-8",
+  "timeline.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
 };
 
