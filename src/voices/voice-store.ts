@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 import { encodePcm16Wav } from "../enrolment/wav-encode.js";
 import type { UnknownTurn, UnknownVoices } from "../identify/speaker-tracker.js";
@@ -66,6 +66,8 @@ export class UnknownVoiceStore implements Component {
   private readonly writes = new AsyncMutex();
   private saveTimer: NodeJS.Timeout | null = null;
   private ignoredCache: MatchCandidate[] | null = null;
+  /** Clips no turn holds any more: deleted once a file without them is written (a crash keeps both). */
+  private doomedClips: string[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly forgetListeners = new Set<(id: string) => void>();
 
@@ -94,13 +96,13 @@ export class UnknownVoiceStore implements Component {
     }
     if (data && data.modelId !== this.options.modelId) {
       log.info("the kept unknown voices are of another encoder; starting afresh", { was: data.modelId });
-      await this.removeClips(data.voices.flatMap((v) => v.turns));
       data = null;
     }
     this.voices = data?.voices ?? [];
     this.nextVoice = data?.nextVoice ?? 1;
     this.ignoredCache = null;
-    await this.prune();
+    await this.removeOrphanClips();
+    this.prune();
   }
 
   async stop(): Promise<void> {
@@ -206,9 +208,9 @@ export class UnknownVoiceStore implements Component {
     const voice = this.get(id);
     if (!voice) return undefined;
     this.voices.splice(this.voices.indexOf(voice), 1);
+    this.discardClips(voice.turns);
     this.changed();
     await this.flush();
-    await this.removeClips(voice.turns);
     if (!named) for (const listener of this.forgetListeners) listener(id);
     return voice;
   }
@@ -236,18 +238,21 @@ export class UnknownVoiceStore implements Component {
       SAMPLE_RATE,
     );
     turn.clip = name;
-    if (dropped) dropped.clip = null;
+    if (dropped) {
+      this.discardClips([dropped]);
+      dropped.clip = null;
+    }
+    // Written before the file that names it (the writes are one queue).
     void this.writes
       .run(async () => {
         await mkdir(this.clipsDir, { recursive: true, mode: 0o700 });
         await writeFileAtomic(path.join(this.clipsDir, name), wav);
-        if (dropped) await this.removeClips([{ ...dropped, clip: `${dropped.key}.wav` }]);
       })
       .catch((err: unknown) => this.warnWrite(err));
   }
 
   /** Drops turns past the age and count bounds (and voices left empty); ignored voices keep their likeness. */
-  private async prune(): Promise<void> {
+  private prune(): void {
     const horizon = this.now().getTime() - this.options.maxDays * 86_400_000;
     const gone: KeptTurn[] = [];
     for (const voice of this.voices) {
@@ -270,15 +275,20 @@ export class UnknownVoiceStore implements Component {
     const before = this.voices.length;
     this.voices = this.voices.filter((v) => v.turns.length > 0);
     if (gone.length > 0 || this.voices.length !== before) {
+      this.discardClips(gone);
       this.changed();
-      await this.removeClips(gone);
     }
   }
 
-  private async removeClips(turns: readonly KeptTurn[]): Promise<void> {
-    for (const t of turns) {
-      if (t.clip) await unlink(path.join(this.clipsDir, t.clip)).catch(() => {});
-    }
+  private discardClips(turns: readonly KeptTurn[]): void {
+    for (const t of turns) if (t.clip) this.doomedClips.push(t.clip);
+  }
+
+  /** Clips no kept turn names: written just before a crash, or left by another encoder's voices. */
+  private async removeOrphanClips(): Promise<void> {
+    const named = new Set(this.voices.flatMap((v) => v.turns.flatMap((t) => (t.clip ? [t.clip] : []))));
+    const files = await readdir(this.clipsDir).catch(() => [] as string[]);
+    for (const f of files) if (!named.has(f)) await unlink(path.join(this.clipsDir, f)).catch(() => {});
   }
 
   private changed(): void {
@@ -298,7 +308,12 @@ export class UnknownVoiceStore implements Component {
       voices: this.voices,
     };
     return this.writes
-      .run(() => writeVoicesFile(this.file, data))
+      .run(async () => {
+        const doomed = this.doomedClips;
+        this.doomedClips = [];
+        await writeVoicesFile(this.file, data);
+        for (const clip of doomed) await unlink(path.join(this.clipsDir, clip)).catch(() => {});
+      })
       .catch((err: unknown) => this.warnWrite(err));
   }
 

@@ -113,17 +113,16 @@ describe("the web page's timeline", () => {
     daemon.feed(stream.wav, false);
     await expect
       .poll(async () => laneSequence((await barsOnPage()).filter((b) => !b.open)), { timeout: 60_000 })
-      .toEqual([`person:${aliceId}`, "unknown", `person:${aliceId}`]);
+      .toEqual([`person:${aliceId}`, "voice:voice-1", `person:${aliceId}`]);
     const live = await barsOnPage();
     expect(pageErrors).toEqual([]);
 
     // What the page drew is what the daemon kept.
     const turns = (await turnsOf(daemon)).filter((t) => !t.open);
     expect(
-      turns.map((t) =>
-        t.speakerId ? `person:${t.speakerId}` : t.reason === "unknown" ? "unknown" : "unsure",
-      ),
+      turns.map((t) => (t.speakerId ? `person:${t.speakerId}` : t.voice ? `voice:${t.voice}` : "unsure")),
     ).toEqual(live.filter((b) => !b.open).map((b) => b.lane));
+    // The stranger was kept as a voice nobody enrolled: their lane is that voice's.
     // Alice spoke about 8.6 s in two turns, the stranger 8 s: the bars are as long as the turns.
     const seconds = (lane: string) =>
       turns
@@ -134,7 +133,7 @@ describe("the web page's timeline", () => {
     expect(seconds("unknown")).toBeGreaterThan(6);
     expect(seconds("unknown")).toBeLessThan(10);
     // In an hour's width, the second of Alice's turns starts right of the stranger's, which starts right of her first.
-    const [first, stranger, second] = ["person:", "unknown", "person:"].map((lane, i) =>
+    const [first, stranger, second] = ["person:", "voice:", "person:"].map((lane, i) =>
       live.filter((b) => b.lane.startsWith(lane)).at(i === 2 ? -1 : 0),
     );
     expect(first!.x).toBeLessThan(stranger!.x);
@@ -143,10 +142,10 @@ describe("the web page's timeline", () => {
     expect(first!.title).toMatch(
       /^Alice: \d\d:\d\d:\d\d( [AP]M)?, \d+\.\d s, score 0\.\d\d \(threshold 0\.\d\d\)$/,
     );
-    expect(stranger!.title).toMatch(/^Not enrolled: .*, score 0\.\d\d \(threshold 0\.\d\d\)$/);
+    expect(stranger!.title).toMatch(/^voice-1: .*, score 0\.\d\d \(threshold 0\.\d\d\)$/);
     expect(await page.locator("#timeline .lane-label").allTextContents()).toEqual([
       "Alice",
-      "Not enrolled",
+      "voice-1",
       ...(live.some((b) => b.lane === "unsure") ? ["Not sure"] : []),
     ]);
 
