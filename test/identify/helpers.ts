@@ -11,6 +11,7 @@ import { ModelStack } from "../../src/embedding/stack.js";
 import type { Decision } from "../../src/identify/decision.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
 import { liveIdentifierOptions } from "../../src/identify/options.js";
+import type { UnknownVoices } from "../../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import type { SileroVad } from "../../src/vad/silero.js";
@@ -65,7 +66,12 @@ export async function runStream(
   models: Models,
   candidates: readonly MatchCandidate[],
   stream: Float32Array,
-  options: { chunk?: number; idleBatchSamples?: number; identification?: LiveIdentifierOptions } = {},
+  options: {
+    chunk?: number;
+    idleBatchSamples?: number;
+    identification?: LiveIdentifierOptions;
+    voices?: UnknownVoices;
+  } = {},
 ): Promise<Decision[]> {
   models.streamVad.reset();
   const decisions: Decision[] = [];
@@ -76,6 +82,7 @@ export async function runStream(
     segmenter: {},
     identification: options.identification ?? IDENTIFICATION,
     idleBatchSamples: options.idleBatchSamples,
+    voices: options.voices,
     onDecision: (d) => {
       decisions.push(d);
     },

@@ -4,6 +4,7 @@ import type { MatchCandidate } from "../../src/registry/matcher.js";
 import {
   concat,
   enrolMembers,
+  IDENTIFICATION,
   loadModels,
   type Models,
   runStream,
@@ -184,3 +185,72 @@ describe("single voices", () => {
 function distanceTo(t: number, [from, to]: [number, number]): number {
   return t < from ? from - t : t > to ? t - to : 0;
 }
+
+describe("voices nobody enrolled, kept as they end", () => {
+  const keptIn = async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const { UnknownVoiceStore } = await import("../../src/voices/voice-store.js");
+    const { silentLogger } = await import("../../src/util/log.js");
+    const dir = await mkdtemp(path.join(tmpdir(), "voiceid-kept-"));
+    const store = new UnknownVoiceStore({
+      dataDir: dir,
+      modelId: "resemblyzer-0.1.4",
+      threshold: 0.82,
+      policy: { join: 0.82 },
+      maxTurns: 500,
+      maxDays: 14,
+      keepClips: false,
+      logger: silentLogger,
+    });
+    await store.start();
+    return { store, dispose: () => store.stop().then(() => rm(dir, { recursive: true, force: true })) };
+  };
+
+  it("two strangers taking turns become two voices, each turn carrying its own", async () => {
+    const { store, dispose } = await keptIn();
+    try {
+      const { samples } = strangersAlternate();
+      const ds = await runStream(models, candidates, samples, { voices: store.forRoom("kitchen") });
+      const turns = stopped(ds).filter((d) => d.reason !== "too_short");
+      const voices = turns.map((d) => d.voice);
+      expect(voices, describeDecisions(ds)).toEqual([voices[0], voices[1], voices[0], voices[1]]);
+      expect(voices[0]).not.toBe(voices[1]);
+      expect(store.list().map((v) => v.turns.length)).toEqual([2, 2]);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it("keeps a turn that ends uncertain below every threshold (a stranger in a room), not one too short", async () => {
+    const { store, dispose } = await keptIn();
+    try {
+      // At a threshold just above the visitor's score, they are neither named nor far enough to be unknown.
+      const probe = await runStream(models, candidates, concat(silence(1), utterance(VISITOR), silence(2)));
+      const score = stopped(probe)[0].score!;
+      const identification = {
+        ...IDENTIFICATION,
+        tracker: { ...IDENTIFICATION.tracker, defaultThreshold: score + 0.05 },
+      };
+      const ds = await runStream(models, candidates, concat(silence(1), utterance(VISITOR), silence(2)), {
+        identification,
+        voices: store.forRoom("kitchen"),
+      });
+      expect(
+        stopped(ds).map((d) => [d.reason, d.voice]),
+        describeDecisions(ds),
+      ).toEqual([["uncertain", "voice-1"]]);
+      // Nothing was claimed about them: the store only remembers the voice.
+      expect(claims(ds)).toEqual([]);
+      const short = await runStream(models, candidates, SCENARIOS.memberTooShort(), {
+        identification,
+        voices: store.forRoom("kitchen"),
+      });
+      expect(stopped(short)[0].voice).toBeNull();
+      expect(store.list().map((v) => v.turns.length)).toEqual([1]);
+    } finally {
+      await dispose();
+    }
+  });
+});

@@ -45,6 +45,7 @@ interface ApiTurn {
   durationS: number;
   speakerId: string | null;
   reason: string | null;
+  voice: string | null;
   open: boolean;
 }
 
