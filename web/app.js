@@ -135,8 +135,10 @@ const sendJson = (method, path, body) =>
 
 async function refreshStatus() {
   const res = await fetch("/health");
-  /** @type {{ status: string, encoder: { model: string, provider: string, reason: string } | null, components: Record<string, { state: string, detail?: string }>, household?: Parameters<typeof householdRows>[0] }} */
+  /** @type {{ status: string, encoder: { model: string, provider: string, reason: string } | null, components: Record<string, { state: string, detail?: string }>, inputs?: { room: string, state: string, detail?: string }[], household?: Parameters<typeof householdRows>[0] }} */
   const health = await res.json();
+  const inputs = health.inputs ?? [];
+  rooms = inputs.length;
   const list = $("status");
   const rows = [];
   const names = {
@@ -149,6 +151,18 @@ async function refreshStatus() {
   for (const [key, label] of Object.entries(names)) {
     const c = health.components[key];
     if (!c) continue;
+    if (key === "audio" && inputs.length > 1) {
+      // Several microphones: one row each, by room.
+      for (const input of inputs)
+        rows.push(
+          el("dt", { text: `${label}: ${input.room}` }),
+          el("dd", {
+            text: input.detail ? `${input.state}: ${input.detail}` : input.state,
+            className: input.state === "ok" || input.state === "disabled" ? "state-ok" : "state-bad",
+          }),
+        );
+      continue;
+    }
     const value =
       key === "model" && health.encoder ? `${health.encoder.model} on ${health.encoder.provider}` : c.state;
     const text = c.detail && key !== "model" ? `${value}: ${c.detail}` : value;
@@ -618,11 +632,17 @@ function wireAddPerson() {
 
 // ---- live view ------------------------------------------------------------------------------------
 
+/** How many rooms (inputs) the daemon listens in: with several, the live view says which room. */
+let rooms = 1;
+
 /**
- * @typedef {{ type: string, turnId: number, commandId?: number, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, nearestSpeaker: string | null }} Detection
+ * @typedef {{ type: string, turnId: number, room: string, commandId?: number, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, nearestSpeaker: string | null }} Detection
  */
 
-/** Rows by turn: the room's turn id, or "c<command>:<turn>" for a voice command's (they count from 1 each). */
+/**
+ * Rows by turn: "<room>/<turn id>", or "c<command>:<turn>" for a voice command's (each room's turns and
+ * each command's count from 1).
+ */
 /** @type {Map<string, HTMLTableRowElement>} */
 const turnRows = new Map();
 
@@ -636,13 +656,13 @@ function showDetection(d) {
         ? "too short to tell"
         : "someone not enrolled");
   const now = $("now");
-  const command = d.commandId === undefined ? "" : " (voice command)";
+  const command = d.commandId === undefined ? (rooms > 1 ? ` in ${d.room}` : "") : " (voice command)";
   if (d.type === "stopped") now.textContent = "Nobody";
   else
     now.textContent = d.speaker
       ? `${d.speaker} is talking${command}`
       : `${who[0].toUpperCase()}${who.slice(1)}${command}`;
-  const key = d.commandId === undefined ? String(d.turnId) : `c${d.commandId}:${d.turnId}`;
+  const key = d.commandId === undefined ? `${d.room}/${d.turnId}` : `c${d.commandId}:${d.turnId}`;
   let row = turnRows.get(key);
   if (!row) {
     row = /** @type {HTMLTableRowElement} */ (el("tr", { attrs: { "data-turn": key } }));

@@ -6,6 +6,7 @@ import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { runVoiceid } from "../helpers/cli.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
 import { MqttRecorder, readRetained } from "../mqtt/recorder.js";
+import { openBrowser } from "../web/helpers.js";
 import {
   buildStream,
   type DaemonProcess,
@@ -240,6 +241,18 @@ describe("one daemon, several inputs", () => {
       "both inputs running again",
     );
     expect(resumed.listening.listening).toBe(true);
+    // The page shows every input, by room, in a real browser.
+    const browser = await openBrowser(
+      daemon.httpUrl,
+      encodePcm16Wav(new Float32Array(SAMPLE_RATE), SAMPLE_RATE),
+    );
+    try {
+      const status = browser.page.locator("#status");
+      await expect.poll(() => status.textContent(), { timeout: 15_000 }).toContain("Audio input: Office");
+      expect(await status.textContent()).toContain("Audio input: Hallok");
+    } finally {
+      await browser.close();
+    }
 
     // Killed: the broker's last will (the hall's status) makes the office's device unavailable too.
     daemon.child.kill("SIGKILL");
