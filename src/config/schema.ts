@@ -12,6 +12,9 @@ import { WYOMING_MODES } from "../wyoming/command.js";
  */
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const AUDIO_SOURCES = ["microphone", "command", "file", "stdin"] as const;
+/** Sources that run until stopped (muting stops them); files and stdin end. */
+export const LIVE_SOURCES: ReadonlySet<string> = new Set(["microphone", "command"]);
 const MQTT_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
 
 /** Default data directory: $VOICEID_DATA_DIR, else $XDG_DATA_HOME/voiceid, else ~/.local/share/voiceid. */
@@ -79,8 +82,8 @@ const backoffSchema = z
 
 /** How audio is captured and decoded: shared by `audio:` and every item of `inputs:`. */
 const audioFields = {
-  /** Where audio comes from: the live microphone, a file, or standard input. */
-  source: z.enum(["microphone", "file", "stdin"]).default("microphone"),
+  /** Where audio comes from: the live microphone, a command's output (a network stream), a file, or stdin. */
+  source: z.enum(AUDIO_SOURCES).default("microphone"),
   /** ALSA device for arecord (-D) or sox (AUDIODEV). */
   device: text(256).default("default"),
   recorder: z.enum(["arecord", "sox"]).default("arecord"),
@@ -92,6 +95,8 @@ const audioFields = {
   channels: whole().min(1, { error: "must be >= 1" }).max(32, { error: "must be <= 32" }).default(1),
   /** Input file for source "file". */
   file: filePath.optional(),
+  /** For source "command": a shell command writing raw s16le (sampleRate, channels) to stdout. */
+  command: text(MAX_PATH_CHARS).optional(),
   /** "auto" detects WAV by its RIFF header, anything else is raw s16le. */
   format: z.enum(["auto", "wav", "raw"]).default("auto"),
   /** Pace file/stdin input like a live microphone instead of as fast as the pipeline takes it. */
@@ -99,13 +104,22 @@ const audioFields = {
   restartBackoffMs: backoffSchema.prefault({}),
 };
 
-/** A file source needs its file; reported with the other problems of the object. */
-function requireFile<T extends z.ZodType<{ source?: string; file?: string }>>(schema: T, where: string): T {
-  return schema.refine((a) => !(a.source === "file" && !a.file), {
-    error: `required when ${where}source is file`,
-    path: ["file"],
-    when: () => true,
-  });
+/** A file source needs its file, a command source its command; reported with the object's other problems. */
+function requireFile<T extends z.ZodType<{ source?: string; file?: string; command?: string }>>(
+  schema: T,
+  where: string,
+): T {
+  return schema
+    .refine((a) => !(a.source === "file" && !a.file), {
+      error: `required when ${where}source is file`,
+      path: ["file"],
+      when: () => true,
+    })
+    .refine((a) => !(a.source === "command" && !a.command), {
+      error: `required when ${where}source is command`,
+      path: ["command"],
+      when: () => true,
+    });
 }
 
 const audioSchema = requireFile(z.strictObject(audioFields), "audio.");
@@ -123,6 +137,7 @@ const inputSchema = requireFile(
     sampleRate: audioFields.sampleRate.unwrap().optional(),
     channels: audioFields.channels.unwrap().optional(),
     file: audioFields.file,
+    command: audioFields.command,
     format: audioFields.format.unwrap().optional(),
     realtime: audioFields.realtime.unwrap().optional(),
     restartBackoffMs: backoffSchema.optional(),

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { roomInputs, type VoiceidConfig } from "../config/schema.js";
+import { LIVE_SOURCES, roomInputs, type VoiceidConfig } from "../config/schema.js";
 import { createModelStack, type ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
@@ -252,7 +252,7 @@ export class Daemon implements Component {
       await room.start();
     }
     const lead = this.rooms[0];
-    if (inputs.every((i) => i.audio.source !== "microphone"))
+    if (inputs.every((i) => !LIVE_SOURCES.has(i.audio.source)))
       void Promise.all(this.rooms.map((r) => r.ended)).then(() => this.endedResolve());
 
     if (config.wyoming.enabled) {

@@ -413,11 +413,11 @@ describe("inputs: several microphones in one daemon", () => {
       ].join("\n"),
     );
     expect(await problemsOf(load({ configPath: path }))).toEqual([
-      'inputs[2].source: required (one of "microphone", "file", "stdin")',
+      'inputs[2].source: required (one of "microphone", "command", "file", "stdin")',
       'inputs[3].sampleRat: unknown key (did you mean "sampleRate"?)',
       "inputs[3].file: required when source is file",
       "inputs[6].room: required",
-      'inputs[7].source: must be one of "microphone", "file", "stdin", got "radio"',
+      'inputs[7].source: must be one of "microphone", "command", "file", "stdin", got "radio"',
       'inputs[1].room: must differ from inputs[0].room (both are the topic level "living_room")',
       "inputs[5].source: only one input can read stdin (inputs[4] does)",
     ]);

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,6 +66,20 @@ async function start(configFile: string, dataDir: string): Promise<DaemonProcess
   const daemon = await spawnDaemon({ mqttUrl: broker.url, configFile, input: null, dataDir });
   daemons.push(daemon);
   return daemon;
+}
+
+/** Silence at the pace of a microphone; the loop ends when its reader is gone (head fails on the pipe). */
+const OFFICE_STREAM = "VOICEID_TEST_OFFICE=1; while head -c 3200 /dev/zero; do sleep 0.1; done";
+
+/** Processes running the office's command. */
+async function officeStreams(): Promise<number> {
+  let n = 0;
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes("VOICEID_TEST_OFFICE=1")) n++;
+  }
+  return n;
 }
 
 interface InputHealth {
@@ -195,9 +210,10 @@ describe("one daemon, several inputs", () => {
 
   it("one switch for the daemon: off from one room's switch mutes every input, on from the API resumes all", async () => {
     const silence = file("silence.wav", encodePcm16Wav(new Float32Array(120 * SAMPLE_RATE), SAMPLE_RATE));
+    // The office's is a live stream from a command (as ffmpeg would give a camera's): silence, paced.
     const config = configWith("two-rooms.yaml", [
       `{ room: Hall, source: file, file: ${silence} }`,
-      `{ room: Office, source: file, file: ${silence} }`,
+      `{ room: Office, source: command, command: "${OFFICE_STREAM}" }`,
     ]);
     const recorder = await MqttRecorder.start(broker.url, ["voiceid/hall/#", "voiceid/office/#"]);
     recorders.push(recorder);
@@ -220,6 +236,8 @@ describe("one daemon, several inputs", () => {
     );
     expect(muted.listening.listening).toBe(false);
     expect(muted.components.audio.state).toBe("disabled");
+    // Muted, the office's command is stopped: nothing is captured.
+    expect(await officeStreams()).toBe(0);
     for (const room of ["hall", "office"])
       await recorder.waitUntil(
         () =>
@@ -241,6 +259,7 @@ describe("one daemon, several inputs", () => {
       "both inputs running again",
     );
     expect(resumed.listening.listening).toBe(true);
+    expect(await officeStreams()).toBeGreaterThan(0);
     // The page shows every input, by room, in a real browser.
     const browser = await openBrowser(
       daemon.httpUrl,
@@ -278,7 +297,9 @@ describe("one daemon, several inputs", () => {
     expect(run.stderr).toContain(
       'inputs[1].room: must differ from inputs[0].room (both are the topic level "kitchen")',
     );
-    expect(run.stderr).toContain('inputs[2].source: required (one of "microphone", "file", "stdin")');
+    expect(run.stderr).toContain(
+      'inputs[2].source: required (one of "microphone", "command", "file", "stdin")',
+    );
     const both = await runVoiceid(
       path.join(dir, "bad"),
       "run",
