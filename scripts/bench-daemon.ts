@@ -23,6 +23,7 @@ import { sharedAudio } from "../test/helpers/paths.js";
 import {
   concatenate,
   enrolSpeakers,
+  lowNoise,
   percentile,
   procCpuSeconds,
   procRssMb,
@@ -32,7 +33,6 @@ import {
   sleep,
   wavParts,
 } from "./bench/live.js";
-import { mulberry32 } from "./bench/prng.js";
 import {
   COMMON_BENCH_OPTIONS,
   librispeechFiles,
@@ -101,15 +101,6 @@ function parseOptions(): Options | null {
 
 // ---------------------------------------------------------------------------------------------------------
 // Audio
-
-/** White noise at about -60 dBFS RMS: a quiet room through a cheap microphone. */
-function lowNoise(seconds: number, seed: number): Float32Array {
-  const random = mulberry32(seed);
-  const out = new Float32Array(Math.round(seconds * SAMPLE_RATE));
-  const amplitude = 0.001 * Math.sqrt(3); // uniform in [-a, a] has RMS a / sqrt(3)
-  for (let i = 0; i < out.length; i++) out[i] = (2 * random() - 1) * amplitude;
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The daemon under test, the broker and a subscriber

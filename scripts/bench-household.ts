@@ -4,7 +4,9 @@
  *       some deleted; after every edit, the time until all three nodes' APIs show the same thing;
  *   (b) bytes per person the broker retains (sealed records);
  *   (c) partition: one node stopped, random edits (renames, deletes of people it knows, new people) on the
- *       others, the node restarted: the time until it agrees, and whether any deleted person came back.
+ *       others, the node restarted: the time until it agrees, and whether any deleted person came back;
+ *   (d) several inputs: 4 rooms from files in one daemon against 4 daemons, CPU and RSS, all quiet and
+ *       two talking (scripts/bench/several-inputs.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -27,6 +29,7 @@ import {
   requireModels,
   runMain,
 } from "./bench/setup.js";
+import { measureSeveralInputs, severalInputsReport } from "./bench/several-inputs.js";
 import { fixed, formatTable, heading, verdict } from "./bench/table.js";
 
 const GOAL_P95_MS = 1000;
@@ -35,6 +38,8 @@ const USAGE = `usage: npm run bench:household -- [options]
   --people N     people enrolled (default 20)
   --samples N    samples per person (default 5)
   --edits N      edits during the partition (default 50)
+  --input-seconds N  seconds measured per run of the several-inputs phase (default 30)
+  --inputs-only  only the several-inputs phase (d); --no-inputs: all but it
   --json         print one JSON object instead of tables`;
 
 interface Node {
@@ -140,6 +145,9 @@ async function main(): Promise<number> {
           people: { type: "string" },
           samples: { type: "string" },
           edits: { type: "string" },
+          "inputs-only": { type: "boolean" },
+          "no-inputs": { type: "boolean" },
+          "input-seconds": { type: "string" },
           ...COMMON_BENCH_OPTIONS,
         },
         strict: true,
@@ -151,10 +159,53 @@ async function main(): Promise<number> {
   const people = numberOption("people", v.people, 20, whole(100), "1-100");
   const samples = numberOption("samples", v.samples, 5, whole(50), "1-50");
   const edits = numberOption("edits", v.edits, 50, whole(1000), "1-1000");
+  const inputSeconds = numberOption("input-seconds", v["input-seconds"], 30, whole(600), "1-600");
   const { modelsDir } = requireModels();
-  const files = librispeechFiles(people);
   const broker = await startMosquitto();
   const dir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-household-"));
+  try {
+    const sync = v["inputs-only"]
+      ? null
+      : await syncPhase({ mqttUrl: broker.url, dir, modelsDir, people, samples, edits });
+    const inputs = v["no-inputs"]
+      ? null
+      : await measureSeveralInputs({
+          dir,
+          modelsDir,
+          mqttUrl: broker.url,
+          files: librispeechFiles(8),
+          seconds: inputSeconds,
+        });
+    const pass = (sync?.pass ?? true) && (inputs?.pass ?? true);
+    if (v.json) {
+      process.stdout.write(
+        `${JSON.stringify({ machine: machineInfo(), sync: sync?.result, inputs }, null, 2)}\n`,
+      );
+      return pass ? 0 : 1;
+    }
+    if (sync) process.stdout.write(sync.report);
+    if (inputs) process.stdout.write(severalInputsReport(inputs));
+    process.stdout.write(
+      `load average during the run: ${os.loadavg()[1].toFixed(1)} (5 min) on ${os.cpus().length} cores\n`,
+    );
+    return pass ? 0 : 1;
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** (a)-(c): three daemons sharing a household; returns the figures and their report. */
+async function syncPhase(o: {
+  mqttUrl: string;
+  dir: string;
+  modelsDir: string;
+  people: number;
+  samples: number;
+  edits: number;
+}): Promise<{ result: object; report: string; pass: boolean }> {
+  const { mqttUrl, dir, modelsDir, people, samples, edits } = o;
+  const files = librispeechFiles(people);
   const env = {
     VOICEID__HOUSEHOLD__SHARE: "true",
     VOICEID_HOUSEHOLD_KEY: newHouseholdKey(),
@@ -164,7 +215,7 @@ async function main(): Promise<number> {
   const start = async (name: string, room: string, port?: number): Promise<Node> => {
     const dataDir = path.join(dir, name);
     const p = port ?? (await freePort());
-    const daemon = await startServiceDaemon({ dataDir, modelsDir, mqttUrl: broker.url, room, env, port: p });
+    const daemon = await startServiceDaemon({ dataDir, modelsDir, mqttUrl: mqttUrl, room, env, port: p });
     return { name, room, dataDir, port: p, daemon };
   };
   try {
@@ -188,7 +239,7 @@ async function main(): Promise<number> {
         times.enrol.push(await untilEveryNode(nodes, id, (p) => p?.samples === j + 1, "a new sample"));
       }
     }
-    const sizes = await retainedBytes(broker.url);
+    const sizes = await retainedBytes(mqttUrl);
     const personBytes = [...sizes].filter(([t]) => t.includes("/person/")).map(([, n]) => n);
     const bytesPerPerson = personBytes.reduce((a, b) => a + b, 0) / Math.max(1, personBytes.length);
 
@@ -246,7 +297,6 @@ async function main(): Promise<number> {
     const all = [...times.enrol, ...times.rename, ...times.delete];
     const p95 = percentile(all, 0.95) ?? Number.POSITIVE_INFINITY;
     const result = {
-      machine: machineInfo(),
       people,
       samples,
       agreementMs: Object.fromEntries(
@@ -265,14 +315,8 @@ async function main(): Promise<number> {
       },
       goals: { p95Ms: GOAL_P95_MS, pass: p95 <= GOAL_P95_MS && agree && resurrected.length === 0 },
     };
-    if (v.json) {
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return 0;
-    }
-    process.stdout.write(
-      `${heading(`household sync: 3 daemons, ${people} people x ${samples} samples, local mosquitto`)}\n`,
-    );
-    process.stdout.write(
+    const report =
+      `${heading(`household sync: 3 daemons, ${people} people x ${samples} samples, local mosquitto`)}\n` +
       `${formatTable(
         ["edit", "n", "agreement p50 ms", "p95 ms"],
         Object.entries(times).map(([k, t]) => [
@@ -281,24 +325,14 @@ async function main(): Promise<number> {
           fixed(percentile(t, 0.5), 0),
           fixed(percentile(t, 0.95), 0),
         ]),
-      )}\n`,
-    );
-    process.stdout.write(
-      `load average during the run: ${os.loadavg()[1].toFixed(1)} (5 min) on ${os.cpus().length} cores\n` +
-        `\nretained per person (sealed record, ${samples} samples): ${Math.round(bytesPerPerson)} bytes\n`,
-    );
-    process.stdout.write(
-      `partition: ${edits} edits (${partitionDeletes.size} deletes) while C was down; C agreed ${Math.round(catchUpMs)} ms after its restart began; agree: ${agree}; deleted people back: ${resurrected.length}\n`,
-    );
-    process.stdout.write(
-      `\ngoal agreement p95 <= ${GOAL_P95_MS} ms after any edit: ${fixed(p95, 0)} ms ${verdict(result.goals.pass)}\n`,
-    );
-    return result.goals.pass ? 0 : 1;
+      )}\n` +
+      `\nretained per person (sealed record, ${samples} samples): ${Math.round(bytesPerPerson)} bytes\n` +
+      `partition: ${edits} edits (${partitionDeletes.size} deletes) while C was down; C agreed ${Math.round(catchUpMs)} ms after its restart began; agree: ${agree}; deleted people back: ${resurrected.length}\n` +
+      `\ngoal agreement p95 <= ${GOAL_P95_MS} ms after any edit: ${fixed(p95, 0)} ms ${verdict(result.goals.pass)}\n`;
+    return { result, report, pass: result.goals.pass };
   } finally {
     for (const n of nodes) n.daemon.child.kill("SIGTERM");
     await Promise.all(nodes.map((n) => n.daemon.exited));
-    await broker.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -138,8 +138,10 @@ const sendJson = (method, path, body) =>
 
 async function refreshStatus() {
   const res = await fetch("/health");
-  /** @type {{ status: string, encoder: { model: string, provider: string, reason: string } | null, components: Record<string, { state: string, detail?: string }>, household?: Parameters<typeof householdRows>[0] }} */
+  /** @type {{ status: string, encoder: { model: string, provider: string, reason: string } | null, components: Record<string, { state: string, detail?: string }>, inputs?: { room: string, state: string, detail?: string }[], household?: Parameters<typeof householdRows>[0] }} */
   const health = await res.json();
+  const inputs = health.inputs ?? [];
+  rooms = inputs.length;
   const list = $("status");
   const rows = [];
   const names = {
@@ -152,6 +154,18 @@ async function refreshStatus() {
   for (const [key, label] of Object.entries(names)) {
     const c = health.components[key];
     if (!c) continue;
+    if (key === "audio" && inputs.length > 1) {
+      // Several microphones: one row each, by room.
+      for (const input of inputs)
+        rows.push(
+          el("dt", { text: `${label}: ${input.room}` }),
+          el("dd", {
+            text: input.detail ? `${input.state}: ${input.detail}` : input.state,
+            className: input.state === "ok" || input.state === "disabled" ? "state-ok" : "state-bad",
+          }),
+        );
+      continue;
+    }
     const value =
       key === "model" && health.encoder ? `${health.encoder.model} on ${health.encoder.provider}` : c.state;
     const text = c.detail && key !== "model" ? `${value}: ${c.detail}` : value;
@@ -622,6 +636,9 @@ function wireAddPerson() {
 
 // ---- live view ------------------------------------------------------------------------------------
 
+/** How many rooms (inputs) the daemon listens in: with several, the live view says which room. */
+let rooms = 1;
+
 /**
  * @typedef {{ type: string, turnId: number, room?: string, commandId?: number, speakerId: string | null, speaker: string | null, reason: string | null, score: number | null, threshold: number, scores: Record<string, number>, startedAt: string, durationS?: number, nearestSpeaker: string | null, voice?: string | null }} Detection
  * @typedef {import("./timeline.js").Turn} Turn
@@ -654,7 +671,7 @@ function showDetection(d) {
             : "someone not enrolled");
   if (d.type === "stopped" && d.voice) void refreshVoices().catch(() => {});
   const now = $("now");
-  const command = d.commandId === undefined ? "" : " (voice command)";
+  const command = d.commandId === undefined ? (rooms > 1 ? ` in ${d.room}` : "") : " (voice command)";
   if (d.type === "stopped") now.textContent = "Nobody";
   else
     now.textContent = d.speaker

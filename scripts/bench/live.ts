@@ -40,6 +40,15 @@ export function concatenate(files: BenchFile[], seed: number): Stream {
   return { samples, seconds: total / SAMPLE_RATE };
 }
 
+/** White noise at about -60 dBFS RMS: a quiet room through a cheap microphone. */
+export function lowNoise(seconds: number, seed: number): Float32Array {
+  const random = mulberry32(seed);
+  const out = new Float32Array(Math.round(seconds * SAMPLE_RATE));
+  const amplitude = 0.001 * Math.sqrt(3); // uniform in [-a, a] has RMS a / sqrt(3)
+  for (let i = 0; i < out.length; i++) out[i] = (2 * random() - 1) * amplitude;
+  return out;
+}
+
 /** The stream as a WAV file split into its header and its PCM data (what a recorder pipes). */
 export function wavParts(samples: Float32Array): { header: Uint8Array; data: Uint8Array } {
   const wav = encodePcm16Wav(samples, SAMPLE_RATE);
@@ -92,9 +101,12 @@ export class Subscriber {
   }
 }
 
-/** user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux). */
-export function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+/**
+ * user + system CPU seconds of a process, from /proc/<pid>/stat (clock ticks of 1/100 s on Linux); with
+ * `mainThread`, of its main thread alone (the event loop, where JavaScript runs).
+ */
+export function procCpuSeconds(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
@@ -154,10 +166,13 @@ export async function startServiceDaemon(options: {
   env?: NodeJS.ProcessEnv;
   /** A fixed HTTP port (a restarted daemon keeps its address); default a random one. */
   port?: number;
+  /** What `run` listens to: default `--input -` (stdin); e.g. `--config FILE` listing inputs. */
+  input?: readonly string[];
 }): Promise<ServiceDaemon> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
   const port = options.port ?? 20_000 + Math.floor(Math.random() * 20_000);
-  const args = [...serviceNodeFlags(root), options.entry ?? shippedEntry(root), "run", "--input", "-"];
+  const input = options.input ?? ["--input", "-"];
+  const args = [...serviceNodeFlags(root), options.entry ?? shippedEntry(root), "run", ...input];
   const child = spawn(process.execPath, [...args, "--data-dir", options.dataDir], {
     cwd: root,
     stdio: ["pipe", "ignore", "inherit"],

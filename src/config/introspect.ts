@@ -37,8 +37,10 @@ export function schemaAt(schema: z.core.$ZodType, path: readonly PropertyKey[]):
   let node = unwrap(schema);
   for (const key of path) {
     const def = node._zod.def;
-    if (def.type !== "object" || typeof key !== "string" || !Object.hasOwn(def.shape, key)) return undefined;
-    node = unwrap(def.shape[key]);
+    if (def.type === "array" && typeof key === "number") node = unwrap(def.element);
+    else if (def.type !== "object" || typeof key !== "string" || !Object.hasOwn(def.shape, key))
+      return undefined;
+    else node = unwrap(def.shape[key]);
   }
   return node;
 }

@@ -9,7 +9,7 @@ import { createConfigSchema, type VoiceidConfig } from "./schema.js";
 
 /** One thing wrong with the configuration, located by key path and by where the value came from. */
 export interface ConfigProblem {
-  /** Dotted key path, e.g. "mqtt.url"; "" for the file as a whole. */
+  /** Key path, e.g. "mqtt.url" or "inputs[1].room"; "" for the file as a whole. */
   path: string;
   message: string;
   /** Where the offending value came from: a file path, an environment variable, "command line". */
@@ -235,8 +235,9 @@ function setPath(raw: Raw, path: string, value: unknown): boolean {
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   let node = raw;
   for (const key of path) {
-    if (!isPlainObject(node)) return undefined;
-    node = node[key as string];
+    if (Array.isArray(node) && typeof key === "number") node = node[key];
+    else if (!isPlainObject(node)) return undefined;
+    else node = node[key as string];
   }
   return node;
 }
@@ -257,13 +258,21 @@ function describeValue(v: unknown): string {
   return String(v);
 }
 
+/** A key path as the user writes it: "mqtt.url", "inputs[1].room". */
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    "",
+  );
+}
+
 function describeIssue(
   schema: z.core.$ZodType,
   raw: Raw,
   issue: z.core.$ZodIssue,
   origins: Map<string, string>,
 ): ConfigProblem[] {
-  const dotted = issue.path.map(String).join(".");
+  const dotted = keyPath(issue.path);
   const sourceOf = (path: string): string | undefined => {
     for (let p = path; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
       const origin = origins.get(p);
@@ -291,14 +300,15 @@ function describeIssue(
       const message = value === undefined ? "required" : `expected ${expected}, got ${describeValue(value)}`;
       return [{ path: dotted, message, source: sourceOf(dotted) }];
     }
-    case "invalid_value":
-      return [
-        {
-          path: dotted,
-          message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeValue(valueAt(raw, issue.path))}`,
-          source: sourceOf(dotted),
-        },
-      ];
+    case "invalid_value": {
+      const value = valueAt(raw, issue.path);
+      const values = issue.values.map((v) => JSON.stringify(v)).join(", ");
+      const message =
+        value === undefined
+          ? `required (one of ${values})`
+          : `must be one of ${values}, got ${describeValue(value)}`;
+      return [{ path: dotted, message, source: sourceOf(dotted) }];
+    }
     default:
       return [{ path: dotted, message: issue.message, source: sourceOf(dotted) }];
   }

@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { ENCODER_IDS } from "../embedding/encoder.js";
+import { slugify } from "../mqtt/topics.js";
 import { WYOMING_MODES } from "../wyoming/command.js";
 
 /**
@@ -11,6 +12,9 @@ import { WYOMING_MODES } from "../wyoming/command.js";
  */
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const AUDIO_SOURCES = ["microphone", "command", "file", "stdin"] as const;
+/** Sources that run until stopped (muting stops them); files and stdin end. */
+export const LIVE_SOURCES: ReadonlySet<string> = new Set(["microphone", "command"]);
 const MQTT_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
 
 /** Default data directory: $VOICEID_DATA_DIR, else $XDG_DATA_HOME/voiceid, else ~/.local/share/voiceid. */
@@ -76,32 +80,110 @@ const backoffSchema = z
     when: () => true,
   });
 
-const audioSchema = z
-  .strictObject({
-    /** Where audio comes from: the live microphone, a file, or standard input. */
-    source: z.enum(["microphone", "file", "stdin"]).default("microphone"),
-    /** ALSA device for arecord (-D) or sox (AUDIODEV). */
-    device: text(256).default("default"),
-    recorder: z.enum(["arecord", "sox"]).default("arecord"),
-    /** Capture rate of the recorder (and of raw file/stdin input); converted to 16 kHz internally. */
-    sampleRate: whole()
-      .min(8000, { error: "must be >= 8000" })
-      .max(192_000, { error: "must be <= 192000" })
-      .default(16_000),
-    channels: whole().min(1, { error: "must be >= 1" }).max(32, { error: "must be <= 32" }).default(1),
-    /** Input file for source "file". */
-    file: filePath.optional(),
-    /** "auto" detects WAV by its RIFF header, anything else is raw s16le. */
-    format: z.enum(["auto", "wav", "raw"]).default("auto"),
-    /** Pace file/stdin input like a live microphone instead of as fast as the pipeline takes it. */
-    realtime: z.boolean().default(false),
-    restartBackoffMs: backoffSchema.prefault({}),
-  })
-  .refine((a) => !(a.source === "file" && !a.file), {
-    error: "required when audio.source is file",
-    path: ["file"],
-    when: () => true,
-  });
+/** How audio is captured and decoded: shared by `audio:` and every item of `inputs:`. */
+const audioFields = {
+  /** Where audio comes from: the live microphone, a command's output (a network stream), a file, or stdin. */
+  source: z.enum(AUDIO_SOURCES).default("microphone"),
+  /** ALSA device for arecord (-D) or sox (AUDIODEV). */
+  device: text(256).default("default"),
+  recorder: z.enum(["arecord", "sox"]).default("arecord"),
+  /** Capture rate of the recorder (and of raw file/stdin input); converted to 16 kHz internally. */
+  sampleRate: whole()
+    .min(8000, { error: "must be >= 8000" })
+    .max(192_000, { error: "must be <= 192000" })
+    .default(16_000),
+  channels: whole().min(1, { error: "must be >= 1" }).max(32, { error: "must be <= 32" }).default(1),
+  /** Input file for source "file". */
+  file: filePath.optional(),
+  /** For source "command": a shell command writing raw s16le (sampleRate, channels) to stdout. */
+  command: text(MAX_PATH_CHARS).optional(),
+  /** "auto" detects WAV by its RIFF header, anything else is raw s16le. */
+  format: z.enum(["auto", "wav", "raw"]).default("auto"),
+  /** Pace file/stdin input like a live microphone instead of as fast as the pipeline takes it. */
+  realtime: z.boolean().default(false),
+  restartBackoffMs: backoffSchema.prefault({}),
+};
+
+/** A file source needs its file, a command source its command; reported with the object's other problems. */
+function requireFile<T extends z.ZodType<{ source?: string; file?: string; command?: string }>>(
+  schema: T,
+  where: string,
+): T {
+  return schema
+    .refine((a) => !(a.source === "file" && !a.file), {
+      error: `required when ${where}source is file`,
+      path: ["file"],
+      when: () => true,
+    })
+    .refine((a) => !(a.source === "command" && !a.command), {
+      error: `required when ${where}source is command`,
+      path: ["command"],
+      when: () => true,
+    });
+}
+
+const audioSchema = requireFile(z.strictObject(audioFields), "audio.");
+
+/**
+ * One room of a daemon with several microphones: its name, and how its audio comes, keyed as in `audio:`.
+ * The source is required; keys left out take `audio:`'s values (recorder, sampleRate, realtime, ...).
+ */
+const inputSchema = requireFile(
+  z.strictObject({
+    room: text(MAX_ROOM_CHARS),
+    source: audioFields.source.unwrap(),
+    device: audioFields.device.unwrap().optional(),
+    recorder: audioFields.recorder.unwrap().optional(),
+    sampleRate: audioFields.sampleRate.unwrap().optional(),
+    channels: audioFields.channels.unwrap().optional(),
+    file: audioFields.file,
+    command: audioFields.command,
+    format: audioFields.format.unwrap().optional(),
+    realtime: audioFields.realtime.unwrap().optional(),
+    restartBackoffMs: backoffSchema.optional(),
+  }),
+  "",
+);
+
+/** At most this many rooms in one daemon: each costs a VAD and a pipeline (see README, "several inputs"). */
+const MAX_INPUTS = 16;
+
+const inputsSchema = z
+  .array(inputSchema)
+  .min(1, { error: "must list at least one input (or leave inputs out and use room and audio)" })
+  .max(MAX_INPUTS, { error: `must list at most ${MAX_INPUTS} inputs` })
+  .superRefine(
+    (inputs, ctx) => {
+      // Each room is a device and a topic level: two rooms with one slug would publish on each other's topics.
+      if (!Array.isArray(inputs)) return; // reported as not a list
+      const seen = new Map<string, number>();
+      let stdin = -1;
+      inputs.forEach((input, i) => {
+        if (typeof input?.room === "string") {
+          const slug = slugify(input.room);
+          const first = seen.get(slug);
+          if (first === undefined) seen.set(slug, i);
+          else
+            ctx.addIssue({
+              code: "custom",
+              path: [i, "room"],
+              message: `must differ from inputs[${first}].room (both are the topic level "${slug}")`,
+            });
+        }
+        if (input?.source === "stdin") {
+          if (stdin >= 0)
+            ctx.addIssue({
+              code: "custom",
+              path: [i, "source"],
+              message: `only one input can read stdin (inputs[${stdin}] does)`,
+            });
+          else stdin = i;
+        }
+      });
+      // Also when an item has other problems: every error is listed at once.
+    },
+    { when: () => true },
+  );
 
 const vadSchema = z
   .strictObject({
@@ -378,6 +460,11 @@ const householdSchema = z
 export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
   return z.strictObject({
     room: text(MAX_ROOM_CHARS).default("default"),
+    /**
+     * Several microphones in one daemon, one room each (instead of room + audio.source): they share the
+     * models, the registry and the MQTT connection. Unset: one input, `room` heard through `audio`.
+     */
+    inputs: inputsSchema.optional(),
     dataDir: filePath.default(() => defaultDataDir(env)),
     /** Unset: the models code resolves its default (env VOICEID_MODELS_DIR, else <install dir>/models). */
     modelsDir: filePath.optional(),
@@ -409,6 +496,25 @@ export type VoiceidConfig = z.output<typeof configSchema>;
 /** What a YAML file may contain: every key optional. */
 export type VoiceidConfigInput = z.input<typeof configSchema>;
 export type AudioConfig = VoiceidConfig["audio"];
+export type InputConfig = NonNullable<VoiceidConfig["inputs"]>[number];
+
+/** One room of the daemon: its name and how its audio is captured. */
+export interface RoomInput {
+  room: string;
+  audio: AudioConfig;
+}
+
+/**
+ * The daemon's rooms: every item of `inputs`, keys it leaves out taken from `audio`; without `inputs`, the
+ * one room `room` heard through `audio` (the configuration of a single microphone).
+ */
+export function roomInputs(config: Pick<VoiceidConfig, "room" | "audio" | "inputs">): RoomInput[] {
+  if (!config.inputs) return [{ room: config.room, audio: config.audio }];
+  return config.inputs.map(({ room, ...audio }) => {
+    const own = Object.fromEntries(Object.entries(audio).filter(([, v]) => v !== undefined));
+    return { room, audio: { ...config.audio, ...own } as AudioConfig };
+  });
+}
 export type VadConfig = VoiceidConfig["vad"];
 export type IdentificationConfig = VoiceidConfig["identification"];
 export type HardwareConfig = VoiceidConfig["hardware"];

@@ -6,7 +6,7 @@ import {
   type EndListener,
   SourceEmitter,
 } from "../audio/sources/source.js";
-import type { AudioConfig } from "../config/schema.js";
+import { type AudioConfig, LIVE_SOURCES } from "../config/schema.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
 import { AsyncMutex } from "../util/mutex.js";
@@ -16,8 +16,8 @@ export interface AudioInputStatus extends Omit<AudioSourceStatus, "state"> {
 }
 
 /**
- * The daemon's audio input: the configured source, which can be muted. Muting a microphone stops the
- * recorder (nothing is captured) and unmuting starts a fresh one; a file or stdin cannot be paused and
+ * The daemon's audio input: the configured source, which can be muted. Muting a microphone (or a command)
+ * stops the recorder (nothing is captured) and unmuting starts a fresh one; a file or stdin cannot be paused and
  * resumed, so while muted its audio is read and thrown away, never processed.
  */
 export class AudioInput implements Component {
@@ -67,8 +67,8 @@ export class AudioInput implements Component {
       if (muted === this.muted) return;
       this.muted = muted;
       if (!this.running) return;
-      // Only a microphone stops: a file or stdin keeps being read and its audio is dropped (see above).
-      if (muted && this.config.source === "microphone") await this.close();
+      // Only a live source stops: a file or stdin keeps being read and its audio is dropped (see above).
+      if (muted && LIVE_SOURCES.has(this.config.source)) await this.close();
       else if (!muted && !this.source) await this.open();
     });
   }

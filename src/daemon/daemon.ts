@@ -1,10 +1,9 @@
 import type { Readable } from "node:stream";
-import type { VoiceidConfig } from "../config/schema.js";
+import { LIVE_SOURCES, roomInputs, type VoiceidConfig } from "../config/schema.js";
 import { createModelStack, type ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
 import { Identifier } from "../enrolment/identifier.js";
 import { reEmbedMissing, SimulatedRoomsCatchUp } from "../enrolment/re-embed.js";
-import { RoomLearner } from "../enrolment/room-learner.js";
 import { loadHouseholdKey } from "../household/crypto.js";
 import { HouseholdPresence } from "../household/presence.js";
 import { HouseholdSync } from "../household/sync.js";
@@ -12,31 +11,29 @@ import { createHttpApp } from "../http/app.js";
 import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
-import type { Decision } from "../identify/decision.js";
-import { commandIdentifierOptions, liveIdentifierOptions, segmenterOptions } from "../identify/options.js";
-import type { EndedTurn } from "../identify/speaker-tracker.js";
+import { commandIdentifierOptions, segmenterOptions } from "../identify/options.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
 import { MqttConnection } from "../mqtt/connection.js";
-import { availabilityWill, HomeAssistantPublisher } from "../mqtt/home-assistant.js";
-import { buildTopics, slugify, speechEventPayload, type TimedDecision } from "../mqtt/topics.js";
+import { availabilityWill } from "../mqtt/home-assistant.js";
+import { buildTopics, slugify } from "../mqtt/topics.js";
 import { SpeakerRegistry } from "../registry/registry.js";
 import { Timeline } from "../timeline/timeline.js";
 import type { Component } from "../util/lifecycle.js";
 import { type LoggedProblem, type Logger, observeProblems } from "../util/log.js";
 import { AsyncMutex } from "../util/mutex.js";
-import { IgnoredVoiceGate } from "../voices/ignored-voice-gate.js";
 import { voiceGroupingPolicy } from "../voices/voice-groups.js";
-import { CLIP_SECONDS, UnknownVoiceStore } from "../voices/voice-store.js";
+import { UnknownVoiceStore } from "../voices/voice-store.js";
 import type { VoiceCommand } from "../wyoming/command.js";
 import { CommandLog } from "../wyoming/command-log.js";
 import { WyomingProxy } from "../wyoming/proxy.js";
-import { AudioInput } from "./audio-input.js";
 import { healthReport } from "./health.js";
 import { ListeningState } from "./listening.js";
 import { LiveAudioTap } from "./live-audio-tap.js";
+import { Room } from "./room.js";
 import { ServiceNotifier } from "./service-notifier.js";
-import { SpeechPipeline } from "./speech-pipeline.js";
 
+/** A node's room on the household's wire is at most this long (src/household/wire.ts). */
+const HOUSEHOLD_ROOM_CHARS = 256;
 /** How often the diagnostic entities are refreshed (only changes are published). */
 const DIAGNOSTICS_INTERVAL_MS = 5000;
 
@@ -59,16 +56,17 @@ export class Daemon implements Component {
     mqtt: () => this.mqtt?.status() ?? null,
     encoder: () => this.models?.encoderReport ?? null,
     listening: () => this.listeningState?.listening ?? true,
-    audioRestarts: () => this.input?.status().restarts ?? 0,
+    audioRestarts: () => this.rooms.reduce((n, room) => n + (room.status()?.audio.restarts ?? 0), 0),
+    inputs: () =>
+      this.roomStatuses().map((s) => ({ room: s.room, state: s.audio.state, restarts: s.audio.restarts })),
     household: () => this.household?.status() ?? null,
   });
   private readonly detections: DetectionHub;
   private readonly log: Logger;
   private started: Component[] = [];
-  private input: AudioInput | null = null;
-  private pipeline: SpeechPipeline | null = null;
+  /** One per input, in the configured order; the first carries the voice command entities. */
+  private rooms: Room[] = [];
   private mqtt: MqttConnection | null = null;
-  private homeAssistant: HomeAssistantPublisher | null = null;
   private household: HouseholdSync | null = null;
   private presence: HouseholdPresence | null = null;
   private listeningState: ListeningState | null = null;
@@ -79,13 +77,11 @@ export class Daemon implements Component {
   private models: ModelStack | null = null;
   private registry: SpeakerRegistry | null = null;
   private http: RunningHttpServer | null = null;
-  private streamStartedAt: number | null = null;
   private wyoming: WyomingProxy | null = null;
-  private ignoredGate: IgnoredVoiceGate | null = null;
   private commandLog: CommandLog | null = null;
   private stopping: Promise<void> | null = null;
   private endedResolve!: () => void;
-  /** Resolves when a finite input (file, stdin) has ended and its last segment was reported. */
+  /** Resolves when every input is finite (file, stdin) and all have ended, their last turns reported. */
   readonly inputEnded: Promise<void> = new Promise((r) => {
     this.endedResolve = r;
   });
@@ -133,8 +129,6 @@ export class Daemon implements Component {
     await this.startComponent(models);
     const encoder = models.encoder;
     this.models = models;
-    const streamVad = models.streamVad();
-    await this.startComponent(streamVad);
 
     // After a change of encoder, enrolled people are recognised again from their kept clips.
     await reEmbedMissing(registry, models.extractor, log.child("re-embed"), false);
@@ -153,19 +147,12 @@ export class Daemon implements Component {
       defaultThreshold: threshold,
       identifier,
     });
-    const learner = config.identification.learn
-      ? new RoomLearner({
-          registry,
-          candidates: () => identifier.candidates(),
-          modelId: encoder.modelId,
-          defaultThreshold: threshold,
-          room: config.room,
-          listening: () => listening.listening,
-          logger: log.child("learning"),
-          onLearned: () => this.metrics.learned.inc(),
-        })
-      : null;
-    if (learner) await this.startComponent(learner);
+    const inputs = roomInputs(config);
+    // The household knows this node by its rooms (bounded like any room name on the wire).
+    const nodeRoom = householdRoomLabel(inputs.map((i) => i.room));
+    // One connection for every room; its last will is the first room's availability, which every
+    // other room's device needs too (see HomeAssistantPublisher), so a crash makes them all unavailable.
+    const will = availabilityWill(buildTopics(config.mqtt.baseTopic, inputs[0].room));
 
     // Voices nobody enrolled, grouped as they come, to be named or ignored later.
     const voices = config.unknownVoices.enabled
@@ -180,11 +167,7 @@ export class Daemon implements Component {
           logger: log.child("voices"),
         })
       : null;
-    if (voices) {
-      await this.startComponent(voices);
-
-      this.ignoredGate = new IgnoredVoiceGate(() => voices.ignoredCandidates().length > 0);
-    }
+    if (voices) await this.startComponent(voices);
     // The people, and the voices the household ignores (matched like people, never named).
     const candidates = voices
       ? () => {
@@ -195,26 +178,16 @@ export class Daemon implements Component {
 
     if (config.mqtt.enabled) {
       const m = config.mqtt;
-      const topics = buildTopics(m.baseTopic, config.room);
       const connection = new MqttConnection({
         url: m.url,
         username: m.username,
         password: m.password,
         tls: m.tls,
         clientId: m.clientId,
-        clientIdPrefix: `voiceid-${slugify(config.room)}`,
-        will: availabilityWill(topics),
+        clientIdPrefix: `voiceid-${slugify(inputs[0].room)}`,
+        will,
         reconnectMinMs: m.reconnectMinMs,
         reconnectMaxMs: m.reconnectMaxMs,
-        logger: log,
-      });
-      const homeAssistant = new HomeAssistantPublisher({
-        connection,
-        topics,
-        discoveryPrefix: m.discoveryPrefix,
-        haStatusTopic: m.haStatusTopic,
-        softwareVersion: this.options.version,
-        commands: config.wyoming.enabled,
         logger: log,
       });
       const presence = config.household.presence
@@ -226,24 +199,13 @@ export class Daemon implements Component {
             logger: log,
           })
         : null;
-      const publishSpeakers = () => {
-        const speakers = registry.list().map((s) => ({ id: s.id, name: s.name }));
-        homeAssistant.setSpeakers(speakers);
-        presence?.setSpeakers(speakers);
-      };
+      const publishSpeakers = () =>
+        presence?.setSpeakers(registry.list().map((s) => ({ id: s.id, name: s.name })));
       publishSpeakers();
       registry.onChange(publishSpeakers);
-      homeAssistant.setListening(listening.listening);
-      homeAssistant.onListeningCommand((on) => {
-        void this.setListening(on, "Home Assistant").catch((err: unknown) =>
-          log.error("cannot switch listening", { error: err instanceof Error ? err.message : String(err) }),
-        );
-      });
       // The broker being down is not fatal: the connection retries in the background.
       await this.startComponent(connection);
-      await this.startComponent(homeAssistant);
       this.mqtt = connection;
-      this.homeAssistant = homeAssistant;
       if (presence) {
         await this.startComponent(presence);
         this.presence = presence;
@@ -254,7 +216,7 @@ export class Daemon implements Component {
           connection,
           baseTopic: m.baseTopic,
           key: householdKey,
-          room: config.room,
+          room: nodeRoom,
           version: this.options.version ?? "unknown",
           logger: log,
           shareClips: config.household.shareClips,
@@ -295,31 +257,45 @@ export class Daemon implements Component {
     // A voice forgotten on request leaves the timeline too (one named stays: its bars are history).
     voices?.onForgotten((id) => timeline.forget((turn) => turn.voice === id));
 
-    const clipSamples = CLIP_SECONDS * 16_000;
-    const pipeline: SpeechPipeline = new SpeechPipeline({
-      vad: streamVad,
-      quietGate: config.vad.quietGate ? {} : false,
-      encoder,
+    const multi = inputs.length > 1;
+    const shared = {
+      config,
+      models,
+      registry,
+      identifier,
       candidates,
-      ...(voices
-        ? {
-            voices: voices.forRoom(
-              config.room,
-              config.unknownVoices.keepClips
-                ? (t) => pipeline.recentAudio(Math.max(t.start, t.end - clipSamples), t.end)
-                : undefined,
-            ),
-          }
-        : {}),
-      segmenter: segmenterOptions(config.vad),
-      identification: liveIdentifierOptions(config.identification, threshold, encoder.modelId),
-      onDecision: (d) => this.report(d),
-      ...(learner ? { onTurnEnded: (turn: EndedTurn) => learner.consider(turn) } : {}),
-      onTiming: (stage, seconds) => this.metrics.stageSeconds.observe({ stage }, seconds),
-      logger: log.child("pipeline"),
-    });
-    await this.startComponent(pipeline);
-    this.pipeline = pipeline;
+      voices,
+      connection: this.mqtt,
+      presence: this.presence,
+      detections: this.detections,
+      metrics: this.metrics,
+      listening: () => listening.listening,
+      onListeningCommand: (on: boolean) => {
+        void this.setListening(on, "Home Assistant").catch((err: unknown) =>
+          log.error("cannot switch listening", { error: err instanceof Error ? err.message : String(err) }),
+        );
+      },
+      stdin: this.options.stdin,
+      env: this.options.env,
+      version: this.options.version,
+    };
+    for (const [i, input] of inputs.entries()) {
+      const room = new Room({
+        input,
+        shared,
+        daemonAvailability: will.topic,
+        commands: i === 0 && config.wyoming.enabled,
+        // One room logs as the daemon always has; several say which room a line is about.
+        logger: multi ? log.child(slugify(input.room)) : log,
+      });
+      // Listed before it starts: a room that fails half-way still stops what it started.
+      this.started.push(room);
+      this.rooms.push(room);
+      await room.start();
+    }
+    const lead = this.rooms[0];
+    if (inputs.every((i) => !LIVE_SOURCES.has(i.audio.source)))
+      void Promise.all(this.rooms.map((r) => r.ended)).then(() => this.endedResolve());
 
     if (config.wyoming.enabled) {
       // Voice commands from Home Assistant's pipeline, named with the same models and tracker.
@@ -332,7 +308,7 @@ export class Daemon implements Component {
         candidates: () => identifier.candidates(),
         segmenter: segmenterOptions(config.vad),
         identification: commandIdentifierOptions(config.identification, threshold, encoder.modelId),
-        onDecision: (commandId, d) => this.reportCommandDecision(commandId, d),
+        onDecision: (commandId, d) => lead.reportCommandDecision(commandId, d),
         onCommand: (command) => this.reportCommand(command),
         onTranscript: (command, text) => commandLog.transcribed(command, text),
         logger: log.child("wyoming"),
@@ -341,26 +317,9 @@ export class Daemon implements Component {
       this.wyoming = proxy;
     }
 
-    const input = new AudioInput(
-      config.audio,
-      { logger: log, env: this.options.env, stdin: this.options.stdin },
-      log.child("audio"),
-      !listening.listening,
-    );
-    input.onAudio((chunk) => {
-      this.streamStartedAt ??= Date.now();
-      return pipeline.accept(chunk);
-    });
-    input.onEnd((error) => {
-      if (error) log.error("audio input failed", { error: error.message });
-      else log.info("audio input ended");
-      void pipeline.finish().then(() => this.endedResolve());
-    });
-    await this.startComponent(input);
     // Clips enrolled before simulated rooms (or with an older simulation) get them while it listens.
     if (config.enrolment.simulateRooms)
       await this.startComponent(new SimulatedRoomsCatchUp(registry, models.extractor, log.child("re-embed")));
-    this.input = input;
     if (!listening.listening)
       log.warn("not listening: switched off (POST /api/listening or the switch in Home Assistant)");
 
@@ -371,7 +330,8 @@ export class Daemon implements Component {
         modelId: encoder.modelId,
         defaultThreshold: threshold,
         detections: this.detections,
-        liveAudio: new LiveAudioTap(input),
+        // Recording an enrolment from the daemon's microphone takes the first input's.
+        liveAudio: lead.audioInput ? new LiveAudioTap(lead.audioInput) : null,
         listening: {
           get: () => this.listeningReport(),
           set: async (on: boolean) => {
@@ -415,8 +375,7 @@ export class Daemon implements Component {
     this.diagnosticsTimer.unref();
     log.info("voiceid started", {
       listening: listening.listening,
-      source: config.audio.source,
-      room: config.room,
+      rooms: inputs.map((i) => `${i.room} (${i.audio.source})`).join(", "),
       model: encoder.modelId,
     });
     // Last: systemd (Type=notify) hears READY=1 only now, and stops hearing the watchdog if the loop wedges.
@@ -445,8 +404,7 @@ export class Daemon implements Component {
 
   health() {
     return healthReport({
-      input: this.input,
-      pipeline: this.pipeline,
+      rooms: this.roomStatuses(),
       encoder: this.models?.encoderReport ?? null,
       mqtt: this.mqtt,
       registry: this.registry,
@@ -456,30 +414,24 @@ export class Daemon implements Component {
   }
 
   /**
-   * The mute switch. Off: the microphone's recorder stops, the open turn ends (talking goes OFF), nothing
-   * is processed. On: a fresh recorder and pipeline. Saved before it is applied, so a restart keeps it.
+   * The mute switch, one for the daemon: off stops every room's recorder and ends its open turn (talking
+   * goes OFF), nothing is processed; on gives each a fresh recorder and pipeline. Saved before it is
+   * applied, so a restart keeps it. Whoever says "stop listening" means every microphone.
    */
   setListening(on: boolean, by: string): Promise<void> {
     return this.listeningMutex.run(async () => {
       const state = this.listeningState;
-      const input = this.input;
-      const pipeline = this.pipeline;
-      if (!state || !input || !pipeline || this.stopping) throw new Error("the daemon is not running");
+      if (!state || this.rooms.length === 0 || this.stopping) throw new Error("the daemon is not running");
       if (state.listening === on) return;
       await state.set(on);
-      if (on) {
-        // Stream positions start again at 0 with the fresh pipeline: so does the clock they count from.
-        this.streamStartedAt = null;
-        await pipeline.start();
-        await input.setMuted(false);
-      } else {
-        await input.setMuted(true);
-        await pipeline.stop();
-      }
-      this.homeAssistant?.setListening(on);
+      for (const room of this.rooms) await room.setListening(on);
       this.publishDiagnostics();
       this.log.info(on ? "listening switched on" : "listening switched off", { by });
     });
+  }
+
+  private roomStatuses() {
+    return this.rooms.flatMap((room) => room.status() ?? []);
   }
 
   private listeningReport(): ListeningReport {
@@ -488,12 +440,12 @@ export class Daemon implements Component {
 
   private publishDiagnostics(): void {
     const problem = this.lastProblem;
-    this.homeAssistant?.setDiagnostics({
-      audio: this.input?.status().state ?? "starting",
-      encoder: this.models?.encoder.modelId ?? "none",
-      lastError: problem ? problem.message.slice(0, 255) : null,
-      lastErrorAt: problem ? problem.at.toISOString() : null,
-    });
+    for (const room of this.rooms)
+      room.publishDiagnostics({
+        encoder: this.models?.encoder.modelId ?? "none",
+        lastError: problem ? problem.message.slice(0, 255) : null,
+        lastErrorAt: problem ? problem.at.toISOString() : null,
+      });
   }
 
   private async startComponent(component: Component): Promise<void> {
@@ -501,16 +453,8 @@ export class Daemon implements Component {
     this.started.push(component);
   }
 
-  /** A decision on a command's audio: talking and last heard follow it, marked with the command. */
-  private reportCommandDecision(commandId: number, d: Decision): void {
-    const startedAt = new Date(Date.now() - (d.decidedAtS - d.startS) * 1000);
-    const event: TimedDecision = { ...d, startedAt, commandId };
-    this.homeAssistant?.publishEvent(event);
-    this.detections.publish(speechEventPayload(event, this.options.config.room));
-  }
-
   private reportCommand(command: VoiceCommand): void {
-    this.homeAssistant?.publishCommand(command);
+    this.rooms[0]?.publishCommand(command);
     this.commandLog?.add(command);
     this.log.info(`command ${command.speaker ?? `(${command.reason})`}`, {
       command: command.id,
@@ -520,29 +464,10 @@ export class Daemon implements Component {
       forwarded: command.forwarded,
     });
   }
+}
 
-  private report(d: Decision): void {
-    const base = this.streamStartedAt ?? Date.now();
-    const timed = (x: Decision): TimedDecision => ({ ...x, startedAt: new Date(base + x.startS * 1000) });
-    const event = timed(d);
-    if (d.type === "stopped") {
-      this.metrics.segments.inc();
-      this.metrics.identifications.inc({ outcome: d.speakerId ? "known" : (d.reason ?? "unknown") });
-    }
-    const t0 = performance.now();
-    // An ignored voice (the TV) reaches the event stream and the log only.
-    for (const published of this.ignoredGate ? this.ignoredGate.admit(d) : [d]) {
-      this.homeAssistant?.publishEvent(timed(published));
-    }
-    if (d.speakerId !== null) this.presence?.heard(d.speakerId, this.options.config.room, new Date());
-    this.metrics.stageSeconds.observe({ stage: "publish" }, (performance.now() - t0) / 1000);
-    this.detections.publish(speechEventPayload(event, this.options.config.room));
-    this.log.info(`${d.type} ${d.speaker ?? `(${d.reason})`}`, {
-      turn: d.turnId,
-      ...(d.voice !== null ? { voice: d.voice } : {}),
-      at: Math.round(d.decidedAtS * 100) / 100,
-      score: d.score === null ? null : Math.round(d.score * 1000) / 1000,
-      ...(d.type === "stopped" ? { durationS: Math.round(d.durationS * 100) / 100 } : {}),
-    });
-  }
+/** The rooms of a node as the household sees it: its rooms' names, bounded as a room is on the wire. */
+function householdRoomLabel(rooms: readonly string[]): string {
+  const all = rooms.join(", ");
+  return all.length <= HOUSEHOLD_ROOM_CHARS ? all : `${rooms[0]} and ${rooms.length - 1} more rooms`;
 }

@@ -1,13 +1,20 @@
 import type { HouseholdStatus } from "../household/sync.js";
-import type { ComponentHealth, EncoderReport, HealthReport, ListeningReport } from "../http/deps.js";
+import type {
+  ComponentHealth,
+  ComponentState,
+  EncoderReport,
+  HealthReport,
+  InputHealth,
+  ListeningReport,
+} from "../http/deps.js";
 import type { MqttConnection } from "../mqtt/connection.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
-import type { AudioInput } from "./audio-input.js";
-import type { SpeechPipeline } from "./speech-pipeline.js";
+import type { AudioInputStatus } from "./audio-input.js";
+import type { RoomStatus } from "./room.js";
 
 export interface HealthInputs {
-  input: AudioInput | null;
-  pipeline: SpeechPipeline | null;
+  /** Every room that has started (none while the daemon starts). */
+  rooms: readonly RoomStatus[];
   encoder: EncoderReport | null;
   mqtt: MqttConnection | null;
   registry: SpeakerRegistry | null;
@@ -17,13 +24,19 @@ export interface HealthInputs {
 
 /** One look at every part the user cares about; anything not ok makes /health answer 503. */
 export function healthReport(inputs: HealthInputs): HealthReport {
-  const audio = audioHealth(inputs.input);
-  const pipelineError = inputs.pipeline?.status().lastError ?? null;
-  const vad: ComponentHealth = !inputs.pipeline
-    ? { state: "starting" }
-    : pipelineError
-      ? { state: "ok", detail: `recovered from: ${pipelineError}` }
-      : { state: "ok" };
+  const rooms = inputs.rooms.map(inputHealth);
+  const audio = worstOf(rooms);
+  const pipelineError =
+    inputs.rooms
+      .filter((r) => r.pipeline.lastError !== null)
+      .map((r) => (inputs.rooms.length > 1 ? `${r.room}: ${r.pipeline.lastError}` : r.pipeline.lastError))
+      .join("; ") || null;
+  const vad: ComponentHealth =
+    inputs.rooms.length === 0
+      ? { state: "starting" }
+      : pipelineError
+        ? { state: "ok", detail: `recovered from: ${pipelineError}` }
+        : { state: "ok" };
   const model: ComponentHealth = inputs.encoder
     ? { state: "ok", detail: `${inputs.encoder.model} on ${inputs.encoder.provider}` }
     : { state: "starting" };
@@ -45,12 +58,40 @@ export function healthReport(inputs: HealthInputs): HealthReport {
       ? "down"
       : "degraded";
   const household = inputs.household ? { household: inputs.household } : {};
-  return { status, listening: inputs.listening, encoder: inputs.encoder, components, ...household };
+  return {
+    status,
+    listening: inputs.listening,
+    encoder: inputs.encoder,
+    components,
+    inputs: rooms,
+    ...household,
+  };
 }
 
-function audioHealth(input: AudioInput | null): ComponentHealth {
-  if (!input) return { state: "starting" };
-  const s = input.status();
+/** Worse first: the audio component is the worst of the rooms'. */
+const SEVERITY: Record<ComponentState, number> = { down: 4, degraded: 3, starting: 2, ok: 1, disabled: 0 };
+
+/** One room: the audio component as it was for the one input; several: the worst, naming its room. */
+function worstOf(rooms: readonly InputHealth[]): ComponentHealth {
+  if (rooms.length === 0) return { state: "starting" };
+  if (rooms.length === 1) return componentOf(rooms[0]);
+  const worst = rooms.reduce((a, b) => (SEVERITY[b.state] > SEVERITY[a.state] ? b : a));
+  const problems = rooms.filter((r) => r.state === worst.state && r.detail !== undefined);
+  return problems.length > 0
+    ? { state: worst.state, detail: problems.map((r) => `${r.room}: ${r.detail}`).join("; ") }
+    : { state: worst.state };
+}
+
+function componentOf(room: InputHealth): ComponentHealth {
+  return room.detail === undefined ? { state: room.state } : { state: room.state, detail: room.detail };
+}
+
+function inputHealth(room: RoomStatus): InputHealth {
+  const health = audioHealth(room.audio);
+  return { room: room.room, ...health, audio: room.audio.state, restarts: room.audio.restarts };
+}
+
+function audioHealth(s: AudioInputStatus): ComponentHealth {
   switch (s.state) {
     case "muted":
       return { state: "disabled", detail: "muted: listening is switched off" };

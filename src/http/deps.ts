@@ -49,6 +49,15 @@ import type { EncoderReport } from "../embedding/stack.js";
 
 export type { EncoderReport };
 
+/** One input of the daemon (a room): its audio component, as the source reports it. */
+export interface InputHealth extends ComponentHealth {
+  room: string;
+  /** running | retrying | starting | stopped | ended | muted */
+  audio: string;
+  /** Restarts of its recorder after failures. */
+  restarts: number;
+}
+
 export interface HealthReport {
   /** Household sharing (absent when off): this node, the nodes seen with their rooms, the sync counters. */
   household?: HouseholdStatus;
@@ -64,6 +73,8 @@ export interface HealthReport {
     mqtt: ComponentHealth;
     registry: ComponentHealth;
   };
+  /** Every input (room) of the daemon; `components.audio` is the worst of them. */
+  inputs: InputHealth[];
 }
 
 export interface HttpConfig {

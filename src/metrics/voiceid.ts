@@ -19,6 +19,8 @@ export interface MetricsSources {
   listening?: () => boolean;
   /** Restarts of the live audio source after a failure, counted by the source itself. */
   audioRestarts?: () => number;
+  /** Every input (room) with its audio state and its recorder's restarts. */
+  inputs?: () => ReadonlyArray<{ room: string; state: string; restarts: number }>;
   /** Household sharing's counters and the nodes it heard from; null when sharing is off. */
   household?: () => { recordsIn: number; recordsOut: number; rejected: number; nodes: unknown[] } | null;
 }
@@ -81,6 +83,31 @@ export function createVoiceidMetrics(sources: MetricsSources = {}): VoiceidMetri
     "Restarts of the live audio source after a failure.",
     () => sources.audioRestarts?.() ?? 0,
   );
+  const inputRestarts = new Map<string, number>();
+  new Counter({
+    name: "voiceid_input_restarts_total",
+    help: "Restarts of each input's audio source after a failure, by room.",
+    labelNames: ["room"] as const,
+    registers: [registry],
+    collect() {
+      for (const input of sources.inputs?.() ?? []) {
+        const seen = inputRestarts.get(input.room) ?? 0;
+        this.inc({ room: input.room }, Math.max(0, input.restarts - seen));
+        inputRestarts.set(input.room, Math.max(seen, input.restarts));
+      }
+    },
+  });
+  new Gauge({
+    name: "voiceid_input_running",
+    help: "1 while an input's audio source runs, else 0 (muted, retrying, ended, ...), by room and state.",
+    labelNames: ["room", "state"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const input of sources.inputs?.() ?? [])
+        this.set({ room: input.room, state: input.state }, input.state === "running" ? 1 : 0);
+    },
+  });
   catchUpCounter(
     registry,
     "voiceid_household_records_in_total",

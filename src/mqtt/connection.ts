@@ -113,7 +113,8 @@ export class MqttConnection implements Component {
   private droppedEvents = 0;
   private offlineEvents: QueuedEvent[] = [];
   private readonly connectListeners = new Set<ConnectListener>();
-  private readonly handlers = new Map<string, MessageHandler>();
+  /** Several handlers may follow one topic (every room of a daemon follows Home Assistant's status). */
+  private readonly handlers = new Map<string, Set<MessageHandler>>();
   private readonly filterHandlers = new Map<string, RawMessageHandler>();
 
   constructor(private readonly options: MqttConnectionOptions) {
@@ -185,12 +186,21 @@ export class MqttConnection implements Component {
 
   /** Subscribes to one exact topic, now if connected and again on every reconnect. */
   subscribe(topic: string, handler: MessageHandler): () => void {
-    this.handlers.set(topic, handler);
+    const existing = this.handlers.get(topic);
+    if (existing) {
+      existing.add(handler);
+      return () => this.unsubscribe(topic, handler);
+    }
+    this.handlers.set(topic, new Set([handler]));
     if (this.client && this.connectedNow) this.subscribeOn(this.client, topic);
-    return () => {
-      this.handlers.delete(topic);
-      this.client?.unsubscribe(topic);
-    };
+    return () => this.unsubscribe(topic, handler);
+  }
+
+  private unsubscribe(topic: string, handler: MessageHandler): void {
+    const handlers = this.handlers.get(topic);
+    if (!handlers?.delete(handler) || handlers.size > 0) return;
+    this.handlers.delete(topic);
+    this.client?.unsubscribe(topic);
   }
 
   /** Subscribes to a topic filter ("+" and "#" allowed), now if connected and again on every reconnect. */
@@ -292,12 +302,15 @@ export class MqttConnection implements Component {
           this.recordError(`handling a message on ${topic}`, err);
         }
       }
-      const handler = this.handlers.get(topic);
-      if (!handler) return;
-      try {
-        handler(payload.toString());
-      } catch (err) {
-        this.recordError(`handling a message on ${topic}`, err);
+      const handlers = this.handlers.get(topic);
+      if (!handlers) return;
+      const text = payload.toString();
+      for (const handler of handlers) {
+        try {
+          handler(text);
+        } catch (err) {
+          this.recordError(`handling a message on ${topic}`, err);
+        }
       }
     });
     // Always keep an error listener: an EventEmitter "error" without one would crash the daemon.

@@ -31,6 +31,11 @@ export interface DiscoveryContext {
   softwareVersion?: string;
   /** The Wyoming proxy runs: the voice command entities exist. */
   commands?: boolean;
+  /**
+   * The daemon's availability topic (its connection's last will) when it is not this room's own: a daemon
+   * with several rooms on one connection. The device is available while both topics say online.
+   */
+  daemonAvailability?: string;
 }
 
 export type Platform = "sensor" | "binary_sensor" | "event" | "switch";
@@ -61,9 +66,13 @@ export interface RemovedComponent {
 export interface DeviceDiscoveryPayload {
   dev: { ids: string[]; name: string; mf: string; mdl: string; sw?: string };
   o: { name: string; sw?: string };
-  avty_t: string;
-  pl_avail: string;
-  pl_not_avail: string;
+  /** One availability topic (one room per daemon) ... */
+  avty_t?: string;
+  pl_avail?: string;
+  pl_not_avail?: string;
+  /** ... or the room's and the daemon's, both online (several rooms on one connection). */
+  avty?: Array<{ t: string; pl_avail: string; pl_not_avail: string }>;
+  avty_mode?: "all";
   qos: 0 | 1;
   cmps: Record<string, DiscoveryComponent | RemovedComponent>;
 }
@@ -225,11 +234,24 @@ export function buildDevicePayload(
       ...sw,
     },
     o: { name: "voiceid", ...sw },
-    avty_t: ctx.topics.availability,
-    pl_avail: AVAILABILITY_ONLINE,
-    pl_not_avail: AVAILABILITY_OFFLINE,
+    ...availability(ctx),
     qos: 1,
     cmps: components,
+  };
+}
+
+function availability(
+  ctx: DiscoveryContext,
+): Pick<DeviceDiscoveryPayload, "avty_t" | "avty" | "avty_mode" | "pl_avail" | "pl_not_avail"> {
+  const payloads = { pl_avail: AVAILABILITY_ONLINE, pl_not_avail: AVAILABILITY_OFFLINE };
+  if (ctx.daemonAvailability === undefined || ctx.daemonAvailability === ctx.topics.availability)
+    return { avty_t: ctx.topics.availability, ...payloads };
+  return {
+    avty: [
+      { t: ctx.topics.availability, ...payloads },
+      { t: ctx.daemonAvailability, ...payloads },
+    ],
+    avty_mode: "all",
   };
 }
 

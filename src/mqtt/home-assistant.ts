@@ -38,6 +38,11 @@ export interface HomeAssistantPublisherOptions {
   softwareVersion?: string;
   /** The Wyoming proxy runs: discover the voice command entities and keep their state. */
   commands?: boolean;
+  /**
+   * The connection's last-will topic when it is another room's (several rooms on one connection): the
+   * device needs both online, and stop() says this room's own "offline" (the connection says the other).
+   */
+  daemonAvailability?: string;
   logger: Logger;
 }
 
@@ -81,6 +86,8 @@ export class HomeAssistantPublisher implements Component {
   private readonly log: Logger;
   private readonly connection: MqttConnection;
   private readonly topics: VoiceidTopics;
+  /** This room's availability is not the connection's last will: stop() clears it itself. */
+  private readonly ownAvailability: boolean;
   private unsubscribe: Array<() => void> = [];
 
   private readonly turns = new Map<string, TurnState>();
@@ -110,7 +117,10 @@ export class HomeAssistantPublisher implements Component {
       discoveryPrefix: options.discoveryPrefix ?? DEFAULT_DISCOVERY_PREFIX,
       softwareVersion: options.softwareVersion,
       commands: options.commands,
+      daemonAvailability: options.daemonAvailability,
     });
+    this.ownAvailability =
+      options.daemonAvailability !== undefined && options.daemonAvailability !== options.topics.availability;
     this.commands = options.commands ?? false;
     this.haStatusTopic = validateTopicPrefix(
       options.haStatusTopic ?? DEFAULT_HA_STATUS_TOPIC,
@@ -139,9 +149,12 @@ export class HomeAssistantPublisher implements Component {
   }
 
   async stop(): Promise<void> {
+    const wasStarted = this.unsubscribe.length > 0;
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     this.cancelHaOnlineRepublish();
+    if (wasStarted && this.ownAvailability)
+      this.connection.publishState(this.topics.availability, AVAILABILITY_OFFLINE);
   }
 
   /** One republish for a burst of "online" messages (see HA_ONLINE_QUIET_MS). */

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, redactConfig } from "../../src/config/load.js";
-import { configuredThreshold } from "../../src/config/schema.js";
+import { configuredThreshold, roomInputs } from "../../src/config/schema.js";
 
 const EXAMPLE = new URL("../../config/voiceid.example.yaml", import.meta.url);
 
@@ -384,6 +384,71 @@ describe("loadConfig errors", () => {
         "mqtt.tls: is a section; set its keys instead [VOICEID__MQTT__TLS]",
       ].sort(),
     );
+  });
+});
+
+describe("inputs: several microphones in one daemon", () => {
+  it("without inputs, the one room heard through audio, as before", async () => {
+    const { config } = await load({ env: { VOICEID_ROOM: "Hall", VOICEID_AUDIO_DEVICE: "hw:2" } });
+    expect(config.inputs).toBeUndefined();
+    expect(roomInputs(config)).toEqual([{ room: "Hall", audio: config.audio }]);
+  });
+
+  it("gives every input the audio keys it leaves out", async () => {
+    const path = await yamlFile(
+      "inputs.yaml",
+      [
+        "audio:",
+        "  recorder: sox",
+        "  realtime: true",
+        "inputs:",
+        "  - { room: Kitchen, source: microphone, device: 'plughw:1,0' }",
+        "  - { room: Living Room, source: file, file: /srv/living.wav, realtime: false }",
+      ].join("\n"),
+    );
+    const { config } = await load({ configPath: path });
+    const [kitchen, living] = roomInputs(config);
+    expect(kitchen).toEqual({ room: "Kitchen", audio: { ...config.audio, device: "plughw:1,0" } });
+    expect(living.room).toBe("Living Room");
+    expect(living.audio).toMatchObject({
+      source: "file",
+      file: "/srv/living.wav",
+      recorder: "sox",
+      realtime: false,
+      device: "default",
+    });
+  });
+
+  it("lists every problem of every input at once, by its place in the list", async () => {
+    const path = await yamlFile(
+      "bad-inputs.yaml",
+      [
+        "inputs:",
+        "  - { room: Living Room, source: file, file: /a.wav }",
+        "  - { room: living-room, source: microphone }",
+        "  - { room: Hall }",
+        "  - { room: Attic, source: file, sampleRat: 8000 }",
+        "  - { room: Porch, source: stdin }",
+        "  - { room: Garage, source: stdin }",
+        "  - { source: microphone }",
+        "  - { room: Cellar, source: radio }",
+      ].join("\n"),
+    );
+    expect(await problemsOf(load({ configPath: path }))).toEqual([
+      'inputs[2].source: required (one of "microphone", "command", "file", "stdin")',
+      'inputs[3].sampleRat: unknown key (did you mean "sampleRate"?)',
+      "inputs[3].file: required when source is file",
+      "inputs[6].room: required",
+      'inputs[7].source: must be one of "microphone", "command", "file", "stdin", got "radio"',
+      'inputs[1].room: must differ from inputs[0].room (both are the topic level "living_room")',
+      "inputs[5].source: only one input can read stdin (inputs[4] does)",
+    ]);
+    expect(await problemsOf(load({ configPath: await yamlFile("no-inputs.yaml", "inputs: []\n") }))).toEqual([
+      "inputs: must list at least one input (or leave inputs out and use room and audio)",
+    ]);
+    expect(
+      await problemsOf(load({ configPath: await yamlFile("map.yaml", "inputs: { room: x }\n") })),
+    ).toEqual(["inputs: expected a list, got a mapping"]);
   });
 });
 

@@ -122,7 +122,10 @@ export interface DaemonProcess {
 
 export interface DaemonOptions {
   mqttUrl: string;
-  room: string;
+  /** VOICEID_ROOM; unset with a configuration that lists its inputs. */
+  room?: string;
+  /** The configuration file (default the example configuration). */
+  configFile?: string;
   /** `--input`: "-" (default) reads stdin; null runs on the configured source, the microphone. */
   input?: string | null;
   realtime?: boolean;
@@ -149,13 +152,13 @@ export async function spawnDaemon(options: DaemonOptions): Promise<DaemonProcess
   const dataDir = options.dataDir ?? path.join(dir, "data");
   const port = await freePort();
   const input = options.input === undefined ? "-" : options.input;
-  const args = ["run", "--config", exampleConfig, "--data-dir", dataDir];
+  const args = ["run", "--config", options.configFile ?? exampleConfig, "--data-dir", dataDir];
   if (input !== null) args.push("--input", input);
   if (options.realtime) args.push("--realtime");
   const child = spawn(process.execPath, shippedArgs(...args), {
     cwd: repoRoot,
     env: shippedEnv({
-      VOICEID_ROOM: options.room,
+      ...(options.room !== undefined ? { VOICEID_ROOM: options.room } : {}),
       VOICEID_MQTT_URL: options.mqttUrl,
       VOICEID_HTTP_HOST: "127.0.0.1",
       VOICEID_HTTP_PORT: String(port),

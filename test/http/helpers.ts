@@ -28,6 +28,7 @@ export const OK_HEALTH: HealthReport = {
     mqtt: { state: "ok" },
     registry: { state: "ok" },
   },
+  inputs: [{ room: "default", state: "ok", audio: "running", restarts: 0 }],
 };
 
 /**

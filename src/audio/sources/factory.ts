@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { AudioConfig } from "../../config/schema.js";
 import type { Logger } from "../../util/log.js";
 import { FileSource } from "./file.js";
-import { MicrophoneSource } from "./microphone.js";
+import { CommandSource, MicrophoneSource } from "./microphone.js";
 import { AudioInputError, type AudioSource } from "./source.js";
 import { StdinSource } from "./stdin.js";
 
@@ -23,6 +23,16 @@ export function createAudioSource(audio: AudioConfig, deps: AudioSourceDeps): Au
       return new MicrophoneSource({
         device: audio.device,
         recorder: audio.recorder,
+        sampleRate: audio.sampleRate,
+        channels: audio.channels,
+        restartBackoffMs: audio.restartBackoffMs,
+        env: deps.env,
+        logger,
+      });
+    case "command":
+      if (!audio.command) throw new AudioInputError("audio.command is required when audio.source is command");
+      return new CommandSource({
+        command: audio.command,
         sampleRate: audio.sampleRate,
         channels: audio.channels,
         restartBackoffMs: audio.restartBackoffMs,

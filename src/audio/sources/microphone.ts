@@ -46,7 +46,7 @@ const RECORDERS = { arecord, sox } as const;
  * it rather than dying. Silence is not a failure; nothing watches for it.
  */
 export class MicrophoneSource implements AudioSource {
-  readonly kind = "microphone";
+  readonly kind: "microphone" | "command" = "microphone";
   private readonly emitter: SourceEmitter;
   private child: RecorderProcess | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -54,7 +54,7 @@ export class MicrophoneSource implements AudioSource {
   private started = false;
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly options: MicrophoneSourceOptions) {
+  constructor(protected readonly options: MicrophoneSourceOptions) {
     this.emitter = new SourceEmitter(options.logger);
   }
 
@@ -83,7 +83,8 @@ export class MicrophoneSource implements AudioSource {
     return this.stopping;
   }
 
-  private command(): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+  /** The recorder's command line. */
+  protected command(): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
     const { device, recorder, sampleRate, channels } = this.options;
     const built = RECORDERS[recorder]({
       sampleRate,
@@ -106,11 +107,13 @@ export class MicrophoneSource implements AudioSource {
     if (this.stopping) return;
     this.emitter.setState("starting");
     const { cmd, args, env } = this.command();
-    this.options.logger.debug("starting recorder", { cmd, args });
+    // A configured command may hold credentials (rtsp://user:password@camera): never logged.
+    this.options.logger.debug("starting recorder", { cmd, ...(this.kind === "microphone" ? { args } : {}) });
 
     let child: RecorderProcess;
     try {
-      child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+      // A command runs in a process group of its own: stopping it stops what its shell started too.
+      child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: this.kind === "command" });
     } catch (err) {
       this.recorderEnded(undefined, `cannot start ${cmd}: ${(err as Error).message}`, 0);
       return;
@@ -156,7 +159,9 @@ export class MicrophoneSource implements AudioSource {
       // Spawn failures (ENOENT) may come without 'close'; later errors (kill failed) are followed by it.
       if (child.pid === undefined || err.code === "ENOENT") {
         const hint =
-          err.code === "ENOENT" ? ` (is ${cmd === "arecord" ? "alsa-utils" : "sox"} installed?)` : "";
+          err.code === "ENOENT" && this.kind === "microphone"
+            ? ` (is ${cmd === "arecord" ? "alsa-utils" : "sox"} installed?)`
+            : "";
         finish(`cannot start ${cmd}${hint}: ${err.message}`);
       }
     });
@@ -186,6 +191,19 @@ export class MicrophoneSource implements AudioSource {
     }, delay);
   }
 
+  /** The recorder, or a command's whole process group. */
+  private signal(child: RecorderProcess, signal: NodeJS.Signals): void {
+    if (this.kind === "command" && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, signal);
+        return;
+      } catch {
+        // The group is gone already; the child itself below.
+      }
+    }
+    child.kill(signal);
+  }
+
   private async halt(): Promise<void> {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
@@ -201,12 +219,37 @@ export class MicrophoneSource implements AudioSource {
           exited.then(() => true),
           new Promise<boolean>((r) => setTimeout(r, ms, false).unref()),
         ]);
-      child.kill("SIGTERM");
+      this.signal(child, "SIGTERM");
       if (!(await within(KILL_GRACE_MS))) {
-        child.kill("SIGKILL");
+        this.signal(child, "SIGKILL");
         await within(KILL_GRACE_MS);
       }
     }
     this.emitter.setState("stopped");
+  }
+}
+
+export type CommandSourceOptions = Omit<MicrophoneSourceOptions, "device" | "recorder"> & {
+  /** A shell command line that writes raw s16le audio (sampleRate, channels) to its standard output. */
+  command: string;
+};
+
+/**
+ * Audio from a command, run by /bin/sh, read from its standard output: a network stream through ffmpeg
+ * (`ffmpeg -i rtsp://camera/stream -f s16le -ac 1 -ar 16000 -`), another capture program. Live like a
+ * microphone: when it exits it is restarted with the same backoff, and muting stops it.
+ */
+export class CommandSource extends MicrophoneSource {
+  override readonly kind = "command";
+  private readonly line: string;
+
+  constructor(options: CommandSourceOptions) {
+    const { command, ...rest } = options;
+    super({ ...rest, device: "command", recorder: "arecord" });
+    this.line = command;
+  }
+
+  protected override command(): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+    return { cmd: "/bin/sh", args: ["-c", this.line], env: this.options.env ?? process.env };
   }
 }

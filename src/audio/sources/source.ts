@@ -25,7 +25,7 @@ export interface AudioSourceStatus {
 }
 
 export interface AudioSource extends Component {
-  readonly kind: "microphone" | "file" | "stdin";
+  readonly kind: "microphone" | "command" | "file" | "stdin";
   /** Adds a listener; returns a function that removes it. */
   onAudio(listener: AudioListener): () => void;
   onEnd(listener: EndListener): () => void;

@@ -26,6 +26,11 @@ export async function runDaemonCommand(argv: string[]): Promise<number> {
   if (values.realtime) overrides["audio.realtime"] = true;
   if (values.room) overrides.room = values.room;
   const config = await cliConfig(values, overrides);
+  if (config.inputs && (values.input || values.room)) {
+    throw new UsageError(
+      `--${values.input ? "input" : "room"} is for one input; the configuration lists inputs (one room each)`,
+    );
+  }
   const logger = createLogger(config.logLevel);
   const daemon = new Daemon({ config, logger, version: packageVersion() });
 
@@ -53,7 +58,8 @@ export async function runDaemonCommand(argv: string[]): Promise<number> {
     await daemon.stop();
     throw err;
   }
-  if (config.audio.source !== "microphone") void daemon.inputEnded.then(() => shutdown("input ended", 0));
+  // Files and stdin end: the daemon exits once all its inputs have (a microphone never ends).
+  void daemon.inputEnded.then(() => shutdown("input ended", 0));
   return -1;
 }
 
