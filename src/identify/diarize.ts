@@ -53,7 +53,7 @@ const MAX_PIECES = 600;
  * straddling a change of voice no longer blur.
  */
 const FIRST_GROUPING: VoiceClusterOptions = { minSimilarity: 0.8, minMembers: 2 };
-/** Re-assignments without a merge before the voices are taken as settled (they settle in 2-3). */
+/** Re-assignments without a merge before the voices are taken as settled (one that changes nothing ends it sooner). */
 const MAX_REFINEMENTS = 10;
 /**
  * Re-segmentation: a window's log-odds for a voice is this × its cosine to the voice, and a change of
