@@ -3,9 +3,9 @@
  * Streams of 2 to 5 speakers taking turns of 2-8 s with pauses of 0, 0.2, 0.5 or 1 s, built from the
  * even-numbered half of the shared LibriSpeech speakers (dry and room recordings); the odd-numbered half
  * calibrated the voice-change model and, with `--calibrate`, chooses the clustering criterion. Also the
- * shared two-person conversation. Reports DER (0.25 s collar and none), speaker confusion, and the
- * voices found against the true number; `--before DIR` runs another checkout's diarize on the same
- * streams in the same run.
+ * shared two-person conversation, and each held-out file alone (one reader must stay one voice). Reports
+ * DER (0.25 s collar and none), speaker confusion, and the voices found against the true number;
+ * `--before DIR` runs another checkout's diarize on the same streams in the same run.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -226,8 +226,23 @@ async function main(): Promise<number> {
     if (before) conv.before = total([score(conversationTruth, await before(conversation))]);
     results.conversation = conv;
 
+    // One reader alone must stay one voice: each held-out file by itself.
+    const singles: Record<string, { now: number; before: number | null }> = {};
+    for (const kind of kinds) {
+      progress(`${kind} files, one speaker each`);
+      const audio = loadAudio(files, kind);
+      const oneVoice = async (diarizer: Diarizer) => {
+        let n = 0;
+        for (const id of speakers) {
+          if (new Set((await diarizer(audio.get(id)!)).map((t) => t.label)).size === 1) n++;
+        }
+        return n / speakers.length;
+      };
+      singles[kind] = { now: await oneVoice(now), before: before ? await oneVoice(before) : null };
+    }
+
     if (v.json) {
-      console.log(JSON.stringify({ streams: count, goals: GOALS, results }, null, 2));
+      console.log(JSON.stringify({ streams: count, goals: GOALS, results, singles }, null, 2));
       return 0;
     }
     console.log(heading(`bench:diarize: nobody enrolled, ${count} streams per kind (2-5 speakers)`));
@@ -269,6 +284,12 @@ async function main(): Promise<number> {
         rows,
       ),
     );
+    for (const [kind, r] of Object.entries(singles)) {
+      console.log(
+        `${kind} files of one speaker each (${speakers.length}): one voice in ${pct(r.now, 0)}` +
+          (r.before === null ? "" : ` (before: ${pct(r.before, 0)})`),
+      );
+    }
     console.log(
       `goals: DER <= ${pct(GOALS.streamsDer, 0)} on the streams and <= ${pct(GOALS.conversationDer, 0)} on the ` +
         `conversation; the right number of voices in >= ${pct(GOALS.rightCount, 0)} of streams.\n` +
