@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_VOICE_SEPARATION, type DiarizedTurn, diarizeUnknown } from "../../src/identify/diarize.js";
+import type { TrackedWindow } from "../../src/identify/speaker-tracker.js";
+import { mulberry32 } from "../../src/util/random.js";
+
+const RATE = 16_000;
+const WINDOW = 1.6 * RATE;
+const HOP = 0.2 * RATE;
+const DIM = 64;
+
+/** A unit voice direction: `like` of the first voice (cosine), the rest along axis `axis`. */
+function voice(like: number, axis: number): Float32Array {
+  const v = new Float32Array(DIM);
+  v[0] = like;
+  v[axis] += Math.sqrt(1 - like * like);
+  return v;
+}
+
+/**
+ * The windows over `script` (who speaks from when, seconds): each window's voiceprint mixes the voices in
+ * it by their share of its speech, plus noise that puts a clean window about 0.9 from its voice.
+ */
+function windowsOf(
+  script: { voice: Float32Array; from: number; to: number }[],
+  seed: number,
+): TrackedWindow[] {
+  const random = mulberry32(seed);
+  const end = script.at(-1)!.to * RATE;
+  const out: TrackedWindow[] = [];
+  for (let start = 0; start + WINDOW <= end; start += HOP) {
+    const e = new Float32Array(DIM);
+    for (const part of script) {
+      const share =
+        Math.max(0, Math.min(start + WINDOW, part.to * RATE) - Math.max(start, part.from * RATE)) / WINDOW;
+      for (let i = 0; i < DIM; i++) e[i] += share * part.voice[i];
+    }
+    for (let i = 0; i < DIM; i++) e[i] += 0.2 * (random() - 0.5);
+    const norm = Math.hypot(...e);
+    out.push({ start, end: start + WINDOW, embedding: e.map((x) => x / norm) });
+  }
+  return out;
+}
+
+const oneTurn = (to: number): DiarizedTurn[] => [
+  { start: 0, end: to, label: "", speaker: null, speakerId: null, reason: "unknown", score: null },
+];
+
+describe("diarizeUnknown", () => {
+  it("keeps two close voices taking turns inside one turn apart, changes within 0.3 s", () => {
+    // The two voices are 0.8 alike, as the shared conversation's two people are.
+    const [a, b] = [voice(1, 0), voice(0.8, 1)];
+    const script = [
+      { voice: a, from: 0, to: 6 },
+      { voice: b, from: 6, to: 12 },
+      { voice: a, from: 12, to: 18 },
+      { voice: b, from: 18, to: 24 },
+    ];
+    const turns = diarizeUnknown(oneTurn(24), windowsOf(script, 1), DEFAULT_VOICE_SEPARATION);
+    expect(turns.map((t) => t.label)).toEqual(["unknown-1", "unknown-2", "unknown-1", "unknown-2"]);
+    turns.slice(1).forEach((t, i) => {
+      expect(Math.abs(t.start - script[i + 1].from)).toBeLessThan(0.3);
+    });
+    expect(turns.at(-1)!.end).toBe(24);
+  });
+
+  it("keeps one voice one voice, even when it wanders (two manners 0.9 alike)", () => {
+    const [calm, lively] = [voice(1, 0), voice(0.9, 2)];
+    const script = [
+      { voice: calm, from: 0, to: 8 },
+      { voice: lively, from: 8, to: 16 },
+      { voice: calm, from: 16, to: 24 },
+    ];
+    const turns = diarizeUnknown(oneTurn(24), windowsOf(script, 2), DEFAULT_VOICE_SEPARATION);
+    expect(new Set(turns.map((t) => t.label))).toEqual(new Set(["unknown-1"]));
+  });
+
+  it("merges voices at least mergeSimilarity alike", () => {
+    const [a, b] = [voice(1, 0), voice(0.8, 1)];
+    const script = [
+      { voice: a, from: 0, to: 8 },
+      { voice: b, from: 8, to: 16 },
+    ];
+    const windows = windowsOf(script, 3);
+    const apart = diarizeUnknown(oneTurn(16), windows, {
+      ...DEFAULT_VOICE_SEPARATION,
+      mergeSimilarity: 0.85,
+    });
+    expect(apart.map((t) => t.label)).toEqual(["unknown-1", "unknown-2"]);
+    const merged = diarizeUnknown(oneTurn(16), windows, {
+      ...DEFAULT_VOICE_SEPARATION,
+      mergeSimilarity: 0.7,
+    });
+    expect(merged.map((t) => t.label)).toEqual(["unknown-1"]);
+  });
+
+  it("gives a voice with fewer than minCleanWindows clean windows (3.2 s of a visitor in a long turn) to its nearest", () => {
+    const [a, other] = [voice(1, 0), voice(0.3, 3)];
+    const script = [
+      { voice: a, from: 0, to: 8 },
+      { voice: other, from: 8, to: 11.2 },
+      { voice: a, from: 11.2, to: 19.2 },
+    ];
+    const turns = diarizeUnknown(oneTurn(19.2), windowsOf(script, 4), DEFAULT_VOICE_SEPARATION);
+    expect(turns.map((t) => t.label)).toEqual(["unknown-1"]);
+  });
+
+  it("labels turns without windows as the first voice", () => {
+    expect(diarizeUnknown(oneTurn(0.5), [], DEFAULT_VOICE_SEPARATION).map((t) => t.label)).toEqual([
+      "unknown-1",
+    ]);
+  });
+});
