@@ -1,6 +1,10 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Decision } from "../../src/identify/decision.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
+import { voiceStore } from "../voices/helpers.js";
 import {
   concat,
   enrolMembers,
@@ -188,22 +192,8 @@ function distanceTo(t: number, [from, to]: [number, number]): number {
 
 describe("voices nobody enrolled, kept as they end", () => {
   const keptIn = async () => {
-    const { mkdtemp, rm } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
-    const path = await import("node:path");
-    const { UnknownVoiceStore } = await import("../../src/voices/voice-store.js");
-    const { silentLogger } = await import("../../src/util/log.js");
     const dir = await mkdtemp(path.join(tmpdir(), "voiceid-kept-"));
-    const store = new UnknownVoiceStore({
-      dataDir: dir,
-      modelId: "resemblyzer-0.1.4",
-      threshold: 0.82,
-      policy: { join: 0.82 },
-      maxTurns: 500,
-      maxDays: 14,
-      keepClips: false,
-      logger: silentLogger,
-    });
+    const store = voiceStore(dir);
     await store.start();
     return { store, dispose: () => store.stop().then(() => rm(dir, { recursive: true, force: true })) };
   };

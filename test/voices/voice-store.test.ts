@@ -3,15 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/util/log.js";
 import { VOICE_CLIPS_DIR_NAME, VOICES_FILE_NAME } from "../../src/voices/voice-file.js";
-import {
-  CLIPS_PER_VOICE,
-  UnknownVoiceStore,
-  type UnknownVoiceStoreOptions,
-} from "../../src/voices/voice-store.js";
+import { CLIPS_PER_VOICE } from "../../src/voices/voice-store.js";
 import { recordingLogger } from "../helpers/logger.js";
 import { repoRoot } from "../helpers/paths.js";
+import { voiceStore } from "./helpers.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -23,19 +19,7 @@ function tempDir(): string {
   return dir;
 }
 
-function store(dataDir: string, over: Partial<UnknownVoiceStoreOptions> = {}): UnknownVoiceStore {
-  return new UnknownVoiceStore({
-    dataDir,
-    modelId: "resemblyzer-0.1.4",
-    threshold: 0.82,
-    policy: { join: 0.82 },
-    maxTurns: 500,
-    maxDays: 14,
-    keepClips: false,
-    logger: silentLogger,
-    ...over,
-  });
-}
+const store = voiceStore;
 
 /** A voiceprint on axis `axis`, turned slightly by `wobble` (same axis: the same voice). */
 function voiceprint(axis: number, wobble = 0): Float32Array {
