@@ -198,6 +198,8 @@ function scoreGrouping(
 interface Naming {
   namedRight: number;
   wrongAsVisitor: number;
+  /** The part of wrongAsVisitor that was a member's speech (the rest: another visitor's). */
+  membersAsVisitor: number;
   ignoredEvents: number;
   /** Members' speech named right after the naming, for reference. */
   membersRight: number;
@@ -223,6 +225,7 @@ function scoreNaming(
   let visitorRight = 0;
   let frames = 0;
   let wrong = 0;
+  let membersWrong = 0;
   let memberFrames = 0;
   let memberRight = 0;
   for (const t of truth) {
@@ -238,7 +241,10 @@ function scoreNaming(
         if (label !== null && memberIds.get(label) === t.voice) memberRight++;
       }
       const as = label === null ? undefined : visitorOf.get(label);
-      if (as !== undefined && as !== t.voice) wrong++;
+      if (as !== undefined && as !== t.voice) {
+        wrong++;
+        if (t.member) membersWrong++;
+      }
     }
   }
   // What the daemon would publish: the decisions through the gate, then those about the ignored visitor.
@@ -253,6 +259,7 @@ function scoreNaming(
   return {
     namedRight: visitorRight / visitorFrames,
     wrongAsVisitor: wrong / frames,
+    membersAsVisitor: membersWrong / frames,
     ignoredEvents,
     membersRight: memberRight / memberFrames,
   };
@@ -328,7 +335,13 @@ async function runSeed(
     const grouping = scoreGrouping(store.list(), truthOf, first.truth);
     const audioSeconds = first.samples.length / SAMPLE_RATE;
     if (calibrating) {
-      const none = { namedRight: 0, wrongAsVisitor: 0, ignoredEvents: 0, membersRight: 0 };
+      const none = {
+        namedRight: 0,
+        wrongAsVisitor: 0,
+        membersAsVisitor: 0,
+        ignoredEvents: 0,
+        membersRight: 0,
+      };
       return { grouping, naming: none, kept, truth: first.truth, audioSeconds };
     }
 
@@ -467,7 +480,7 @@ async function main(): Promise<number> {
   }
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ seeds, minutes, join: models.stack.defaultThreshold, report })}\n`,
+      `${JSON.stringify({ seeds, minutes, join: voiceGroupingPolicy(models.stack.defaultThreshold).join, report })}\n`,
     );
     return 0;
   }
@@ -492,7 +505,7 @@ async function main(): Promise<number> {
     );
     return 0;
   }
-  const title = `unknown voices: ${seeds} seed(s), ${minutes} + ${minutes / 2} min per seed, join ${models.stack.defaultThreshold}`;
+  const title = `unknown voices: ${seeds} seed(s), ${minutes} + ${minutes / 2} min per seed, join ${voiceGroupingPolicy(models.stack.defaultThreshold).join.toFixed(2)}`;
   process.stdout.write(`${heading(title)}\n`);
   const rows = conditions.map((c) => {
     const r = report[c] as { grouping: Grouping; naming: Naming };
@@ -504,6 +517,7 @@ async function main(): Promise<number> {
       pct(r.grouping.visitorsKept, 1),
       pct(r.naming.namedRight, 1),
       pct(r.naming.wrongAsVisitor, 2),
+      pct(r.naming.membersAsVisitor, 2),
       r.naming.ignoredEvents,
       pct(r.naming.membersRight, 1),
     ];
@@ -518,6 +532,7 @@ async function main(): Promise<number> {
         "visitors kept",
         "named right",
         "wrong as visitor",
+        "of it members",
         "ignored events",
         "members right",
       ],

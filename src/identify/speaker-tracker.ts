@@ -329,11 +329,12 @@ export class SpeakerTracker {
       // Kept as a voice nobody enrolled: a stranger, or (in a room, where strangers rarely score far
       // enough below everyone's threshold to be "unknown") a turn that long and still below every threshold.
       const keep =
-        label.reason === "unknown" ||
-        (label.reason === "uncertain" &&
-          label.score !== null &&
-          label.score < label.threshold &&
-          speech >= this.options.unknownAfterSeconds * this.options.sampleRate);
+        this.ignoredNearby(label) === null &&
+        (label.reason === "unknown" ||
+          (label.reason === "uncertain" &&
+            label.score !== null &&
+            label.score < label.threshold &&
+            speech >= this.options.unknownAfterSeconds * this.options.sampleRate));
       if (keep && turn.sum && turn.count > 0) {
         const kept = this.voices?.keep({
           voiceprint: centroidOf([turn.sum])!,
@@ -554,7 +555,9 @@ export class SpeakerTracker {
     const scores = Object.fromEntries(Object.entries(label.scores).filter(([id]) => !ignored.has(id)));
     const nearestIgnored = label.nearestSpeakerId !== null && ignored.has(label.nearestSpeakerId);
     const nearest = nearestIgnored ? { nearestSpeakerId: null, nearestSpeaker: null } : {};
-    if (label.speakerId !== null && ignored.has(label.speakerId)) {
+    const ignoredVoice =
+      label.speakerId !== null && ignored.has(label.speakerId) ? label.speakerId : this.ignoredNearby(label);
+    if (ignoredVoice !== null) {
       return {
         ...label,
         ...nearest,
@@ -562,10 +565,25 @@ export class SpeakerTracker {
         speakerId: null,
         speaker: null,
         reason: "ignored",
-        voice: label.speakerId,
+        voice: ignoredVoice,
       };
     }
     return { ...label, ...nearest, scores, voice: kept };
+  }
+
+  /**
+   * The ignored voice an unnamed turn ends nearest to, unless it is confidently not that voice (the
+   * unknownMargin below its threshold, as for "unknown"): through a room's microphone the TV's short or
+   * unclear turns score 0.75-0.87 against it, below its threshold, yet the TV.
+   */
+  private ignoredNearby(label: Label): string | null {
+    if (label.speakerId !== null || label.nearestSpeakerId === null || label.score === null) return null;
+    if (label.reason !== "uncertain" && label.reason !== "too_short" && label.reason !== "unknown")
+      return null;
+    const nearest = this.candidates().find((c) => c.id === label.nearestSpeakerId);
+    if (!nearest?.ignored) return null;
+    const threshold = nearest.threshold ?? this.options.defaultThreshold;
+    return label.score >= threshold - this.options.unknownMargin ? nearest.id : null;
   }
 
   private add(turn: Turn, w: TrackedWindow): void {

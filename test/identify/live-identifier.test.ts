@@ -13,6 +13,7 @@ import {
   type Models,
   runStream,
   SCENARIOS,
+  seconds,
   silence,
   strangersAlternate,
   utterance,
@@ -239,6 +240,42 @@ describe("voices nobody enrolled, kept as they end", () => {
       });
       expect(stopped(short)[0].voice).toBeNull();
       expect(store.list().map((v) => v.turns.length)).toEqual([turns.length]);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it("an unnamed turn nearest an ignored voice, and not far from it, is that voice: ignored, not kept", async () => {
+    const { store, dispose } = await keptIn();
+    try {
+      const visitor = utterance(VISITOR);
+      const half = visitor.length >> 1;
+      const stream = concat(silence(1), visitor.subarray(half, half + seconds(5)), silence(2));
+      const { embedding } = await models.stack.extractor.fromSamples(visitor.subarray(0, half));
+      const tv = (threshold: number): MatchCandidate => ({
+        id: "voice-7",
+        name: "voice-7",
+        centroid: embedding,
+        threshold,
+        ignored: true,
+      });
+      // Never reached (1.0): how close each turn comes to the ignored voice (here two, a pause apart).
+      const probe = stopped(await runStream(models, [...candidates, tv(1)], stream));
+      const scores = probe.map((d) => d.score!);
+      // Its threshold a little above the closest: nothing is the voice by its threshold; a turn within the
+      // margin below it (0.11) is the voice all the same, one further below is not.
+      const threshold = Math.max(...scores) + 0.05;
+      const ds = stopped(
+        await runStream(models, [...candidates, tv(threshold)], stream, { voices: store.forRoom("kitchen") }),
+      );
+      expect(ds.map((d) => d.score)).toEqual(probe.map((d) => d.score));
+      const expected = scores.map((score) => (score >= threshold - 0.11 ? "ignored" : "not ignored"));
+      expect(expected).toContain("ignored");
+      expect(ds.map((d) => (d.reason === "ignored" ? "ignored" : "not ignored"))).toEqual(expected);
+      for (const d of ds.filter((x) => x.reason === "ignored")) expect(d.voice).toBe("voice-7");
+      // What was ignored was not kept.
+      const kept = store.list().flatMap((v) => v.turns).length;
+      expect(kept).toBe(ds.filter((d) => d.reason !== "ignored" && d.voice !== null).length);
     } finally {
       await dispose();
     }
