@@ -26,7 +26,7 @@ import { SpeakerRegistry } from "../src/registry/registry.js";
 import { silentLogger } from "../src/util/log.js";
 import { IgnoredVoiceGate } from "../src/voices/ignored-voice-gate.js";
 import { groupTurn, type KeptTurn, type KeptVoice, voiceGroupingPolicy } from "../src/voices/voice-groups.js";
-import { nameVoice } from "../src/voices/voice-naming.js";
+import { nameVoice, VoiceTooShortError } from "../src/voices/voice-naming.js";
 import { UnknownVoiceStore } from "../src/voices/voice-store.js";
 import { mulberry32 } from "./bench/prng.js";
 import {
@@ -201,6 +201,8 @@ interface Naming {
   /** The part of wrongAsVisitor that was a member's speech (the rest: another visitor's). */
   membersAsVisitor: number;
   ignoredEvents: number;
+  /** Visitors whose largest voice held too little speech to be named (enrolment's 3 s). */
+  unnamed: number;
   /** Members' speech named right after the naming, for reference. */
   membersRight: number;
 }
@@ -261,6 +263,7 @@ function scoreNaming(
     wrongAsVisitor: wrong / frames,
     membersAsVisitor: membersWrong / frames,
     ignoredEvents,
+    unnamed: 0,
     membersRight: memberRight / memberFrames,
   };
 }
@@ -347,6 +350,7 @@ async function runSeed(
 
     // Each visitor's largest voice: named (1-5) or ignored (6).
     const namedAs = new Map<string, string>();
+    let unnamed = 0;
     for (const [i, visitor] of visitors.entries()) {
       let best: KeptVoice | null = null;
       let most = 0;
@@ -364,18 +368,24 @@ async function runSeed(
         await store.ignore(best.id, "TV");
         continue;
       }
-      const named = await nameVoice(
-        store,
-        registry,
-        best.id,
-        { createNamed: `Visitor ${i + 1}` },
-        {
-          modelId: stack.encoder.modelId,
-          minSpeechSeconds: 3,
-          consistencyWarning: 0.75,
-        },
-      );
-      namedAs.set(visitor, named.speaker.id);
+      try {
+        const named = await nameVoice(
+          store,
+          registry,
+          best.id,
+          { createNamed: `Visitor ${i + 1}` },
+          {
+            modelId: stack.encoder.modelId,
+            minSpeechSeconds: 3,
+            consistencyWarning: 0.75,
+          },
+        );
+        namedAs.set(visitor, named.speaker.id);
+      } catch (err) {
+        // As for a user: too little of them was kept to name them yet.
+        if (!(err instanceof VoiceTooShortError)) throw err;
+        unnamed++;
+      }
     }
     const second = buildStream(audio, household.members, visitors, minutes / 2, "second", random);
     const run = await runTracker(
@@ -386,7 +396,10 @@ async function runSeed(
       undefined,
       voices,
     );
-    const naming = scoreNaming(run.decisions, second.truth, namedAs, memberIds, visitors[VISITORS - 1]);
+    const naming = {
+      ...scoreNaming(run.decisions, second.truth, namedAs, memberIds, visitors[VISITORS - 1]),
+      unnamed,
+    };
     await store.stop();
     await identifier.stop();
     await registry.stop();
@@ -519,6 +532,7 @@ async function main(): Promise<number> {
       pct(r.naming.wrongAsVisitor, 2),
       pct(r.naming.membersAsVisitor, 2),
       r.naming.ignoredEvents,
+      r.naming.unnamed,
       pct(r.naming.membersRight, 1),
     ];
   });
@@ -534,6 +548,7 @@ async function main(): Promise<number> {
         "wrong as visitor",
         "of it members",
         "ignored events",
+        "too short to name",
         "members right",
       ],
       rows,
