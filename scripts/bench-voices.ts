@@ -343,6 +343,7 @@ async function runSeed(
         wrongAsVisitor: 0,
         membersAsVisitor: 0,
         ignoredEvents: 0,
+        unnamed: 0,
         membersRight: 0,
       };
       return { grouping, naming: none, kept, truth: first.truth, audioSeconds };
