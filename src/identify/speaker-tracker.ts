@@ -124,6 +124,8 @@ interface Turn {
   announced: string | null;
   /** The unknown voice it was recognised as, once announced "unknown". */
   voice: string | null;
+  /** Who the turn it was split from (another voice taking over, no pause) was, or null. */
+  splitFrom: string | null;
 }
 
 interface Evidence {
@@ -277,7 +279,13 @@ export class SpeakerTracker {
 
   // ---- internals ----
 
-  private open(start: number, state: string | null, out: Decision[], at: number): Turn {
+  private open(
+    start: number,
+    state: string | null,
+    out: Decision[],
+    at: number,
+    splitFrom: string | null = null,
+  ): Turn {
     const turn: Turn = {
       id: ++this.turnSeq,
       start,
@@ -292,6 +300,7 @@ export class SpeakerTracker {
       recent: [],
       announced: null,
       voice: null,
+      splitFrom,
     };
     this.turn = turn;
     this.evidence.clear();
@@ -329,7 +338,7 @@ export class SpeakerTracker {
       // Kept as a voice nobody enrolled: a stranger, or (in a room, where strangers rarely score far
       // enough below everyone's threshold to be "unknown") a turn that long and still below every threshold.
       const keep =
-        this.ignoredNearby(label) === null &&
+        this.ignoredVoiceOf(label, turn) === null &&
         (label.reason === "unknown" ||
           (label.reason === "uncertain" &&
             label.score !== null &&
@@ -407,7 +416,7 @@ export class SpeakerTracker {
     if (turn.speaking) turn.speech += Math.max(0, endOfOld - turn.resumedAt);
     turn.speaking = false;
     out.push(...this.close(turn, endOfOld, at, true));
-    const next = this.open(startOfNew, state, out, at);
+    const next = this.open(startOfNew, state, out, at, turn.state);
     this.reset(next, moved);
     return next;
   }
@@ -555,8 +564,7 @@ export class SpeakerTracker {
     const scores = Object.fromEntries(Object.entries(label.scores).filter(([id]) => !ignored.has(id)));
     const nearestIgnored = label.nearestSpeakerId !== null && ignored.has(label.nearestSpeakerId);
     const nearest = nearestIgnored ? { nearestSpeakerId: null, nearestSpeaker: null } : {};
-    const ignoredVoice =
-      label.speakerId !== null && ignored.has(label.speakerId) ? label.speakerId : this.ignoredNearby(label);
+    const ignoredVoice = this.ignoredVoiceOf(label, turn);
     if (ignoredVoice !== null) {
       return {
         ...label,
@@ -572,18 +580,25 @@ export class SpeakerTracker {
   }
 
   /**
-   * The ignored voice an unnamed turn ends nearest to, unless it is confidently not that voice (the
-   * unknownMargin below its threshold, as for "unknown"): through a room's microphone the TV's short or
-   * unclear turns score 0.75-0.87 against it, below its threshold, yet the TV.
+   * The ignored voice a turn is, or null: named as it (its windows reached the voice's threshold); or
+   * ending unnamed nearest to it and not confidently another (within unknownMargin of its threshold, as for
+   * "unknown"), as the TV's short or unclear turns through a room's microphone do (0.75-0.87 against it);
+   * or, ending unnamed and unsure (uncertain, too short), split with no pause from a turn of it: the tail
+   * of the TV's own speech that the voice-change evidence cut off.
    */
-  private ignoredNearby(label: Label): string | null {
-    if (label.speakerId !== null || label.nearestSpeakerId === null || label.score === null) return null;
+  private ignoredVoiceOf(label: Label, turn: Turn): string | null {
+    const ignored = (id: string | null) =>
+      id === null ? undefined : this.candidates().find((c) => c.id === id && c.ignored);
+    if (label.speakerId !== null) return ignored(label.speakerId)?.id ?? null;
     if (label.reason !== "uncertain" && label.reason !== "too_short" && label.reason !== "unknown")
       return null;
-    const nearest = this.candidates().find((c) => c.id === label.nearestSpeakerId);
-    if (!nearest?.ignored) return null;
-    const threshold = nearest.threshold ?? this.options.defaultThreshold;
-    return label.score >= threshold - this.options.unknownMargin ? nearest.id : null;
+    const nearest = ignored(label.nearestSpeakerId);
+    if (nearest && label.score !== null) {
+      const threshold = nearest.threshold ?? this.options.defaultThreshold;
+      if (label.score >= threshold - this.options.unknownMargin) return nearest.id;
+    }
+    if (label.reason !== "unknown") return ignored(turn.splitFrom)?.id ?? null;
+    return null;
   }
 
   private add(turn: Turn, w: TrackedWindow): void {
