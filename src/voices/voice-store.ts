@@ -158,7 +158,7 @@ export class UnknownVoiceStore implements Component {
     const voice = groupTurn(this.voices, turn, this.options.policy, () => `voice-${this.nextVoice++}`);
     if (this.options.keepClips && heard.audio && heard.audio.length > 0)
       this.keepClip(voice, turn, heard.audio);
-    void this.prune();
+    this.prune();
     this.changed();
     return voice.id;
   }
