@@ -6,7 +6,6 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { ENCODER_IDS, type EncoderId, isEncoderId } from "../src/embedding/encoder.js";
 import { defaultThresholdOf } from "../src/embedding/encoder-models.js";
@@ -36,7 +35,6 @@ import {
 import {
   type BenchFile,
   BenchSetupError,
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   numberOption,
   parseBenchArgs,
@@ -73,19 +71,14 @@ interface Options {
 
 function parseOptions(): Options | null {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          encoder: { type: "string" },
-          threshold: { type: "string" },
-          seed: { type: "string" },
-          draws: { type: "string" },
-          household: { type: "string" },
-          "trim-only": { type: "boolean", default: false },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      encoder: { type: "string" },
+      threshold: { type: "string" },
+      seed: { type: "string" },
+      draws: { type: "string" },
+      household: { type: "string" },
+      "trim-only": { type: "boolean", default: false },
+    },
     USAGE,
   );
   if (!v) return null;

@@ -8,12 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { enrolSpeakers, percentile, SAMPLE_RATE } from "./bench/live.js";
 import {
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   machineInfo,
   numberOption,
@@ -60,14 +58,7 @@ function time(command: string, args: string[], env: NodeJS.ProcessEnv, runs: num
 }
 
 async function main(): Promise<number> {
-  const parsed = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: { ...COMMON_BENCH_OPTIONS, runs: { type: "string" }, before: { type: "string" } },
-        allowPositionals: false,
-      }),
-    USAGE,
-  );
+  const parsed = parseBenchArgs({ runs: { type: "string" }, before: { type: "string" } }, USAGE);
   if (!parsed) return 0;
   const runs = numberOption(
     "runs",

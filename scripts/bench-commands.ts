@@ -21,7 +21,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { configSchema } from "../src/config/schema.js";
 import { ModelStack } from "../src/embedding/stack.js";
 import { Enroller } from "../src/enrolment/enroller.js";
@@ -37,7 +36,6 @@ import { WyomingProxy } from "../src/wyoming/proxy.js";
 import { freePort } from "../test/helpers/mosquitto.js";
 import { percentile, sleep } from "./bench/live.js";
 import {
-  COMMON_BENCH_OPTIONS,
   enrolHousehold,
   librispeechFiles,
   numberOption,
@@ -301,16 +299,11 @@ interface Counts {
 
 async function main(): Promise<number> {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          seeds: { type: "string" },
-          "per-member": { type: "string" },
-          "latency-runs": { type: "string" },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      seeds: { type: "string" },
+      "per-member": { type: "string" },
+      "latency-runs": { type: "string" },
+    },
     USAGE,
   );
   if (!v) return 0;

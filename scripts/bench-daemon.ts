@@ -13,7 +13,6 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { createConfigSchema, type VoiceidConfig } from "../src/config/schema.js";
 import { Daemon } from "../src/daemon/daemon.js";
 import { createLogger } from "../src/util/log.js";
@@ -34,7 +33,6 @@ import {
   wavParts,
 } from "./bench/live.js";
 import {
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   machineInfo,
   numberOption,
@@ -75,17 +73,12 @@ interface Options {
 
 function parseOptions(): Options | null {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          "live-utterances": { type: "string" },
-          "idle-seconds": { type: "string" },
-          "rtf-utterances": { type: "string" },
-          before: { type: "string" },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      "live-utterances": { type: "string" },
+      "idle-seconds": { type: "string" },
+      "rtf-utterances": { type: "string" },
+      before: { type: "string" },
+    },
     USAGE,
   );
   if (!v) return null;

@@ -9,7 +9,6 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import type { VoiceidConfig } from "../src/config/schema.js";
 import type { ModelStack } from "../src/embedding/stack.js";
@@ -28,7 +27,6 @@ import { type DiarizationError, diarizationError } from "./bench/der.js";
 import { drawDistinct, mulberry32 } from "./bench/prng.js";
 import {
   BenchSetupError,
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   numberOption,
   parseBenchArgs,
@@ -104,16 +102,11 @@ function total(scored: readonly Scored[]): Totals {
 
 async function main(): Promise<number> {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          streams: { type: "string" },
-          before: { type: "string" },
-          calibrate: { type: "boolean" },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      streams: { type: "string" },
+      before: { type: "string" },
+      calibrate: { type: "boolean" },
+    },
     USAGE,
   );
   if (!v) return 0;

@@ -11,7 +11,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { connectAsync } from "mqtt";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
@@ -20,7 +19,6 @@ import { freePort, startMosquitto } from "../test/helpers/mosquitto.js";
 import { percentile, SAMPLE_RATE, type ServiceDaemon, sleep, startServiceDaemon } from "./bench/live.js";
 import { mulberry32 } from "./bench/prng.js";
 import {
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   machineInfo,
   numberOption,
@@ -139,19 +137,14 @@ async function retainedBytes(url: string): Promise<Map<string, number>> {
 
 async function main(): Promise<number> {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          people: { type: "string" },
-          samples: { type: "string" },
-          edits: { type: "string" },
-          "inputs-only": { type: "boolean" },
-          "no-inputs": { type: "boolean" },
-          "input-seconds": { type: "string" },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      people: { type: "string" },
+      samples: { type: "string" },
+      edits: { type: "string" },
+      "inputs-only": { type: "boolean" },
+      "no-inputs": { type: "boolean" },
+      "input-seconds": { type: "string" },
+    },
     USAGE,
   );
   if (!v) return 0;

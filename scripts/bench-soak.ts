@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
@@ -16,7 +15,6 @@ import {
   wavParts,
 } from "./bench/live.js";
 import {
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   machineInfo,
   numberOption,
@@ -37,10 +35,7 @@ const USAGE = `usage: npm run bench:soak -- [options]
   --json        print one JSON object instead of tables`;
 
 async function main(): Promise<number> {
-  const v = parseBenchArgs(
-    () => parseArgs({ options: { minutes: { type: "string" }, ...COMMON_BENCH_OPTIONS }, strict: true }),
-    USAGE,
-  );
+  const v = parseBenchArgs({ minutes: { type: "string" } }, USAGE);
   if (!v) return 0;
   const minutes = numberOption("minutes", v.minutes, 20, (n) => n >= 1 && n <= 600, "1-600");
   const machine = machineInfo();

@@ -7,7 +7,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { resample } from "../src/audio/resample.js";
 import { normalizeVolume } from "../src/audio/volume.js";
@@ -34,7 +33,6 @@ import { type PythonOutcome, runPythonSpeed } from "./bench/python-reference.js"
 import {
   type BenchFile,
   bestOf,
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   type MachineInfo,
   machineInfo,
@@ -82,19 +80,14 @@ interface Options {
 
 function parseOptions(): Options | null {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          files: { type: "string" },
-          repeats: { type: "string" },
-          resample: { type: "string" },
-          "no-python": { type: "boolean", default: false },
-          "ecapa-files": { type: "string" },
-          "no-ecapa": { type: "boolean", default: false },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      files: { type: "string" },
+      repeats: { type: "string" },
+      resample: { type: "string" },
+      "no-python": { type: "boolean", default: false },
+      "ecapa-files": { type: "string" },
+      "no-ecapa": { type: "boolean", default: false },
+    },
     USAGE,
   );
   if (!v) return null;

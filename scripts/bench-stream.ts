@@ -17,7 +17,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import type { VoiceidConfig } from "../src/config/schema.js";
 import { ENCODER_IDS } from "../src/embedding/encoder.js";
@@ -35,7 +34,6 @@ import { diarizationError } from "./bench/der.js";
 import { percentile } from "./bench/live.js";
 import {
   BenchSetupError,
-  COMMON_BENCH_OPTIONS,
   enrolHousehold,
   librispeechFiles,
   numberOption,
@@ -149,17 +147,12 @@ function voiceDuring(turns: readonly TrueTurn[], startS: number, endS: number): 
 
 async function main(): Promise<number> {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          seeds: { type: "string" },
-          encoder: { type: "string" },
-          conditions: { type: "string" },
-          before: { type: "string" },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      seeds: { type: "string" },
+      encoder: { type: "string" },
+      conditions: { type: "string" },
+      before: { type: "string" },
+    },
     USAGE,
   );
   if (!v) return 0;

@@ -1,7 +1,6 @@
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { resample } from "../src/audio/resample.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
@@ -23,7 +22,6 @@ import {
   wavParts,
 } from "./bench/live.js";
 import {
-  COMMON_BENCH_OPTIONS,
   librispeechFiles,
   machineInfo,
   numberOption,
@@ -65,18 +63,13 @@ interface Pass {
 
 async function main(): Promise<number> {
   const v = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          uploads: { type: "string" },
-          utterances: { type: "string" },
-          "attack-seconds": { type: "string" },
-          before: { type: "string" },
-          "hostile-only": { type: "boolean", default: false },
-          ...COMMON_BENCH_OPTIONS,
-        },
-        strict: true,
-      }),
+    {
+      uploads: { type: "string" },
+      utterances: { type: "string" },
+      "attack-seconds": { type: "string" },
+      before: { type: "string" },
+      "hostile-only": { type: "boolean", default: false },
+    },
     USAGE,
   );
   if (!v) return 0;

@@ -17,7 +17,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { Identifier } from "../src/enrolment/identifier.js";
 import type { Decision } from "../src/identify/decision.js";
 import type { UnknownTurn } from "../src/identify/speaker-tracker.js";
@@ -30,7 +29,6 @@ import { nameVoice, VoiceTooShortError } from "../src/voices/voice-naming.js";
 import { UnknownVoiceStore } from "../src/voices/voice-store.js";
 import { mulberry32 } from "./bench/prng.js";
 import {
-  COMMON_BENCH_OPTIONS,
   enrolHousehold,
   librispeechFiles,
   numberOption,
@@ -444,16 +442,12 @@ function mean<T extends object>(items: readonly T[]): T {
 
 async function main(): Promise<number> {
   const values = parseBenchArgs(
-    () =>
-      parseArgs({
-        options: {
-          ...COMMON_BENCH_OPTIONS,
-          seeds: { type: "string" },
-          minutes: { type: "string" },
-          conditions: { type: "string", default: "dry,room" },
-          calibrate: { type: "boolean", default: false },
-        },
-      }),
+    {
+      seeds: { type: "string" },
+      minutes: { type: "string" },
+      conditions: { type: "string", default: "dry,room" },
+      calibrate: { type: "boolean", default: false },
+    },
     USAGE,
   );
   if (!values) return 0;

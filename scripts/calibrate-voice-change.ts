@@ -12,7 +12,6 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { normalizeVolume } from "../src/audio/volume.js";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { ModelStack } from "../src/embedding/stack.js";
@@ -21,14 +20,7 @@ import { centroidOf, cosine } from "../src/registry/matcher.js";
 import { sharedAudio } from "../test/helpers/paths.js";
 import { percentile } from "./bench/live.js";
 import { mulberry32 } from "./bench/prng.js";
-import {
-  COMMON_BENCH_OPTIONS,
-  librispeechFiles,
-  parseBenchArgs,
-  progress,
-  requireModels,
-  runMain,
-} from "./bench/setup.js";
+import { librispeechFiles, parseBenchArgs, progress, requireModels, runMain } from "./bench/setup.js";
 import { fixed, formatTable, heading } from "./bench/table.js";
 import { AUDIO_DIRS, type Audio, SAMPLE_RATE } from "./bench/turn-streams.js";
 
@@ -39,7 +31,7 @@ const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 const sd = (x: number[]) => Math.sqrt(mean(x.map((v) => (v - mean(x)) ** 2)));
 
 async function main(): Promise<number> {
-  const v = parseBenchArgs(() => parseArgs({ options: { ...COMMON_BENCH_OPTIONS }, strict: true }), USAGE);
+  const v = parseBenchArgs({}, USAGE);
   if (!v) return 0;
   const models = requireModels();
   const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: "resemblyzer-0.1.4" });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { configSchema, type VoiceidConfig } from "../../src/config/schema.js";
 import { ENCODER_IDS } from "../../src/embedding/encoder.js";
 import { ModelStack } from "../../src/embedding/stack.js";
@@ -203,21 +204,25 @@ export const COMMON_BENCH_OPTIONS = {
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
+type BenchOptions = NonNullable<ParseArgsConfig["options"]>;
+type BenchArgsConfig<O extends BenchOptions> = { options: O & typeof COMMON_BENCH_OPTIONS; strict: true };
+
 /**
- * Runs a benchmark's strict parseArgs call: a wrong option becomes a BenchSetupError carrying the
- * usage, --help prints the usage and gives null.
+ * A benchmark's command line: its `options` and the common ones, strictly (no positionals). A wrong option
+ * becomes a BenchSetupError carrying the usage; --help prints the usage and gives null.
  */
-export function parseBenchArgs<V extends { help?: boolean }>(
-  parse: () => { values: V },
+export function parseBenchArgs<const O extends BenchOptions>(
+  options: O,
   usage: string,
-): V | null {
-  let values: V;
+): ReturnType<typeof parseArgs<BenchArgsConfig<O>>>["values"] | null {
+  const config = { options: { ...options, ...COMMON_BENCH_OPTIONS }, strict: true } as BenchArgsConfig<O>;
+  let values: ReturnType<typeof parseArgs<BenchArgsConfig<O>>>["values"];
   try {
-    values = parse().values;
+    values = parseArgs(config).values;
   } catch (err) {
     throw new BenchSetupError(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
   }
-  if (values.help) {
+  if ((values as { help?: boolean }).help) {
     process.stdout.write(`${usage}\n`);
     return null;
   }
