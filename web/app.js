@@ -658,6 +658,8 @@ const turnRows = new Map();
 function showDetection(d) {
   const turn = turnOfDetection(d);
   if (turn) timeline.add(turn);
+  else if (d.reason === "ignored")
+    timeline.drop({ room: d.room ?? "", startedAt: d.startedAt, turnId: d.turnId });
   const who =
     d.speaker ??
     (d.reason === "pending"

@@ -100,6 +100,11 @@ export class Timeline {
     this.render();
   }
 
+  /** Forgets a turn that turned out to be left out (an ignored voice). @param {Pick<Turn, "room" | "startedAt" | "turnId">} t */
+  drop(t) {
+    if (this.turns.delete(turnKey(t))) this.render();
+  }
+
   /**
    * Adds or updates a turn. An ended turn is never replaced by an older open view of it (a snapshot
    * taken before its end may arrive after the live event that ended it).

@@ -76,7 +76,12 @@ export class Timeline implements Component, TimelineView {
   /** Follows one live decision (as published on MQTT and /api/events). */
   record(event: SpeechEventPayload): void {
     const turn = turnOf(event);
-    if (turn === null) return;
+    if (turn === null) {
+      // A turn that turned out to be an ignored voice leaves no open bar behind either.
+      const open = this.open.get(event.room);
+      if (open?.turnId === event.turnId && open.startedAt === event.startedAt) this.open.delete(event.room);
+      return;
+    }
     if (turn.open) {
       this.open.set(turn.room, turn);
       return;

@@ -7,6 +7,7 @@ import { TIMELINE_FILE } from "../../src/timeline/journal.js";
 import { Timeline, type TimelineOptions } from "../../src/timeline/timeline.js";
 import { silentLogger } from "../../src/util/log.js";
 import { recordingLogger } from "../helpers/logger.js";
+import { detection } from "../http/helpers.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00Z");
 const MINUTE = 60_000;
@@ -17,26 +18,17 @@ function decision(
   atMin: number,
   fields: Partial<SpeechEventPayload> & Record<string, unknown> = {},
 ): SpeechEventPayload {
-  return {
+  return detection({
     type: "stopped",
     turnId,
     room: "Kitchen",
-    speaker: "Alice",
-    speakerId: "alice",
-    reason: null,
-    score: 0.91,
-    nearestSpeaker: "Alice",
-    nearestSpeakerId: "alice",
     margin: null,
-    threshold: 0.82,
-    scores: { alice: 0.91 },
-    voice: null,
     startedAt: new Date(T0 + atMin * MINUTE).toISOString(),
     offsetS: atMin * 60,
     decidedAtS: atMin * 60 + 4,
     durationS: 4,
     ...fields,
-  };
+  });
 }
 
 const dirs: string[] = [];
@@ -124,6 +116,17 @@ describe("Timeline", () => {
     t.record(decision(2, 1, { commandId: 7 }));
     t.record(decision(3, 2));
     expect(ids(t)).toEqual([3]);
+  });
+
+  it("leaves no open bar behind for a turn that turned out to be an ignored voice", async () => {
+    const t = await timeline({ dataDir: await dataDir(), persist: false });
+    const ignored = { reason: "ignored" as SpeechEventPayload["reason"], speaker: null, speakerId: null };
+    t.record(
+      decision(4, 0, { type: "started", reason: "pending", speaker: null, speakerId: null, durationS: 0 }),
+    );
+    expect(ids(t)).toEqual([4]);
+    t.record(decision(4, 0, ignored));
+    expect(ids(t)).toEqual([]);
   });
 
   it("answers a range: the turns that ended in it, or still go on", async () => {
