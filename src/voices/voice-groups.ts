@@ -26,6 +26,7 @@ export interface KeptVoice {
   ignored: boolean;
   /** What the household calls an ignored voice ("TV"), or null. */
   label: string | null;
+  /** Oldest first (a merge keeps the order). */
   turns: KeptTurn[];
 }
 

@@ -184,23 +184,11 @@ export class UnknownVoiceStore implements Component {
   }
 
   async ignore(id: string, label: string | null): Promise<KeptVoice | undefined> {
-    const voice = this.get(id);
-    if (!voice) return undefined;
-    voice.ignored = true;
-    voice.label = label;
-    this.changed();
-    await this.flush();
-    return voice;
+    return this.setIgnored(id, true, label);
   }
 
   async unignore(id: string): Promise<KeptVoice | undefined> {
-    const voice = this.get(id);
-    if (!voice) return undefined;
-    voice.ignored = false;
-    voice.label = null;
-    this.changed();
-    await this.flush();
-    return voice;
+    return this.setIgnored(id, false, null);
   }
 
   /** Removes the voice, its voiceprints and its clips; `named`: it became a person (not a forgetting). */
@@ -220,6 +208,20 @@ export class UnknownVoiceStore implements Component {
     if (!turn.clip) return null;
     await this.writes.idle();
     return readFile(path.join(this.clipsDir, turn.clip)).catch(() => null);
+  }
+
+  private async setIgnored(
+    id: string,
+    ignored: boolean,
+    label: string | null,
+  ): Promise<KeptVoice | undefined> {
+    const voice = this.get(id);
+    if (!voice) return undefined;
+    voice.ignored = ignored;
+    voice.label = label;
+    this.changed();
+    await this.flush();
+    return voice;
   }
 
   private keepClip(voice: KeptVoice, turn: KeptTurn, audio: Float32Array): void {

@@ -37,15 +37,14 @@ export function voicesRoutes(deps: HttpDeps): Hono {
   const view = (voice: KeptVoice) => {
     const centroid = voiceCentroid(voice);
     const match = centroid ? deps.enroller.identifier.identify(centroid) : null;
-    const heard = voice.turns.map((t) => t.at).sort();
     return {
       id: voice.id,
       ignored: voice.ignored,
       label: voice.label,
       turns: voice.turns.length,
       speechSeconds: Math.round(voice.turns.reduce((s, t) => s + t.speechSeconds, 0) * 10) / 10,
-      firstHeard: heard[0] ?? null,
-      lastHeard: heard.at(-1) ?? null,
+      firstHeard: voice.turns[0]?.at ?? null,
+      lastHeard: voice.turns.at(-1)?.at ?? null,
       rooms: [...new Set(voice.turns.map((t) => t.room))],
       consistency: round(voiceConsistency(voice)),
       clips: voice.turns.filter((t) => t.clip !== null).length,
