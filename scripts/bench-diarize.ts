@@ -21,6 +21,7 @@ import {
   type VoiceSeparationOptions,
 } from "../src/identify/diarize.js";
 import { silentLogger } from "../src/util/log.js";
+import type { SileroVad } from "../src/vad/silero.js";
 import { readRttm } from "../test/helpers/audio.js";
 import { conversationRttm, conversationWav } from "../test/helpers/paths.js";
 import { type DiarizationError, diarizationError } from "./bench/der.js";
@@ -120,15 +121,7 @@ async function main(): Promise<number> {
   const files = librispeechFiles();
   const { stack, vad, config, identification } = await startSpeechModels();
   try {
-    // Nobody enrolled.
-    const speechPath = {
-      vad,
-      encoder: stack.encoder,
-      candidates: () => [],
-      segmenter: {},
-      identification,
-      logger: silentLogger,
-    };
+    const speechPath = nobodyEnrolled(vad, stack, identification);
     const diarizerWith =
       (voiceSeparation: VoiceSeparationOptions): Diarizer =>
       (samples) => {
@@ -315,18 +308,19 @@ async function beforeDiarizer(dir: string, stack: ModelStack, config: VoiceidCon
   if (!module.diarize) throw new BenchSetupError(`${dir} has no diarize()`);
   return (samples) => {
     vad.reset();
-    return module.diarize(
-      samples,
-      {
-        vad,
-        encoder: stack.encoder,
-        candidates: () => [],
-        segmenter: {},
-        identification,
-        logger: silentLogger,
-      },
-      stack.extractor,
-    );
+    return module.diarize(samples, nobodyEnrolled(vad, stack, identification), stack.extractor);
+  };
+}
+
+/** The speech path's settings with nobody enrolled, for this checkout's diarize or the --before one's. */
+function nobodyEnrolled<I>(vad: SileroVad, stack: ModelStack, identification: I) {
+  return {
+    vad,
+    encoder: stack.encoder,
+    candidates: () => [],
+    segmenter: {},
+    identification,
+    logger: silentLogger,
   };
 }
 

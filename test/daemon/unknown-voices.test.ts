@@ -1,10 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { runShipped } from "../helpers/cli.js";
 import { type MosquittoBroker, startMosquitto } from "../helpers/mosquitto.js";
-import { librispeechWav } from "../helpers/paths.js";
+import { utterance } from "../identify/helpers.js";
 import { MqttRecorder } from "../mqtt/recorder.js";
 import {
   buildStream,
@@ -26,10 +25,9 @@ import {
 const ROOM = "hall";
 const VISITOR = "911-128684-0000";
 const TV = "1723-141149-0000";
-const load = (stem: string) => readWavAs16kMono(readFileSync(librispeechWav(`${stem}.wav`)));
 /** An utterance in three parts of about 5 s: three turns of one voice. */
 const thirds = (stem: string) => {
-  const all = load(stem);
+  const all = utterance(stem);
   const third = Math.floor(all.length / 3);
   return [0, 1, 2].map((i) => all.subarray(i * third, (i + 1) * third));
 };

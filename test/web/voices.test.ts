@@ -1,8 +1,6 @@
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
-import { librispeechWav } from "../helpers/paths.js";
+import { utterance } from "../identify/helpers.js";
 import { chromiumMissing, openBrowser, startPageDaemon } from "./helpers.js";
 
 /**
@@ -12,7 +10,6 @@ import { chromiumMissing, openBrowser, startPageDaemon } from "./helpers.js";
 const missing = chromiumMissing();
 if (missing) throw new Error(`${missing}; the web page tests need it (.ci/run installs it)`);
 
-const speech = (file: string) => readWavAs16kMono(readFileSync(librispeechWav(file)));
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
@@ -31,7 +28,7 @@ describe("the web page's voices heard", () => {
       .waitFor();
     await page.getByText("No voices kept yet.").waitFor();
 
-    const visitor = speech("911-128684-0000.wav");
+    const visitor = utterance("911-128684-0000");
     const half = visitor.length >> 1;
     const gap = new Float32Array(16_000 * 3);
     daemon.speak(visitor.subarray(0, half));
@@ -59,7 +56,7 @@ describe("the web page's voices heard", () => {
     expect(people.speakers).toMatchObject([{ name: "Victor", sampleCount: 2 }]);
 
     // The TV, twice: ignored from the page, it moves to the ignored list; forgotten, it is gone.
-    const tv = speech("1723-141149-0000.wav");
+    const tv = utterance("1723-141149-0000");
     daemon.speak(tv.subarray(0, tv.length >> 1));
     daemon.speak(gap);
     daemon.speak(tv.subarray(tv.length >> 1));
