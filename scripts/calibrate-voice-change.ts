@@ -8,24 +8,40 @@
  *   linear, half-way at a share of one half, which is what placeChange fits;
  * - how far from the true change placeChange puts it when the change is placed 1.2 s after it (the
  *   latest window still half the old voice) or 2 s after (a window wholly the new voice exists), and
- *   what placing costs.
+ *   what placing costs;
+ * - what naming a turn by its voiceprint (the mean of its windows) risks with its length of speech: each
+ *   speaker enrolled on the first half of their file in a household of 10 (themselves and 9 others), their
+ *   turns cut from the second half (named right: their score is the best, reaches the threshold, and beats
+ *   the runner-up by the tracker's margin), and the same turns against 10 others as a visitor (named
+ *   wrongly). The threshold is Resemblyzer's 0.82; the table shows what moving it with the length would do.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { normalizeVolume } from "../src/audio/volume.js";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { ModelStack } from "../src/embedding/stack.js";
+import { DEFAULT_TRACKER_OPTIONS } from "../src/identify/speaker-tracker.js";
 import { type PlacedWindow, placeChange } from "../src/identify/voice-change.js";
 import { centroidOf, cosine } from "../src/registry/matcher.js";
 import { sharedAudio } from "../test/helpers/paths.js";
 import { percentile } from "./bench/live.js";
 import { mulberry32 } from "./bench/prng.js";
 import { librispeechFiles, parseBenchArgs, progress, requireModels, runMain } from "./bench/setup.js";
-import { fixed, formatTable, heading } from "./bench/table.js";
+import { fixed, formatTable, heading, pct } from "./bench/table.js";
 import { AUDIO_DIRS, type Audio, SAMPLE_RATE } from "./bench/turn-streams.js";
 
 const USAGE = "usage: npm run calibrate:voice-change";
 const HOP = 0.2 * SAMPLE_RATE;
+/** Turns of this many windows (1.6 s of speech, then 0.2 s more per window). */
+const TURN_WINDOWS = [1, 2, 3, 5, 8, 13];
+const NAMING_THRESHOLDS = [0.76, 0.78, 0.8, 0.82, 0.84, 0.86];
+const HOUSEHOLD = 10;
+
+/** Named: the best of `scores` (speaker index, cosine) reaches `threshold` and beats the runner-up by the margin. */
+function named(scores: [number, number][], threshold: number): number | null {
+  const [best, second] = [...scores].sort((x, y) => y[1] - x[1]);
+  return best[1] >= threshold && best[1] - second[1] >= DEFAULT_TRACKER_OPTIONS.minMargin ? best[0] : null;
+}
 
 const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 const sd = (x: number[]) => Math.sqrt(mean(x.map((v) => (v - mean(x)) ** 2)));
@@ -52,6 +68,7 @@ async function main(): Promise<number> {
     const shares: (string | null)[][] = [];
     const placements: (string | null)[][] = [];
     const placingMs: number[] = [];
+    const naming: (string | null)[][] = [];
     for (const kind of ["dry", "room"] as Audio[]) {
       progress(`${kind}: windows of ${files.length} speakers`);
       const read = (file: string) =>
@@ -127,6 +144,7 @@ async function main(): Promise<number> {
           errors[after].push(Math.abs(placed.start - change) / SAMPLE_RATE);
         }
       }
+      naming.push(...(await namingRisk(kind, audio, windows, (a) => stack.extractor.fromSamples(a))));
       shares.push([kind, ...[...byShare].sort((x, y) => x[0] - y[0]).map(([, d]) => fixed(mean(d)))]);
       for (const after of ["1.2", "2.0"]) {
         placements.push([
@@ -143,6 +161,15 @@ async function main(): Promise<number> {
     console.log(heading("placeChange's error at a change without a pause (seconds)"));
     console.log(formatTable(["recording", "p50", "p90"], placements));
     console.log(
+      heading("naming a turn by its length of speech: named right / named as someone else, by threshold"),
+    );
+    console.log(
+      formatTable(
+        ["recording", "speech", "turns", ...NAMING_THRESHOLDS.map((t) => `at ${t.toFixed(2)}`)],
+        naming,
+      ),
+    );
+    console.log(
       `placing a change (4 s of windows, 32 ms steps) takes ${fixed(percentile(placingMs, 0.5) ?? null, 2)} ms ` +
         `(p50), ${fixed(percentile(placingMs, 0.95) ?? null, 2)} ms (p95) of CPU, once per change of voice`,
     );
@@ -150,6 +177,57 @@ async function main(): Promise<number> {
   } finally {
     await stack.stop();
   }
+}
+
+/**
+ * Per turn length: named right (a member's turn) and named as someone else (a visitor's turn) at each
+ * threshold, as "right % / wrong %" cells.
+ */
+async function namingRisk(
+  kind: Audio,
+  audio: Float32Array[],
+  windows: PlacedWindow[][],
+  enrol: (samples: Float32Array) => Promise<{ embedding: Float32Array }>,
+): Promise<(string | null)[][]> {
+  const enrolled: Float32Array[] = [];
+  for (const a of audio) enrolled.push((await enrol(a.subarray(0, a.length >> 1))).embedding);
+  const random = mulberry32(5);
+  const rows: (string | null)[][] = [];
+  const households = audio.map((_, a) => {
+    const others: number[] = [];
+    while (others.length < HOUSEHOLD) {
+      const b = Math.floor(random() * audio.length);
+      if (b !== a && !others.includes(b)) others.push(b);
+    }
+    return others;
+  });
+  for (const k of TURN_WINDOWS) {
+    const right = new Array<number>(NAMING_THRESHOLDS.length).fill(0);
+    const wrong = new Array<number>(NAMING_THRESHOLDS.length).fill(0);
+    let turns = 0;
+    audio.forEach((a, speaker) => {
+      const second = windows[speaker].filter((w) => w.start >= a.length >> 1);
+      // Turns three windows apart: overlapping, but each a different stretch of speech.
+      for (let s = 0; s + k <= second.length; s += 3) {
+        const voiceprint = centroidOf(second.slice(s, s + k).map((w) => w.embedding))!;
+        const score = (i: number): [number, number] => [i, cosine(voiceprint, enrolled[i])];
+        const member = [speaker, ...households[speaker].slice(0, HOUSEHOLD - 1)].map(score);
+        const visitor = households[speaker].map(score);
+        turns++;
+        NAMING_THRESHOLDS.forEach((t, i) => {
+          if (named(member, t) === speaker) right[i]++;
+          if (named(visitor, t) !== null) wrong[i]++;
+        });
+      }
+    });
+    rows.push([
+      kind,
+      `${(1.6 + 0.2 * (k - 1)).toFixed(1)} s`,
+      String(turns),
+      ...NAMING_THRESHOLDS.map((_, i) => `${pct(right[i] / turns, 1)} / ${pct(wrong[i] / turns, 1)}`),
+    ]);
+  }
+  return rows;
 }
 
 runMain(main);
