@@ -112,7 +112,7 @@ export class LiveIdentifier {
       await this.embed(this.windows.push(event.samples));
     } else if (event.type === "speech-end" && event.samples) {
       await this.embed([...this.windows.push(event.samples), ...this.windows.speechEnded(event.endSample)]);
-      await this.emit(this.tracker.speechEnded(event.endSample, event.speechSamples));
+      await this.emit(this.tracker.speechEnded(event.endSample, event.speechSamples, event.atSample));
     }
   }
 

@@ -240,10 +240,10 @@ export class SpeakerTracker {
   }
 
   /**
-   * The VAD ended the speech at `at` after `speech` samples of it (no pre- or post-roll): the turn pauses,
-   * and ends if nobody goes on within pauseSeconds.
+   * The VAD ended the speech at `at` after `speech` samples of it (no pre- or post-roll), and said so at
+   * stream position `decidedAt`: the turn pauses, and ends if nobody goes on within pauseSeconds.
    */
-  speechEnded(at: number, speech: number): Decision[] {
+  speechEnded(at: number, speech: number, decidedAt = at): Decision[] {
     const turn = this.turn;
     if (!turn?.speaking) return [];
     turn.speaking = false;
@@ -251,7 +251,11 @@ export class SpeakerTracker {
     turn.end = at;
     turn.lastSpeechEnd = at;
     this.speechEnd = at;
-    return [];
+    // The windows now cover the speech to its end: a stranger is announced in the pause, before anyone
+    // else can speak (after it, the first window would hold the next voice too).
+    const out: Decision[] = [];
+    this.announceUnknown(turn, turn.speech, decidedAt, out);
+    return out;
   }
 
   /** The stream reached `position`: a pause longer than pauseSeconds ends the turn. */
@@ -494,14 +498,26 @@ export class SpeakerTracker {
       out.push(this.decision("updated", turn, at, label));
       return;
     }
-    if (turn.announced !== null || turn.state !== NOBODY) return;
     // The windows speak for their middle: the speech of the latest half window is not judged yet. A
     // stranger who stops as a member begins must not have the member greeted as a stranger; the turn
     // still ends "unknown" if it is.
-    const judged = speech - (w.end - center(w));
+    this.announceUnknown(turn, speech - (w.end - center(w)), at, out, label);
+  }
+
+  /**
+   * Announces a turn "unknown" once `judged` samples of its speech are confidently nobody enrolled, and
+   * not while another voice is taking over (its evidence half the bar or more).
+   */
+  private announceUnknown(
+    turn: Turn,
+    judged: number,
+    at: number,
+    out: Decision[],
+    label = this.label(turn),
+  ): void {
+    if (turn.announced !== null || turn.state !== NOBODY) return;
     if (judged < this.options.unknownAfterSeconds * this.options.sampleRate) return;
     if (!this.nobody(label)) return;
-    // Nor while another voice is taking over (half the bar or more).
     if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 2)) return;
     turn.announced = UNKNOWN_LABEL;
     if (turn.sum) turn.voice = this.voices?.recognise(centroidOf([turn.sum])!) ?? null;

@@ -10,6 +10,7 @@ import {
   enrolMembers,
   IDENTIFICATION,
   loadModels,
+  MEMBER_A,
   type Models,
   runStream,
   SCENARIOS,
@@ -89,6 +90,33 @@ describe("a visitor following a member with no pause at all", () => {
     ).toEqual(["A", null]);
     expect(Math.abs(turns[1].startS - 6.0), describeDecisions(ds)).toBeLessThan(0.5);
     expect(claims(ds).every((d) => d.speakerId === "A" || d.speakerId === null)).toBe(true);
+  });
+});
+
+describe("a stranger who stops a second before a member speaks", () => {
+  it("is announced unknown in the pause, once the VAD ends their speech, and never over the member", async () => {
+    // 2.85 s of the visitor's speech: its windows judge 2.5 s of it only once the VAD has ended it.
+    const stranger = utterance(VISITOR).subarray(seconds(12.9), seconds(15.75));
+    const memberFrom = 1 + stranger.length / 16_000 + 1;
+    const ds = await runStream(
+      models,
+      candidates,
+      concat(
+        silence(1),
+        stranger,
+        silence(1),
+        utterance(MEMBER_A).subarray(seconds(8), seconds(13)),
+        silence(2),
+      ),
+    );
+    expect(
+      stopped(ds).map((d) => d.speakerId ?? d.reason),
+      describeDecisions(ds),
+    ).toEqual(["unknown", "A"]);
+    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
+    expect(unknowns, describeDecisions(ds)).toHaveLength(1);
+    expect(unknowns[0].decidedAtS).toBeLessThan(memberFrom);
+    expect(unknowns[0].turnId).toBe(stopped(ds)[0].turnId);
   });
 });
 
