@@ -201,12 +201,13 @@ async function namingRisk(
     }
     return others;
   });
+  // Turns are cut from the second half of each file (the first is the enrolment).
+  const heard = windows.map((own, speaker) => own.filter((w) => w.start >= audio[speaker].length >> 1));
   for (const k of TURN_WINDOWS) {
     const right = new Array<number>(NAMING_THRESHOLDS.length).fill(0);
     const wrong = new Array<number>(NAMING_THRESHOLDS.length).fill(0);
     let turns = 0;
-    audio.forEach((a, speaker) => {
-      const second = windows[speaker].filter((w) => w.start >= a.length >> 1);
+    heard.forEach((second, speaker) => {
       // Turns three windows apart: overlapping, but each a different stretch of speech.
       for (let s = 0; s + k <= second.length; s += 3) {
         const voiceprint = centroidOf(second.slice(s, s + k).map((w) => w.embedding))!;
