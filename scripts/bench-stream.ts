@@ -11,8 +11,9 @@
  * Each stream goes through the daemon's speech path (Silero VAD, speech windows, speaker tracker) with
  * people enrolled through the real Enroller into a real registry, twice in the same run: as voiceid
  * matches now (enrolled, simulated-room and learned centroids) and with enrolled centroids only (before
- * issue 17). Also: the diarization error rate of `voiceid diarize`'s machinery on the shared
- * two-person conversation.
+ * issue 17). Shares are of what was spoken (pauses of 0.3 s or more inside a piece are not scored,
+ * scripts/bench/spoken.ts); a row gives the same run scored on whole pieces, as before. Also: the
+ * diarization error rate of `voiceid diarize`'s machinery on the shared two-person conversation.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -105,6 +106,8 @@ interface Listening {
 
 interface ConditionResult {
   now: Totals;
+  /** The same run scored on whole pieces, pauses included (bench:stream's truth before issue 18's last stop). */
+  nowWholePieces: Totals;
   /** Enrolled centroids only (as before issue 17). */
   enrolledOnly: Totals;
   /** The --before checkout's speech path on the same streams and registry. */
@@ -127,6 +130,8 @@ function total(scores: StreamScore[], windows: number): Totals {
     memberTurns: scores.reduce((n, s) => n + s.memberTurns, 0),
     neverNamed: scores.reduce((n, s) => n + s.neverNamed, 0),
     falseUnknowns: scores.reduce((n, s) => n + s.falseUnknowns, 0),
+    claims: scores.reduce((n, s) => n + s.claims, 0),
+    wrongClaims: scores.reduce((n, s) => n + s.wrongClaims, 0),
     wrongFarSeconds: scores.reduce((n, s) => n + s.wrongFarSeconds, 0),
     boundaryErrors: scores.flatMap((s) => s.boundaryErrors),
     windows,
@@ -180,6 +185,7 @@ async function main(): Promise<number> {
     for (const condition of conditions) {
       const spec: ConditionSpec = CONDITIONS[condition];
       const now: StreamScore[] = [];
+      const nowWholePieces: StreamScore[] = [];
       const enrolledOnly: StreamScore[] = [];
       const before: StreamScore[] = [];
       let nowWindows = 0;
@@ -204,7 +210,7 @@ async function main(): Promise<number> {
           alternates: false,
         });
         if (spec.listen) {
-          const heard = buildTurnStream(audio[spec.stream], household, seed + 1000, {
+          const heard = buildTurnStream(audio[spec.stream], audio.dry, household, seed + 1000, {
             memberPart: "first",
             protocol: { turns: LISTENING_TURNS },
           });
@@ -236,7 +242,7 @@ async function main(): Promise<number> {
             .filter((t) => t.member === null)
             .reduce((n, t) => n + (t.endS - t.startS) / 60, 0);
         }
-        const stream = buildTurnStream(audio[spec.stream], household, seed);
+        const stream = buildTurnStream(audio[spec.stream], audio.dry, household, seed);
         audioSeconds += stream.samples.length / 16_000;
         progress(
           `${condition}, seed ${seed}: ${(stream.samples.length / 16_000).toFixed(0)} s, ${stream.turns.length} turns`,
@@ -250,6 +256,9 @@ async function main(): Promise<number> {
         ];
         if (runBefore) runs.push([before, await runBefore(stream.samples, () => current.candidates())]);
         for (const [into, run] of runs) into.push(scoreStream(stream.turns, run.reported, run.announcements));
+        nowWholePieces.push(
+          scoreStream(stream.turns, runs[0][1].reported, runs[0][1].announcements, { wholePieces: true }),
+        );
         nowWindows += runs[0][1].windows;
         enrolledOnlyWindows += runs[1][1].windows;
         beforeWindows += runs[2]?.[1].windows ?? 0;
@@ -258,6 +267,7 @@ async function main(): Promise<number> {
       }
       results[condition] = {
         now: total(now, nowWindows),
+        nowWholePieces: total(nowWholePieces, nowWindows),
         enrolledOnly: total(enrolledOnly, enrolledOnlyWindows),
         before: runBefore ? total(before, beforeWindows) : null,
         streams: seeds,
@@ -332,11 +342,17 @@ async function main(): Promise<number> {
           `${b50.toFixed(2)} / ${b95.toFixed(2)} s`,
           `${t.neverNamed} of ${t.memberTurns}`,
           t.falseUnknowns,
+          `${t.wrongClaims} of ${t.claims}`,
           (t.windows / r.audioSeconds).toFixed(2),
           judged ? verdicts.join(" ") : "",
         ];
       };
-      console.log(heading(`${condition}: ${(r.now.speechSeconds / 60).toFixed(1)} min of speech`));
+      console.log(
+        heading(
+          `${condition}: ${(r.now.speechSeconds / 60).toFixed(1)} min spoken ` +
+            `(${(r.nowWholePieces.speechSeconds / 60).toFixed(1)} min of pieces)`,
+        ),
+      );
       if (r.listening) {
         const l = r.listening;
         console.log(
@@ -357,6 +373,7 @@ async function main(): Promise<number> {
             "boundary error p50/p95",
             "never named",
             "false unknowns",
+            "wrong claims",
             "windows/s",
             "verdicts",
           ],
@@ -366,6 +383,7 @@ async function main(): Promise<number> {
               r.now,
               true,
             ),
+            row("  the same, scored on whole pieces", r.nowWholePieces, false),
             ...(r.before ? [row(`before (${v.before})`, r.before, false)] : []),
             row("enrolled centroids only", r.enrolledOnly, false),
           ],

@@ -8,6 +8,7 @@ import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { sharedAudio } from "../../test/helpers/paths.js";
 import { drawDistinct, mulberry32 } from "./prng.js";
 import type { BenchFile } from "./setup.js";
+import { speechLevel, spokenSpans } from "./spoken.js";
 
 export const SAMPLE_RATE = 16_000;
 /** Which recordings a stream plays and the household enrolled from. */
@@ -43,14 +44,20 @@ export interface TrueTurn {
   endS: number;
 }
 
+/** A true turn and what was actually spoken in it (scripts/bench/spoken.ts): what bench:stream scores. */
+export interface SpokenTurn extends TrueTurn {
+  /** [from, to] s, in order, inside [startS, endS). */
+  spoken: [number, number][];
+}
+
 export interface Household {
   members: string[];
   visitors: string[];
 }
 
-export interface TurnStream {
+export interface TurnStream<T extends TrueTurn = TrueTurn> {
   samples: Float32Array;
-  turns: TrueTurn[];
+  turns: T[];
 }
 
 export function loadAudio(files: BenchFile[], audio: Audio): Map<string, Float32Array> {
@@ -82,20 +89,24 @@ export function enrolmentOf(
 /**
  * Turns of 2-8 s of speech, 80 % members and 20 % visitors (any part of their file), pauses drawn from
  * {0.05, 0.2, 0.5, 1, 2} s. Members speak from the second half of their file (never heard at
- * enrolment), or with `memberPart: "first"` from the first (the listening before a test).
+ * enrolment), or with `memberPart: "first"` from the first (the listening before a test). What was
+ * spoken in each turn is read from the same stretch of `clean` (the dry files, which `audio` may be a
+ * room's version of).
  */
 export function buildTurnStream(
   audio: Map<string, Float32Array>,
+  clean: Map<string, Float32Array>,
   household: Household,
   seed: number,
   options: { memberPart?: "first" | "second"; protocol?: Partial<StreamProtocol> } = {},
-): TurnStream {
+): TurnStream<SpokenTurn> {
   const protocol = { ...DEFAULT_PROTOCOL, ...options.protocol };
   const random = mulberry32(seed);
   // The draw that used to pick the household, kept so that streams of a seed stay the same.
   drawDistinct(audio.size, audio.size, random);
   const { members, visitors } = household;
-  const pieces: { turn: Omit<TrueTurn, "startS" | "endS">; samples: Float32Array }[] = [];
+  const pieces: { turn: Omit<TrueTurn, "startS" | "endS">; samples: Float32Array; spoken: Float32Array }[] =
+    [];
   const pauses: number[] = [];
   for (let t = 0; t < protocol.turns; t++) {
     const isMember = random() < protocol.memberShare;
@@ -118,6 +129,7 @@ export function buildTurnStream(
     pieces.push({
       turn: { member: isMember ? voice : null, voice },
       samples: file.subarray(start, start + length),
+      spoken: clean.get(voice)!.subarray(start, start + length),
     });
     pauses.push(PAUSES_S[Math.floor(random() * PAUSES_S.length)]);
   }
@@ -125,11 +137,19 @@ export function buildTurnStream(
   const total =
     lead + pieces.reduce((n, p, i) => n + p.samples.length + Math.round(pauses[i] * SAMPLE_RATE), 0) + lead;
   const samples = new Float32Array(total);
-  const turns: TrueTurn[] = [];
+  const turns: SpokenTurn[] = [];
+  const levels = new Map<string, number>();
   let at = lead;
   pieces.forEach((p, i) => {
     samples.set(p.samples, at);
-    turns.push({ ...p.turn, startS: at / SAMPLE_RATE, endS: (at + p.samples.length) / SAMPLE_RATE });
+    const { voice } = p.turn;
+    if (!levels.has(voice)) levels.set(voice, speechLevel(clean.get(voice)!));
+    turns.push({
+      ...p.turn,
+      startS: at / SAMPLE_RATE,
+      endS: (at + p.samples.length) / SAMPLE_RATE,
+      spoken: spokenSpans(p.spoken, levels.get(voice)!, at / SAMPLE_RATE),
+    });
     at += p.samples.length + Math.round(pauses[i] * SAMPLE_RATE);
   });
   return { samples, turns };
@@ -159,6 +179,9 @@ export interface StreamScore {
   memberTurns: number;
   neverNamed: number;
   falseUnknowns: number;
+  /** Announcements naming a person, and those naming someone other than the voice heard before them. */
+  claims: number;
+  wrongClaims: number;
   /** Wrong-person speech more than FAR_FROM_CHANGE_S from every true change of voice, seconds. */
   wrongFarSeconds: number;
   /** Per true change of voice: distance to the nearest reported turn boundary, seconds (0 inside its pause). */
@@ -168,11 +191,19 @@ export interface StreamScore {
 /** Wrong-person time this far from a true change of voice is a turn wrongly named, not a late boundary. */
 export const FAR_FROM_CHANGE_S = 0.5;
 
-/** The true changes of voice: the pause between two consecutive turns of different voices, [from, to] s. */
-export function trueChanges(truth: readonly TrueTurn[]): [number, number][] {
+/** When a turn's voice is first and last heard: its spoken extent, or the whole piece if nothing was. */
+function spokenExtent(turn: SpokenTurn): [number, number] {
+  return turn.spoken.length === 0 ? [turn.startS, turn.endS] : [turn.spoken[0][0], turn.spoken.at(-1)![1]];
+}
+
+/** The true changes of voice: from one voice's last sound to the next voice's first, [from, to] s. */
+export function trueChanges(
+  truth: readonly SpokenTurn[],
+  extentOf: (turn: SpokenTurn) => [number, number] = spokenExtent,
+): [number, number][] {
   const out: [number, number][] = [];
   for (let i = 1; i < truth.length; i++) {
-    if (truth[i].voice !== truth[i - 1].voice) out.push([truth[i - 1].endS, truth[i].startS]);
+    if (truth[i].voice !== truth[i - 1].voice) out.push([extentOf(truth[i - 1])[1], extentOf(truth[i])[0]]);
   }
   return out;
 }
@@ -184,43 +215,80 @@ function distanceTo(t: number, [from, to]: [number, number]): number {
 
 /** For each true change, the distance to the nearest reported boundary (a reported turn's start or end). */
 export function boundaryErrors(
-  truth: readonly TrueTurn[],
+  truth: readonly SpokenTurn[],
   reported: readonly { startS: number; endS: number }[],
+  extentOf: (turn: SpokenTurn) => [number, number] = spokenExtent,
 ): number[] {
   const boundaries = reported.flatMap((r) => [r.startS, r.endS]);
-  return trueChanges(truth).map((change) =>
+  return trueChanges(truth, extentOf).map((change) =>
     Math.min(Number.POSITIVE_INFINITY, ...boundaries.map((b) => distanceTo(b, change))),
   );
 }
 
 export const UNKNOWN = "unknown";
 
-/** Scores a run on the 10 ms grid; shares are of true speech time. */
-export function scoreStream(
+/** A claim is judged against the voice that held most of the CLAIM_LOOKBACK_S before it (one window). */
+export const CLAIM_LOOKBACK_S = 1.6;
+
+/**
+ * The announcements naming a person other than the voice whose turn held most of the CLAIM_LOOKBACK_S
+ * before them (the last turn, in a long pause): what Home Assistant was told wrongly, even when the
+ * turn's final label took it back.
+ */
+export function wrongClaims(
   truth: readonly TrueTurn[],
+  announcements: readonly Announcement[],
+): Announcement[] {
+  return announcements.filter((a) => {
+    if (a.label === UNKNOWN) return false;
+    let voice = truth.filter((t) => t.startS < a.atS).at(-1);
+    let most = 0;
+    for (const turn of truth) {
+      const held = Math.min(turn.endS, a.atS) - Math.max(turn.startS, a.atS - CLAIM_LOOKBACK_S);
+      if (held > most) {
+        most = held;
+        voice = turn;
+      }
+    }
+    return voice?.member !== a.label;
+  });
+}
+
+/**
+ * Scores a run on the 10 ms grid; shares are of spoken time (`spoken`), or with `wholePieces` of each
+ * turn's whole piece, pauses included, and everything timed from the piece's ends (how bench:stream
+ * scored before). First namings are timed from the turn's first sound.
+ */
+export function scoreStream(
+  truth: readonly SpokenTurn[],
   reported: readonly ReportedTurn[],
   announcements: readonly Announcement[],
+  { wholePieces = false } = {},
 ): StreamScore {
   let speech = 0;
   let correct = 0;
   let wrong = 0;
   let missed = 0;
   let wrongFar = 0;
-  const changes = trueChanges(truth);
+  const extentOf = wholePieces ? (t: SpokenTurn): [number, number] => [t.startS, t.endS] : spokenExtent;
+  const changes = trueChanges(truth, extentOf);
   const sorted = [...reported].sort((a, b) => a.startS - b.startS);
   for (const turn of truth) {
-    for (let t = turn.startS + 0.005; t < turn.endS; t += 0.01) {
-      speech++;
-      const hit = sorted.find((r) => t >= r.startS && t < r.endS);
-      if (!hit || hit.label === null) {
-        missed++;
-        continue;
-      }
-      const right = turn.member ?? UNKNOWN;
-      if (hit.label === right) correct++;
-      else if (hit.label !== UNKNOWN) {
-        wrong++;
-        if (changes.every((c) => distanceTo(t, c) > FAR_FROM_CHANGE_S)) wrongFar++;
+    const scored: [number, number][] = wholePieces ? [[turn.startS, turn.endS]] : turn.spoken;
+    for (const [from, to] of scored) {
+      for (let t = from + 0.005; t < to; t += 0.01) {
+        speech++;
+        const hit = sorted.find((r) => t >= r.startS && t < r.endS);
+        if (!hit || hit.label === null) {
+          missed++;
+          continue;
+        }
+        const right = turn.member ?? UNKNOWN;
+        if (hit.label === right) correct++;
+        else if (hit.label !== UNKNOWN) {
+          wrong++;
+          if (changes.every((c) => distanceTo(t, c) > FAR_FROM_CHANGE_S)) wrongFar++;
+        }
       }
     }
   }
@@ -229,27 +297,22 @@ export function scoreStream(
   let falseUnknowns = 0;
   const members = truth.filter((t) => t.member !== null);
   for (const turn of members) {
+    const [startS, endS] = extentOf(turn);
     // Already named by a reported turn that runs into this one (the same person after a short pause).
     const ongoing = sorted.some(
       (r) =>
         r.label === turn.member &&
-        r.startS < turn.startS &&
-        r.endS > turn.startS &&
-        announcements.some((a) => a.label === turn.member && a.atS >= r.startS && a.atS <= turn.startS),
+        r.startS < startS &&
+        r.endS > startS &&
+        announcements.some((a) => a.label === turn.member && a.atS >= r.startS && a.atS <= startS),
     );
-    const first = announcements.find(
-      (a) => a.label === turn.member && a.atS >= turn.startS && a.atS <= turn.endS + 1,
-    );
+    const first = announcements.find((a) => a.label === turn.member && a.atS >= startS && a.atS <= endS + 1);
     if (ongoing) latencies.push(0);
-    else if (first) latencies.push(first.atS - turn.startS);
+    else if (first) latencies.push(first.atS - startS);
     else neverNamed++;
-    const namedAt = ongoing ? turn.startS : (first?.atS ?? Number.POSITIVE_INFINITY);
+    const namedAt = ongoing ? startS : (first?.atS ?? Number.POSITIVE_INFINITY);
     falseUnknowns += announcements.filter(
-      (a) =>
-        a.label === UNKNOWN &&
-        a.atS >= turn.startS &&
-        a.atS < Math.min(namedAt, turn.endS) &&
-        namedAt <= turn.endS + 1,
+      (a) => a.label === UNKNOWN && a.atS >= startS && a.atS < Math.min(namedAt, endS) && namedAt <= endS + 1,
     ).length;
   }
   return {
@@ -261,8 +324,10 @@ export function scoreStream(
     memberTurns: members.length,
     neverNamed,
     falseUnknowns,
+    claims: announcements.filter((a) => a.label !== UNKNOWN).length,
+    wrongClaims: wrongClaims(truth, announcements).length,
     wrongFarSeconds: wrongFar / 100,
-    boundaryErrors: boundaryErrors(truth, sorted),
+    boundaryErrors: boundaryErrors(truth, sorted, extentOf),
   };
 }
 
