@@ -9,9 +9,10 @@ export type DecisionType = (typeof DECISION_TYPES)[number];
 
 /**
  * Why a decision names nobody:
- * - pending: not clear yet (the turn just began, or the evidence is still weak);
- * - unknown: the voice is confidently nobody enrolled (or the turn ended without a name);
- * - uncertain: two enrolled people are too close to call (`identification.minMargin`);
+ * - pending: not clear yet (the turn just began, or the evidence is still weak); never on "stopped";
+ * - unknown: the voice is confidently nobody enrolled;
+ * - uncertain: the turn ended close to someone enrolled, or to two people (`identification.minMargin`),
+ *   but not close enough to name (a turn named as it went included);
  * - too_short: too little speech to tell;
  * - ignored: a voice the household chose to ignore (the TV): reported in the log and the event stream only.
  */

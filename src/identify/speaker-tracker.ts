@@ -323,8 +323,12 @@ export class SpeakerTracker {
     turn.end = end;
     const speech = turn.speech;
     let label: Label;
-    if (turn.announced !== null && turn.announced !== UNKNOWN_LABEL) label = this.label(turn);
-    else if (speech < this.options.minSpeechSeconds * this.options.sampleRate && turn.announced === null) {
+    if (turn.announced !== null && turn.announced !== UNKNOWN_LABEL) {
+      label = this.label(turn);
+      // Named, but the whole turn ends below the threshold: close to someone, not enough to name. A turn
+      // that has ended is never "pending".
+      if (label.speakerId === null && label.reason === "pending") label = { ...label, reason: "uncertain" };
+    } else if (speech < this.options.minSpeechSeconds * this.options.sampleRate && turn.announced === null) {
       label = { ...this.label(turn), speakerId: null, speaker: null, reason: "too_short" };
     } else {
       label = this.label(turn);

@@ -7,6 +7,7 @@ import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { voiceStore } from "../voices/helpers.js";
 import {
   concat,
+  enrol,
   enrolMembers,
   IDENTIFICATION,
   loadModels,
@@ -211,6 +212,28 @@ describe("single voices", () => {
   it("with nobody enrolled, a long turn is unknown", async () => {
     const ds = await runStream(models, [], SCENARIOS.memberAlone());
     expect(stopped(ds).map((d) => d.reason)).toEqual(["unknown"]);
+  });
+
+  it("ends a named turn whose whole voiceprint falls below the threshold uncertain, never pending", async () => {
+    // 3.2 s of reader 89 (a bench:stream turn), enrolled from the first half of the file: named at 0.820
+    // as the windows reach the threshold, the whole turn ends at 0.79.
+    const reader = utterance("89-218-0000");
+    const enrolled = await enrol(models, { C: reader.subarray(0, reader.length >> 1) });
+    const ds = await runStream(
+      models,
+      enrolled,
+      concat(silence(1), reader.subarray(seconds(9.09), seconds(12.32)), silence(2)),
+    );
+    const named = claims(ds).find((d) => d.speakerId === "C");
+    expect(named, describeDecisions(ds)).toBeDefined();
+    const end = stopped(ds).find((d) => d.turnId === named!.turnId)!;
+    expect(end.speakerId, describeDecisions(ds)).toBeNull();
+    expect(end.reason).toBe("uncertain");
+    expect(end.nearestSpeakerId).toBe("C");
+    expect(
+      stopped(ds).every((d) => d.reason !== "pending"),
+      describeDecisions(ds),
+    ).toBe(true);
   });
 });
 
