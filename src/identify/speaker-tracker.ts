@@ -203,6 +203,10 @@ export class SpeakerTracker {
     let turn = this.turn;
     if (!turn) return out;
     turn.end = Math.max(turn.end, w.end);
+    // Windows skip short silences, so a new turn's first windows reach back into the speech before its
+    // pause: one centred there is the voice before (as at a split) and would name that person for this
+    // turn. The turn waits for a window centred in its own speech.
+    if (turn.count === 0 && turn.splitFrom === null && center(w) < turn.start) return out;
     const evidence = this.windowEvidence(w.embedding);
     if (turn.state === NOBODY && turn.sum && turn.count >= MIN_WINDOWS_FOR_VOICE) {
       // Another voice, enrolled or not, shows as windows unlike the turn's own voiceprint.

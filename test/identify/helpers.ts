@@ -214,6 +214,9 @@ export const SCENARIOS = {
       heard(MEMBER_A, 4.5, 9),
       silence(2),
     ),
+  /** A talks 4 s from 1 s; B answers after 1.6 s of silence, for 4 s. */
+  memberAnswersAfterPause: () =>
+    concat(silence(1), heard(MEMBER_A, 0, 4), silence(1.6), heard(MEMBER_B, 0, 4), silence(2)),
   /** A talks 4 s from 1 s, pauses 1 s mid-sentence, talks 4 s more. */
   memberPauses: () =>
     concat(silence(1), heard(MEMBER_A, 0, 4), silence(1), heard(MEMBER_A, 4, 8), silence(2)),

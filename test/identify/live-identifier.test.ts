@@ -162,6 +162,26 @@ describe("two members alternating with 0.2 s pauses", () => {
   });
 });
 
+describe("a member answering another after a pause of about the pause allowance", () => {
+  it("names the second member for their turn, never the first (whose speech the first windows reach back into)", async () => {
+    // 1.6 s of silence: the first turn has ended (1.5 s after the VAD ended its speech) by the time the
+    // VAD confirms the second voice, while the windows still join the two voices' speech across it.
+    const bFrom = 1 + 4 + 1.6;
+    const ds = await runStream(models, candidates, SCENARIOS.memberAnswersAfterPause());
+    const named = claims(ds).map((d) => [d.turnId, d.speakerId]);
+    const turns = stopped(ds);
+    expect(
+      turns.map((d) => d.speakerId),
+      describeDecisions(ds),
+    ).toEqual(["A", "B"]);
+    expect(named, describeDecisions(ds)).toEqual([
+      [turns[0].turnId, "A"],
+      [turns[1].turnId, "B"],
+    ]);
+    expect(Math.abs(turns[1].startS - bFrom), describeDecisions(ds)).toBeLessThan(0.3);
+  });
+});
+
 describe("a member pausing 1 s mid-sentence", () => {
   let ds: Decision[];
   beforeAll(async () => {
