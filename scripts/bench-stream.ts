@@ -43,7 +43,7 @@ import {
   runMain,
   startSpeechModels,
 } from "./bench/setup.js";
-import { type Run, runTracker } from "./bench/stream-runs.js";
+import { fromDecisions, type Run, runTracker } from "./bench/stream-runs.js";
 import { formatTable, heading, pct, verdict } from "./bench/table.js";
 import {
   type Audio,
@@ -435,6 +435,9 @@ async function beforeRunner(
     stack.defaultThreshold,
     stack.encoder.modelId,
   );
-  return (samples, candidates) =>
-    runs.runTracker(samples, candidates, { vad, encoder: stack.encoder }, identification);
+  // Scored by this checkout's reading of the decisions (an older one may lack what scoring needs).
+  return async (samples, candidates) => {
+    const run = await runs.runTracker(samples, candidates, { vad, encoder: stack.encoder }, identification);
+    return { ...run, ...fromDecisions(run.decisions) };
+  };
 }

@@ -78,7 +78,7 @@ export function fromDecisions(decisions: readonly Decision[]): Omit<Run, "decisi
   const reported: ReportedTurn[] = [];
   for (const d of decisions) {
     if (d.type !== "stopped" && (d.speakerId !== null || d.reason === "unknown")) {
-      announcements.push({ atS: d.decidedAtS, label: d.speakerId ?? UNKNOWN });
+      announcements.push({ atS: d.decidedAtS, label: d.speakerId ?? UNKNOWN, turnStartS: d.startS });
     }
     if (d.type === "stopped") {
       const label = d.speakerId ?? (d.reason === "unknown" || d.reason === "uncertain" ? UNKNOWN : null);

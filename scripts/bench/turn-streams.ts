@@ -160,6 +160,8 @@ export interface Announcement {
   atS: number;
   /** Enrolled speaker id, or "unknown". */
   label: string;
+  /** Where the announced turn began, as announced. */
+  turnStartS: number;
 }
 
 /** A turn as finally reported: its extent and its final label (speaker id, "unknown", or null: no label). */
@@ -227,13 +229,13 @@ export function boundaryErrors(
 
 export const UNKNOWN = "unknown";
 
-/** A claim is judged against the voice that held most of the CLAIM_LOOKBACK_S before it (one window). */
+/** A claim is judged on at most this much of its turn before it (one window). */
 export const CLAIM_LOOKBACK_S = 1.6;
 
 /**
- * The announcements naming a person other than the voice whose turn held most of the CLAIM_LOOKBACK_S
- * before them (the last turn, in a long pause): what Home Assistant was told wrongly, even when the
- * turn's final label took it back.
+ * The announcements naming a person other than the voice that held most of the announced turn so far
+ * (its last CLAIM_LOOKBACK_S): what Home Assistant was told wrongly, even when the turn's final label
+ * took it back.
  */
 export function wrongClaims(
   truth: readonly TrueTurn[],
@@ -241,15 +243,18 @@ export function wrongClaims(
 ): Announcement[] {
   return announcements.filter((a) => {
     if (a.label === UNKNOWN) return false;
-    let voice = truth.filter((t) => t.startS < a.atS).at(-1);
+    const from = Math.min(Math.max(a.turnStartS, a.atS - CLAIM_LOOKBACK_S), a.atS - 0.01);
+    let voice: TrueTurn | null = null;
     let most = 0;
     for (const turn of truth) {
-      const held = Math.min(turn.endS, a.atS) - Math.max(turn.startS, a.atS - CLAIM_LOOKBACK_S);
+      const held = Math.min(turn.endS, a.atS) - Math.max(turn.startS, from);
       if (held > most) {
         most = held;
         voice = turn;
       }
     }
+    // In a pause (no turn held any of it): the voice that spoke last.
+    voice ??= truth.filter((t) => t.startS < a.atS).at(-1) ?? null;
     return voice?.member !== a.label;
   });
 }
