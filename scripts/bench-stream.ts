@@ -106,7 +106,7 @@ interface Listening {
 
 interface ConditionResult {
   now: Totals;
-  /** The same run scored on whole pieces, pauses included (bench:stream's truth before issue 18's last stop). */
+  /** The same run scored on whole pieces, pauses included (as bench:stream scored before it read what was spoken). */
   nowWholePieces: Totals;
   /** Enrolled centroids only (as before issue 17). */
   enrolledOnly: Totals;
