@@ -206,6 +206,7 @@ export const COMMON_BENCH_OPTIONS = {
 
 type BenchOptions = NonNullable<ParseArgsConfig["options"]>;
 type BenchArgsConfig<O extends BenchOptions> = { options: O & typeof COMMON_BENCH_OPTIONS; strict: true };
+type BenchValues<O extends BenchOptions> = ReturnType<typeof parseArgs<BenchArgsConfig<O>>>["values"];
 
 /**
  * A benchmark's command line: its `options` and the common ones, strictly (no positionals). A wrong option
@@ -214,9 +215,9 @@ type BenchArgsConfig<O extends BenchOptions> = { options: O & typeof COMMON_BENC
 export function parseBenchArgs<const O extends BenchOptions>(
   options: O,
   usage: string,
-): ReturnType<typeof parseArgs<BenchArgsConfig<O>>>["values"] | null {
+): BenchValues<O> | null {
   const config = { options: { ...options, ...COMMON_BENCH_OPTIONS }, strict: true } as BenchArgsConfig<O>;
-  let values: ReturnType<typeof parseArgs<BenchArgsConfig<O>>>["values"];
+  let values: BenchValues<O>;
   try {
     values = parseArgs(config).values;
   } catch (err) {

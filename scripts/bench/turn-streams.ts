@@ -199,7 +199,7 @@ function spokenExtent(turn: SpokenTurn): [number, number] {
 }
 
 /** The true changes of voice: from one voice's last sound to the next voice's first, [from, to] s. */
-export function trueChanges(
+function trueChanges(
   truth: readonly SpokenTurn[],
   extentOf: (turn: SpokenTurn) => [number, number] = spokenExtent,
 ): [number, number][] {
@@ -216,13 +216,12 @@ function distanceTo(t: number, [from, to]: [number, number]): number {
 }
 
 /** For each true change, the distance to the nearest reported boundary (a reported turn's start or end). */
-export function boundaryErrors(
-  truth: readonly SpokenTurn[],
+function boundaryErrors(
+  changes: readonly [number, number][],
   reported: readonly { startS: number; endS: number }[],
-  extentOf: (turn: SpokenTurn) => [number, number] = spokenExtent,
 ): number[] {
   const boundaries = reported.flatMap((r) => [r.startS, r.endS]);
-  return trueChanges(truth, extentOf).map((change) =>
+  return changes.map((change) =>
     Math.min(Number.POSITIVE_INFINITY, ...boundaries.map((b) => distanceTo(b, change))),
   );
 }
@@ -260,9 +259,9 @@ export function wrongClaims(
 }
 
 /**
- * Scores a run on the 10 ms grid; shares are of spoken time (`spoken`), or with `wholePieces` of each
- * turn's whole piece, pauses included, and everything timed from the piece's ends (how bench:stream
- * scored before). First namings are timed from the turn's first sound.
+ * Scores a run on the 10 ms grid: shares are of spoken time (`spoken`), and first namings, changes and
+ * boundaries are timed from a turn's first and last sound; with `wholePieces`, of and from each turn's
+ * whole piece, pauses included (how bench:stream scored before).
  */
 export function scoreStream(
   truth: readonly SpokenTurn[],
@@ -332,7 +331,7 @@ export function scoreStream(
     claims: announcements.filter((a) => a.label !== UNKNOWN).length,
     wrongClaims: wrongClaims(truth, announcements).length,
     wrongFarSeconds: wrongFar / 100,
-    boundaryErrors: boundaryErrors(truth, sorted, extentOf),
+    boundaryErrors: boundaryErrors(changes, sorted),
   };
 }
 
