@@ -200,6 +200,9 @@ export const SCENARIOS = {
       utterance(VISITOR).subarray(0, seconds(5)),
       silence(2),
     ),
+  /** The visitor talks 5 s from 1 s; A follows with no pause at all, for 5 s. */
+  memberFollowsVisitorWithoutPause: () =>
+    concat(silence(1), utterance(VISITOR).subarray(0, seconds(5)), heard(MEMBER_A, 0, 5), silence(2)),
   /** A talks 5 s from 1 s; the visitor follows with no pause at all, for 5 s. */
   visitorFollowsWithoutPause: () =>
     concat(silence(1), heard(MEMBER_A, 0, 5), utterance(VISITOR).subarray(0, seconds(5)), silence(2)),

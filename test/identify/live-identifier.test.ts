@@ -94,6 +94,21 @@ describe("a visitor following a member with no pause at all", () => {
   });
 });
 
+describe("a member following a visitor with no pause at all", () => {
+  it("starts the member's turn within 0.5 s of the change and names the member there, never the visitor", async () => {
+    const ds = await runStream(models, candidates, SCENARIOS.memberFollowsVisitorWithoutPause());
+    const turns = stopped(ds);
+    const member = turns.find((d) => d.speakerId === "A");
+    expect(member, describeDecisions(ds)).toBeDefined();
+    expect(Math.abs(member!.startS - 6.0), describeDecisions(ds)).toBeLessThan(0.5);
+    const named = claims(ds).filter((d) => d.speakerId !== null);
+    expect(
+      named.every((d) => d.speakerId === "A" && d.turnId === member!.turnId),
+      describeDecisions(ds),
+    ).toBe(true);
+  });
+});
+
 describe("a stranger who stops a second before a member speaks", () => {
   it("is announced unknown in the pause, once the VAD ends their speech, and never over the member", async () => {
     // 2.85 s of the visitor's speech: its windows judge 2.5 s of it only once the VAD has ended it.
