@@ -23,6 +23,11 @@ export function pct(share: number | null, digits = 2): string | null {
   return share === null || !Number.isFinite(share) ? null : `${(share * 100).toFixed(digits)} %`;
 }
 
+/** An interval of shares in percent: { low: 0.856, high: 0.935 } -> "85.6-93.5". */
+export function pctInterval({ low, high }: { low: number; high: number }, digits = 1): string {
+  return `${(low * 100).toFixed(digits)}-${(high * 100).toFixed(digits)}`;
+}
+
 export function fixed(value: number | null, digits = 3): string | null {
   return value === null || !Number.isFinite(value) ? null : value.toFixed(digits);
 }
