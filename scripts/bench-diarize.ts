@@ -248,18 +248,22 @@ async function main(): Promise<number> {
         [`before (${v.before})`, r.before],
       ] as const) {
         if (!t) continue;
-        const one = name === "conversation";
+        const oneRecording = name === "conversation";
         rows.push([
           `${name}, ${which}`,
-          one ? pct(t.der, 1) : `${pct(t.der, 1)} (${pctInterval(t.derInterval, 1)})`,
+          oneRecording ? pct(t.der, 1) : `${pct(t.der, 1)} (${pctInterval(t.derInterval, 1)})`,
           pct(t.derNoCollar, 1),
           pct(t.confusion, 1),
-          one ? pct(t.rightCount, 0) : `${pct(t.rightCount, 0)} (${pctInterval(t.rightCountInterval, 0)})`,
+          oneRecording
+            ? pct(t.rightCount, 0)
+            : `${pct(t.rightCount, 0)} (${pctInterval(t.rightCountInterval, 0)})`,
           t.voices,
           which === "now"
             ? [
                 intervalVerdict(t.derInterval, goal, "at most"),
-                ...(one ? [] : [intervalVerdict(t.rightCountInterval, GOALS.rightCount, "at least")]),
+                ...(oneRecording
+                  ? []
+                  : [intervalVerdict(t.rightCountInterval, GOALS.rightCount, "at least")]),
               ].join(" ")
             : "",
         ]);
