@@ -5,10 +5,11 @@
  * floor and level; pauses under 0.3 s are bridged, as NIST's diarization scoring does, and spans
  * under 0.1 s dropped.
  */
+import { SAMPLE_RATE } from "../../src/embedding/voiceprint.js";
+
 /** Levels of 30 ms every 10 ms: a 10 ms frame of steady noise strays a few dB either way. */
 const HOP = 160;
 const FRAME = 480;
-const SAMPLE_RATE = 16_000;
 /** Above the file's noise floor by this much... */
 const ABOVE_FLOOR_DB = 10;
 /** ...and within this much of its loud frames. */

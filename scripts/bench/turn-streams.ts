@@ -5,12 +5,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
+import { SAMPLE_RATE } from "../../src/embedding/voiceprint.js";
 import { sharedAudio } from "../../test/helpers/paths.js";
 import { drawDistinct, mulberry32 } from "./prng.js";
 import type { BenchFile } from "./setup.js";
 import { speechLevel, spokenSpans } from "./spoken.js";
 
-export const SAMPLE_RATE = 16_000;
+export { SAMPLE_RATE };
 /** Which recordings a stream plays and the household enrolled from. */
 export type Audio = "dry" | "room";
 export const AUDIO_DIRS: Record<Audio, string> = {
