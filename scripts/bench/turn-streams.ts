@@ -181,6 +181,7 @@ export interface StreamScore {
   latencies: number[];
   memberTurns: number;
   neverNamed: number;
+  /** "unknown" announcements made on a member's voice (judged as wrong claims are). */
   falseUnknowns: number;
   /** Announcements naming a person, and those naming someone other than the voice heard before them. */
   claims: number;
@@ -233,30 +234,42 @@ export const UNKNOWN = "unknown";
 export const CLAIM_LOOKBACK_S = 1.6;
 
 /**
- * The announcements naming a person other than the voice that held most of the announced turn so far
- * (its last CLAIM_LOOKBACK_S): what Home Assistant was told wrongly, even when the turn's final label
- * took it back.
+ * The voice an announcement was made on: the one that held most of the announced turn so far (its last
+ * CLAIM_LOOKBACK_S), or in a pause the one that spoke last.
+ */
+function voiceAnnounced(truth: readonly TrueTurn[], a: Announcement): TrueTurn | null {
+  const from = Math.min(Math.max(a.turnStartS, a.atS - CLAIM_LOOKBACK_S), a.atS - 0.01);
+  let voice: TrueTurn | null = null;
+  let most = 0;
+  for (const turn of truth) {
+    const held = Math.min(turn.endS, a.atS) - Math.max(turn.startS, from);
+    if (held > most) {
+      most = held;
+      voice = turn;
+    }
+  }
+  return voice ?? truth.filter((t) => t.startS < a.atS).at(-1) ?? null;
+}
+
+/**
+ * The announcements naming a person other than the voice announced: what Home Assistant was told
+ * wrongly, even when the turn's final label took it back.
  */
 export function wrongClaims(
   truth: readonly TrueTurn[],
   announcements: readonly Announcement[],
 ): Announcement[] {
-  return announcements.filter((a) => {
-    if (a.label === UNKNOWN) return false;
-    const from = Math.min(Math.max(a.turnStartS, a.atS - CLAIM_LOOKBACK_S), a.atS - 0.01);
-    let voice: TrueTurn | null = null;
-    let most = 0;
-    for (const turn of truth) {
-      const held = Math.min(turn.endS, a.atS) - Math.max(turn.startS, from);
-      if (held > most) {
-        most = held;
-        voice = turn;
-      }
-    }
-    // In a pause (no turn held any of it): the voice that spoke last.
-    voice ??= truth.filter((t) => t.startS < a.atS).at(-1) ?? null;
-    return voice?.member !== a.label;
-  });
+  return announcements.filter((a) => a.label !== UNKNOWN && voiceAnnounced(truth, a)?.member !== a.label);
+}
+
+/** The "unknown" announcements made on a member's voice, judged as wrong claims are. */
+export function falseUnknowns(
+  truth: readonly TrueTurn[],
+  announcements: readonly Announcement[],
+): Announcement[] {
+  return announcements.filter(
+    (a) => a.label === UNKNOWN && (voiceAnnounced(truth, a)?.member ?? null) !== null,
+  );
 }
 
 /**
@@ -299,7 +312,6 @@ export function scoreStream(
   }
   const latencies: number[] = [];
   let neverNamed = 0;
-  let falseUnknowns = 0;
   const members = truth.filter((t) => t.member !== null);
   for (const turn of members) {
     const [startS, endS] = extentOf(turn);
@@ -315,10 +327,6 @@ export function scoreStream(
     if (ongoing) latencies.push(0);
     else if (first) latencies.push(first.atS - startS);
     else neverNamed++;
-    const namedAt = ongoing ? startS : (first?.atS ?? Number.POSITIVE_INFINITY);
-    falseUnknowns += announcements.filter(
-      (a) => a.label === UNKNOWN && a.atS >= startS && a.atS < Math.min(namedAt, endS) && namedAt <= endS + 1,
-    ).length;
   }
   return {
     speechSeconds: speech / 100,
@@ -328,7 +336,7 @@ export function scoreStream(
     latencies,
     memberTurns: members.length,
     neverNamed,
-    falseUnknowns,
+    falseUnknowns: falseUnknowns(truth, announcements).length,
     claims: announcements.filter((a) => a.label !== UNKNOWN).length,
     wrongClaims: wrongClaims(truth, announcements).length,
     wrongFarSeconds: wrongFar / 100,

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import {
+  type Announcement,
+  falseUnknowns,
+  type TrueTurn,
+  wrongClaims,
+} from "../../scripts/bench/turn-streams.js";
+
+// The two cases bench:stream's ten streams hold (dry stream 5, room stream 10), on their own timings.
+const visitor = (startS: number, endS: number): TrueTurn => ({ member: null, voice: "2843", startS, endS });
+const member = (startS: number, endS: number): TrueTurn => ({ member: "696", voice: "696", startS, endS });
+
+describe("how bench:stream judges what Home Assistant was told", () => {
+  it("does not count a stranger announced just after a member began, as the turn heard the stranger", () => {
+    const truth = [visitor(188.38, 191.6), member(191.65, 196.17)];
+    const late: Announcement = { atS: 191.76, label: "unknown", turnStartS: 188.38 };
+    expect(falseUnknowns(truth, [late])).toEqual([]);
+  });
+
+  it("counts a member's speech announced unknown, named later or never", () => {
+    const truth = [visitor(242.76, 245.31), member(245.51, 248.38)];
+    const onMember: Announcement = { atS: 247.28, label: "unknown", turnStartS: 244.41 };
+    expect(falseUnknowns(truth, [onMember])).toEqual([onMember]);
+  });
+
+  it("judges names and unknowns by the same voice", () => {
+    const truth = [visitor(188.38, 191.6), member(191.65, 196.17)];
+    const named = (atS: number, turnStartS: number): Announcement => ({ atS, label: "696", turnStartS });
+    // Named on the stranger's speech: a wrong claim. Named on the member's own: right.
+    expect(wrongClaims(truth, [named(190.5, 188.38)])).toHaveLength(1);
+    expect(wrongClaims(truth, [named(193.96, 191.84)])).toEqual([]);
+    // In the pause between them, the voice that spoke last.
+    expect(falseUnknowns(truth, [{ atS: 191.62, label: "unknown", turnStartS: 191.61 }])).toEqual([]);
+  });
+});
