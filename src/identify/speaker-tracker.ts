@@ -514,7 +514,10 @@ export class SpeakerTracker {
 
   /**
    * Announces a turn "unknown" once `judged` samples of its speech are confidently nobody enrolled, and
-   * not while another voice is taking over (its evidence half the bar or more).
+   * not while another voice may be taking over (its evidence a quarter of the bar or more): a member
+   * who begins a moment after a stranger's short turn builds evidence slowly (1.1 after a second in
+   * bench:stream's dry stream 17), and the stranger's turn, long enough only with the member's first
+   * words in it, would greet the member as a stranger. Such a turn still ends "unknown".
    */
   private announceUnknown(
     turn: Turn,
@@ -526,7 +529,7 @@ export class SpeakerTracker {
     if (turn.announced !== null || turn.state !== NOBODY) return;
     if (judged < this.options.unknownAfterSeconds * this.options.sampleRate) return;
     if (!this.nobody(label)) return;
-    if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 2)) return;
+    if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 4)) return;
     turn.announced = UNKNOWN_LABEL;
     if (turn.sum) turn.voice = this.voices?.recognise(centroidOf([turn.sum])!) ?? null;
     out.push(this.decision("updated", turn, at, { ...label, reason: "unknown" }));

@@ -136,6 +136,43 @@ describe("a stranger who stops a second before a member speaks", () => {
   });
 });
 
+describe("a member who begins 0.2 s after a stranger's 2 s", () => {
+  // bench:stream's dry stream 17 at 150.66 s: member 1594, 1 s, stranger 196 (1.9 s of speech), 0.2 s,
+  // member 1992. The stranger's turn reaches 2.5 s of speech only with the member's first second in it.
+  it("is named, and the stranger's turn is not announced unknown over the member's first words", async () => {
+    const first = utterance("1594-135914-0000");
+    const second = utterance("1992-141719-0000");
+    const household = await enrol(models, {
+      1594: first.subarray(0, first.length >> 1),
+      1992: second.subarray(0, second.length >> 1),
+    });
+    const stranger = utterance("196-122150-0000").subarray(seconds(1.477), seconds(4.465));
+    const memberFrom = 1 + 4.763 + 1 + stranger.length / 16_000 + 0.2;
+    const ds = await runStream(
+      models,
+      household,
+      concat(
+        silence(1),
+        first.subarray(seconds(8.652), seconds(13.415)),
+        silence(1),
+        stranger,
+        silence(0.2),
+        second.subarray(seconds(7.1075), seconds(14.215)),
+        silence(2),
+      ),
+    );
+    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
+    expect(
+      unknowns.filter((d) => d.decidedAtS > memberFrom),
+      describeDecisions(ds),
+    ).toEqual([]);
+    expect(
+      claims(ds).map((d) => d.speakerId ?? d.reason),
+      describeDecisions(ds),
+    ).toEqual(["1594", "1992"]);
+  });
+});
+
 describe("two strangers nobody enrolled taking turns with 0.2 s pauses", () => {
   it("gives a turn per change of voice, each change within 0.3 s of its pause, and names nobody", async () => {
     const { samples, changes } = strangersAlternate();
