@@ -517,7 +517,7 @@ export class SpeakerTracker {
    * not while another voice may be taking over (its evidence a quarter of the bar or more): a member
    * who begins a moment after a stranger's short turn builds evidence slowly (1.1 after a second in
    * bench:stream's dry stream 17), and the stranger's turn, long enough only with the member's first
-   * words in it, would greet the member as a stranger. Such a turn still ends "unknown".
+   * words in it, would greet the member as a stranger.
    */
   private announceUnknown(
     turn: Turn,

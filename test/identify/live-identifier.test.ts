@@ -170,6 +170,9 @@ describe("a member who begins 0.2 s after a stranger's 2 s", () => {
       claims(ds).map((d) => d.speakerId ?? d.reason),
       describeDecisions(ds),
     ).toEqual(["1594", "1992"]);
+    // The stranger's turn ends without a name, and the member's begins at the change.
+    expect(stopped(ds).map((d) => d.speakerId)).toEqual(["1594", null, "1992"]);
+    expect(Math.abs(stopped(ds)[2].startS - memberFrom)).toBeLessThan(0.3);
   });
 });
 
