@@ -6,9 +6,19 @@ import {
   wrongClaims,
 } from "../../scripts/bench/turn-streams.js";
 
-// The two cases bench:stream's ten streams hold (dry stream 5, room stream 10), on their own timings.
-const visitor = (startS: number, endS: number): TrueTurn => ({ member: null, voice: "2843", startS, endS });
-const member = (startS: number, endS: number): TrueTurn => ({ member: "696", voice: "696", startS, endS });
+// Two cases of bench:stream's streams (dry stream 5, room stream 10), on their own timings.
+const visitor = (startS: number, endS: number): TrueTurn => ({
+  member: null,
+  voice: "visitor",
+  startS,
+  endS,
+});
+const member = (startS: number, endS: number): TrueTurn => ({
+  member: "member",
+  voice: "member",
+  startS,
+  endS,
+});
 
 describe("how bench:stream judges what Home Assistant was told", () => {
   it("does not count a stranger announced just after a member began, as the turn heard the stranger", () => {
@@ -25,7 +35,7 @@ describe("how bench:stream judges what Home Assistant was told", () => {
 
   it("judges names and unknowns by the same voice", () => {
     const truth = [visitor(188.38, 191.6), member(191.65, 196.17)];
-    const named = (atS: number, turnStartS: number): Announcement => ({ atS, label: "696", turnStartS });
+    const named = (atS: number, turnStartS: number): Announcement => ({ atS, label: "member", turnStartS });
     // Named on the stranger's speech: a wrong claim. Named on the member's own: right.
     expect(wrongClaims(truth, [named(190.5, 188.38)])).toHaveLength(1);
     expect(wrongClaims(truth, [named(193.96, 191.84)])).toEqual([]);

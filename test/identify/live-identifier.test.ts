@@ -146,14 +146,15 @@ describe("a member who begins 0.2 s after a stranger's 2 s", () => {
       1594: first.subarray(0, first.length >> 1),
       1992: second.subarray(0, second.length >> 1),
     });
+    const before = first.subarray(seconds(8.652), seconds(13.415));
     const stranger = utterance("196-122150-0000").subarray(seconds(1.477), seconds(4.465));
-    const memberFrom = 1 + 4.763 + 1 + stranger.length / 16_000 + 0.2;
+    const memberFrom = 1 + before.length / 16_000 + 1 + stranger.length / 16_000 + 0.2;
     const ds = await runStream(
       models,
       household,
       concat(
         silence(1),
-        first.subarray(seconds(8.652), seconds(13.415)),
+        before,
         silence(1),
         stranger,
         silence(0.2),
