@@ -203,7 +203,7 @@ function spokenExtent(turn: SpokenTurn): [number, number] {
 /** The true changes of voice: from one voice's last sound to the next voice's first, [from, to] s. */
 function trueChanges(
   truth: readonly SpokenTurn[],
-  extentOf: (turn: SpokenTurn) => [number, number] = spokenExtent,
+  extentOf: (turn: SpokenTurn) => [number, number],
 ): [number, number][] {
   const out: [number, number][] = [];
   for (let i = 1; i < truth.length; i++) {

@@ -14,6 +14,7 @@ import {
   MEMBER_A,
   type Models,
   runStream,
+  SAMPLE_RATE,
   SCENARIOS,
   seconds,
   silence,
@@ -148,7 +149,7 @@ describe("a member who begins 0.2 s after a stranger's 2 s", () => {
     });
     const before = first.subarray(seconds(8.652), seconds(13.415));
     const stranger = utterance("196-122150-0000").subarray(seconds(1.477), seconds(4.465));
-    const memberFrom = 1 + before.length / 16_000 + 1 + stranger.length / 16_000 + 0.2;
+    const memberFrom = 1 + before.length / SAMPLE_RATE + 1 + stranger.length / SAMPLE_RATE + 0.2;
     const ds = await runStream(
       models,
       household,
