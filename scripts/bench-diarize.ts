@@ -11,15 +11,17 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import type { VoiceidConfig } from "../src/config/schema.js";
+import { ENCODER_IDS } from "../src/embedding/encoder.js";
 import type { ModelStack } from "../src/embedding/stack.js";
 import {
-  DEFAULT_VOICE_SEPARATION,
   type DiarizedTurn,
   diarize,
   diarizeUnknown,
   trackedTurns,
   type VoiceSeparationOptions,
+  voiceSeparationFor,
 } from "../src/identify/diarize.js";
+import { onEncoderScale } from "../src/identify/voice-change.js";
 import { silentLogger } from "../src/util/log.js";
 import type { SileroVad } from "../src/vad/silero.js";
 import { readRttm } from "../test/helpers/audio.js";
@@ -44,6 +46,7 @@ const USAGE = `usage: npm run bench:diarize -- [options]
   --streams N    streams per recording kind (default 12: 3 each of 2, 3, 4, 5 speakers)
   --before DIR   another checkout (with node_modules): its diarize on the same streams, same run
   --calibrate    sweep the clustering criterion on the calibration speakers instead
+  --encoder ID   speaker encoder (default ${ENCODER_IDS[0]}; one of ${ENCODER_IDS.join(", ")})
   --json         print one JSON object instead of tables`;
 
 type Diarizer = (samples: Float32Array) => Promise<{ start: number; end: number; label: string }[]>;
@@ -115,6 +118,7 @@ async function main(): Promise<number> {
       streams: { type: "string" },
       before: { type: "string" },
       calibrate: { type: "boolean" },
+      encoder: { type: "string" },
     },
     USAGE,
   );
@@ -127,7 +131,8 @@ async function main(): Promise<number> {
     "1-100",
   );
   const files = librispeechFiles();
-  const { stack, vad, config, identification } = await startSpeechModels();
+  const { stack, vad, config, identification } = await startSpeechModels(v.encoder);
+  const separation = voiceSeparationFor(stack.encoder.modelId);
   try {
     const speechPath = nobodyEnrolled(vad, stack, identification);
     const diarizerWith =
@@ -136,7 +141,7 @@ async function main(): Promise<number> {
         vad.reset();
         return diarize(samples, { ...speechPath, voiceSeparation });
       };
-    const now = diarizerWith(DEFAULT_VOICE_SEPARATION);
+    const now = diarizerWith(separation);
     const before = v.before ? await beforeDiarizer(v.before, stack, config) : null;
     const half = v.calibrate ? 1 : 0;
     const speakers = files.filter((_, i) => i % 2 === half).map((f) => f.id);
@@ -169,8 +174,12 @@ async function main(): Promise<number> {
       // cannot be told apart later): the chosen setting keeps voices apart longest while still finding
       // the right number of voices in GOALS.rightCount of the streams.
       let chosen: number | null = null;
-      for (const mergeSimilarity of [0.78, 0.8, 0.82, 0.84, 0.86, 0.88]) {
-        const options = { ...DEFAULT_VOICE_SEPARATION, mergeSimilarity };
+      // Resemblyzer's 0.78-0.88, on the encoder's scale.
+      for (const resemblyzerSimilarity of [0.78, 0.8, 0.82, 0.84, 0.86, 0.88]) {
+        const mergeSimilarity = Number(
+          onEncoderScale(resemblyzerSimilarity, stack.encoder.modelId).toFixed(3),
+        );
+        const options = { ...separation, mergeSimilarity };
         const scored = all.map((s, i) =>
           score(s, diarizeUnknown(tracked[i].turns, tracked[i].windows, options)),
         );
@@ -194,8 +203,8 @@ async function main(): Promise<number> {
       );
       console.log(
         `chosen: ${chosen ?? "none"} (the highest merge similarity with the right number of voices in >= ` +
-          `${pct(GOALS.rightCount, 0)} of the streams; minimum clean windows ${DEFAULT_VOICE_SEPARATION.minCleanWindows}); ` +
-          `in use: ${DEFAULT_VOICE_SEPARATION.mergeSimilarity}`,
+          `${pct(GOALS.rightCount, 0)} of the streams; minimum clean windows ${separation.minCleanWindows}); ` +
+          `in use for ${stack.encoder.modelId}: ${separation.mergeSimilarity}`,
       );
       return 0;
     }

@@ -14,12 +14,16 @@
  * the gate in front of Home Assistant. `--calibrate` re-groups the kept turns of other seeds at several
  * join thresholds and prints the criterion that chose the threshold.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ENCODER_IDS } from "../src/embedding/encoder.js";
 import { Identifier } from "../src/enrolment/identifier.js";
 import type { Decision } from "../src/identify/decision.js";
+import { consistencyWarningFor } from "../src/identify/options.js";
 import type { UnknownTurn } from "../src/identify/speaker-tracker.js";
+import { cosineSpread } from "../src/identify/voice-change.js";
 import type { MatchCandidate } from "../src/registry/matcher.js";
 import { SpeakerRegistry } from "../src/registry/registry.js";
 import { silentLogger } from "../src/util/log.js";
@@ -57,6 +61,7 @@ const GOALS = {
 };
 const VISITORS = 6;
 const PAUSES_S = [0.2, 0.5, 1, 2];
+/** Join thresholds tried, written for Resemblyzer (threshold 0.82); other encoders move them to their scale. */
 const CALIBRATION_JOINS = [0.7, 0.74, 0.78, 0.8, 0.82, 0.84, 0.86, 0.9];
 
 const USAGE = `usage: npm run bench:voices -- [options]
@@ -64,6 +69,7 @@ const USAGE = `usage: npm run bench:voices -- [options]
   --minutes M       minutes of the first stream (default 20; the second is half as long)
   --conditions L    of dry,room (default both)
   --calibrate       re-group the kept turns of seeds 101..100+N at several join thresholds
+  --encoder ID      speaker encoder (default ${ENCODER_IDS[0]}; one of ${ENCODER_IDS.join(", ")})
   --json            print one JSON object instead of tables`;
 
 interface Piece {
@@ -301,7 +307,7 @@ async function runSeed(
       dataDir: dir,
       modelId: stack.encoder.modelId,
       threshold: stack.defaultThreshold,
-      policy: voiceGroupingPolicy(stack.defaultThreshold),
+      policy: voiceGroupingPolicy(stack.defaultThreshold, stack.encoder.modelId),
       maxTurns: 500,
       maxDays: 14,
       keepClips: false,
@@ -376,7 +382,7 @@ async function runSeed(
           {
             modelId: stack.encoder.modelId,
             minSpeechSeconds: 3,
-            consistencyWarning: 0.75,
+            consistencyWarning: consistencyWarningFor(0.75, stack.defaultThreshold, stack.encoder.modelId),
           },
         );
         namedAs.set(visitor, named.speaker.id);
@@ -415,8 +421,13 @@ async function runSeed(
 }
 
 /** The kept turns of several streams grouped again, offline, at each join threshold. */
-function calibrationTable(results: readonly SeedResult[]): { join: number; grouping: Grouping }[] {
-  return CALIBRATION_JOINS.map((join) => {
+function calibrationTable(
+  results: readonly SeedResult[],
+  threshold: number,
+  modelId: string,
+): { join: number; grouping: Grouping }[] {
+  return CALIBRATION_JOINS.map((resemblyzerJoin) => {
+    const join = Number((threshold + (resemblyzerJoin - 0.82) * cosineSpread(modelId)).toFixed(3));
     const scores = results.map((r) => {
       const voices: KeptVoice[] = [];
       let next = 1;
@@ -447,6 +458,7 @@ async function main(): Promise<number> {
       minutes: { type: "string" },
       conditions: { type: "string", default: "dry,room" },
       calibrate: { type: "boolean", default: false },
+      encoder: { type: "string" },
     },
     USAGE,
   );
@@ -462,7 +474,7 @@ async function main(): Promise<number> {
   const conditions = values.conditions.split(",") as Audio[];
   const files = librispeechFiles();
   const ids = files.map((f) => f.id);
-  const models = await startSpeechModels();
+  const models = await startSpeechModels(values.encoder);
   const report: Record<string, unknown> = {};
   try {
     for (const condition of conditions) {
@@ -474,7 +486,11 @@ async function main(): Promise<number> {
         results.push(await runSeed(models, audio, ids, seed, minutes, values.calibrate));
       }
       if (values.calibrate) {
-        report[condition] = calibrationTable(results);
+        report[condition] = calibrationTable(
+          results,
+          models.stack.defaultThreshold,
+          models.stack.encoder.modelId,
+        );
         continue;
       }
       report[condition] = {
@@ -488,7 +504,7 @@ async function main(): Promise<number> {
   }
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ seeds, minutes, join: voiceGroupingPolicy(models.stack.defaultThreshold).join, report })}\n`,
+      `${JSON.stringify({ seeds, minutes, join: voiceGroupingPolicy(models.stack.defaultThreshold, models.stack.encoder.modelId).join, report })}\n`,
     );
     return 0;
   }
@@ -513,7 +529,7 @@ async function main(): Promise<number> {
     );
     return 0;
   }
-  const title = `unknown voices: ${seeds} seed(s), ${minutes} + ${minutes / 2} min per seed, join ${voiceGroupingPolicy(models.stack.defaultThreshold).join.toFixed(2)}`;
+  const title = `unknown voices: ${seeds} seed(s), ${minutes} + ${minutes / 2} min per seed, join ${voiceGroupingPolicy(models.stack.defaultThreshold, models.stack.encoder.modelId).join.toFixed(2)}`;
   process.stdout.write(`${heading(title)}\n`);
   const rows = conditions.map((c) => {
     const r = report[c] as { grouping: Grouping; naming: Naming };

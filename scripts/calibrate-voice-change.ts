@@ -13,12 +13,16 @@
  *   speaker enrolled on the first half of their file in a household of 10 (themselves and 9 others), their
  *   turns cut from the second half (named right: their score is the best, reaches the threshold, and beats
  *   the runner-up by the tracker's margin), and the same turns against 10 others as a visitor (named
- *   wrongly). The threshold is Resemblyzer's 0.82; the table shows what moving it with the length would do.
+ *   wrongly). At the encoder's threshold (Resemblyzer 0.82) and around it: the table shows what moving it
+ *   with the length would do.
+ * `--encoder ID` measures another encoder (default Resemblyzer).
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { normalizeVolume } from "../src/audio/volume.js";
 import { readWavAs16kMono } from "../src/audio/wav.js";
+import { ENCODER_IDS, isEncoderId } from "../src/embedding/encoder.js";
+import { defaultThresholdOf } from "../src/embedding/encoder-models.js";
 import { ModelStack } from "../src/embedding/stack.js";
 import { DEFAULT_TRACKER_OPTIONS } from "../src/identify/speaker-tracker.js";
 import { type PlacedWindow, placeChange } from "../src/identify/voice-change.js";
@@ -26,15 +30,23 @@ import { centroidOf, cosine } from "../src/registry/matcher.js";
 import { sharedAudio } from "../test/helpers/paths.js";
 import { percentile } from "./bench/live.js";
 import { mulberry32 } from "./bench/prng.js";
-import { librispeechFiles, parseBenchArgs, progress, requireModels, runMain } from "./bench/setup.js";
+import {
+  BenchSetupError,
+  librispeechFiles,
+  parseBenchArgs,
+  progress,
+  requireModels,
+  runMain,
+} from "./bench/setup.js";
 import { fixed, formatTable, heading, pct } from "./bench/table.js";
 import { AUDIO_DIRS, type Audio, SAMPLE_RATE } from "./bench/turn-streams.js";
 
-const USAGE = "usage: npm run calibrate:voice-change";
+const USAGE = `usage: npm run calibrate:voice-change [-- --encoder ID]  (${ENCODER_IDS.join(", ")})`;
 const HOP = 0.2 * SAMPLE_RATE;
 /** Turns of this many windows (1.6 s of speech, then 0.2 s more per window). */
 const TURN_WINDOWS = [1, 2, 3, 5, 8, 13];
-const NAMING_THRESHOLDS = [0.76, 0.78, 0.8, 0.82, 0.84, 0.86];
+/** Naming thresholds tried: the encoder's default and around it. */
+const NAMING_OFFSETS = [-0.06, -0.04, -0.02, 0, 0.02, 0.04];
 const HOUSEHOLD = 10;
 
 /** Named: the best of `scores` (speaker index, cosine) reaches `threshold` and beats the runner-up by the margin. */
@@ -47,10 +59,13 @@ const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
 const sd = (x: number[]) => Math.sqrt(mean(x.map((v) => (v - mean(x)) ** 2)));
 
 async function main(): Promise<number> {
-  const v = parseBenchArgs({}, USAGE);
+  const v = parseBenchArgs({ encoder: { type: "string" } }, USAGE);
   if (!v) return 0;
+  const encoderId = v.encoder ?? ENCODER_IDS[0];
+  if (!isEncoderId(encoderId)) throw new BenchSetupError(`unknown encoder "${encoderId}"\n${USAGE}`);
+  const thresholds = NAMING_OFFSETS.map((o) => Math.round((defaultThresholdOf(encoderId) + o) * 100) / 100);
   const models = requireModels();
-  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: "resemblyzer-0.1.4" });
+  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: encoderId });
   await stack.start();
   try {
     const encoder = stack.encoder;
@@ -144,7 +159,9 @@ async function main(): Promise<number> {
           errors[after].push(Math.abs(placed.start - change) / SAMPLE_RATE);
         }
       }
-      naming.push(...(await namingRisk(kind, audio, windows, (a) => stack.extractor.fromSamples(a))));
+      naming.push(
+        ...(await namingRisk(kind, audio, windows, thresholds, (a) => stack.extractor.fromSamples(a))),
+      );
       shares.push([kind, ...[...byShare].sort((x, y) => x[0] - y[0]).map(([, d]) => fixed(mean(d)))]);
       for (const after of ["1.2", "2.0"]) {
         placements.push([
@@ -154,7 +171,7 @@ async function main(): Promise<number> {
         ]);
       }
     }
-    console.log(heading("a window against its turn's voiceprint (cosine)"));
+    console.log(heading(`${encoderId}: a window against its turn's voiceprint (cosine)`));
     console.log(formatTable(["recording", "same: mean", "sd", "another: mean", "sd", "windows"], fits));
     console.log(heading("likeness to the new voice minus the old, by the window's share of the new voice"));
     console.log(formatTable(["recording", ...[1, 2, 3, 4, 5, 6, 7].map((k) => `${k}/8`)], shares));
@@ -164,10 +181,7 @@ async function main(): Promise<number> {
       heading("naming a turn by its length of speech: named right / named as someone else, by threshold"),
     );
     console.log(
-      formatTable(
-        ["recording", "speech", "turns", ...NAMING_THRESHOLDS.map((t) => `at ${t.toFixed(2)}`)],
-        naming,
-      ),
+      formatTable(["recording", "speech", "turns", ...thresholds.map((t) => `at ${t.toFixed(2)}`)], naming),
     );
     console.log(
       `placing a change (4 s of windows, 32 ms steps) takes ${fixed(percentile(placingMs, 0.5) ?? null, 2)} ms ` +
@@ -187,6 +201,7 @@ async function namingRisk(
   kind: Audio,
   audio: Float32Array[],
   windows: PlacedWindow[][],
+  thresholds: number[],
   enrol: (samples: Float32Array) => Promise<{ embedding: Float32Array }>,
 ): Promise<(string | null)[][]> {
   const enrolled: Float32Array[] = [];
@@ -204,8 +219,8 @@ async function namingRisk(
   // Turns are cut from the second half of each file (the first is the enrolment).
   const heard = windows.map((own, speaker) => own.filter((w) => w.start >= audio[speaker].length >> 1));
   for (const k of TURN_WINDOWS) {
-    const right = new Array<number>(NAMING_THRESHOLDS.length).fill(0);
-    const wrong = new Array<number>(NAMING_THRESHOLDS.length).fill(0);
+    const right = new Array<number>(thresholds.length).fill(0);
+    const wrong = new Array<number>(thresholds.length).fill(0);
     let turns = 0;
     heard.forEach((second, speaker) => {
       // Turns three windows apart: overlapping, but each a different stretch of speech.
@@ -215,7 +230,7 @@ async function namingRisk(
         const member = [speaker, ...households[speaker].slice(0, HOUSEHOLD - 1)].map(score);
         const visitor = households[speaker].map(score);
         turns++;
-        NAMING_THRESHOLDS.forEach((t, i) => {
+        thresholds.forEach((t, i) => {
           if (named(member, t) === speaker) right[i]++;
           if (named(visitor, t) !== null) wrong[i]++;
         });
@@ -225,7 +240,7 @@ async function namingRisk(
       kind,
       `${(1.6 + 0.2 * (k - 1)).toFixed(1)} s`,
       String(turns),
-      ...NAMING_THRESHOLDS.map((_, i) => `${pct(right[i] / turns, 1)} / ${pct(wrong[i] / turns, 1)}`),
+      ...thresholds.map((_, i) => `${pct(right[i] / turns, 1)} / ${pct(wrong[i] / turns, 1)}`),
     ]);
   }
   return rows;

@@ -12,7 +12,7 @@ if [ "$major" -lt 20 ]; then
 fi
 
 # arecord (alsa-utils) records the microphone; mosquitto is the broker the test suite starts
-# (on Debian it also gives a local broker on 127.0.0.1:1883); pip fetches the Resemblyzer weights.
+# (on Debian it also gives a local broker on 127.0.0.1:1883); pip fetches the Resemblyzer and CAM++ weights.
 missing=()
 command -v arecord >/dev/null || missing+=(alsa-utils)
 command -v mosquitto >/dev/null || missing+=(mosquitto)

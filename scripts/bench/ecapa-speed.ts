@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { decodeWav } from "../../src/audio/wav.js";
-import { EcapaEncoder } from "../../src/embedding/ecapa.js";
+import { ECAPA_MODEL, WaveformEncoder } from "../../src/embedding/waveform-encoder.js";
 import { convertEcapa, type EcapaShape } from "../../src/models/ecapa-onnx.js";
 import { GraphBuilder } from "../../src/models/onnx/graph-builder.js";
 import { appendFbank, FBANK } from "../../src/models/onnx/speechbrain-fbank.js";
@@ -88,7 +88,7 @@ export async function benchEcapa(files: BenchFile[], repeats: number): Promise<E
     const convertMs = performance.now() - t0;
     const modelPath = path.join(dir, "encoder.onnx");
     writeFileSync(modelPath, onnx);
-    const encoder = new EcapaEncoder({ modelPath, defaultThreshold: 0.25, threads: 1 });
+    const encoder = new WaveformEncoder(ECAPA_MODEL, { modelPath, defaultThreshold: 0.25, threads: 1 });
     const frontEnd = await ort.InferenceSession.create(fbankModel(), {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,

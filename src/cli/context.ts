@@ -2,6 +2,7 @@ import { loadConfig } from "../config/load.js";
 import type { VoiceidConfig } from "../config/schema.js";
 import type { ModelStack } from "../embedding/stack.js";
 import { Enroller } from "../enrolment/enroller.js";
+import { consistencyWarningFor, minMarginFor } from "../identify/options.js";
 import { resolveModelsDir } from "../models/paths.js";
 import { SpeakerRegistry } from "../registry/registry.js";
 import { createLogger, type Logger } from "../util/log.js";
@@ -94,10 +95,14 @@ export function createEnroller(
 ): Enroller {
   return new Enroller(registry, stack.extractor, {
     minSpeechSeconds: config.enrolment.minSpeechSeconds,
-    consistencyWarning: config.enrolment.consistencyWarning,
+    consistencyWarning: consistencyWarningFor(
+      config.enrolment.consistencyWarning,
+      stack.defaultThreshold,
+      stack.encoder.modelId,
+    ),
     keepClips: config.enrolment.keepClips,
     simulateRooms: config.enrolment.simulateRooms,
     defaultThreshold: stack.defaultThreshold,
-    minMargin: config.identification.minMargin || undefined,
+    minMargin: minMarginFor(config.identification, stack.encoder.modelId),
   });
 }

@@ -7,7 +7,7 @@ import type { z } from "zod";
 
 type Node = z.core.$ZodTypes;
 
-/** Strip optional/default/prefault/readonly/nullable wrappers. */
+/** Strip optional/default/prefault/readonly/nullable wrappers, and a transform (its input is what is written). */
 function unwrap(schema: z.core.$ZodType): Node {
   let node = schema as Node;
   for (;;) {
@@ -20,6 +20,9 @@ function unwrap(schema: z.core.$ZodType): Node {
       case "nullable":
       case "nonoptional":
         node = def.innerType as Node;
+        break;
+      case "pipe":
+        node = def.in as Node;
         break;
       default:
         return node;

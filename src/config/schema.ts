@@ -205,14 +205,17 @@ const vadSchema = z
   );
 
 const identificationSchema = z.strictObject({
-  /** "auto": ECAPA-TDNN when installed and fast enough here (see `voiceid hardware`), else Resemblyzer. */
+  /** "auto": CAM++, then ECAPA-TDNN, when installed and fast enough here (see `voiceid hardware`), else Resemblyzer. */
   encoder: z.enum(["auto", ...ENCODER_IDS]).default("auto"),
   /**
-   * Cosine similarity needed to name a person; unset = the encoder's default (0.82 Resemblyzer, 0.25
-   * ECAPA-TDNN). Scales differ by model, so with encoder "auto" give one per model id.
+   * Cosine similarity needed to name a person; unset = the encoder's default (0.5 CAM++, 0.82
+   * Resemblyzer, 0.25 ECAPA-TDNN). Scales differ by model, so with encoder "auto" give one per model id.
    */
   threshold: z.union([probability, z.partialRecord(z.enum(ENCODER_IDS), probability)]).optional(),
-  /** A named person must beat the runner-up by this much, else the turn is "uncertain". */
+  /**
+   * A named person must beat the runner-up by this much, else the turn is "uncertain". In Resemblyzer's
+   * cosines: widened by an encoder's spread (identify/options.ts).
+   */
   minMargin: probability.default(0.05),
   /** Seconds of speech between two windows (each window is the encoder's 1.6 s). */
   hopSeconds: z
@@ -231,20 +234,30 @@ const identificationSchema = z.strictObject({
   learn: z.boolean().default(true),
 });
 
-const hardwareSchema = z.strictObject({
-  /**
-   * ECAPA-TDNN is chosen when its measured real-time factor (seconds of compute per second of audio,
-   * one thread) is at most this. 0.15 sits between a Pi 5 (about 0.12, estimated) and a Pi 4 (about 0.21).
-   */
-  maxEcapaRealTimeFactor: z.number().positive().max(1).default(0.15),
-  /** "auto" runs the encoder on an NVIDIA GPU when onnxruntime's CUDA provider loads; else the CPU. */
-  gpu: z.enum(["auto", "off"]).default("auto"),
-  /**
-   * The daemon lets the encoder's model go after this many seconds without a voiceprint and loads it
-   * again at the next voice (tens of ms): about 7 MB less while the room is quiet. 0 keeps it loaded.
-   */
-  releaseEncoderAfterSeconds: seconds.default(60),
-});
+const realTimeFactor = z.number().positive().max(1);
+
+const hardwareSchema = z
+  .strictObject({
+    /**
+     * A larger encoder (CAM++, then ECAPA-TDNN) is chosen when its measured real-time factor (seconds of
+     * compute per second of audio, one thread) is at most this. 0.15 lets a Pi 4 run CAM++ (about 0.05,
+     * estimated) and keeps it off ECAPA-TDNN (about 0.21), which a Pi 5 (about 0.12) takes.
+     */
+    maxRealTimeFactor: realTimeFactor.optional(),
+    /** Its name before CAM++ (then only ECAPA-TDNN's budget): still read, for configurations that set it. */
+    maxEcapaRealTimeFactor: realTimeFactor.optional(),
+    /** "auto" runs the encoder on an NVIDIA GPU when onnxruntime's CUDA provider loads; else the CPU. */
+    gpu: z.enum(["auto", "off"]).default("auto"),
+    /**
+     * The daemon lets the encoder's model go after this many seconds without a voiceprint and loads it
+     * again at the next voice (tens of ms): about 7 MB less while the room is quiet. 0 keeps it loaded.
+     */
+    releaseEncoderAfterSeconds: seconds.default(60),
+  })
+  .transform(({ maxRealTimeFactor, maxEcapaRealTimeFactor, ...rest }) => ({
+    ...rest,
+    maxRealTimeFactor: maxRealTimeFactor ?? maxEcapaRealTimeFactor ?? 0.15,
+  }));
 
 const tlsSchema = z
   .strictObject({
@@ -474,7 +487,7 @@ export function createConfigSchema(env: NodeJS.ProcessEnv = process.env) {
     identification: identificationSchema
       .refine((i) => !(i.encoder === "auto" && typeof i.threshold === "number"), {
         error:
-          'one number cannot fit both encoders\' scales: with encoder "auto" give one per model, e.g. { resemblyzer-0.1.4: 0.8, ecapa-voxceleb: 0.3 }',
+          'one number cannot fit every encoder\'s scale: with encoder "auto" give one per model, e.g. { campplus-zh-en: 0.5, resemblyzer-0.1.4: 0.8 }',
         path: ["threshold"],
         when: () => true,
       })

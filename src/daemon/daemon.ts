@@ -11,7 +11,12 @@ import { createHttpApp } from "../http/app.js";
 import type { ListeningReport } from "../http/deps.js";
 import { DetectionHub } from "../http/detections.js";
 import { type RunningHttpServer, startHttpServer } from "../http/server.js";
-import { commandIdentifierOptions, segmenterOptions } from "../identify/options.js";
+import {
+  commandIdentifierOptions,
+  consistencyWarningFor,
+  minMarginFor,
+  segmenterOptions,
+} from "../identify/options.js";
 import { createVoiceidMetrics, type VoiceidMetrics } from "../metrics/voiceid.js";
 import { MqttConnection } from "../mqtt/connection.js";
 import { availabilityWill } from "../mqtt/home-assistant.js";
@@ -136,12 +141,16 @@ export class Daemon implements Component {
     const identifier = new Identifier(registry, {
       modelId: encoder.modelId,
       defaultThreshold: threshold,
-      minMargin: config.identification.minMargin || undefined,
+      minMargin: minMarginFor(config.identification, encoder.modelId),
     });
     await this.startComponent(identifier);
     const enroller = new Enroller(registry, models.extractor, {
       minSpeechSeconds: config.enrolment.minSpeechSeconds,
-      consistencyWarning: config.enrolment.consistencyWarning,
+      consistencyWarning: consistencyWarningFor(
+        config.enrolment.consistencyWarning,
+        threshold,
+        encoder.modelId,
+      ),
       keepClips: config.enrolment.keepClips,
       simulateRooms: config.enrolment.simulateRooms,
       defaultThreshold: threshold,
@@ -160,7 +169,7 @@ export class Daemon implements Component {
           dataDir: config.dataDir,
           modelId: encoder.modelId,
           threshold,
-          policy: voiceGroupingPolicy(threshold),
+          policy: voiceGroupingPolicy(threshold, encoder.modelId),
           maxTurns: config.unknownVoices.maxTurns,
           maxDays: config.unknownVoices.maxDays,
           keepClips: config.unknownVoices.keepClips,
@@ -350,7 +359,11 @@ export class Daemon implements Component {
                 naming: {
                   modelId: encoder.modelId,
                   minSpeechSeconds: config.enrolment.minSpeechSeconds,
-                  consistencyWarning: config.enrolment.consistencyWarning,
+                  consistencyWarning: consistencyWarningFor(
+                    config.enrolment.consistencyWarning,
+                    models.defaultThreshold,
+                    encoder.modelId,
+                  ),
                 },
               },
             }

@@ -3,7 +3,7 @@ import type { Logger } from "../util/log.js";
 import type { ExecutionProvider } from "./onnx-session.js";
 
 /** Every encoder voiceid can run (model ids of models/manifest.json); see createEncoder(). */
-export const ENCODER_IDS = ["resemblyzer-0.1.4", "ecapa-voxceleb"] as const;
+export const ENCODER_IDS = ["resemblyzer-0.1.4", "ecapa-voxceleb", "campplus-zh-en"] as const;
 export type EncoderId = (typeof ENCODER_IDS)[number];
 
 export function isEncoderId(id: string): id is EncoderId {
@@ -14,7 +14,7 @@ export function isEncoderId(id: string): id is EncoderId {
 export interface EncoderOptions {
   /** The runnable encoder.onnx (see `voiceid models fetch`). */
   modelPath: string;
-  /** From the manifest (Resemblyzer 0.82, ECAPA-TDNN 0.25). */
+  /** From the manifest (CAM++ 0.5, Resemblyzer 0.82, ECAPA-TDNN 0.25). */
   defaultThreshold: number;
   /** onnxruntime intra-op threads; 1 keeps a Pi's other cores for audio and MQTT. */
   threads?: number;
@@ -39,7 +39,7 @@ export interface SpeakerEncoder extends Component {
    * 16 kHz mono float32 in [-1, 1]. Returns an L2-normalised vector of length `dim`.
    */
   embedUtterance(samples: Float32Array): Promise<Float32Array>;
-  /** Samples in one streaming window (1.6 s for both encoders: Resemblyzer's 160 mel frames). */
+  /** Samples in one streaming window (1.6 s for every encoder: Resemblyzer's 160 mel frames). */
   readonly windowSamples: number;
   /** Samples between the starts of two partial windows (Resemblyzer: 1/1.3 s, rounded to frames). */
   readonly hopSamples: number;

@@ -1,4 +1,3 @@
-import { EcapaEncoder } from "./ecapa.js";
 import {
   ENCODER_IDS,
   type EncoderId,
@@ -8,6 +7,7 @@ import {
 } from "./encoder.js";
 import { defaultThresholdOf, encoderModelPath } from "./encoder-models.js";
 import { ResemblyzerEncoder } from "./resemblyzer.js";
+import { CAMPPLUS_MODEL, ECAPA_MODEL, WaveformEncoder } from "./waveform-encoder.js";
 
 export interface EncoderFactoryOptions extends Omit<EncoderOptions, "modelPath" | "defaultThreshold"> {
   modelsDir: string;
@@ -18,7 +18,8 @@ export interface EncoderFactoryOptions extends Omit<EncoderOptions, "modelPath" 
 /** One implementation per model id. */
 const encoders: Record<EncoderId, (o: EncoderOptions) => SpeakerEncoder> = {
   "resemblyzer-0.1.4": (o) => new ResemblyzerEncoder(o),
-  "ecapa-voxceleb": (o) => new EcapaEncoder(o),
+  "ecapa-voxceleb": (o) => new WaveformEncoder(ECAPA_MODEL, o),
+  "campplus-zh-en": (o) => new WaveformEncoder(CAMPPLUS_MODEL, o),
 };
 
 export class UnknownEncoderError extends Error {

@@ -1,4 +1,5 @@
 import type { EndedTurn } from "../identify/speaker-tracker.js";
+import { cosineSpread } from "../identify/voice-change.js";
 import { candidateScore, type MatchCandidate } from "../registry/matcher.js";
 import type { SpeakerRegistry } from "../registry/registry.js";
 import type { Component } from "../util/lifecycle.js";
@@ -36,6 +37,16 @@ export const DEFAULT_LEARNING_CRITERIA: LearningCriteria = {
   minIntervalSeconds: 60,
 };
 
+/** The criteria for an encoder: the margins above are Resemblyzer's cosines and widen with its spread. */
+export function learningCriteria(modelId: string): LearningCriteria {
+  const spread = cosineSpread(modelId);
+  return {
+    ...DEFAULT_LEARNING_CRITERIA,
+    aboveThreshold: DEFAULT_LEARNING_CRITERIA.aboveThreshold * spread,
+    minMargin: DEFAULT_LEARNING_CRITERIA.minMargin * spread,
+  };
+}
+
 export interface RoomLearnerOptions {
   registry: Pick<SpeakerRegistry, "addLearned">;
   /** The candidates the turn was matched against (with their alternates). */
@@ -63,7 +74,7 @@ export class RoomLearner implements Component {
   private readonly lastLearnedAt = new Map<string, number>();
 
   constructor(private readonly options: RoomLearnerOptions) {
-    this.criteria = options.criteria ?? DEFAULT_LEARNING_CRITERIA;
+    this.criteria = options.criteria ?? learningCriteria(options.modelId);
   }
 
   async start(): Promise<void> {

@@ -13,7 +13,7 @@ import { expectedDigest } from "../models/provenance.js";
 import { writeFileAtomic } from "../registry/storage.js";
 import type { Logger } from "../util/log.js";
 import { PARSE_ONCE } from "../util/parse-once.js";
-import { chooseEncoder, type EncoderChoice, type EncoderMeasurement } from "./choose.js";
+import { chooseEncoder, type EncoderChoice, type EncoderMeasurement, LARGER_ENCODERS } from "./choose.js";
 import type { HardwareProfile } from "./detect.js";
 
 export const HARDWARE_CACHE_FILE = "hardware.json";
@@ -23,7 +23,7 @@ export interface EncoderSelectionOptions {
   modelsDir: string;
   /** Holds the cache, hardware.json. */
   dataDir: string;
-  maxEcapaRealTimeFactor: number;
+  maxRealTimeFactor: number;
   /** "auto" tries onnxruntime's CUDA provider when an NVIDIA GPU is detected. */
   gpu: "auto" | "off";
   logger: Logger;
@@ -97,7 +97,9 @@ export async function selectEncoder(options: EncoderSelectionOptions): Promise<E
   };
   const ids = installed.map((e) => e.id);
   const needed =
-    options.measureAll || (options.configured === "auto" && ids.includes("ecapa-voxceleb")) ? ids : [];
+    options.measureAll || (options.configured === "auto" && LARGER_ENCODERS.some((e) => ids.includes(e.id)))
+      ? ids
+      : [];
   const cachePath = path.join(options.dataDir, HARDWARE_CACHE_FILE);
   const cache = options.remeasure ? undefined : await readCache(cachePath);
   const usable = cache !== undefined && isDeepStrictEqual(cache.key, key) ? cache : undefined;
@@ -121,7 +123,7 @@ export async function selectEncoder(options: EncoderSelectionOptions): Promise<E
     configured: options.configured,
     installed: ids,
     measurements,
-    maxEcapaRealTimeFactor: options.maxEcapaRealTimeFactor,
+    maxRealTimeFactor: options.maxRealTimeFactor,
   });
   return {
     choice,
@@ -143,7 +145,7 @@ export function selectEncoderFor(
     configured: config.identification.encoder,
     modelsDir: config.modelsDir ?? resolveModelsDir(),
     dataDir: config.dataDir,
-    maxEcapaRealTimeFactor: config.hardware.maxEcapaRealTimeFactor,
+    maxRealTimeFactor: config.hardware.maxRealTimeFactor,
     gpu: config.hardware.gpu,
     logger,
     ...extra,

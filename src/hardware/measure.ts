@@ -5,7 +5,7 @@ const SAMPLE_RATE = 16000;
 
 /**
  * Time `encoder` (started) on `seconds` of audio: one warm-up run, then the median of `runs`. The
- * content does not change the work (both encoders are fixed graphs over the waveform), so the audio is
+ * content does not change the work (every encoder is a fixed graph over the waveform), so the audio is
  * a deterministic speech-like signal rather than a file the device may not have.
  */
 export async function measureEncoder(

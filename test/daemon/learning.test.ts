@@ -91,7 +91,7 @@ describe("learning the room in the daemon", () => {
       (l) => l.length > 0,
     );
     expect(learned).toHaveLength(1);
-    expect(learned[0]).toMatchObject({ modelId: "resemblyzer-0.1.4", room: "Living Room" });
+    expect(learned[0]).toMatchObject({ modelId: "campplus-zh-en", room: "Living Room" });
     expect(learned[0].speechSeconds).toBeGreaterThan(3);
     expect(await learnedMetric(daemon.url)).toBe(1);
     expect(await readdir(path.join(daemon.dataDir, "clips", "alice"))).toEqual(clipsBefore);
@@ -136,7 +136,8 @@ describe("simulated rooms for clips enrolled before them", () => {
     // A registry as the previous version wrote it: the clip kept, no simulated rooms.
     const registry = new SpeakerRegistry({ dataDir, logger: silentLogger });
     await registry.start();
-    const stack = new ModelStack({ modelsDir, encoder: "resemblyzer-0.1.4" });
+    // The encoder the daemon's "auto" runs here.
+    const stack = new ModelStack({ modelsDir, encoder: "campplus-zh-en" });
     await stack.start();
     try {
       const enroller = new Enroller(registry, stack.extractor, { simulateRooms: false });
@@ -154,6 +155,6 @@ describe("simulated rooms for clips enrolled before them", () => {
     cleanups.push(() => daemon.stop());
     expect((await fetch(`${daemon.url}/health`)).status).toBe(200);
     const made = await eventually(simulated, (s) => s !== undefined);
-    expect(made?.["resemblyzer-0.1.4"]).toMatchObject({ version: 1, rooms: 8 });
+    expect(made?.["campplus-zh-en"]).toMatchObject({ version: 1, rooms: 8 });
   });
 });

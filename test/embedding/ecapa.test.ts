@@ -5,8 +5,8 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
-import { EcapaEncoder } from "../../src/embedding/ecapa.js";
 import { encoderSessionOptions, ModelMissingError } from "../../src/embedding/onnx-session.js";
+import { ECAPA_MODEL, WaveformEncoder } from "../../src/embedding/waveform-encoder.js";
 import { convertEcapaToOnnx } from "../../src/models/ecapa-onnx.js";
 import { ecapaFixtureCheckpoint } from "../helpers/ecapa.js";
 import { recordingLogger } from "../helpers/logger.js";
@@ -14,16 +14,16 @@ import { librispeechSpeakers, librispeechWav } from "../helpers/paths.js";
 
 const modelPath = path.join(os.tmpdir(), `voiceid-ecapa-encoder-${process.pid}.onnx`);
 const speech = () => readWavAs16kMono(readFileSync(librispeechWav("103-1240-0000.wav")));
-let encoder: EcapaEncoder;
+let encoder: WaveformEncoder;
 
 beforeAll(async () => {
   writeFileSync(modelPath, convertEcapaToOnnx(readFileSync(ecapaFixtureCheckpoint)));
-  encoder = new EcapaEncoder({ modelPath, defaultThreshold: 0.25 });
+  encoder = new WaveformEncoder(ECAPA_MODEL, { modelPath, defaultThreshold: 0.25 });
   await encoder.start();
 });
 afterAll(() => encoder.stop());
 
-describe("EcapaEncoder", () => {
+describe("WaveformEncoder with ECAPA-TDNN", () => {
   it("embeds streaming windows in batches exactly as one window at a time", async () => {
     const audio = speech();
     const windows = Array.from({ length: 6 }, (_, i) =>
@@ -40,14 +40,22 @@ describe("EcapaEncoder", () => {
 
   it("refuses audio too short for its convolutions, and says where a missing model should be", async () => {
     await expect(encoder.embedUtterance(new Float32Array(800))).rejects.toThrow(/too short/);
-    const missing = new EcapaEncoder({ modelPath: "/nonexistent/encoder.onnx", defaultThreshold: 0.25 });
+    const missing = new WaveformEncoder(ECAPA_MODEL, {
+      modelPath: "/nonexistent/encoder.onnx",
+      defaultThreshold: 0.25,
+    });
     await expect(missing.start()).rejects.toThrow(ModelMissingError);
   });
 
   it("falls back to the CPU, saying why, when CUDA is asked for but cannot load", async () => {
     // This machine has no GPU and onnxruntime is installed without its CUDA files: the fall-back path.
     const { logger, lines } = recordingLogger();
-    const gpu = new EcapaEncoder({ modelPath, defaultThreshold: 0.25, executionProvider: "cuda", logger });
+    const gpu = new WaveformEncoder(ECAPA_MODEL, {
+      modelPath,
+      defaultThreshold: 0.25,
+      executionProvider: "cuda",
+      logger,
+    });
     await gpu.start();
     try {
       expect(gpu.provider).toBe("cpu");

@@ -29,7 +29,7 @@ const base = () => ({
   configured: "auto" as const,
   modelsDir,
   manifest,
-  maxEcapaRealTimeFactor: 0.15,
+  maxRealTimeFactor: 0.15,
   gpu: "auto" as const,
   logger: silentLogger,
 });
@@ -65,7 +65,7 @@ describe("selectEncoder on this machine", () => {
       ...base(),
       dataDir: data,
       logger: again.logger,
-      maxEcapaRealTimeFactor: 1e-6,
+      maxRealTimeFactor: 1e-6,
     });
     expect(second.cached).toBe(true);
     expect(second.measurements).toEqual(first.measurements);

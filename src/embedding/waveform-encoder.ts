@@ -11,22 +11,31 @@ import { OnnxWorkerSession } from "./onnx-worker.js";
 const SAMPLE_RATE = 16000;
 /** Windows per onnxruntime run in embedWindows: the event loop gets a turn in between. */
 const WINDOWS_PER_RUN = 4;
-/** Below this SpeechBrain's reflect padding has too few frames to mirror. */
+/** Below this SpeechBrain's reflect padding has too few frames to mirror (CAM++ needs 720). */
 const MIN_SAMPLES = 1600;
 
+/** A model whose graph takes the waveform itself: its id in models/manifest.json and a name for logs. */
+export interface WaveformModel {
+  id: string;
+  label: string;
+}
+
+export const ECAPA_MODEL: WaveformModel = { id: "ecapa-voxceleb", label: "ECAPA-TDNN encoder" };
+export const CAMPPLUS_MODEL: WaveformModel = { id: "campplus-zh-en", label: "CAM++ encoder" };
+
 /**
- * SpeechBrain's ECAPA-TDNN (spkrec-ecapa-voxceleb) on onnxruntime. The graph holds SpeechBrain's
- * front end too, so an utterance's voiceprint is one run over the whole waveform, as
- * EncoderClassifier.encode_batch computes it. Streaming windows have Resemblyzer's length and hop, so
- * the live tracker's timing does not depend on the encoder.
+ * An encoder whose ONNX graph holds its own front end (SpeechBrain's ECAPA-TDNN with its Fbank, 3D-Speaker's
+ * CAM++ with Kaldi's fbank), so an utterance's voiceprint is one run over the whole waveform, as the
+ * original computes it. Streaming windows have Resemblyzer's length and hop, so the live tracker's timing
+ * does not depend on the encoder.
  *
  * An utterance is one onnxruntime run, which blocks its thread (4.5 s for a 2-minute upload on an x86-64
- * core), so utterances run in a worker thread with a session of their own (the weights once more in
- * memory, from the first utterance until stop()); streaming windows, a few at a time, stay on the main
- * thread and never queue behind an upload.
+ * core with ECAPA-TDNN), so utterances run in a worker thread with a session of their own (the weights
+ * once more in memory, from the first utterance until stop()); streaming windows, a few at a time, stay
+ * on the main thread and never queue behind an upload.
  */
-export class EcapaEncoder implements SpeakerEncoder {
-  readonly modelId = "ecapa-voxceleb";
+export class WaveformEncoder implements SpeakerEncoder {
+  readonly modelId: string;
   readonly windowSamples = 160 * 160;
   readonly hopSamples = 77 * 160;
   readonly defaultThreshold: number;
@@ -35,12 +44,16 @@ export class EcapaEncoder implements SpeakerEncoder {
   private session: ort.InferenceSession | null = null;
   private utterances: OnnxWorkerSession | null = null;
 
-  /** `modelPath`: the converted encoder.onnx (wav in, unit voiceprint out; see models/ecapa-onnx.ts). */
-  constructor(private readonly options: EncoderOptions) {
+  /** `modelPath`: the converted encoder.onnx (wav in, unit voiceprint out; see models/ecapa-onnx.ts, models/campplus-onnx.ts). */
+  constructor(
+    private readonly model: WaveformModel,
+    private readonly options: EncoderOptions,
+  ) {
+    this.modelId = model.id;
     this.defaultThreshold = options.defaultThreshold;
   }
 
-  /** 192 for the pinned model; read from the model at start(). */
+  /** 192 for both pinned models; read from the model at start(). */
   get dim(): number {
     return this.width;
   }
@@ -49,7 +62,7 @@ export class EcapaEncoder implements SpeakerEncoder {
     if (this.session) return;
     const { session, provider } = await createEncoderSession({
       modelPath: this.options.modelPath,
-      label: "ECAPA-TDNN encoder",
+      label: this.model.label,
       threads: this.options.threads,
       executionProvider: this.options.executionProvider,
       logger: this.options.logger,
@@ -79,7 +92,7 @@ export class EcapaEncoder implements SpeakerEncoder {
         `${samples.length} samples is too short for a voiceprint (at least ${MIN_SAMPLES / SAMPLE_RATE} s)`,
       );
     const utterances = this.utterances;
-    if (!utterances) throw new Error("EcapaEncoder used before start()");
+    if (!utterances) throw new Error(`${this.model.label} used before start()`);
     const { embedding } = await utterances.run({ wav: { data: samples.slice(), dims: [1, samples.length] } });
     return embedding.data.slice(0, this.width);
   }
@@ -98,7 +111,7 @@ export class EcapaEncoder implements SpeakerEncoder {
 
   private async run(batch: Float32Array[], length: number): Promise<Float32Array[]> {
     const session = this.session;
-    if (!session) throw new Error("EcapaEncoder used before start()");
+    if (!session) throw new Error(`${this.model.label} used before start()`);
     const input = new Float32Array(batch.length * length);
     batch.forEach((w, b) => {
       input.set(w, b * length);
