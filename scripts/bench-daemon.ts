@@ -61,6 +61,7 @@ const USAGE = `usage: npm run bench:daemon -- [options]
   --idle-seconds N      seconds of each silence kind for the idle figures (default 30: zeros, then noise)
   --rtf-utterances N    utterances in the real-time-factor run (default all 120)
   --before FILE         another build's dist/cli/main.js: its idle and speech figures (d) in the same run
+  --encoder ID          identification.encoder (default auto: what the daemon takes here)
   --json                print one JSON object instead of tables`;
 
 interface Options {
@@ -68,6 +69,7 @@ interface Options {
   idleSeconds: number;
   rtfUtterances: number;
   before?: string;
+  encoder: string;
   json: boolean;
 }
 
@@ -78,6 +80,7 @@ function parseOptions(): Options | null {
       "idle-seconds": { type: "string" },
       "rtf-utterances": { type: "string" },
       before: { type: "string" },
+      encoder: { type: "string" },
     },
     USAGE,
   );
@@ -88,6 +91,7 @@ function parseOptions(): Options | null {
     idleSeconds: numberOption("idle-seconds", v["idle-seconds"], 30, (n) => whole(n, 600), "1-600"),
     rtfUtterances: numberOption("rtf-utterances", v["rtf-utterances"], 120, (n) => whole(n, 120), "1-120"),
     before: v.before,
+    encoder: v.encoder ?? "auto",
     json: v.json,
   };
 }
@@ -102,6 +106,7 @@ interface Harness {
   broker: Pick<MosquittoBroker, "url">;
   dataDir: string;
   modelsDir: string;
+  encoder: string;
 }
 
 function daemonConfig(h: Harness, room: string, realtime: boolean): VoiceidConfig {
@@ -112,6 +117,7 @@ function daemonConfig(h: Harness, room: string, realtime: boolean): VoiceidConfi
     logLevel: "warn",
     audio: { source: "stdin", realtime },
     mqtt: { url: h.broker.url },
+    identification: { encoder: h.encoder },
     // Port 0 is not a valid config value; the API is not what is measured here.
     http: { enabled: false },
   });
@@ -418,7 +424,7 @@ async function main(): Promise<number> {
   try {
     progress(`load average at start: ${machine.loadAverage.join(" ")} (${machine.cores} cores)`);
     broker = await startMosquitto();
-    const h: Harness = { broker, dataDir: path.join(dir, "data"), modelsDir: models.modelsDir };
+    const h: Harness = { broker, dataDir: path.join(dir, "data"), modelsDir: models.modelsDir, encoder: options.encoder };
     progress(`enrolling ${ENROLLED} speakers (first half of their utterance)`);
     await enrolSpeakers(h.dataDir, h.modelsDir, files.slice(0, ENROLLED));
     const config = daemonConfig(h, "x", false);
@@ -546,6 +552,7 @@ async function main(): Promise<number> {
     const out: string[] = [];
     out.push(heading("voiceid daemon benchmark"));
     out.push(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}`);
+    out.push(`encoder: ${options.encoder}`);
     out.push(
       `load average at start: ${machine.loadAverage.join(" ")}; at end: ${report.loadAverageAtEnd.join(" ")}`,
     );

@@ -50,6 +50,11 @@ describe("settings for the running encoder", () => {
       firstGrouping: onEncoderScale(0.8, "campplus-zh-en"),
       likenessScale: 20 / spread,
     });
+    // An encoder without settings of its own (ECAPA-TDNN) takes Resemblyzer's, on its scale.
+    expect(voiceSeparationFor("ecapa-voxceleb").mergeSimilarity).toBeCloseTo(
+      onEncoderScale(0.84, "ecapa-voxceleb"),
+      10,
+    );
     expect(onEncoderScale(0.855, "campplus-zh-en")).toBeCloseTo(0.729, 10);
   });
 
