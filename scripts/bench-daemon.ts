@@ -7,6 +7,7 @@
  *   (d) CPU and RSS while listening to silence (digital zeros, then low noise) in real time.
  * Phases run idle first so the RSS figure is not inflated by the audio the other phases hold.
  */
+
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -15,6 +16,7 @@ import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createConfigSchema, type VoiceidConfig } from "../src/config/schema.js";
 import { Daemon } from "../src/daemon/daemon.js";
+import { ENCODER_IDS, type EncoderId, isEncoderId } from "../src/embedding/encoder.js";
 import { createLogger } from "../src/util/log.js";
 import { SileroVad, sileroModelPath } from "../src/vad/silero.js";
 import { type MosquittoBroker, startMosquitto } from "../test/helpers/mosquitto.js";
@@ -33,6 +35,7 @@ import {
   wavParts,
 } from "./bench/live.js";
 import {
+  BenchSetupError,
   librispeechFiles,
   machineInfo,
   numberOption,
@@ -69,8 +72,15 @@ interface Options {
   idleSeconds: number;
   rtfUtterances: number;
   before?: string;
-  encoder: string;
+  encoder: "auto" | EncoderId;
   json: boolean;
+}
+
+function encoderOption(value: string | undefined): "auto" | EncoderId {
+  if (value === undefined || value === "auto") return "auto";
+  if (!isEncoderId(value))
+    throw new BenchSetupError(`--encoder: auto or one of ${ENCODER_IDS.join(", ")}\n${USAGE}`);
+  return value;
 }
 
 function parseOptions(): Options | null {
@@ -91,7 +101,7 @@ function parseOptions(): Options | null {
     idleSeconds: numberOption("idle-seconds", v["idle-seconds"], 30, (n) => whole(n, 600), "1-600"),
     rtfUtterances: numberOption("rtf-utterances", v["rtf-utterances"], 120, (n) => whole(n, 120), "1-120"),
     before: v.before,
-    encoder: v.encoder ?? "auto",
+    encoder: encoderOption(v.encoder),
     json: v.json,
   };
 }
@@ -188,6 +198,7 @@ async function idlePhase(
         VOICEID_HTTP_ENABLED: "false",
         VOICEID_LOG_LEVEL: "warn",
         VOICEID_MODELS_DIR: h.modelsDir,
+        VOICEID__IDENTIFICATION__ENCODER: h.encoder,
       },
     },
   );
@@ -424,9 +435,15 @@ async function main(): Promise<number> {
   try {
     progress(`load average at start: ${machine.loadAverage.join(" ")} (${machine.cores} cores)`);
     broker = await startMosquitto();
-    const h: Harness = { broker, dataDir: path.join(dir, "data"), modelsDir: models.modelsDir, encoder: options.encoder };
+    const h: Harness = {
+      broker,
+      dataDir: path.join(dir, "data"),
+      modelsDir: models.modelsDir,
+      encoder: options.encoder,
+    };
     progress(`enrolling ${ENROLLED} speakers (first half of their utterance)`);
-    await enrolSpeakers(h.dataDir, h.modelsDir, files.slice(0, ENROLLED));
+    // As the daemon chooses it (measured once here and cached, as on a machine that has run before).
+    h.encoder = await enrolSpeakers(h.dataDir, h.modelsDir, files.slice(0, ENROLLED), options.encoder);
     const config = daemonConfig(h, "x", false);
 
     progress(
@@ -552,7 +569,7 @@ async function main(): Promise<number> {
     const out: string[] = [];
     out.push(heading("voiceid daemon benchmark"));
     out.push(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}`);
-    out.push(`encoder: ${options.encoder}`);
+    out.push(`encoder: ${h.encoder} (configured: ${options.encoder})`);
     out.push(
       `load average at start: ${machine.loadAverage.join(" ")}; at end: ${report.loadAverageAtEnd.join(" ")}`,
     );

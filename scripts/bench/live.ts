@@ -6,9 +6,12 @@ import type { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { connectAsync, type MqttClient } from "mqtt";
 import { parseWavHeader, readWavAs16kMono } from "../../src/audio/wav.js";
+import { createConfigSchema } from "../../src/config/schema.js";
+import type { EncoderId } from "../../src/embedding/encoder.js";
 import { ModelStack } from "../../src/embedding/stack.js";
 import { Enroller } from "../../src/enrolment/enroller.js";
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
+import { selectEncoderFor } from "../../src/hardware/encoder-selection.js";
 import { buildTopics } from "../../src/mqtt/topics.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { createLogger } from "../../src/util/log.js";
@@ -125,9 +128,22 @@ export function percentile(values: number[], p: number): number | null {
 }
 
 /** Enrols the first `count` speakers on the first half of their utterance, as `voiceid enrol` would. */
-export async function enrolSpeakers(dataDir: string, modelsDir: string, files: BenchFile[]): Promise<void> {
-  const stack = new ModelStack({ modelsDir, encoder: "resemblyzer-0.1.4" });
-  const registry = new SpeakerRegistry({ dataDir, logger: createLogger("warn", "bench") });
+/**
+ * Enrols `files` (their first halves) in `dataDir` with the encoder a daemon configured with `encoder`
+ * runs there, chosen as the daemon chooses it (the hardware measurement is cached in `dataDir`, so the
+ * daemons a bench starts there neither measure nor embed the clips again). Returns that encoder.
+ */
+export async function enrolSpeakers(
+  dataDir: string,
+  modelsDir: string,
+  files: BenchFile[],
+  encoder: "auto" | EncoderId = "auto",
+): Promise<EncoderId> {
+  const logger = createLogger("warn", "bench");
+  const config = createConfigSchema({}).parse({ dataDir, modelsDir, identification: { encoder } });
+  const chosen = (await selectEncoderFor(config, logger)).choice.encoder;
+  const stack = new ModelStack({ modelsDir, encoder: chosen });
+  const registry = new SpeakerRegistry({ dataDir, logger });
   await stack.start();
   await registry.start();
   try {
@@ -141,6 +157,7 @@ export async function enrolSpeakers(dataDir: string, modelsDir: string, files: B
     await registry.stop();
     await stack.stop();
   }
+  return chosen;
 }
 
 export interface ServiceDaemon {
