@@ -2,14 +2,13 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeWav } from "../../src/audio/wav.js";
 import { CAMPPLUS_MODEL, WaveformEncoder } from "../../src/embedding/waveform-encoder.js";
 import { convertCampplus } from "../../src/models/campplus-onnx.js";
 import { ModelConversionError } from "../../src/models/errors.js";
 import { findModel, isDerivedFile, loadManifest } from "../../src/models/manifest.js";
 import { modelFilePath } from "../../src/models/paths.js";
-import { cosine } from "../../src/registry/matcher.js";
-import { repoRoot, sharedAudio } from "../helpers/paths.js";
+import { expectReferenceParity } from "../helpers/parity.js";
+import { repoRoot } from "../helpers/paths.js";
 import { realModelsDir, realPretrainedPt } from "./helpers.js";
 
 interface CampplusReference {
@@ -52,18 +51,7 @@ describe("CAM++ converted from 3D-Speaker's checkpoint (the real weights)", () =
     await encoder.start();
     try {
       expect(encoder.dim).toBe(192);
-      const files = Object.entries(reference.files);
-      expect(files.length).toBeGreaterThanOrEqual(6);
-      const cosines: string[] = [];
-      for (const [file, ref] of files) {
-        const samples = decodeWav(readFileSync(path.join(sharedAudio, file))).channelData[0];
-        expect(samples.length).toBe(ref.samples);
-        const voiceprint = await encoder.embedUtterance(samples);
-        const c = cosine(voiceprint, Float32Array.from(ref.embedding));
-        cosines.push(`${file} ${c.toFixed(6)}`);
-        expect(c, file).toBeGreaterThanOrEqual(0.9999);
-        expect(Math.hypot(...voiceprint)).toBeCloseTo(1, 5);
-      }
+      const cosines = await expectReferenceParity(encoder, reference.files);
       console.log(`CAM++ parity (real weights): ${cosines.join(", ")}`);
     } finally {
       await encoder.stop();

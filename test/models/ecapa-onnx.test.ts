@@ -3,13 +3,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeWav } from "../../src/audio/wav.js";
 import { ECAPA_MODEL, WaveformEncoder } from "../../src/embedding/waveform-encoder.js";
 import { convertEcapa, convertEcapaToOnnx } from "../../src/models/ecapa-onnx.js";
 import { ModelConversionError } from "../../src/models/errors.js";
-import { cosine } from "../../src/registry/matcher.js";
 import { ecapaFixtureCheckpoint, ecapaReference } from "../helpers/ecapa.js";
-import { sharedAudio } from "../helpers/paths.js";
+import { expectReferenceParity } from "../helpers/parity.js";
 import { realModelsDir, realPretrainedPt } from "./helpers.js";
 
 describe("ECAPA-TDNN converted from SpeechBrain's checkpoint", () => {
@@ -41,19 +39,7 @@ describe("ECAPA-TDNN converted from SpeechBrain's checkpoint", () => {
     await encoder.start();
     try {
       expect(encoder.dim).toBe(24);
-      const files = Object.entries(reference.files);
-      expect(files.length).toBeGreaterThanOrEqual(6);
-      const cosines: string[] = [];
-      for (const [file, ref] of files) {
-        const samples = decodeWav(readFileSync(path.join(sharedAudio, file))).channelData[0];
-        expect(samples.length).toBe(ref.samples);
-        const voiceprint = await encoder.embedUtterance(samples);
-        const c = cosine(voiceprint, Float32Array.from(ref.embedding));
-        cosines.push(`${file} ${c.toFixed(6)}`);
-        expect(c, file).toBeGreaterThanOrEqual(0.9999);
-        // Unit length, as every encoder's voiceprint.
-        expect(Math.hypot(...voiceprint)).toBeCloseTo(1, 5);
-      }
+      const cosines = await expectReferenceParity(encoder, reference.files);
       console.log(`ECAPA parity (random small model): ${cosines.join(", ")}`);
     } finally {
       await encoder.stop();
