@@ -8,6 +8,6 @@ import type { ConverterName } from "./manifest.js";
 export const CONVERTER_VERSIONS: Record<ConverterName, string> = {
   "resemblyzer-onnx": "1",
   "ecapa-onnx": "1",
-  "campplus-onnx": "1",
+  "campplus-onnx": "2",
   "silero-sequence": "1",
 };

@@ -1,4 +1,5 @@
 import type { GraphBuilder } from "./graph-builder.js";
+import { cosSinOfTurn, portableLog, portablePow } from "./portable-math.js";
 
 /**
  * Kaldi's fbank with its defaults, as 3D-Speaker computes CAM++'s features
@@ -50,13 +51,13 @@ export function appendKaldiFbank(g: GraphBuilder, wav: string): string {
  * [2 * 257, 1, 400]: for each bin the cosine then (after all cosines) the negated sine row of the
  * 512-point DFT of a frame zero-padded from 400 samples, composed with the Povey window, pre-emphasis
  * (x[i] - 0.97 x[i-1], and x[0] - 0.97 x[0]) and the removal of the frame's mean, in that (reverse) order.
+ * Portable arithmetic only (portable-math.ts): the converted graph has the same bytes on every machine.
  */
 export function frameKernels(): Float32Array {
   const { frame, nFft, preemphasis } = KALDI_FBANK;
   const bins = nFft / 2 + 1;
-  const window = Float64Array.from(
-    { length: frame },
-    (_, n) => (0.5 - 0.5 * Math.cos((2 * Math.PI * n) / (frame - 1))) ** 0.85,
+  const window = Float64Array.from({ length: frame }, (_, n) =>
+    portablePow(0.5 - 0.5 * cosSinOfTurn(n, frame - 1)[0], 0.85),
   );
   const out = new Float32Array(2 * bins * frame);
   const row = new Float64Array(frame);
@@ -64,8 +65,8 @@ export function frameKernels(): Float32Array {
     for (let k = 0; k < bins; k++) {
       // The DFT row times the window, then pulled back through pre-emphasis and DC removal.
       for (let n = 0; n < frame; n++) {
-        const angle = (2 * Math.PI * ((k * n) % nFft)) / nFft;
-        row[n] = window[n] * (part === 0 ? Math.cos(angle) : -Math.sin(angle));
+        const [cos, sin] = cosSinOfTurn(k * n, nFft);
+        row[n] = window[n] * (part === 0 ? cos : -sin);
       }
       let sum = 0;
       const pulled = new Float64Array(frame);
@@ -85,7 +86,7 @@ export function frameKernels(): Float32Array {
 export function kaldiMelFilters(): Float32Array {
   const { nFft, mels, sampleRate, lowHz } = KALDI_FBANK;
   const bins = nFft / 2 + 1;
-  const mel = (hz: number) => 1127 * Math.log(1 + hz / 700);
+  const mel = (hz: number) => 1127 * portableLog(1 + hz / 700);
   const low = mel(lowHz);
   const delta = (mel(sampleRate / 2) - low) / (mels + 1);
   const out = new Float32Array(mels * bins);
