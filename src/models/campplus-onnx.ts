@@ -5,8 +5,9 @@ import { GraphBuilder } from "./onnx/graph-builder.js";
 import { appendKaldiFbank, KALDI_FBANK } from "./onnx/kaldi-fbank.js";
 import { loadTorchCheckpoint, stateDict, type TorchTensor } from "./torch/checkpoint.js";
 
-export const CAMPPLUS_INPUT_NAME = "wav";
-export const CAMPPLUS_OUTPUT_NAME = "embedding";
+/** The graph's input and output, as the waveform encoder runs them. */
+const CAMPPLUS_INPUT_NAME = "wav";
+const CAMPPLUS_OUTPUT_NAME = "embedding";
 /** torch's BatchNorm default, which 3D-Speaker keeps. */
 const BN_EPS = 1e-5;
 /** CAMLayer's segment pooling: frames per segment (3D-Speaker's seg_len). */

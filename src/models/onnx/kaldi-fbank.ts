@@ -18,9 +18,6 @@ export const KALDI_FBANK = {
   floor: 1.1920928955078125e-7,
 } as const;
 
-/** Samples below which not one frame fits. */
-export const KALDI_FBANK_MIN_SAMPLES = KALDI_FBANK.frame;
-
 /**
  * Appends Kaldi's fbank and mean normalisation over time to `g`:
  *   wav [batch, samples] -> features [batch, 80, frames] (channels first), frames = 1 + (samples - 400) / 160.
