@@ -116,7 +116,8 @@ interface Harness {
   broker: Pick<MosquittoBroker, "url">;
   dataDir: string;
   modelsDir: string;
-  encoder: string;
+  /** The encoder the daemons run (the configured one, or what "auto" chose). */
+  encoder: EncoderId;
 }
 
 function daemonConfig(h: Harness, room: string, realtime: boolean): VoiceidConfig {
@@ -435,15 +436,11 @@ async function main(): Promise<number> {
   try {
     progress(`load average at start: ${machine.loadAverage.join(" ")} (${machine.cores} cores)`);
     broker = await startMosquitto();
-    const h: Harness = {
-      broker,
-      dataDir: path.join(dir, "data"),
-      modelsDir: models.modelsDir,
-      encoder: options.encoder,
-    };
+    const dataDir = path.join(dir, "data");
     progress(`enrolling ${ENROLLED} speakers (first half of their utterance)`);
-    // As the daemon chooses it (measured once here and cached, as on a machine that has run before).
-    h.encoder = await enrolSpeakers(h.dataDir, h.modelsDir, files.slice(0, ENROLLED), options.encoder);
+    // With the encoder the daemon chooses (measured once here and cached, as on a machine that has run before).
+    const encoder = await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, ENROLLED), options.encoder);
+    const h: Harness = { broker, dataDir, modelsDir: models.modelsDir, encoder };
     const config = daemonConfig(h, "x", false);
 
     progress(
