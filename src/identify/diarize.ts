@@ -60,12 +60,15 @@ export const DEFAULT_VOICE_SEPARATION: VoiceSeparationOptions = {
 /**
  * Per encoder: Resemblyzer's settings above, moved to the encoder's scale (onEncoderScale; the likeness
  * over its spread), with the merge similarity `bench:diarize -- --calibrate --encoder ID` chose where it
- * was measured. CAM++: Resemblyzer's 0.78-0.88 on its scale, 0.565-0.653 find the right number of voices
- * in 83 % of the calibration streams (DER 9.8-10.6 %), 0.696 (0.84's place) in 67 %.
+ * was measured (the highest with the right number of voices in 80 % of each kind's calibration streams,
+ * or, where none reaches that, the most in its worse kind). CAM++ (36 streams per kind): none reaches
+ * 80 % in the room, where its voices are far less alike to themselves than dry; 0.565 and 0.609 (0.78's
+ * and 0.80's places) find the right number in 78 % of room streams, 0.653 in 72 %, 0.696 in 50 %; dry
+ * 89 % for all four. Twelve streams per kind had chosen 0.65: too few to tell.
  */
 const MERGE_SIMILARITY: Record<string, number> = {
   "resemblyzer-0.1.4": DEFAULT_VOICE_SEPARATION.mergeSimilarity,
-  "campplus-zh-en": 0.65,
+  "campplus-zh-en": 0.609,
 };
 
 export function voiceSeparationFor(modelId: string): VoiceSeparationOptions {
