@@ -185,7 +185,8 @@ async function main(): Promise<number> {
         );
         const options = { ...separation, mergeSimilarity };
         const byKind = kinds.map((_, k) => {
-          const ofKind = all.flatMap((s, i) => (Math.floor(i / count) === k ? [i] : []));
+          // `all` holds `count` streams of each kind in turn.
+          const ofKind = Array.from({ length: count }, (_, j) => k * count + j);
           return total(
             ofKind.map((i) => score(all[i], diarizeUnknown(tracked[i].turns, tracked[i].windows, options))),
           );
