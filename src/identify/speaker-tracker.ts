@@ -508,29 +508,8 @@ export class SpeakerTracker {
     }
     // The windows speak for their middle: the speech of the latest half window is not judged yet. A
     // stranger who stops as a member begins must not have the member greeted as a stranger; the turn
-    // still ends "unknown" if it is. Nor is the speech after a pause judged until a window lies wholly
-    // after it: until then the speech judged ends half a window before the pause (a gap between VAD
-    // segments is not counted as speech; a short pause inside one is). A stranger's short turn, long
-    // enough only with the next voice's first words, so waits for that window, whose change of voice
-    // holds the announcement back (bench:stream's room streams on CAM++: 3 of 4 false unknowns).
-    const halfWindow = w.end - center(w);
-    let judged = speech - halfWindow;
-    const pause = this.firstSilenceAcross(turn, w);
-    if (pause) {
-      const speechAfter = w.end - (this.gaps.includes(pause) ? pause.end : pause.start);
-      judged = Math.min(judged, speech - speechAfter - halfWindow);
-    }
-    this.announceUnknown(turn, judged, at, out, label);
-  }
-
-  /** The earliest pause or gap inside the turn that the window reaches across (null if none). */
-  private firstSilenceAcross(turn: Turn, w: TrackedWindow): Silence | null {
-    let first: Silence | null = null;
-    for (const s of [...this.gaps, ...this.pauses]) {
-      if (s.start < turn.start || s.end <= w.start || s.end > w.end) continue;
-      if (first === null || s.start < first.start) first = s;
-    }
-    return first;
+    // still ends "unknown" if it is.
+    this.announceUnknown(turn, speech - (w.end - center(w)), at, out, label);
   }
 
   /**
