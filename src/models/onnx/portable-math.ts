@@ -81,7 +81,7 @@ export function portableExp(x: number): number {
   return k >= 0 ? sum * scale : sum / scale;
 }
 
-/** x^y for x >= 0. */
+/** x^y for x >= 0 and y > 0 (0^y is taken as 0). */
 export function portablePow(x: number, y: number): number {
   return x === 0 ? 0 : portableExp(y * portableLog(x));
 }
