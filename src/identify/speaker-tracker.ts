@@ -126,6 +126,12 @@ interface Turn {
   voice: string | null;
   /** Who the turn it was split from (another voice taking over, no pause) was, or null. */
   splitFrom: string | null;
+  /**
+   * Windows starting before this cannot make the turn "unknown" (null: none held back): the turn was not
+   * confidently nobody enrolled when it paused, and the windows reaching past the pause may hold the
+   * next voice's first words, which can tip a stranger close to the margin over it.
+   */
+  unknownHeldUntil: number | null;
 }
 
 interface Evidence {
@@ -183,6 +189,7 @@ export class SpeakerTracker {
         // Provisionally the same turn; the next windows confirm the voice or split it off.
         turn.speaking = true;
         turn.resumedAt = at;
+        this.holdUnknown(turn, at);
         return out;
       }
       out.push(...this.close(turn, turn.end, at));
@@ -195,6 +202,7 @@ export class SpeakerTracker {
   /** The VAD saw a short pause inside a segment (too short to end it): a change of voice may sit there. */
   pause(silence: Silence): void {
     this.remember(this.pauses, silence);
+    if (this.turn) this.holdUnknown(this.turn, silence.end);
   }
 
   /** One window's voiceprint; windows arrive in stream order. */
@@ -258,7 +266,7 @@ export class SpeakerTracker {
     // The windows now cover the speech to its end: a stranger is announced in the pause, before anyone
     // else can speak (after it, the first window would hold the next voice too).
     const out: Decision[] = [];
-    this.announceUnknown(turn, turn.speech, decidedAt, out);
+    this.announceUnknown(turn, turn.speech, turn.recent.at(-1)?.start ?? turn.start, decidedAt, out);
     return out;
   }
 
@@ -309,6 +317,7 @@ export class SpeakerTracker {
       announced: null,
       voice: null,
       splitFrom,
+      unknownHeldUntil: null,
     };
     this.turn = turn;
     this.evidence.clear();
@@ -509,7 +518,7 @@ export class SpeakerTracker {
     // The windows speak for their middle: the speech of the latest half window is not judged yet. A
     // stranger who stops as a member begins must not have the member greeted as a stranger; the turn
     // still ends "unknown" if it is.
-    this.announceUnknown(turn, speech - (w.end - center(w)), at, out, label);
+    this.announceUnknown(turn, speech - (w.end - center(w)), w.start, at, out, label);
   }
 
   /**
@@ -517,22 +526,36 @@ export class SpeakerTracker {
    * not while another voice may be taking over (its evidence a quarter of the bar or more): a member
    * who begins a moment after a stranger's short turn builds evidence slowly (1.1 after a second in
    * bench:stream's dry stream 17), and the stranger's turn, long enough only with the member's first
-   * words in it, would greet the member as a stranger.
+   * words in it, would greet the member as a stranger. Nor while it is held back after a pause
+   * (holdUnknown) and the latest window (starting at `latestWindowStart`) still reaches back across it.
    */
   private announceUnknown(
     turn: Turn,
     judged: number,
+    latestWindowStart: number,
     at: number,
     out: Decision[],
     label = this.label(turn),
   ): void {
     if (turn.announced !== null || turn.state !== NOBODY) return;
     if (judged < this.options.unknownAfterSeconds * this.options.sampleRate) return;
+    if (turn.unknownHeldUntil !== null && latestWindowStart < turn.unknownHeldUntil) return;
     if (!this.nobody(label)) return;
     if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 4)) return;
     turn.announced = UNKNOWN_LABEL;
     if (turn.sum) turn.voice = this.voices?.recognise(centroidOf([turn.sum])!) ?? null;
     out.push(this.decision("updated", turn, at, { ...label, reason: "unknown" }));
+  }
+
+  /**
+   * Speech goes on at `resumed` after a pause: a turn of a voice nobody enrolled that is not yet
+   * confidently nobody waits for a window wholly after the pause before it may be announced "unknown".
+   * Room streams: strangers at 0.27-0.28 against a cut of 0.26 on CAM++ were tipped below it by the
+   * next member's first words (bench:stream's room streams 7, 8 and 14).
+   */
+  private holdUnknown(turn: Turn, resumed: number): void {
+    if (turn.announced !== null || turn.state !== NOBODY || this.nobody(this.label(turn))) return;
+    turn.unknownHeldUntil = resumed;
   }
 
   /** The voiceprint is far from every enrolled person. */

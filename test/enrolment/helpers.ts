@@ -10,12 +10,11 @@ import { SAMPLE_RATE, type VoiceprintExtractor } from "../../src/embedding/voice
 import { encodePcm16Wav } from "../../src/enrolment/wav-encode.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { silentLogger } from "../../src/util/log.js";
+import { librispeechDir, librispeechRoomDir } from "../helpers/paths.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const modelsDir = process.env["VOICEID_MODELS_DIR"] ?? path.join(repoRoot, "models");
 export const ENCODER_ID = "resemblyzer-0.1.4";
-const librispeechDir = path.resolve(repoRoot, "../shared/audio/librispeech-train-clean-100");
-const librispeechRoomDir = path.resolve(repoRoot, "../shared/audio/librispeech-room");
 
 /**
  * A LibriSpeech utterance of the shared audio, by speaker id (one utterance per speaker): as recorded,

@@ -8,6 +8,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const sharedAudio = path.resolve(repoRoot, "../shared/audio");
 export const librispeechDir = path.join(sharedAudio, "librispeech-train-clean-100");
 export const librispeechWav = (name: string): string => path.join(librispeechDir, name);
+/** The same files as a far-field room microphone hears them. */
+export const librispeechRoomDir = path.join(sharedAudio, "librispeech-room");
 export const conversationWav = path.join(sharedAudio, "conversation/sample.wav");
 export const conversationRttm = path.join(sharedAudio, "conversation/sample.rttm");
 export const modelsDir = resolveModelsDir();

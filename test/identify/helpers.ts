@@ -15,7 +15,7 @@ import type { UnknownVoices } from "../../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import type { SileroVad } from "../../src/vad/silero.js";
-import { librispeechDir, modelsDir } from "../helpers/paths.js";
+import { librispeechDir, librispeechRoomDir, modelsDir } from "../helpers/paths.js";
 
 export const SAMPLE_RATE = 16_000;
 export const THRESHOLD = 0.82;
@@ -32,6 +32,11 @@ export function utterance(stem: string): Float32Array {
   return readWavAs16kMono(readFileSync(path.join(librispeechDir, `${stem}.wav`)));
 }
 
+/** The same utterance as the far-field room microphone heard it. */
+export function roomUtterance(stem: string): Float32Array {
+  return readWavAs16kMono(readFileSync(path.join(librispeechRoomDir, `${stem}.wav`)));
+}
+
 export const seconds = (s: number): number => Math.round(s * SAMPLE_RATE);
 export const silence = (s: number): Float32Array => new Float32Array(seconds(s));
 
@@ -43,8 +48,8 @@ export interface Models {
 }
 
 /** The real models from the models dir, as the daemon builds them. */
-export async function loadModels(): Promise<Models> {
-  const stack = new ModelStack({ modelsDir, encoder: "resemblyzer-0.1.4" });
+export async function loadModels(encoder = "resemblyzer-0.1.4"): Promise<Models> {
+  const stack = new ModelStack({ modelsDir, encoder });
   await stack.start();
   const streamVad = stack.streamVad();
   await streamVad.start();
