@@ -166,20 +166,36 @@ describe("a member who begins 0.2 s after a stranger's 2 s", () => {
         silence(2),
       ),
     );
-    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
-    expect(
-      unknowns.filter((d) => d.decidedAtS > memberFrom),
-      describeDecisions(ds),
-    ).toEqual([]);
-    expect(
-      claims(ds).map((d) => d.speakerId ?? d.reason),
-      describeDecisions(ds),
-    ).toEqual(["1594", "1992"]);
-    // The stranger's turn ends without a name, and the member's begins at the change.
-    expect(stopped(ds).map((d) => d.speakerId)).toEqual(["1594", null, "1992"]);
-    expect(Math.abs(stopped(ds)[2].startS - memberFrom)).toBeLessThan(0.3);
+    expectMemberAfterStranger(ds, ["1594", "1992"], memberFrom, 0.3);
   });
 });
+
+/**
+ * Member `before`, a stranger's short turn, then member `after` from `memberFrom` s: both members named,
+ * nothing announced "unknown" once the second member speaks, and the stranger's turn ending without a
+ * name, the member's beginning within `tolerance` s of the change.
+ */
+function expectMemberAfterStranger(
+  ds: Decision[],
+  [before, after]: [string, string],
+  memberFrom: number,
+  tolerance: number,
+): void {
+  const unknowns = claims(ds).filter((d) => d.reason === "unknown");
+  expect(
+    unknowns.filter((d) => d.decidedAtS > memberFrom),
+    describeDecisions(ds),
+  ).toEqual([]);
+  expect(
+    claims(ds).map((d) => d.speakerId ?? d.reason),
+    describeDecisions(ds),
+  ).toEqual([before, after]);
+  expect(
+    stopped(ds).map((d) => d.speakerId),
+    describeDecisions(ds),
+  ).toEqual([before, null, after]);
+  expect(Math.abs(stopped(ds)[2].startS - memberFrom), describeDecisions(ds)).toBeLessThan(tolerance);
+}
 
 describe("two strangers nobody enrolled taking turns with 0.2 s pauses", () => {
   it("gives a turn per change of voice, each change within 0.3 s of its pause, and names nobody", async () => {
@@ -454,20 +470,6 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
       concat(silence(1), before, silence(0.2), stranger, silence(0.5), member, silence(2)),
       { identification },
     );
-    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
-    expect(
-      unknowns.filter((d) => d.decidedAtS > memberFrom),
-      describeDecisions(ds),
-    ).toEqual([]);
-    expect(
-      claims(ds).map((d) => d.speakerId ?? d.reason),
-      describeDecisions(ds),
-    ).toEqual(["196", "229"]);
-    // The stranger's turn ends without a name, and the member's begins at the change.
-    expect(
-      stopped(ds).map((d) => d.speakerId),
-      describeDecisions(ds),
-    ).toEqual(["196", null, "229"]);
-    expect(Math.abs(stopped(ds)[2].startS - memberFrom), describeDecisions(ds)).toBeLessThan(0.5);
+    expectMemberAfterStranger(ds, ["196", "229"], memberFrom, 0.5);
   });
 });
