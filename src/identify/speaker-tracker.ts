@@ -266,7 +266,7 @@ export class SpeakerTracker {
     // The windows now cover the speech to its end: a stranger is announced in the pause, before anyone
     // else can speak (after it, the first window would hold the next voice too).
     const out: Decision[] = [];
-    this.announceUnknown(turn, turn.speech, turn.recent.at(-1)?.start ?? turn.start, decidedAt, out);
+    this.announceUnknown(turn, turn.speech, decidedAt, out);
     return out;
   }
 
@@ -518,7 +518,7 @@ export class SpeakerTracker {
     // The windows speak for their middle: the speech of the latest half window is not judged yet. A
     // stranger who stops as a member begins must not have the member greeted as a stranger; the turn
     // still ends "unknown" if it is.
-    this.announceUnknown(turn, speech - (w.end - center(w)), w.start, at, out, label);
+    this.announceUnknown(turn, speech - (w.end - center(w)), at, out, label);
   }
 
   /**
@@ -527,19 +527,19 @@ export class SpeakerTracker {
    * who begins a moment after a stranger's short turn builds evidence slowly (1.1 after a second in
    * bench:stream's dry stream 17), and the stranger's turn, long enough only with the member's first
    * words in it, would greet the member as a stranger. Nor while it is held back after a pause
-   * (holdUnknown) and the latest window (starting at `latestWindowStart`) still reaches back across it.
+   * (holdUnknown) and its latest window still reaches back across it.
    */
   private announceUnknown(
     turn: Turn,
     judged: number,
-    latestWindowStart: number,
     at: number,
     out: Decision[],
     label = this.label(turn),
   ): void {
     if (turn.announced !== null || turn.state !== NOBODY) return;
     if (judged < this.options.unknownAfterSeconds * this.options.sampleRate) return;
-    if (turn.unknownHeldUntil !== null && latestWindowStart < turn.unknownHeldUntil) return;
+    const latest = turn.recent.at(-1);
+    if (turn.unknownHeldUntil !== null && (latest?.start ?? turn.start) < turn.unknownHeldUntil) return;
     if (!this.nobody(label)) return;
     if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 4)) return;
     turn.announced = UNKNOWN_LABEL;
