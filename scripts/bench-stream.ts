@@ -25,13 +25,13 @@ import type { ModelStack } from "../src/embedding/stack.js";
 import { Identifier } from "../src/enrolment/identifier.js";
 import { RoomLearner } from "../src/enrolment/room-learner.js";
 import { diarize } from "../src/identify/diarize.js";
-import type { EndedTurn } from "../src/identify/speaker-tracker.js";
+import type { EndedTurn, SpeakerTracker, TrackerInput } from "../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../src/registry/matcher.js";
 import { SpeakerRegistry } from "../src/registry/registry.js";
 import { silentLogger } from "../src/util/log.js";
 import { readRttm } from "../test/helpers/audio.js";
 import { conversationRttm, conversationWav } from "../test/helpers/paths.js";
-import { diarizationError } from "./bench/der.js";
+import { type DiarizationError, diarizationError } from "./bench/der.js";
 import { type Interval, intervalVerdict, pooledInterval } from "./bench/interval.js";
 import { percentile } from "./bench/live.js";
 import {
@@ -42,10 +42,17 @@ import {
   parseBenchArgs,
   progress,
   runMain,
+  speechSettings,
   startSpeechModels,
 } from "./bench/setup.js";
-import { fromDecisions, type Run, runTracker } from "./bench/stream-runs.js";
+import { fromDecisions, type Run, replayTracker, runTracker } from "./bench/stream-runs.js";
 import { formatTable, heading, pct, pctInterval, verdict } from "./bench/table.js";
+import {
+  type RecordedStream,
+  readRecording,
+  type TrackerRecording,
+  writeRecording,
+} from "./bench/tracker-recording.js";
 import {
   type Audio,
   buildTurnStream,
@@ -53,6 +60,7 @@ import {
   enrolmentOf,
   FAR_FROM_CHANGE_S,
   loadAudio,
+  type SpokenTurn,
   type StreamScore,
   scoreStream,
   type TrueTurn,
@@ -89,6 +97,10 @@ const USAGE = `usage: npm run bench:stream -- [options]
   --encoder ID       speaker encoder (default ${ENCODER_IDS[0]}; one of ${ENCODER_IDS.join(", ")})
   --conditions LIST  of ${CONDITION_NAMES.join(",")} (default all)
   --before DIR       another checkout (with node_modules): its speech path on the same streams, same run
+  --record FILE      also save what the speaker tracker was told on each stream (not +listened conditions)
+  --replay FILE      score the tracker alone, as it is now, on a recording: seconds instead of an hour,
+                     valid while the VAD, speech windows and encoder are the recording's (with --before:
+                     that checkout's tracker on the same input)
   --json             print one JSON object instead of tables`;
 
 interface Totals extends StreamScore {
@@ -161,6 +173,56 @@ function voiceDuring(turns: readonly TrueTurn[], startS: number, endS: number): 
   return best;
 }
 
+/** Per condition: each stream's scores as they come, and the condition's totals. */
+class ConditionScores {
+  private readonly now: StreamScore[] = [];
+  private readonly nowWholePieces: StreamScore[] = [];
+  private readonly enrolledOnly: StreamScore[] = [];
+  private readonly before: StreamScore[] = [];
+  private readonly windows = { now: 0, enrolledOnly: 0, before: 0 };
+  private audioSeconds = 0;
+
+  add(truth: readonly SpokenTurn[], audioSeconds: number, runs: StreamRuns): void {
+    const score = (run: Run) => scoreStream(truth, run.reported, run.announcements);
+    this.now.push(score(runs.now));
+    this.nowWholePieces.push(
+      scoreStream(truth, runs.now.reported, runs.now.announcements, { wholePieces: true }),
+    );
+    this.enrolledOnly.push(score(runs.enrolledOnly));
+    if (runs.before) this.before.push(score(runs.before));
+    this.windows.now += runs.now.windows;
+    this.windows.enrolledOnly += runs.enrolledOnly.windows;
+    this.windows.before += runs.before?.windows ?? 0;
+    this.audioSeconds += audioSeconds;
+  }
+
+  result(listening: Listening | null): ConditionResult {
+    return {
+      now: total(this.now, this.windows.now),
+      nowWholePieces: total(this.nowWholePieces, this.windows.now),
+      enrolledOnly: total(this.enrolledOnly, this.windows.enrolledOnly),
+      before: this.before.length > 0 ? total(this.before, this.windows.before) : null,
+      streams: this.now.length,
+      audioSeconds: this.audioSeconds,
+      listening,
+    };
+  }
+}
+
+/** One stream's runs: as voiceid matches now, with enrolled centroids only, and the --before checkout's. */
+interface StreamRuns {
+  now: Run;
+  enrolledOnly: Run;
+  before: Run | null;
+}
+
+interface BenchRun {
+  encoderId: string;
+  results: Partial<Record<Condition, ConditionResult>>;
+  /** `voiceid diarize` on the shared conversation (not replayed: it needs the models). */
+  conversation: { der: DiarizationError; derNoCollar: DiarizationError } | null;
+}
+
 async function main(): Promise<number> {
   const v = parseBenchArgs(
     {
@@ -168,15 +230,44 @@ async function main(): Promise<number> {
       encoder: { type: "string" },
       conditions: { type: "string" },
       before: { type: "string" },
+      record: { type: "string" },
+      replay: { type: "string" },
     },
     USAGE,
   );
   if (!v) return 0;
-  const seeds = numberOption("seeds", v.seeds, 3, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "1-20");
-  const encoderId = v.encoder ?? ENCODER_IDS[0];
   const conditions = (v.conditions?.split(",") ?? CONDITION_NAMES) as Condition[];
   if (!conditions.every((c) => CONDITION_NAMES.includes(c)))
     throw new BenchSetupError(`--conditions: some of ${CONDITION_NAMES.join(",")}\n${USAGE}`);
+  if (v.replay && (v.record || v.seeds || v.encoder))
+    throw new BenchSetupError(`--replay takes the recording's encoder and streams\n${USAGE}`);
+  const run = v.replay
+    ? await replayed(v.replay, v.conditions ? conditions : null, v.before)
+    : await measured(v, conditions);
+  if (v.json) {
+    const { encoderId: encoder, results, conversation } = run;
+    const seeds = streamsPerCondition(results);
+    const der = conversation?.der ?? null;
+    const derNoCollar = conversation?.derNoCollar ?? null;
+    console.log(
+      JSON.stringify({ encoder, seeds, conditions: CONDITIONS, results, der, derNoCollar }, null, 2),
+    );
+    return 0;
+  }
+  printResults(run, v.before);
+  return 0;
+}
+
+/** Runs the streams through the speech path with the models (and records the tracker's input: --record). */
+async function measured(
+  v: { seeds?: string; encoder?: string; before?: string; record?: string },
+  conditions: Condition[],
+): Promise<BenchRun> {
+  const seeds = numberOption("seeds", v.seeds, 3, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "1-20");
+  const encoderId = v.encoder ?? ENCODER_IDS[0];
+  const listened = conditions.filter((c) => CONDITIONS[c].listen);
+  if (v.record && listened.length > 0)
+    throw new BenchSetupError(`--record: ${listened.join(", ")} learn as they listen, which a replay cannot`);
   const files = librispeechFiles();
   const ids = files.map((f) => f.id);
   const { stack, vad, config, identification } = await startSpeechModels(encoderId);
@@ -188,18 +279,12 @@ async function main(): Promise<number> {
   const runModels = { vad, encoder: stack.encoder };
   const runBefore = v.before ? await beforeRunner(v.before, config, stack) : null;
   const results: Partial<Record<Condition, ConditionResult>> = {};
+  const recorded: RecordedStream[] = [];
   const workDir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-stream-"));
   try {
     for (const condition of conditions) {
       const spec: ConditionSpec = CONDITIONS[condition];
-      const now: StreamScore[] = [];
-      const nowWholePieces: StreamScore[] = [];
-      const enrolledOnly: StreamScore[] = [];
-      const before: StreamScore[] = [];
-      let nowWindows = 0;
-      let enrolledOnlyWindows = 0;
-      let beforeWindows = 0;
-      let audioSeconds = 0;
+      const scores = new ConditionScores();
       const listening: Listening = { minutes: 0, learned: 0, wronglyLearned: 0, visitorMinutes: 0 };
       for (let seed = 1; seed <= seeds; seed++) {
         const household = drawHousehold(ids, seed);
@@ -251,37 +336,54 @@ async function main(): Promise<number> {
             .reduce((n, t) => n + (t.endS - t.startS) / 60, 0);
         }
         const stream = buildTurnStream(audio[spec.stream], audio.dry, household, seed);
-        audioSeconds += stream.samples.length / 16_000;
-        progress(
-          `${condition}, seed ${seed}: ${(stream.samples.length / 16_000).toFixed(0)} s, ${stream.turns.length} turns`,
-        );
-        const runs: [StreamScore[], Run][] = [
-          [now, await runTracker(stream.samples, () => current.candidates(), runModels, identification)],
-          [
-            enrolledOnly,
-            await runTracker(stream.samples, () => previous.candidates(), runModels, identification),
-          ],
-        ];
-        if (runBefore) runs.push([before, await runBefore(stream.samples, () => current.candidates())]);
-        for (const [into, run] of runs) into.push(scoreStream(stream.turns, run.reported, run.announcements));
-        nowWholePieces.push(
-          scoreStream(stream.turns, runs[0][1].reported, runs[0][1].announcements, { wholePieces: true }),
-        );
-        nowWindows += runs[0][1].windows;
-        enrolledOnlyWindows += runs[1][1].windows;
-        beforeWindows += runs[2]?.[1].windows ?? 0;
+        const audioSeconds = stream.samples.length / 16_000;
+        progress(`${condition}, seed ${seed}: ${audioSeconds.toFixed(0)} s, ${stream.turns.length} turns`);
+        const inputs: TrackerInput[] | undefined = v.record ? [] : undefined;
+        const candidates = () => current.candidates();
+        const runs: StreamRuns = {
+          now: await runTracker(
+            stream.samples,
+            candidates,
+            runModels,
+            identification,
+            undefined,
+            undefined,
+            inputs,
+          ),
+          enrolledOnly: await runTracker(
+            stream.samples,
+            () => previous.candidates(),
+            runModels,
+            identification,
+          ),
+          before: runBefore ? await runBefore(stream.samples, candidates) : null,
+        };
+        scores.add(stream.turns, audioSeconds, runs);
+        if (inputs) {
+          recorded.push({
+            condition,
+            seed,
+            audioSeconds,
+            truth: stream.turns,
+            candidates: [...current.candidates()],
+            enrolledOnly: [...previous.candidates()],
+            inputs,
+          });
+        }
         await current.stop();
         await registry.stop();
       }
-      results[condition] = {
-        now: total(now, nowWindows),
-        nowWholePieces: total(nowWholePieces, nowWindows),
-        enrolledOnly: total(enrolledOnly, enrolledOnlyWindows),
-        before: runBefore ? total(before, beforeWindows) : null,
-        streams: seeds,
-        audioSeconds,
-        listening: spec.listen ? listening : null,
-      };
+      results[condition] = scores.result(spec.listen ? listening : null);
+    }
+    if (v.record) {
+      const { modelId } = stack.encoder;
+      writeRecording(v.record, {
+        encoder: encoderId,
+        modelId,
+        defaultThreshold: threshold,
+        streams: recorded,
+      });
+      progress(`recorded ${recorded.length} stream(s) to ${v.record}`);
     }
 
     progress("the two-person conversation, diarized");
@@ -312,113 +414,146 @@ async function main(): Promise<number> {
     const der = diarizationError(reference, turns, 0.25);
     const derNoCollar = diarizationError(reference, turns, 0);
 
-    if (v.json) {
-      console.log(
-        JSON.stringify(
-          { encoder: encoderId, seeds, conditions: CONDITIONS, results, der, derNoCollar },
-          null,
-          2,
-        ),
-      );
-      return 0;
-    }
-    console.log(heading(`bench:stream, encoder ${encoderId}, ${seeds} stream(s) per condition`));
-    for (const condition of conditions) {
-      const r = results[condition]!;
-      const goal = CONDITIONS[condition].goal;
-      const row = (name: string, t: Totals, judged: boolean) => {
-        const p50 = percentile(t.latencies, 0.5) ?? Number.NaN;
-        const p95 = percentile(t.latencies, 0.95) ?? Number.NaN;
-        const b50 = percentile(t.boundaryErrors, 0.5) ?? Number.NaN;
-        const b95 = percentile(t.boundaryErrors, 0.95) ?? Number.NaN;
-        const verdicts = [
-          intervalVerdict(t.correctInterval, goal.correct, "at least"),
-          intervalVerdict(t.wrongPersonInterval, goal.wrongPerson, "at most"),
-          verdict(t.wrongFarSeconds <= GOALS.wrongFarSeconds),
-          verdict(p50 <= GOALS.latencyP50 && p95 <= GOALS.latencyP95),
-          verdict(t.falseUnknowns <= GOALS.falseUnknowns),
-        ];
-        if (CONDITIONS[condition].stream === "dry") verdicts.push(verdict(b50 <= GOALS.dryBoundaryP50));
-        return [
-          name,
-          `${pct(t.correct, 1)} (${pctInterval(t.correctInterval, 1)})`,
-          `${pct(Math.min(...t.correctPerStream), 0)} - ${pct(Math.max(...t.correctPerStream), 0)}`,
-          `${pct(t.wrongPerson, 2)} (${pctInterval(t.wrongPersonInterval, 2)})`,
-          t.wrongFarSeconds.toFixed(1),
-          pct(t.missed, 1),
-          `${p50.toFixed(2)} / ${p95.toFixed(2)} s`,
-          `${b50.toFixed(2)} / ${b95.toFixed(2)} s`,
-          `${t.neverNamed} of ${t.memberTurns}`,
-          t.falseUnknowns,
-          `${t.wrongClaims} of ${t.claims}`,
-          (t.windows / r.audioSeconds).toFixed(2),
-          judged ? verdicts.join(" ") : "",
-        ];
-      };
-      console.log(
-        heading(
-          `${condition}: ${(r.now.speechSeconds / 60).toFixed(1)} min spoken ` +
-            `(${(r.nowWholePieces.speechSeconds / 60).toFixed(1)} min of pieces)`,
-        ),
-      );
-      if (r.listening) {
-        const l = r.listening;
-        console.log(
-          `listened first: ${l.minutes.toFixed(1)} min (${l.visitorMinutes.toFixed(1)} min of visitors); ` +
-            `learned ${l.learned} voiceprints, ${l.wronglyLearned} of them from another voice`,
-        );
-      }
-      console.log(
-        formatTable(
-          [
-            "matching",
-            "correct (90 % interval)",
-            "per stream",
-            "wrong person (90 % interval)",
-            `wrong > ${FAR_FROM_CHANGE_S} s from a change (s)`,
-            "missed",
-            "first naming p50/p95",
-            "boundary error p50/p95",
-            "never named",
-            "false unknowns",
-            "wrong claims",
-            "windows/s",
-            "verdicts",
-          ],
-          [
-            row(
-              CONDITIONS[condition].listen ? "now (+ rooms, learned)" : "now (+ simulated rooms)",
-              r.now,
-              true,
-            ),
-            row("  the same, scored on whole pieces", r.nowWholePieces, false),
-            ...(r.before ? [row(`before (${v.before})`, r.before, false)] : []),
-            row("enrolled centroids only", r.enrolledOnly, false),
-          ],
-        ),
-      );
-      console.log(
-        `goals: correct >= ${pct(goal.correct, 0)}, wrong person <= ${pct(goal.wrongPerson, 1)}, first naming ` +
-          `p50 <= ${GOALS.latencyP50} s and p95 <= ${GOALS.latencyP95} s, false unknowns ${GOALS.falseUnknowns}, ` +
-          `wrong-person time more than ${FAR_FROM_CHANGE_S} s from a change ${GOALS.wrongFarSeconds}` +
-          (CONDITIONS[condition].stream === "dry"
-            ? `, boundary error p50 <= ${GOALS.dryBoundaryP50} s`
-            : "") +
-          ".\nCorrect and wrong person are judged on their 90 % interval over the streams: UNSURE when it " +
-          "straddles the goal (more streams, --seeds, would tell).",
-      );
-    }
-    console.log(heading("the two-person conversation (voiceid diarize)"));
-    console.log(
-      `DER ${pct(der.der, 1)} with the 0.25 s collar (missed ${pct(der.missed, 1)}, false alarm ` +
-        `${pct(der.falseAlarm, 1)}, confusion ${pct(der.confusion, 1)}); ${pct(derNoCollar.der, 1)} without a collar. ` +
-        "Enrolled from speaker90 10.57-14.70 s and speaker91 21.78-28.50 s of the file.",
-    );
-    return 0;
+    return { encoderId, results, conversation: { der, derNoCollar } };
   } finally {
     await stack.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The tracker alone, as the code is now, over a recording's streams (and the --before checkout's
+ * tracker over the same input): no models, no audio.
+ */
+async function replayed(
+  file: string,
+  only: Condition[] | null,
+  beforeDir: string | undefined,
+): Promise<BenchRun> {
+  const recording = readRecording(file);
+  const { identification } = speechSettings(recording.encoder, recording.defaultThreshold, recording.modelId);
+  const before = beforeDir ? await beforeTracker(beforeDir, recording) : null;
+  const results: Partial<Record<Condition, ConditionResult>> = {};
+  for (const condition of CONDITION_NAMES) {
+    const streams = recording.streams.filter((r) => r.condition === condition);
+    if (streams.length === 0 || (only && !only.includes(condition))) continue;
+    const scores = new ConditionScores();
+    for (const r of streams) {
+      scores.add(r.truth, r.audioSeconds, {
+        now: replayTracker(r.inputs, r.candidates, identification),
+        enrolledOnly: replayTracker(r.inputs, r.enrolledOnly, identification),
+        before: before ? before(r.inputs, r.candidates) : null,
+      });
+    }
+    results[condition] = scores.result(null);
+  }
+  if (Object.keys(results).length === 0)
+    throw new BenchSetupError(`--replay ${file}: no stream of those conditions`);
+  return { encoderId: recording.encoder, results, conversation: null };
+}
+
+function streamsPerCondition(results: BenchRun["results"]): number {
+  return Math.max(...Object.values(results).map((r) => r.streams));
+}
+
+function printResults({ encoderId, results, conversation }: BenchRun, beforeDir: string | undefined): void {
+  const conditions = Object.keys(results) as Condition[];
+  const seeds = streamsPerCondition(results);
+  console.log(heading(`bench:stream, encoder ${encoderId}, ${seeds} stream(s) per condition`));
+  for (const condition of conditions) {
+    const r = results[condition]!;
+    const goal = CONDITIONS[condition].goal;
+    const row = (name: string, t: Totals, judged: boolean) => {
+      const p50 = percentile(t.latencies, 0.5) ?? Number.NaN;
+      const p95 = percentile(t.latencies, 0.95) ?? Number.NaN;
+      const b50 = percentile(t.boundaryErrors, 0.5) ?? Number.NaN;
+      const b95 = percentile(t.boundaryErrors, 0.95) ?? Number.NaN;
+      const verdicts = [
+        intervalVerdict(t.correctInterval, goal.correct, "at least"),
+        intervalVerdict(t.wrongPersonInterval, goal.wrongPerson, "at most"),
+        verdict(t.wrongFarSeconds <= GOALS.wrongFarSeconds),
+        verdict(p50 <= GOALS.latencyP50 && p95 <= GOALS.latencyP95),
+        verdict(t.falseUnknowns <= GOALS.falseUnknowns),
+      ];
+      if (CONDITIONS[condition].stream === "dry") verdicts.push(verdict(b50 <= GOALS.dryBoundaryP50));
+      return [
+        name,
+        `${pct(t.correct, 1)} (${pctInterval(t.correctInterval, 1)})`,
+        `${pct(Math.min(...t.correctPerStream), 0)} - ${pct(Math.max(...t.correctPerStream), 0)}`,
+        `${pct(t.wrongPerson, 2)} (${pctInterval(t.wrongPersonInterval, 2)})`,
+        t.wrongFarSeconds.toFixed(1),
+        pct(t.missed, 1),
+        `${p50.toFixed(2)} / ${p95.toFixed(2)} s`,
+        `${b50.toFixed(2)} / ${b95.toFixed(2)} s`,
+        `${t.neverNamed} of ${t.memberTurns}`,
+        t.falseUnknowns,
+        `${t.wrongClaims} of ${t.claims}`,
+        (t.windows / r.audioSeconds).toFixed(2),
+        judged ? verdicts.join(" ") : "",
+      ];
+    };
+    console.log(
+      heading(
+        `${condition}: ${(r.now.speechSeconds / 60).toFixed(1)} min spoken ` +
+          `(${(r.nowWholePieces.speechSeconds / 60).toFixed(1)} min of pieces)`,
+      ),
+    );
+    if (r.listening) {
+      const l = r.listening;
+      console.log(
+        `listened first: ${l.minutes.toFixed(1)} min (${l.visitorMinutes.toFixed(1)} min of visitors); ` +
+          `learned ${l.learned} voiceprints, ${l.wronglyLearned} of them from another voice`,
+      );
+    }
+    console.log(
+      formatTable(
+        [
+          "matching",
+          "correct (90 % interval)",
+          "per stream",
+          "wrong person (90 % interval)",
+          `wrong > ${FAR_FROM_CHANGE_S} s from a change (s)`,
+          "missed",
+          "first naming p50/p95",
+          "boundary error p50/p95",
+          "never named",
+          "false unknowns",
+          "wrong claims",
+          "windows/s",
+          "verdicts",
+        ],
+        [
+          row(
+            CONDITIONS[condition].listen ? "now (+ rooms, learned)" : "now (+ simulated rooms)",
+            r.now,
+            true,
+          ),
+          row("  the same, scored on whole pieces", r.nowWholePieces, false),
+          ...(r.before ? [row(`before (${beforeDir})`, r.before, false)] : []),
+          row("enrolled centroids only", r.enrolledOnly, false),
+        ],
+      ),
+    );
+    console.log(
+      `goals: correct >= ${pct(goal.correct, 0)}, wrong person <= ${pct(goal.wrongPerson, 1)}, first naming ` +
+        `p50 <= ${GOALS.latencyP50} s and p95 <= ${GOALS.latencyP95} s, false unknowns ${GOALS.falseUnknowns}, ` +
+        `wrong-person time more than ${FAR_FROM_CHANGE_S} s from a change ${GOALS.wrongFarSeconds}` +
+        (CONDITIONS[condition].stream === "dry" ? `, boundary error p50 <= ${GOALS.dryBoundaryP50} s` : "") +
+        ".\nCorrect and wrong person are judged on their 90 % interval over the streams: UNSURE when it " +
+        "straddles the goal (more streams, --seeds, would tell).",
+    );
+  }
+  console.log(heading("the two-person conversation (voiceid diarize)"));
+  if (!conversation) {
+    console.log("Not replayed: diarizing it needs the models (run without --replay).");
+    return;
+  }
+  const { der, derNoCollar } = conversation;
+  console.log(
+    `DER ${pct(der.der, 1)} with the 0.25 s collar (missed ${pct(der.missed, 1)}, false alarm ` +
+      `${pct(der.falseAlarm, 1)}, confusion ${pct(der.confusion, 1)}); ${pct(derNoCollar.der, 1)} without a collar. ` +
+      "Enrolled from speaker90 10.57-14.70 s and speaker91 21.78-28.50 s of the file.",
+  );
 }
 
 runMain(main);
@@ -450,6 +585,37 @@ async function beforeRunner(
   // Scored by this checkout's reading of the decisions (an older one may lack what scoring needs).
   return async (samples, candidates) => {
     const run = await runs.runTracker(samples, candidates, { vad, encoder: stack.encoder }, identification);
+    return { ...run, ...fromDecisions(run.decisions) };
+  };
+}
+
+/**
+ * The tracker of another checkout (`--before DIR`, with its node_modules) over recorded input, with its
+ * own settings for the recording's encoder.
+ */
+async function beforeTracker(
+  dir: string,
+  recording: TrackerRecording,
+): Promise<(inputs: readonly TrackerInput[], candidates: readonly MatchCandidate[]) => Run> {
+  const root = path.resolve(dir);
+  const runs: typeof import("./bench/stream-runs.js") = await import(
+    path.join(root, "scripts/bench/stream-runs.ts")
+  );
+  const setup: typeof import("./bench/setup.js") = await import(path.join(root, "scripts/bench/setup.ts"));
+  const tracker: { SpeakerTracker: typeof SpeakerTracker } = await import(
+    path.join(root, "src/identify/speaker-tracker.ts")
+  );
+  if (typeof runs.replayTracker !== "function" || typeof setup.speechSettings !== "function")
+    throw new BenchSetupError(
+      `--before ${dir}: that checkout cannot replay a recording (run without --replay)`,
+    );
+  const { identification } = setup.speechSettings(
+    recording.encoder,
+    recording.defaultThreshold,
+    recording.modelId,
+  );
+  return (inputs, candidates) => {
+    const run = runs.replayTracker(inputs, candidates, identification, tracker.SpeakerTracker);
     return { ...run, ...fromDecisions(run.decisions) };
   };
 }

@@ -35,13 +35,17 @@ export async function startSpeechModels(encoderId: string = ENCODER_IDS[0]): Pro
   await stack.start();
   const vad = stack.streamVad();
   await vad.start();
+  return { stack, vad, ...speechSettings(encoderId, stack.defaultThreshold, stack.encoder.modelId) };
+}
+
+/** The default configuration for an encoder and the live identification settings the daemon derives from it. */
+export function speechSettings(
+  encoderId: string,
+  defaultThreshold: number,
+  modelId: string,
+): Pick<SpeechModels, "config" | "identification"> {
   const config = configSchema.parse({ identification: { encoder: encoderId } });
-  const identification = liveIdentifierOptions(
-    config.identification,
-    stack.defaultThreshold,
-    stack.encoder.modelId,
-  );
-  return { stack, vad, config, identification };
+  return { config, identification: liveIdentifierOptions(config.identification, defaultThreshold, modelId) };
 }
 
 /**

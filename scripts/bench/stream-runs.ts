@@ -7,7 +7,12 @@ import { SpeechPipeline } from "../../src/daemon/speech-pipeline.js";
 import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
 import type { Decision } from "../../src/identify/decision.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
-import type { EndedTurn, UnknownVoices } from "../../src/identify/speaker-tracker.js";
+import {
+  type EndedTurn,
+  SpeakerTracker,
+  type TrackerInput,
+  type UnknownVoices,
+} from "../../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
 import { silentLogger } from "../../src/util/log.js";
 import type { SileroVad } from "../../src/vad/silero.js";
@@ -47,6 +52,8 @@ export async function runTracker(
   identification: LiveIdentifierOptions,
   onTurnEnded?: (turn: EndedTurn) => void,
   voices?: UnknownVoices,
+  /** Filled with everything the tracker was told (bench:stream --record). */
+  inputs?: TrackerInput[],
 ): Promise<Run> {
   const decisions: Decision[] = [];
   const encoder = counting(models.encoder);
@@ -57,6 +64,7 @@ export async function runTracker(
     segmenter: {},
     onTurnEnded,
     voices,
+    onTrackerInput: inputs ? (input) => inputs.push(input) : undefined,
     identification,
     onDecision: (d) => {
       decisions.push(d);
@@ -70,6 +78,19 @@ export async function runTracker(
   for (let i = 0; i < samples.length; i += CHUNK) await pipeline.accept(samples.subarray(i, i + CHUNK));
   await pipeline.stop();
   return { ...fromDecisions(decisions), decisions, windows: encoder.count };
+}
+
+/** The tracker alone over recorded input (bench:stream --replay); `Tracker` may be another checkout's. */
+export function replayTracker(
+  inputs: readonly TrackerInput[],
+  candidates: readonly MatchCandidate[],
+  identification: LiveIdentifierOptions,
+  Tracker: typeof SpeakerTracker = SpeakerTracker,
+): Run {
+  const tracker = new Tracker(identification.tracker, () => candidates);
+  const decisions = inputs.flatMap((input) => tracker.apply(input));
+  const windows = inputs.filter((input) => input.type === "window").length;
+  return { ...fromDecisions(decisions), decisions, windows };
 }
 
 /** What the decisions claim (named or unknown, when decided) and each turn's final label. */

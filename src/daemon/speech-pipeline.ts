@@ -1,7 +1,7 @@
 import type { SpeakerEncoder } from "../embedding/encoder.js";
 import type { Decision } from "../identify/decision.js";
 import { LiveIdentifier, type LiveIdentifierOptions } from "../identify/live-identifier.js";
-import type { EndedTurn, TrackedWindow, UnknownVoices } from "../identify/speaker-tracker.js";
+import type { EndedTurn, TrackerInput, UnknownVoices } from "../identify/speaker-tracker.js";
 import type { MatchCandidate } from "../registry/matcher.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
@@ -23,8 +23,8 @@ export interface SpeechPipelineOptions {
   onDecision: (decision: Decision) => void;
   /** Every turn as it ends, with its voiceprint (for learning the room). */
   onTurnEnded?: (turn: EndedTurn) => void;
-  /** Every window's voiceprint at its stream extent (diarizing a recording afterwards). */
-  onWindow?: (window: TrackedWindow) => void;
+  /** Everything the speaker tracker is told, in order (diarize keeps the windows; bench:stream records it). */
+  onTrackerInput?: (input: TrackerInput) => void;
   /** Keeps and recognises the voices nobody enrolled; absent, unknown turns are forgotten. */
   voices?: UnknownVoices;
 
@@ -158,13 +158,13 @@ export class SpeechPipeline implements Component {
   }
 
   private newIdentifier(): LiveIdentifier {
-    const { encoder, candidates, identification, onDecision, onTiming, onTurnEnded, onWindow, voices } =
+    const { encoder, candidates, identification, onDecision, onTiming, onTurnEnded, onTrackerInput, voices } =
       this.options;
     return new LiveIdentifier(encoder, candidates, identification, {
       onDecision: (d) => onDecision(d),
       onTiming,
       onTurnEnded,
-      onWindow,
+      onTrackerInput,
       voices,
     });
   }

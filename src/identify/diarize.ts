@@ -20,7 +20,7 @@ export interface DiarizedTurn {
   score: number | null;
 }
 
-export type DiarizeOptions = Omit<SpeechPipelineOptions, "onDecision" | "onWindow"> & {
+export type DiarizeOptions = Omit<SpeechPipelineOptions, "onDecision" | "onTrackerInput"> & {
   voiceSeparation?: VoiceSeparationOptions;
 };
 
@@ -118,7 +118,9 @@ export async function trackedTurns(
     quietGate: false,
     idleBatchSamples: 0,
     onDecision: (d) => decisions.push(d),
-    onWindow: (w) => windows.push(w),
+    onTrackerInput: (input) => {
+      if (input.type === "window") windows.push(input.window);
+    },
   });
   await pipeline.start();
   const chunk = 16_384;

@@ -7,7 +7,7 @@ import {
   type EndedTurn,
   SpeakerTracker,
   type SpeakerTrackerOptions,
-  type TrackedWindow,
+  type TrackerInput,
   type UnknownVoices,
 } from "./speaker-tracker.js";
 import { type SpeechWindow, SpeechWindows } from "./speech-windows.js";
@@ -28,8 +28,11 @@ export interface LiveIdentifierListeners {
   onTiming?: IdentifyTimingListener;
   /** Every turn as it ends, with its voiceprint. */
   onTurnEnded?: (turn: EndedTurn) => void;
-  /** Every window's voiceprint at its stream extent, in order (for diarizing a recording afterwards). */
-  onWindow?: (window: TrackedWindow) => void;
+  /**
+   * Everything the tracker is told, in order: `diarize` keeps the windows' voiceprints to cluster
+   * afterwards, bench:stream records it all to replay tracker changes without the models.
+   */
+  onTrackerInput?: (input: TrackerInput) => void;
   /** Keeps and recognises the voices nobody enrolled (the daemon's store). */
   voices?: UnknownVoices;
 }
@@ -93,26 +96,33 @@ export class LiveIdentifier {
 
   /** The stream reached `position`: a pause that outlasted the turn ends it. */
   async advance(position: number): Promise<void> {
-    await this.emit(this.tracker.advance(position));
+    await this.emit(this.track({ type: "advance", position }));
   }
 
   /** End of the input at `position`: the open turn ends. */
   async finish(position: number): Promise<void> {
     this.unconfirmed = null;
-    await this.emit(this.tracker.finish(position));
+    await this.emit(this.track({ type: "finish", position }));
   }
 
   private async accept(event: StreamingVadEvent): Promise<void> {
     if (event.type === "speech-start") {
       this.windows.speechStarted(event.startSample);
-      await this.emit(this.tracker.speechStarted(event.startSample));
+      await this.emit(this.track({ type: "speechStarted", at: event.startSample }));
       await this.embed(this.windows.push(event.samples));
     } else if (event.type === "speech-audio") {
-      for (const pause of event.pauses) this.tracker.pause(pause);
+      for (const silence of event.pauses) this.track({ type: "pause", silence });
       await this.embed(this.windows.push(event.samples));
     } else if (event.type === "speech-end" && event.samples) {
       await this.embed([...this.windows.push(event.samples), ...this.windows.speechEnded(event.endSample)]);
-      await this.emit(this.tracker.speechEnded(event.endSample, event.speechSamples, event.atSample));
+      await this.emit(
+        this.track({
+          type: "speechEnded",
+          at: event.endSample,
+          speech: event.speechSamples,
+          decidedAt: event.atSample,
+        }),
+      );
     }
   }
 
@@ -125,12 +135,16 @@ export class LiveIdentifier {
     this.listeners.onTiming?.("encoder", (performance.now() - t0) / 1000);
     for (const [i, w] of windows.entries()) {
       const t1 = performance.now();
-      const tracked = { start: w.start, end: w.end, embedding: embeddings[i] };
-      const decisions = this.tracker.window(tracked);
+      const window = { start: w.start, end: w.end, embedding: embeddings[i] };
+      const decisions = this.track({ type: "window", window });
       this.listeners.onTiming?.("match", (performance.now() - t1) / 1000);
-      this.listeners.onWindow?.(tracked);
       await this.emit(decisions);
     }
+  }
+
+  private track(input: TrackerInput): Decision[] {
+    this.listeners.onTrackerInput?.(input);
+    return this.tracker.apply(input);
   }
 
   private async emit(decisions: Decision[]): Promise<void> {

@@ -59,6 +59,18 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThresh
   minSpeechSeconds: 1,
 };
 
+/**
+ * One thing the tracker is told, in stream order (samples): its whole input, so that a run can be
+ * recorded and replayed through another version of the tracker without the models (bench:stream).
+ */
+export type TrackerInput =
+  | { type: "speechStarted"; at: number }
+  | { type: "pause"; silence: Silence }
+  | { type: "window"; window: TrackedWindow }
+  | { type: "speechEnded"; at: number; speech: number; decidedAt: number }
+  | { type: "advance"; position: number }
+  | { type: "finish"; position: number };
+
 /** A turn nobody enrolled, as it ended: what the store of unknown voices keeps. */
 export interface UnknownTurn {
   voiceprint: Float32Array;
@@ -175,6 +187,25 @@ export class SpeakerTracker {
   /** A turn is open (speaking, or in a pause that may still continue it). */
   get inTurn(): boolean {
     return this.turn !== null;
+  }
+
+  /** Takes one input; the methods below, by the input's type. */
+  apply(input: TrackerInput): Decision[] {
+    switch (input.type) {
+      case "speechStarted":
+        return this.speechStarted(input.at);
+      case "pause":
+        this.pause(input.silence);
+        return [];
+      case "window":
+        return this.window(input.window);
+      case "speechEnded":
+        return this.speechEnded(input.at, input.speech, input.decidedAt);
+      case "advance":
+        return this.advance(input.position);
+      case "finish":
+        return this.finish(input.position);
+    }
   }
 
   /** Speech began at `at` (a VAD segment's start). */
