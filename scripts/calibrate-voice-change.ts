@@ -2,8 +2,9 @@
  * `npm run calibrate:voice-change`: what the speaker tracker's voice-change model rests on, measured on
  * the odd-numbered half of the shared LibriSpeech speakers (the even half is bench:diarize's), clean and
  * through the room microphone, with the encoder's 1.6 s windows every 0.2 s:
- * - how a window compares with the voiceprint of its turn so far (cosine), when the voice is the same
- *   and when it is another: the normal fits in src/identify/voice-change.ts;
+ * - how a window compares with the voiceprint of its turn so far, from the windows that do not overlap
+ *   it (cosine), when the voice is the same and when it is another: the normal fits in
+ *   src/identify/voice-change.ts;
  * - how a window's likeness (to the new voice minus to the old) grows with its share of the new voice:
  *   linear, half-way at a share of one half, which is what placeChange fits;
  * - how far from the true change placeChange puts it when the change is placed 1.2 s after it (the
@@ -90,13 +91,16 @@ async function main(): Promise<number> {
         readWavAs16kMono(readFileSync(path.join(sharedAudio, AUDIO_DIRS[kind], file)));
       const audio = files.map((f) => read(f.file));
       const windows = await Promise.all(audio.map((a) => windowsOf(a)));
-      // Each window against the voiceprint of the turn so far: its own speaker's, and another's.
+      // Each window against the voiceprint of the turn so far, from the windows that do not overlap it
+      // (as the tracker compares them): its own speaker's, and another's.
       const random = mulberry32(7);
       const same: number[] = [];
       const other: number[] = [];
       windows.forEach((own, a) => {
         for (let i = 3; i < own.length; i++) {
-          const turn = centroidOf(own.slice(0, i).map((w) => w.embedding))!;
+          const before = own.slice(0, i).filter((w) => w.end <= own[i].start);
+          if (before.length === 0) continue;
+          const turn = centroidOf(before.map((w) => w.embedding))!;
           same.push(cosine(own[i].embedding, turn));
           const b = windows[(a + 1 + Math.floor(random() * (windows.length - 1))) % windows.length];
           other.push(cosine(b[Math.floor(random() * b.length)].embedding, turn));

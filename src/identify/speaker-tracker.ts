@@ -129,6 +129,11 @@ interface Turn {
   /** Who the windows say is talking: a speaker id, NOBODY, or null before the first window. */
   state: string | null;
   sum: Float64Array | null;
+  /**
+   * The sum and count of its windows that start at or after its start: its own voice, without the
+   * windows reaching back into the voice before it (windows skip pauses).
+   */
+  own: { sum: Float64Array; count: number } | null;
   count: number;
   /** Windows of the last few seconds: a split moves the ones after the change to the new turn. */
   recent: TrackedWindow[];
@@ -247,9 +252,10 @@ export class SpeakerTracker {
     // turn. The turn waits for a window centred in its own speech.
     if (turn.count === 0 && turn.splitFrom === null && center(w) < turn.start) return out;
     const evidence = this.windowEvidence(w.embedding);
-    if (turn.state === NOBODY && turn.sum && turn.count >= MIN_WINDOWS_FOR_VOICE) {
+    const before = turn.state === NOBODY && turn.count >= MIN_WINDOWS_FOR_VOICE ? voiceBefore(turn, w) : null;
+    if (before) {
       // Another voice, enrolled or not, shows as windows unlike the turn's own voiceprint.
-      evidence.set(ANOTHER, voiceChangeEvidence(cosine(w.embedding, turn.sum), this.options.voiceChange));
+      evidence.set(ANOTHER, voiceChangeEvidence(cosine(w.embedding, before), this.options.voiceChange));
     }
     if (turn.state === null) {
       turn.state = strongest(evidence);
@@ -343,6 +349,7 @@ export class SpeakerTracker {
       speech: 0,
       state,
       sum: null,
+      own: null,
       count: 0,
       recent: [],
       announced: null,
@@ -686,6 +693,11 @@ export class SpeakerTracker {
     turn.sum ??= new Float64Array(w.embedding.length);
     for (let i = 0; i < w.embedding.length; i++) turn.sum[i] += w.embedding[i];
     turn.count++;
+    if (w.start >= turn.start) {
+      turn.own ??= { sum: new Float64Array(w.embedding.length), count: 0 };
+      for (let i = 0; i < w.embedding.length; i++) turn.own.sum[i] += w.embedding[i];
+      turn.own.count++;
+    }
     turn.recent.push(w);
     while (turn.recent.length > 0 && w.end - turn.recent[0].end > this.windowKeep) turn.recent.shift();
   }
@@ -695,12 +707,17 @@ export class SpeakerTracker {
     for (const w of windows) {
       for (let i = 0; i < w.embedding.length; i++) turn.sum[i] -= w.embedding[i];
       turn.count--;
+      if (turn.own && w.start >= turn.start) {
+        for (let i = 0; i < w.embedding.length; i++) turn.own.sum[i] -= w.embedding[i];
+        turn.own.count--;
+      }
     }
   }
 
   private reset(turn: Turn, windows: readonly TrackedWindow[]): void {
     turn.sum = null;
     turn.count = 0;
+    turn.own = null;
     turn.recent = [];
     for (const w of windows) this.add(turn, w);
   }
@@ -730,6 +747,22 @@ function strongest(evidence: Map<string, number>): string {
     }
   }
   return best;
+}
+
+/**
+ * The turn's own voice as it was before `w`: the sum of its windows that lie in the turn and end before
+ * `w` starts (null when there are none). A window overlapping `w` shares most of its audio, so with them
+ * a window of the next voice still looks like the turn (CAM++: 0.50-0.56 to the turn for a member 1 s
+ * into their speech after a stranger, 0.2 without); one starting before the turn holds the voice before
+ * it. calibrate:voice-change fits the same comparison.
+ */
+function voiceBefore(turn: Turn, w: TrackedWindow): Float64Array | null {
+  if (!turn.own) return null;
+  const overlapping = turn.recent.filter((r) => r.end > w.start && r.start >= turn.start);
+  if (overlapping.length >= turn.own.count) return null;
+  const sum = Float64Array.from(turn.own.sum);
+  for (const r of overlapping) for (let i = 0; i < sum.length; i++) sum[i] -= r.embedding[i];
+  return sum;
 }
 
 function center(w: TrackedWindow): number {

@@ -472,4 +472,52 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
     );
     expectMemberAfterStranger(ds, ["196", "229"], memberFrom, 0.5);
   });
+
+  it("is named when the stranger's turn was too short to judge before the pause", async () => {
+    // bench:stream's room stream 11 at 204 s: member 1355, 0.05 s, stranger 1455 (2.6 s, confidently
+    // nobody), 0.5 s, member 254, the household of ten enrolled from the room recordings. The member's
+    // first second carried the stranger's turn past the 2.5 s it needs to be judged "unknown" while
+    // the member's windows still looked like the turn: each was compared with a voiceprint holding the
+    // windows that overlap it (0.50-0.56), not with the stranger's own (0.2).
+    const stems = ["254-12312-0000", "27-123349-0000", "2952-407-0000", "2911-12359-0000"];
+    stems.push("458-126290-0000", "2817-142371-0000", "1355-39947-0000", "1088-129236-0000");
+    stems.push("302-123504-0000", "250-140277-0000");
+    const household = await enrol(
+      room,
+      Object.fromEntries(
+        stems.map((stem) => {
+          const samples = roomUtterance(stem);
+          return [stem.split("-")[0], samples.subarray(0, samples.length >> 1)];
+        }),
+      ),
+    );
+    const before = roomUtterance("1355-39947-0000").subarray(seconds(6.2412), seconds(6.2412 + 3.6792));
+    const stranger = roomUtterance("1455-134435-0000").subarray(seconds(2.9096), seconds(2.9096 + 2.5913));
+    const member = roomUtterance("254-12312-0000").subarray(seconds(2.4139), seconds(2.4139 + 2.3554));
+    const memberFrom = 1 + (before.length + stranger.length) / SAMPLE_RATE + 0.05 + 0.5;
+    const identification = liveIdentifierOptions(
+      configSchema.parse({}).identification,
+      room.stack.defaultThreshold,
+      room.stack.encoder.modelId,
+    );
+    const ds = await runStream(
+      room,
+      household,
+      concat(silence(1), before, silence(0.05), stranger, silence(0.5), member, silence(2)),
+      { identification },
+    );
+    // Enrolled here without the simulated rooms the daemon adds, the member's room voice is named later
+    // than in the bench (and the turn ends uncertain); what must hold is that nobody greets them as a
+    // stranger and that they are named within the first naming's goal (3 s).
+    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
+    expect(
+      unknowns.filter((d) => d.decidedAtS > memberFrom),
+      describeDecisions(ds),
+    ).toEqual([]);
+    expect(
+      claims(ds).map((d) => d.speakerId ?? d.reason),
+      describeDecisions(ds),
+    ).toEqual(["1355", "254"]);
+    expect(claims(ds)[1].decidedAtS - memberFrom, describeDecisions(ds)).toBeLessThan(3);
+  });
 });
