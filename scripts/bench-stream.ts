@@ -25,7 +25,7 @@ import type { ModelStack } from "../src/embedding/stack.js";
 import { Identifier } from "../src/enrolment/identifier.js";
 import { RoomLearner } from "../src/enrolment/room-learner.js";
 import { diarize } from "../src/identify/diarize.js";
-import type { EndedTurn, SpeakerTracker, TrackerInput } from "../src/identify/speaker-tracker.js";
+import type { EndedTurn, TrackerInput } from "../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../src/registry/matcher.js";
 import { SpeakerRegistry } from "../src/registry/registry.js";
 import { silentLogger } from "../src/util/log.js";
@@ -602,9 +602,6 @@ async function beforeTracker(
     path.join(root, "scripts/bench/stream-runs.ts")
   );
   const setup: typeof import("./bench/setup.js") = await import(path.join(root, "scripts/bench/setup.ts"));
-  const tracker: { SpeakerTracker: typeof SpeakerTracker } = await import(
-    path.join(root, "src/identify/speaker-tracker.ts")
-  );
   if (typeof runs.replayTracker !== "function" || typeof setup.speechSettings !== "function")
     throw new BenchSetupError(
       `--before ${dir}: that checkout cannot replay a recording (run without --replay)`,
@@ -615,7 +612,7 @@ async function beforeTracker(
     recording.modelId,
   );
   return (inputs, candidates) => {
-    const run = runs.replayTracker(inputs, candidates, identification, tracker.SpeakerTracker);
+    const run = runs.replayTracker(inputs, candidates, identification);
     return { ...run, ...fromDecisions(run.decisions) };
   };
 }

@@ -80,14 +80,13 @@ export async function runTracker(
   return { ...fromDecisions(decisions), decisions, windows: encoder.count };
 }
 
-/** The tracker alone over recorded input (bench:stream --replay); `Tracker` may be another checkout's. */
+/** The tracker alone over recorded input (bench:stream --replay). */
 export function replayTracker(
   inputs: readonly TrackerInput[],
   candidates: readonly MatchCandidate[],
   identification: LiveIdentifierOptions,
-  Tracker: typeof SpeakerTracker = SpeakerTracker,
 ): Run {
-  const tracker = new Tracker(identification.tracker, () => candidates);
+  const tracker = new SpeakerTracker(identification.tracker, () => candidates);
   const decisions = inputs.flatMap((input) => tracker.apply(input));
   const windows = inputs.filter((input) => input.type === "window").length;
   return { ...fromDecisions(decisions), decisions, windows };

@@ -129,12 +129,12 @@ interface Turn {
   /** Who the windows say is talking: a speaker id, NOBODY, or null before the first window. */
   state: string | null;
   sum: Float64Array | null;
+  count: number;
   /**
    * The sum and count of its windows that start at or after its start: its own voice, without the
    * windows reaching back into the voice before it (windows skip pauses).
    */
   own: { sum: Float64Array; count: number } | null;
-  count: number;
   /** Windows of the last few seconds: a split moves the ones after the change to the new turn. */
   recent: TrackedWindow[];
   /** Speaker id or "unknown" once announced; null while pending. */
@@ -349,8 +349,8 @@ export class SpeakerTracker {
       speech: 0,
       state,
       sum: null,
-      own: null,
       count: 0,
+      own: null,
       recent: [],
       announced: null,
       voice: null,
@@ -691,11 +691,11 @@ export class SpeakerTracker {
 
   private add(turn: Turn, w: TrackedWindow): void {
     turn.sum ??= new Float64Array(w.embedding.length);
-    for (let i = 0; i < w.embedding.length; i++) turn.sum[i] += w.embedding[i];
+    addTo(turn.sum, w.embedding, 1);
     turn.count++;
     if (w.start >= turn.start) {
       turn.own ??= { sum: new Float64Array(w.embedding.length), count: 0 };
-      for (let i = 0; i < w.embedding.length; i++) turn.own.sum[i] += w.embedding[i];
+      addTo(turn.own.sum, w.embedding, 1);
       turn.own.count++;
     }
     turn.recent.push(w);
@@ -705,10 +705,10 @@ export class SpeakerTracker {
   private remove(turn: Turn, windows: readonly TrackedWindow[]): void {
     if (!turn.sum) return;
     for (const w of windows) {
-      for (let i = 0; i < w.embedding.length; i++) turn.sum[i] -= w.embedding[i];
+      addTo(turn.sum, w.embedding, -1);
       turn.count--;
       if (turn.own && w.start >= turn.start) {
-        for (let i = 0; i < w.embedding.length; i++) turn.own.sum[i] -= w.embedding[i];
+        addTo(turn.own.sum, w.embedding, -1);
         turn.own.count--;
       }
     }
@@ -761,8 +761,13 @@ function voiceBefore(turn: Turn, w: TrackedWindow): Float64Array | null {
   const overlapping = turn.recent.filter((r) => r.end > w.start && r.start >= turn.start);
   if (overlapping.length >= turn.own.count) return null;
   const sum = Float64Array.from(turn.own.sum);
-  for (const r of overlapping) for (let i = 0; i < sum.length; i++) sum[i] -= r.embedding[i];
+  for (const r of overlapping) addTo(sum, r.embedding, -1);
   return sum;
+}
+
+/** Adds (sign 1) or takes away (-1) a voiceprint from a running sum. */
+function addTo(sum: Float64Array, embedding: Float32Array, sign: 1 | -1): void {
+  for (let i = 0; i < embedding.length; i++) sum[i] += sign * embedding[i];
 }
 
 function center(w: TrackedWindow): number {
