@@ -28,8 +28,21 @@ export type DiarizeOptions = Omit<SpeechPipelineOptions, "onDecision" | "onTrack
 export interface VoiceSeparationOptions {
   /** Two voices whose clean windows' voiceprints are at least this alike (cosine) are one voice. */
   mergeSimilarity: number;
-  /** A voice needs this many clean windows (0.2 s of new speech each); a smaller one joins the voice it is most like. */
+  /**
+   * A voice needs this many clean windows (0.2 s of new speech each) to be judged by them alone; a smaller
+   * one (a cough, windows straddling a change, or someone whose turns are all short) joins the voice it is
+   * most like, unless it has this many windows in all and is less than `joinSimilarity` like every voice.
+   */
   minCleanWindows: number;
+  /**
+   * Below this likeness to every other voice, a voice of short turns is someone else, not a stray piece of
+   * one. 0.65 (CAM++ 0.28) is where its calibration streams (bench:diarize's, tracked once and regrouped)
+   * found the right number of voices most often: room 27 of 36 from 0.28 to 0.30 on CAM++'s scale, 26 at
+   * 0.25 and 0.31-0.33 (and when every such voice was joined), 24 at 0.40; dry 32 of 36 throughout. Strays
+   * straddling a change sit 0.5 or more from a neighbour; a reader whose turns were all 2 s had been
+   * joined to a voice 0.21 like it.
+   */
+  joinSimilarity: number;
   /**
    * The first grouping of the pieces splits generously (average linkage at this, where two pieces of one
    * LibriSpeech reader often part): the voices are then merged by their clean windows, which pieces
@@ -53,6 +66,7 @@ export interface VoiceSeparationOptions {
 export const DEFAULT_VOICE_SEPARATION: VoiceSeparationOptions = {
   mergeSimilarity: 0.84,
   minCleanWindows: 10,
+  joinSimilarity: 0.65,
   firstGrouping: 0.8,
   likenessScale: 20,
 };
@@ -76,6 +90,7 @@ export function voiceSeparationFor(modelId: string): VoiceSeparationOptions {
   return {
     mergeSimilarity: MERGE_SIMILARITY[modelId] ?? onEncoderScale(d.mergeSimilarity, modelId),
     minCleanWindows: d.minCleanWindows,
+    joinSimilarity: onEncoderScale(d.joinSimilarity, modelId),
     firstGrouping: onEncoderScale(d.firstGrouping, modelId),
     likenessScale: d.likenessScale / cosineSpread(modelId),
   };
@@ -146,8 +161,9 @@ export async function trackedTurns(
  *
  * Pieces of a few windows are grouped generously, then each window gets its voice by a Viterbi pass, and
  * the voices are compared by their clean windows only (those no window of another voice overlaps): two
- * voices alike by `mergeSimilarity` become one, the smallest voice joins its nearest while it has fewer
- * than `minCleanWindows`, and the pass runs again, until nothing changes. Windows that straddle a change
+ * voices alike by `mergeSimilarity` become one, a voice with fewer than `minCleanWindows` clean windows
+ * joins its nearest (unless it is less than `joinSimilarity` like every voice and has that many windows in
+ * all), and the pass runs again, until nothing changes. Windows that straddle a change
  * of voice (in a quick exchange, most of them) would otherwise pull two close voices together.
  */
 export function diarizeUnknown(
@@ -233,7 +249,9 @@ function separateVoices(inTurn: readonly TrackedWindow[][], options: VoiceSepara
     const paths = inTurn.map((ws) => (ws.length > 0 ? viterbi(ws, voices, options.likenessScale) : []));
     const clean = cleanWindows(inTurn, paths, voices.length);
     const prints = clean.map((ws, v) => centroidOf(ws.map((w) => w.embedding)) ?? voices[v]);
-    const merge = voicesToMerge(prints, clean, options);
+    const windowsOf = voices.map(() => 0);
+    for (const path of paths) for (const v of path) windowsOf[v]++;
+    const merge = voicesToMerge(prints, clean, windowsOf, options);
     if (merge) {
       const [keep, drop] = merge;
       const joined = centroidOf([...clean[keep], ...clean[drop]].map((w) => w.embedding)) ?? prints[keep];
@@ -270,24 +288,29 @@ function cleanWindows(
 }
 
 /**
- * The next two voices to make one, [kept, joined], or null: the smallest voice, into the one it is most
- * like, while it has fewer than minCleanWindows clean windows; else the most alike pair at
- * mergeSimilarity or more.
+ * The next two voices to make one, [kept, joined], or null: a voice with fewer than minCleanWindows clean
+ * windows, smallest first, into the one it is most like (unless it is someone else: windows enough in
+ * all, and less than joinSimilarity like every voice); else the most alike pair at mergeSimilarity or more.
  */
 function voicesToMerge(
   prints: readonly Float32Array[],
   clean: readonly TrackedWindow[][],
+  windowsOf: readonly number[],
   options: VoiceSeparationOptions,
 ): [number, number] | null {
-  const smallest = clean.reduce((s, ws, v) => (ws.length < clean[s].length ? v : s), 0);
-  if (clean[smallest].length < options.minCleanWindows) {
+  const small = prints
+    .map((_, v) => v)
+    .filter((v) => clean[v].length < options.minCleanWindows)
+    .sort((a, b) => clean[a].length - clean[b].length);
+  for (const v of small) {
     let nearest = -1;
-    for (let v = 0; v < prints.length; v++) {
-      if (v === smallest) continue;
-      if (nearest < 0 || cosine(prints[v], prints[smallest]) > cosine(prints[nearest], prints[smallest]))
-        nearest = v;
+    let nearestSimilarity = Number.NEGATIVE_INFINITY;
+    for (let u = 0; u < prints.length; u++) {
+      const similarity = u === v ? Number.NEGATIVE_INFINITY : cosine(prints[u], prints[v]);
+      if (similarity > nearestSimilarity) [nearest, nearestSimilarity] = [u, similarity];
     }
-    return [nearest, smallest];
+    if (nearestSimilarity >= options.joinSimilarity || windowsOf[v] < options.minCleanWindows)
+      return [nearest, v];
   }
   let best: [number, number] | null = null;
   let bestSimilarity = options.mergeSimilarity;

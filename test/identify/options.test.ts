@@ -48,6 +48,7 @@ describe("settings for the running encoder", () => {
     expect(voiceSeparationFor("campplus-zh-en")).toEqual({
       mergeSimilarity: 0.609,
       minCleanWindows: 10,
+      joinSimilarity: onEncoderScale(0.65, "campplus-zh-en"),
       firstGrouping: onEncoderScale(0.8, "campplus-zh-en"),
       likenessScale: 20 / spread,
     });
