@@ -2,10 +2,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enrolHousehold, librispeechFiles } from "../../scripts/bench/setup.js";
+import { buildTurnStream, drawHousehold, enrolmentOf, loadAudio } from "../../scripts/bench/turn-streams.js";
 import { configSchema } from "../../src/config/schema.js";
+import { Identifier } from "../../src/enrolment/identifier.js";
 import type { Decision } from "../../src/identify/decision.js";
 import { liveIdentifierOptions } from "../../src/identify/options.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
+import { SpeakerRegistry } from "../../src/registry/registry.js";
+import { silentLogger } from "../../src/util/log.js";
 import { voiceStore } from "../voices/helpers.js";
 import {
   concat,
@@ -523,5 +528,52 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
     // stranger and that they are named within the first naming's goal (3 s).
     expectOnlyMembersClaimed(ds, ["1355", "254"], memberFrom);
     expect(claims(ds)[1].decidedAtS - memberFrom, describeDecisions(ds)).toBeLessThan(3);
+  });
+
+  it("keeps a stranger's words after their own short pause unnamed, not the next member's", async () => {
+    // bench:stream's room stream 13, the 36 s from 140 s, with its household enrolled as the bench does
+    // (the real Enroller, simulated rooms, a registry): stranger 2196 speaks 23.92-25.52 s and, after a
+    // 0.5 s pause of their own, 26.02-26.77 s; member 587 follows at 26.98 s. Evidence for 587 built up
+    // in the stranger's young second turn and the change was placed on the stranger's pause; that turn
+    // was relabelled 587 from 26.08 s, naming the stranger's last words as the member.
+    const files = librispeechFiles();
+    const audio = { dry: loadAudio(files, "dry"), room: loadAudio(files, "room") };
+    const household = drawHousehold(
+      files.map((f) => f.id),
+      13,
+    );
+    const dir = await mkdtemp(path.join(tmpdir(), "voiceid-room-13-"));
+    const registry = new SpeakerRegistry({ dataDir: dir, logger: silentLogger });
+    await registry.start();
+    await enrolHousehold(registry, room.stack.extractor, enrolmentOf(audio.room, household));
+    const identifier = new Identifier(registry, {
+      modelId: room.stack.encoder.modelId,
+      defaultThreshold: room.stack.defaultThreshold,
+    });
+    await identifier.start();
+    const stream = buildTurnStream(audio.room, audio.dry, household, 13);
+    const ds = await runStream(
+      room,
+      identifier.candidates(),
+      stream.samples.subarray(seconds(140), seconds(176)),
+      {
+        identification: liveIdentifierOptions(
+          configSchema.parse({}).identification,
+          room.stack.defaultThreshold,
+          room.stack.encoder.modelId,
+        ),
+      },
+    );
+    await identifier.stop();
+    await registry.stop();
+    await rm(dir, { recursive: true, force: true });
+    const member = stopped(ds).find((d) => d.speakerId === "587" && d.startS > 20);
+    expect(member?.startS, describeDecisions(ds)).toBeGreaterThan(26.98 - 0.3);
+    // Nothing names anyone over the stranger's speech.
+    const stranger = stopped(ds).filter((d) => d.startS < 26.77 && d.startS + d.durationS > 23.92);
+    expect(
+      stranger.filter((d) => d.speakerId !== null && d.startS + 0.5 < 26.77),
+      describeDecisions(ds),
+    ).toEqual([]);
   });
 });
