@@ -38,7 +38,7 @@ import {
   runMain,
   startSpeechModels,
 } from "./bench/setup.js";
-import { formatTable, heading, pct, pctInterval } from "./bench/table.js";
+import { type Cell, formatTable, heading, pct, pctInterval } from "./bench/table.js";
 import { type Audio, buildConversation, loadAudio, type TurnStream } from "./bench/turn-streams.js";
 
 const GOALS = { streamsDer: 0.1, conversationDer: 0.15, rightCount: 0.8 };
@@ -169,60 +169,81 @@ async function main(): Promise<number> {
         vad.reset();
         tracked.push(await trackedTurns(s.samples, speechPath));
       }
-      const rows = [];
-      // Splitting one voice is the cheaper mistake (naming both parts joins them; two people merged
-      // cannot be told apart later): the chosen setting keeps voices apart longest while still finding
-      // the right number of voices in GOALS.rightCount of each kind's streams (a room's microphone is
-      // where voices split: pooled with the dry streams, a setting could fail the room and pass).
-      // When no setting reaches it in every kind, the one nearest to it: the most streams right in its
-      // worse kind (of equals, again the highest).
-      let chosen: number | null = null;
-      let nearest: { mergeSimilarity: number; worst: number } | null = null;
-      // Resemblyzer's 0.78-0.88, on the encoder's scale.
-      for (const resemblyzerSimilarity of [0.78, 0.8, 0.82, 0.84, 0.86, 0.88]) {
-        const mergeSimilarity = Number(
-          onEncoderScale(resemblyzerSimilarity, stack.encoder.modelId).toFixed(3),
+      // `all` holds `count` streams of each kind in turn.
+      const byKind = (options: VoiceSeparationOptions) =>
+        kinds.map((_, k) =>
+          total(
+            Array.from({ length: count }, (_, j) => k * count + j).map((i) =>
+              score(all[i], diarizeUnknown(tracked[i].turns, tracked[i].windows, options)),
+            ),
+          ),
         );
-        const options = { ...separation, mergeSimilarity };
-        const byKind = kinds.map((_, k) => {
-          // `all` holds `count` streams of each kind in turn.
-          const ofKind = Array.from({ length: count }, (_, j) => k * count + j);
-          return total(
-            ofKind.map((i) => score(all[i], diarizeUnknown(tracked[i].turns, tracked[i].windows, options))),
-          );
+      /** Each setting (Resemblyzer's values, on the encoder's scale) scored per kind, and its table rows. */
+      const sweep = (resemblyzerValues: number[], optionsOf: (value: number) => VoiceSeparationOptions) => {
+        const rows: Cell[][] = [];
+        const scored = resemblyzerValues.map((resemblyzerValue) => {
+          const value = Number(onEncoderScale(resemblyzerValue, stack.encoder.modelId).toFixed(3));
+          const totals = byKind(optionsOf(value));
+          for (const [k, t] of totals.entries()) {
+            rows.push([
+              String(value),
+              kinds[k],
+              pct(t.der, 1),
+              pct(t.derNoCollar, 1),
+              pct(t.confusion, 1),
+              pct(t.rightCount, 0),
+              t.voices,
+            ]);
+          }
+          return { value, worst: Math.min(...totals.map((t) => t.rightCount)), totals };
         });
-        if (byKind.every((t) => t.rightCount >= GOALS.rightCount)) chosen = mergeSimilarity;
-        const worst = Math.min(...byKind.map((t) => t.rightCount));
-        if (nearest === null || worst >= nearest.worst) nearest = { mergeSimilarity, worst };
-        for (const [k, t] of byKind.entries()) {
-          rows.push([
-            String(mergeSimilarity),
-            kinds[k],
-            pct(t.der, 1),
-            pct(t.derNoCollar, 1),
-            pct(t.confusion, 1),
-            pct(t.rightCount, 0),
-            t.voices,
-          ]);
-        }
-      }
+        return { rows, scored };
+      };
+      const columns = ["DER", "DER, no collar", "confusion", "right number", "voices"];
       console.log(
         heading(`bench:diarize --calibrate: ${count} streams per kind of 1-5 calibration speakers`),
       );
-      console.log(
-        formatTable(
-          ["merge similarity", "kind", "DER", "DER, no collar", "confusion", "right number", "voices"],
-          rows,
-        ),
-      );
+
+      // Splitting one voice is the cheaper mistake (naming both parts joins them; two people merged
+      // cannot be told apart later): the chosen merge similarity keeps voices apart longest while still
+      // finding the right number of voices in GOALS.rightCount of each kind's streams (a room's microphone
+      // is where voices split: pooled with the dry streams, a setting could fail the room and pass).
+      // When none reaches it in every kind, the one nearest to it: the most streams right in its worse
+      // kind (of equals, again the highest). Resemblyzer's 0.78-0.88.
+      const merge = sweep([0.78, 0.8, 0.82, 0.84, 0.86, 0.88], (mergeSimilarity) => ({
+        ...separation,
+        mergeSimilarity,
+      }));
+      console.log(formatTable(["merge similarity", "kind", ...columns], merge.rows));
+      const reaching = merge.scored.filter((m) => m.totals.every((t) => t.rightCount >= GOALS.rightCount));
+      const nearest = merge.scored.reduce((a, b) => (b.worst >= a.worst ? b : a));
       const choice =
-        chosen !== null || nearest === null
-          ? String(chosen)
-          : `${nearest.mergeSimilarity} (none reaches it; the most right in the worse kind: ${pct(nearest.worst, 0)})`;
+        reaching.length > 0
+          ? String(reaching.at(-1)!.value)
+          : `${nearest.value} (none reaches it; the most right in the worse kind: ${pct(nearest.worst, 0)})`;
       console.log(
         `chosen: ${choice} (the highest merge similarity with the right number of voices in >= ` +
           `${pct(GOALS.rightCount, 0)} of each kind's streams; minimum clean windows ${separation.minCleanWindows}); ` +
           `in use for ${stack.encoder.modelId}: ${separation.mergeSimilarity}`,
+      );
+
+      // With the merge similarity chosen: below what join similarity a voice of short turns (too few
+      // clean windows) is someone else. The most streams right in the worse kind; of equals, the lowest
+      // DER there. Resemblyzer's 0.60-0.70.
+      const mergeSimilarity = (reaching.at(-1) ?? nearest).value;
+      const join = sweep([0.6, 0.62, 0.635, 0.65, 0.66, 0.675, 0.7], (joinSimilarity) => ({
+        ...separation,
+        mergeSimilarity,
+        joinSimilarity,
+      }));
+      console.log(formatTable([`join similarity (merge ${mergeSimilarity})`, "kind", ...columns], join.rows));
+      const worstDer = (m: (typeof join.scored)[number]) => Math.max(...m.totals.map((t) => t.der));
+      const best = join.scored.reduce((a, b) =>
+        b.worst > a.worst || (b.worst === a.worst && worstDer(b) < worstDer(a)) ? b : a,
+      );
+      console.log(
+        `chosen: ${best.value} (the most right in the worse kind, ${pct(best.worst, 0)}; of equals the lowest DER ` +
+          `there); in use for ${stack.encoder.modelId}: ${Number(separation.joinSimilarity.toFixed(3))}`,
       );
       return 0;
     }

@@ -76,13 +76,14 @@ export const DEFAULT_VOICE_SEPARATION: VoiceSeparationOptions = {
  * over its spread), with the merge similarity `bench:diarize -- --calibrate --encoder ID` chose where it
  * was measured (the highest with the right number of voices in 80 % of each kind's calibration streams,
  * or, where none reaches that, the most in its worse kind). CAM++ (36 streams per kind): none reaches
- * 80 % in the room, where its voices are far less alike to themselves than dry; 0.565 and 0.609 (0.78's
- * and 0.80's places) find the right number in 78 % of room streams, 0.653 in 72 %, 0.696 in 50 %; dry
- * 89 % for all four. Twelve streams per kind had chosen 0.65: too few to tell.
+ * 80 % in the room, where its voices are far less alike to themselves than dry; with voices of short
+ * turns kept apart (joinSimilarity), 0.565 finds the right number in 78 % of room streams, 0.609 in 75 %,
+ * 0.653 in 58 %; dry 89 % for all three. The shared conversation's two people are 0.546 alike on CAM++:
+ * below that they would be one voice.
  */
 const MERGE_SIMILARITY: Record<string, number> = {
   "resemblyzer-0.1.4": DEFAULT_VOICE_SEPARATION.mergeSimilarity,
-  "campplus-zh-en": 0.609,
+  "campplus-zh-en": 0.565,
 };
 
 export function voiceSeparationFor(modelId: string): VoiceSeparationOptions {
