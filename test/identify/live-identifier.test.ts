@@ -533,9 +533,9 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
   it("keeps a stranger's words after their own short pause unnamed, not the next member's", async () => {
     // bench:stream's room stream 13, the 36 s from 140 s, with its household enrolled as the bench does
     // (the real Enroller, simulated rooms, a registry): stranger 2196 speaks 23.92-25.52 s and, after a
-    // 0.5 s pause of their own, 26.02-26.77 s; member 587 follows at 26.98 s. Evidence for 587 built up
-    // in the stranger's young second turn and the change was placed on the stranger's pause; that turn
-    // was relabelled 587 from 26.08 s, naming the stranger's last words as the member.
+    // pause of their own, 26.02-26.77 s; member 587 follows at 26.98 s. The stranger's turn was split at
+    // their pause; in the young turn after it evidence for 587 built, the change was placed on the pause
+    // before 587, and the turn was relabelled 587 from 26.08 s, naming the stranger's last words.
     const files = librispeechFiles();
     const audio = { dry: loadAudio(files, "dry"), room: loadAudio(files, "room") };
     const household = drawHousehold(
