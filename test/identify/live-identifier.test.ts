@@ -9,8 +9,7 @@ import { Identifier } from "../../src/enrolment/identifier.js";
 import type { Decision } from "../../src/identify/decision.js";
 import { liveIdentifierOptions } from "../../src/identify/options.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
-import { SpeakerRegistry } from "../../src/registry/registry.js";
-import { silentLogger } from "../../src/util/log.js";
+import { tempRegistry } from "../enrolment/helpers.js";
 import { voiceStore } from "../voices/helpers.js";
 import {
   concat,
@@ -452,6 +451,14 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
     await room?.stop();
   });
 
+  /** The daemon's default identification settings on CAM++. */
+  const roomIdentification = () =>
+    liveIdentifierOptions(
+      configSchema.parse({}).identification,
+      room.stack.defaultThreshold,
+      room.stack.encoder.modelId,
+    );
+
   /**
    * A bench:stream room stream's stranger between two members, on its own: the household of ten enrolled
    * from the first half of their room recordings, each piece [stem, offset s, length s], the pauses
@@ -474,16 +481,11 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
     const [before, stranger, member] = pieces.map(([stem, from, length]) =>
       roomUtterance(stem).subarray(seconds(from), seconds(from + length)),
     );
-    const identification = liveIdentifierOptions(
-      configSchema.parse({}).identification,
-      room.stack.defaultThreshold,
-      room.stack.encoder.modelId,
-    );
     const ds = await runStream(
       room,
       household,
       concat(silence(1), before, silence(firstPause), stranger, silence(secondPause), member, silence(2)),
-      { identification },
+      { identification: roomIdentification() },
     );
     const memberFrom = 1 + (before.length + stranger.length) / SAMPLE_RATE + firstPause + secondPause;
     return { ds, memberFrom };
@@ -542,11 +544,9 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
       files.map((f) => f.id),
       13,
     );
-    const dir = await mkdtemp(path.join(tmpdir(), "voiceid-room-13-"));
-    const registry = new SpeakerRegistry({ dataDir: dir, logger: silentLogger });
-    await registry.start();
-    await enrolHousehold(registry, room.stack.extractor, enrolmentOf(audio.room, household));
-    const identifier = new Identifier(registry, {
+    const temp = await tempRegistry();
+    await enrolHousehold(temp.registry, room.stack.extractor, enrolmentOf(audio.room, household));
+    const identifier = new Identifier(temp.registry, {
       modelId: room.stack.encoder.modelId,
       defaultThreshold: room.stack.defaultThreshold,
     });
@@ -556,17 +556,10 @@ describe("a member who begins 0.5 s after a stranger's short turn, through a roo
       room,
       identifier.candidates(),
       stream.samples.subarray(seconds(140), seconds(176)),
-      {
-        identification: liveIdentifierOptions(
-          configSchema.parse({}).identification,
-          room.stack.defaultThreshold,
-          room.stack.encoder.modelId,
-        ),
-      },
+      { identification: roomIdentification() },
     );
     await identifier.stop();
-    await registry.stop();
-    await rm(dir, { recursive: true, force: true });
+    await temp.dispose();
     const member = stopped(ds).find((d) => d.speakerId === "587" && d.startS > 20);
     expect(member?.startS, describeDecisions(ds)).toBeGreaterThan(26.98 - 0.3);
     // Nothing names anyone over the stranger's speech.
