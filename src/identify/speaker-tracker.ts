@@ -538,8 +538,25 @@ export class SpeakerTracker {
     turn.speaking = false;
     out.push(...this.close(turn, endOfOld, at, true));
     const next = this.open(startOfNew, state, out, at, turn.state);
+    this.skipGapsSinceStart(next);
     this.reset(next, moved);
     return next;
+  }
+
+  /**
+   * A turn opened at a change placed in the past: its speech so far is its stretch since then less the
+   * VAD's gaps. Counted as one stretch from its start, a gap let a stranger's turn reach
+   * unknownAfterSeconds on the next voice's first words (mismatch stream 12 at 48.6 s), and at the gap's
+   * end only the VAD segment's own speech was kept, so a turn of 2 s of speech could end too_short.
+   */
+  private skipGapsSinceStart(turn: Turn): void {
+    let from = turn.start;
+    for (const gap of this.gaps) {
+      if (gap.end <= from) continue;
+      turn.speech += Math.max(0, gap.start - from);
+      from = gap.end;
+    }
+    turn.resumedAt = from;
   }
 
   /** The windows together reach the enrolled person's threshold (true when there is nothing to judge). */
