@@ -138,8 +138,6 @@ interface Turn {
   speaking: boolean;
   /** Start of the latest stretch of speech (after a pause inside the turn). */
   resumedAt: number;
-  /** End of the speech before the latest pause, or null when there was no pause. */
-  lastSpeechEnd: number | null;
   /** Speech samples in the turn (pauses excluded). */
   speech: number;
   /** Who the windows say is talking: a speaker id, NOBODY, or null before the first window. */
@@ -345,7 +343,6 @@ export class SpeakerTracker {
     turn.speaking = false;
     turn.speech += Math.max(0, Math.min(speech, at - turn.resumedAt));
     turn.end = at;
-    turn.lastSpeechEnd = at;
     this.speechEnd = at;
     // The windows now cover the speech to its end: a stranger is announced in the pause, before anyone
     // else can speak (after it, the first window would hold the next voice too).
@@ -392,7 +389,6 @@ export class SpeakerTracker {
       end: start,
       speaking: true,
       resumedAt: start,
-      lastSpeechEnd: null,
       speech: 0,
       state,
       sum: null,
