@@ -280,7 +280,7 @@ export class SpeakerTracker {
     const evidence = this.windowEvidence(w.embedding);
     const before = turn.state !== null && turn.count >= MIN_WINDOWS_FOR_VOICE ? voiceBefore(turn, w) : null;
     const similarity = before ? cosine(w.embedding, before) : null;
-    const opened = turn;
+    const heardIn = turn;
     const enrolled = turn.state !== null && turn.state !== NOBODY;
     if (similarity !== null && (!enrolled || turn.likeness.count >= OWN_VOICE_WINDOWS)) {
       // Another voice, enrolled or not, shows as windows unlike the turn's own voiceprint: for an enrolled
@@ -320,7 +320,7 @@ export class SpeakerTracker {
     // A window that added to the evidence for another voice may be that voice: not the person's likeness.
     if (
       enrolled &&
-      turn === opened &&
+      turn === heardIn &&
       similarity !== null &&
       (this.evidence.get(ANOTHER)?.total ?? 0) === 0
     ) {
