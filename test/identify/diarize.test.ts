@@ -122,6 +122,45 @@ describe("diarizeUnknown", () => {
     expect(turns.map((t) => t.label)).toEqual(["unknown-1"]);
   });
 
+  it("merges the two closest voices below mergeSimilarity when they stand out from the other pairs", () => {
+    // One reader split in two (0.75 alike, under the merge similarity) among two others (0.3 and less):
+    // the split pair is 0.45 closer than any other pair. Two voices alone have nothing to stand out from
+    // (the shared conversation's two people are as alike as a split reader in a room).
+    const [half, otherHalf, b, c] = [voice(1, 0), voice(0.75, 1), voice(0.3, 2), voice(0.3, 3)];
+    const script = [
+      { voice: half, from: 0, to: 8 },
+      { voice: b, from: 8, to: 16 },
+      { voice: otherHalf, from: 16, to: 24 },
+      { voice: c, from: 24, to: 32 },
+    ];
+    const windows = windowsOf(script, 6);
+    const labels = (closestPair: { similarity: number; margin: number } | null) =>
+      diarizeUnknown(oneTurn(32), windows, { ...DEFAULT_VOICE_SEPARATION, closestPair }).map((t) => t.label);
+    expect(labels(null)).toEqual(["unknown-1", "unknown-2", "unknown-3", "unknown-4"]);
+    expect(labels({ similarity: 0.7, margin: 0.2 })).toEqual([
+      "unknown-1",
+      "unknown-2",
+      "unknown-1",
+      "unknown-3",
+    ]);
+    // Not alike enough, or not standing out by enough: apart.
+    expect(labels({ similarity: 0.8, margin: 0.2 })).toHaveLength(4);
+    expect(labels({ similarity: 0.7, margin: 0.6 })).toHaveLength(4);
+    const [first, second] = [voice(1, 0), voice(0.75, 1)];
+    const pair = windowsOf(
+      [
+        { voice: first, from: 0, to: 8 },
+        { voice: second, from: 8, to: 16 },
+      ],
+      7,
+    );
+    const two = diarizeUnknown(oneTurn(16), pair, {
+      ...DEFAULT_VOICE_SEPARATION,
+      closestPair: { similarity: 0.7, margin: 0.2 },
+    });
+    expect(two.map((t) => t.label)).toEqual(["unknown-1", "unknown-2"]);
+  });
+
   it("labels turns without windows as the first voice", () => {
     expect(diarizeUnknown(oneTurn(0.5), [], DEFAULT_VOICE_SEPARATION).map((t) => t.label)).toEqual([
       "unknown-1",

@@ -44,13 +44,15 @@ describe("settings for the running encoder", () => {
     expect(consistencyWarningFor(0.75, 0.5, "campplus-zh-en")).toBe(0.35);
     expect(voiceGroupingPolicy(0.5, "campplus-zh-en").join).toBeCloseTo(0.5 + 0.02 * spread, 10);
     expect(learningCriteria("campplus-zh-en").minMargin).toBeCloseTo(0.1 * spread, 10);
-    // The diarizer: the merge similarity calibrated for CAM++, the rest moved to its scale.
+    // The diarizer: the merge similarity and the closest pair's rule calibrated for CAM++, the rest moved
+    // to its scale.
     expect(voiceSeparationFor("campplus-zh-en")).toEqual({
       mergeSimilarity: 0.565,
       minCleanWindows: 10,
       joinSimilarity: onEncoderScale(0.65, "campplus-zh-en"),
       firstGrouping: onEncoderScale(0.8, "campplus-zh-en"),
       likenessScale: 20 / spread,
+      closestPair: { similarity: 0.369, margin: 0.153 },
     });
     // An encoder without settings of its own (ECAPA-TDNN) takes Resemblyzer's, on its scale.
     expect(voiceSeparationFor("ecapa-voxceleb").mergeSimilarity).toBeCloseTo(
