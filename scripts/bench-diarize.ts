@@ -178,15 +178,21 @@ async function main(): Promise<number> {
             ),
           ),
         );
-      /** Each setting (Resemblyzer's values, on the encoder's scale) scored per kind, and its table rows. */
-      const sweep = (resemblyzerValues: number[], optionsOf: (value: number) => VoiceSeparationOptions) => {
+      /** A Resemblyzer cosine on the encoder's scale, as the tables show it. */
+      const onScale = (resemblyzerValue: number) =>
+        Number(onEncoderScale(resemblyzerValue, stack.encoder.modelId).toFixed(3));
+      /** Each setting scored per kind, and its table rows. */
+      const sweep = <T>(
+        values: T[],
+        label: (value: T) => string,
+        optionsOf: (value: T) => VoiceSeparationOptions,
+      ) => {
         const rows: Cell[][] = [];
-        const scored = resemblyzerValues.map((resemblyzerValue) => {
-          const value = Number(onEncoderScale(resemblyzerValue, stack.encoder.modelId).toFixed(3));
+        const scored = values.map((value) => {
           const totals = byKind(optionsOf(value));
           for (const [k, t] of totals.entries()) {
             rows.push([
-              String(value),
+              label(value),
               kinds[k],
               pct(t.der, 1),
               pct(t.derNoCollar, 1),
@@ -211,7 +217,7 @@ async function main(): Promise<number> {
       // When none reaches it in every kind, the one nearest to it: the most streams right in its worse
       // kind (of equals, again the highest). Resemblyzer's 0.78-0.88.
       // The closest pair's rule, chosen last, is off until then.
-      const merge = sweep([0.78, 0.8, 0.82, 0.84, 0.86, 0.88], (mergeSimilarity) => ({
+      const merge = sweep([0.78, 0.8, 0.82, 0.84, 0.86, 0.88].map(onScale), String, (mergeSimilarity) => ({
         ...separation,
         mergeSimilarity,
         closestPair: null,
@@ -233,12 +239,16 @@ async function main(): Promise<number> {
       // clean windows) is someone else. The most streams right in the worse kind; of equals, the lowest
       // DER there. Resemblyzer's 0.60-0.70.
       const mergeSimilarity = (reaching.at(-1) ?? nearest).value;
-      const join = sweep([0.6, 0.62, 0.635, 0.65, 0.66, 0.675, 0.7], (joinSimilarity) => ({
-        ...separation,
-        mergeSimilarity,
-        joinSimilarity,
-        closestPair: null,
-      }));
+      const join = sweep(
+        [0.6, 0.62, 0.635, 0.65, 0.66, 0.675, 0.7].map(onScale),
+        String,
+        (joinSimilarity) => ({
+          ...separation,
+          mergeSimilarity,
+          joinSimilarity,
+          closestPair: null,
+        }),
+      );
       console.log(formatTable([`join similarity (merge ${mergeSimilarity})`, "kind", ...columns], join.rows));
       const worstDer = (m: (typeof join.scored)[number]) => Math.max(...m.totals.map((t) => t.der));
       const best = join.scored.reduce((a, b) =>
@@ -256,35 +266,27 @@ async function main(): Promise<number> {
       const spread = cosineSpread(stack.encoder.modelId);
       const grid = [0.68, 0.69, 0.7, 0.71, 0.72].flatMap((similarity) =>
         [0.03, 0.04, 0.05, 0.06, 0.07, 0.08].map((margin) => ({
-          similarity: Number(onEncoderScale(similarity, stack.encoder.modelId).toFixed(3)),
+          similarity: onScale(similarity),
           margin: Number((margin * spread).toFixed(3)),
         })),
       );
-      const pairRows: Cell[][] = [];
-      const pairScored = grid.map((closestPair) => {
-        const totals = byKind({ ...separation, mergeSimilarity, joinSimilarity: best.value, closestPair });
-        for (const [k, t] of totals.entries()) {
-          pairRows.push([
-            `${closestPair.similarity} / ${closestPair.margin}`,
-            kinds[k],
-            pct(t.der, 1),
-            pct(t.derNoCollar, 1),
-            pct(t.confusion, 1),
-            pct(t.rightCount, 0),
-            t.voices,
-          ]);
-        }
-        const right = totals.reduce((n, t) => n + t.rightCount, 0);
-        const der = totals.reduce((n, t) => n + t.der, 0);
-        return { closestPair, right, der };
-      });
-      console.log(formatTable(["closest pair: similarity / margin", "kind", ...columns], pairRows));
-      const pair = pairScored.reduce((a, b) =>
-        b.right > a.right || (b.right === a.right && b.der < a.der) ? b : a,
+      const pairs = sweep(
+        grid,
+        ({ similarity, margin }) => `${similarity} / ${margin}`,
+        (closestPair) => ({ ...separation, mergeSimilarity, joinSimilarity: best.value, closestPair }),
       );
+      console.log(formatTable(["closest pair: similarity / margin", "kind", ...columns], pairs.rows));
+      const sum = (m: (typeof pairs.scored)[number], of: (t: Totals) => number) =>
+        m.totals.reduce((n, t) => n + of(t), 0);
+      const pair = pairs.scored.reduce((a, b) => {
+        const [right, rightSoFar] = [sum(b, (t) => t.rightCount), sum(a, (t) => t.rightCount)];
+        return right > rightSoFar || (right === rightSoFar && sum(b, (t) => t.der) < sum(a, (t) => t.der))
+          ? b
+          : a;
+      });
       const inUse = separation.closestPair;
       console.log(
-        `chosen: ${pair.closestPair.similarity} / ${pair.closestPair.margin} (the most right over both kinds; of ` +
+        `chosen: ${pair.value.similarity} / ${pair.value.margin} (the most right over both kinds; of ` +
           `equals the lowest DER); in use for ${stack.encoder.modelId}: ` +
           `${inUse ? `${inUse.similarity} / ${inUse.margin}` : "none"}`,
       );
