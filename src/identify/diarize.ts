@@ -313,7 +313,8 @@ function cleanWindows(
 /**
  * The next two voices to make one, [kept, joined], or null: a voice with fewer than minCleanWindows clean
  * windows, smallest first, into the one it is most like (unless it is someone else: windows enough in
- * all, and less than joinSimilarity like every voice); else the most alike pair at mergeSimilarity or more.
+ * all, and less than joinSimilarity like every voice); else the most alike pair at mergeSimilarity or more,
+ * or standing out from the rest as closestPair says.
  */
 function voicesToMerge(
   prints: readonly Float32Array[],
@@ -335,26 +336,8 @@ function voicesToMerge(
     if (nearestSimilarity >= options.joinSimilarity || windowsOf[v] < options.minCleanWindows)
       return [nearest, v];
   }
-  let best: [number, number] | null = null;
-  let bestSimilarity = options.mergeSimilarity;
-  for (let a = 0; a < prints.length; a++) {
-    for (let b = a + 1; b < prints.length; b++) {
-      const similarity = cosine(prints[a], prints[b]);
-      if (similarity >= bestSimilarity) {
-        bestSimilarity = similarity;
-        best = [a, b];
-      }
-    }
-  }
-  return best ?? standingOutPair(prints, options.closestPair);
-}
-
-/** The two closest voices when they stand out from every other pair as `closestPair` says, else null. */
-function standingOutPair(
-  prints: readonly Float32Array[],
-  closestPair: VoiceSeparationOptions["closestPair"],
-): [number, number] | null {
-  if (!closestPair || prints.length < 3) return null;
+  // The pairs, most alike first: the closest merges at mergeSimilarity, or when it stands out from the
+  // next closest as closestPair says (three voices or more).
   const pairs: { similarity: number; pair: [number, number] }[] = [];
   for (let a = 0; a < prints.length; a++) {
     for (let b = a + 1; b < prints.length; b++)
@@ -362,7 +345,12 @@ function standingOutPair(
   }
   pairs.sort((x, y) => y.similarity - x.similarity);
   const [closest, next] = pairs;
-  return closest.similarity >= closestPair.similarity &&
+  if (!closest) return null;
+  if (closest.similarity >= options.mergeSimilarity) return closest.pair;
+  const { closestPair } = options;
+  return closestPair &&
+    next &&
+    closest.similarity >= closestPair.similarity &&
     closest.similarity - next.similarity >= closestPair.margin
     ? closest.pair
     : null;

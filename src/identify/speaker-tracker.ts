@@ -388,8 +388,7 @@ export class SpeakerTracker {
       start,
       end: start,
       speaking: true,
-      resumedAt: start,
-      speech: 0,
+      ...speechSince(start, this.gaps),
       state,
       sum: null,
       count: 0,
@@ -480,6 +479,7 @@ export class SpeakerTracker {
    */
   private switchTo(turn: Turn, state: string, w: TrackedWindow, out: Decision[], at = w.end): Turn {
     const since = this.evidence.get(state)!.since;
+    this.evidence.clear();
     const windows = [...turn.recent, w];
     const after = windows.filter((r) => r.start >= since);
     if (state === ANOTHER) {
@@ -489,14 +489,10 @@ export class SpeakerTracker {
       // Windows unlike an enrolled person's own that still lean their way (below their threshold) are a
       // voice nobody enrolled.
       if (state === turn.state && state !== NOBODY) {
-        if (this.reaches(after, state)) {
-          this.evidence.clear();
-          return turn;
-        }
+        if (this.reaches(after, state)) return turn;
         state = NOBODY;
       }
     }
-    this.evidence.clear();
     // An enrolled voice is compared with its enrolment; one nobody enrolled with its own windows: the
     // old voice's before the evidence for the new one began, the new voice's latest.
     const rate = this.options.sampleRate;
@@ -534,25 +530,8 @@ export class SpeakerTracker {
     turn.speaking = false;
     out.push(...this.close(turn, endOfOld, at, true));
     const next = this.open(startOfNew, state, out, at, turn.state);
-    this.skipGapsSinceStart(next);
     this.reset(next, moved);
     return next;
-  }
-
-  /**
-   * A turn opened at a change placed in the past: its speech so far is its stretch since then less the
-   * VAD's gaps. Counted as one stretch from its start, a gap let a stranger's turn reach
-   * unknownAfterSeconds on the next voice's first words (mismatch stream 12 at 48.6 s), and at the gap's
-   * end only the VAD segment's own speech was kept, so a turn of 2 s of speech could end too_short.
-   */
-  private skipGapsSinceStart(turn: Turn): void {
-    let from = turn.start;
-    for (const gap of this.gaps) {
-      if (gap.end <= from) continue;
-      turn.speech += Math.max(0, gap.start - from);
-      from = gap.end;
-    }
-    turn.resumedAt = from;
   }
 
   /** The windows together reach the enrolled person's threshold (true when there is nothing to judge). */
@@ -847,6 +826,24 @@ function voiceBefore(turn: Turn, w: TrackedWindow): Float64Array | null {
   const sum = Float64Array.from(turn.own.sum);
   for (const r of overlapping) addTo(sum, r.embedding, -1);
   return sum;
+}
+
+/**
+ * A turn's speech from `start` (samples) to the latest speech: its stretch less the VAD's gaps, and where
+ * that latest stretch resumed. A turn opened at a change placed in the past has gaps behind it: counted
+ * as speech, one let a stranger's turn reach unknownAfterSeconds on the next voice's first words
+ * (mismatch stream 12 at 48.6 s), and at the gap's end only the VAD segment's own speech was kept, so a
+ * turn of 2 s of speech could end too_short.
+ */
+function speechSince(start: number, gaps: readonly Silence[]): { speech: number; resumedAt: number } {
+  let speech = 0;
+  let from = start;
+  for (const gap of gaps) {
+    if (gap.end <= from) continue;
+    speech += Math.max(0, gap.start - from);
+    from = gap.end;
+  }
+  return { speech, resumedAt: from };
 }
 
 function noLikeness(): Likeness {
