@@ -24,10 +24,11 @@ import { ENCODER_IDS } from "../src/embedding/encoder.js";
 import type { ModelStack } from "../src/embedding/stack.js";
 import { Identifier } from "../src/enrolment/identifier.js";
 import { RoomLearner } from "../src/enrolment/room-learner.js";
+import { alternatePenalties } from "../src/enrolment/room-voiceprints.js";
 import { diarize } from "../src/identify/diarize.js";
 import type { EndedTurn, TrackerInput } from "../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../src/registry/matcher.js";
-import { SpeakerRegistry } from "../src/registry/registry.js";
+import { type AlternatePenalties, SpeakerRegistry } from "../src/registry/registry.js";
 import { silentLogger } from "../src/util/log.js";
 import { readRttm } from "../test/helpers/audio.js";
 import { conversationRttm, conversationWav } from "../test/helpers/paths.js";
@@ -45,7 +46,7 @@ import {
   speechSettings,
   startSpeechModels,
 } from "./bench/setup.js";
-import { fromDecisions, type Run, replayTracker, runTracker } from "./bench/stream-runs.js";
+import { fromDecisions, type Run, replayTracker, runTracker, withPenalties } from "./bench/stream-runs.js";
 import { formatTable, heading, pct, pctInterval, verdict } from "./bench/table.js";
 import {
   type RecordedStream,
@@ -101,6 +102,8 @@ const USAGE = `usage: npm run bench:stream -- [options]
   --replay FILE      score the tracker alone, as it is now, on a recording: seconds instead of an hour,
                      valid while the VAD, speech windows and encoder are the recording's (with --before:
                      that checkout's tracker on the same input)
+  --simulated-penalty P  what a match against a simulated-room centroid gives up, instead of the
+                     encoder's (room-voiceprints.ts): how it was chosen
   --json             print one JSON object instead of tables`;
 
 interface Totals extends StreamScore {
@@ -232,6 +235,7 @@ async function main(): Promise<number> {
       before: { type: "string" },
       record: { type: "string" },
       replay: { type: "string" },
+      "simulated-penalty": { type: "string" },
     },
     USAGE,
   );
@@ -241,9 +245,14 @@ async function main(): Promise<number> {
     throw new BenchSetupError(`--conditions: some of ${CONDITION_NAMES.join(",")}\n${USAGE}`);
   if (v.replay && (v.record || v.seeds || v.encoder))
     throw new BenchSetupError(`--replay takes the recording's encoder and streams\n${USAGE}`);
+  const simulated = v["simulated-penalty"];
+  const penalty =
+    simulated === undefined
+      ? undefined
+      : numberOption("simulated-penalty", simulated, 0, (n) => n >= 0 && n <= 1, "within [0, 1]");
   const run = v.replay
-    ? await replayed(v.replay, v.conditions ? conditions : null, v.before)
-    : await measured(v, conditions);
+    ? await replayed(v.replay, v.conditions ? conditions : null, v.before, penalty)
+    : await measured(v, conditions, penalty);
   if (v.json) {
     const { encoderId: encoder, results, conversation } = run;
     const seeds = streamsPerCondition(results);
@@ -262,6 +271,7 @@ async function main(): Promise<number> {
 async function measured(
   v: { seeds?: string; encoder?: string; before?: string; record?: string },
   conditions: Condition[],
+  simulatedPenalty: number | undefined,
 ): Promise<BenchRun> {
   const seeds = numberOption("seeds", v.seeds, 3, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "1-20");
   const encoderId = v.encoder ?? ENCODER_IDS[0];
@@ -295,7 +305,11 @@ async function measured(
         await registry.start();
         await enrolHousehold(registry, stack.extractor, enrolmentOf(audio[spec.enrol], household));
         const modelId = stack.encoder.modelId;
-        const current = new Identifier(registry, { modelId, defaultThreshold: threshold });
+        const current = new Identifier(registry, {
+          modelId,
+          defaultThreshold: threshold,
+          alternates: penaltiesNow(modelId, simulatedPenalty),
+        });
         await current.start();
         const previous = new Identifier(registry, {
           modelId,
@@ -429,8 +443,10 @@ async function replayed(
   file: string,
   only: Condition[] | null,
   beforeDir: string | undefined,
+  simulatedPenalty: number | undefined,
 ): Promise<BenchRun> {
   const recording = readRecording(file);
+  const penalties = penaltiesNow(recording.modelId, simulatedPenalty);
   const { identification } = speechSettings(recording.encoder, recording.defaultThreshold, recording.modelId);
   const before = beforeDir ? await beforeTracker(beforeDir, recording) : null;
   const results: Partial<Record<Condition, ConditionResult>> = {};
@@ -440,7 +456,7 @@ async function replayed(
     const scores = new ConditionScores();
     for (const r of streams) {
       scores.add(r.truth, r.audioSeconds, {
-        now: replayTracker(r.inputs, r.candidates, identification),
+        now: replayTracker(r.inputs, withPenalties(r.candidates, penalties), identification),
         enrolledOnly: replayTracker(r.inputs, r.enrolledOnly, identification),
         before: before ? before(r.inputs, r.candidates) : null,
       });
@@ -450,6 +466,23 @@ async function replayed(
   if (Object.keys(results).length === 0)
     throw new BenchSetupError(`--replay ${file}: no stream of those conditions`);
   return { encoderId: recording.encoder, results, conversation: null };
+}
+
+/** This checkout's penalties for alternate centroids, the simulated one as --simulated-penalty gives it. */
+function penaltiesNow(modelId: string, simulated: number | undefined): AlternatePenalties {
+  const penalties = alternatePenalties(modelId);
+  return simulated === undefined ? penalties : { ...penalties, simulated };
+}
+
+/**
+ * The penalties another checkout gives alternate centroids of `modelId` (null where it has none to give):
+ * its tracker is run on candidates it would have matched.
+ */
+async function penaltiesOf(root: string, modelId: string): Promise<AlternatePenalties | null> {
+  const voiceprints: Partial<typeof import("../src/enrolment/room-voiceprints.js")> = await import(
+    path.join(root, "src/enrolment/room-voiceprints.ts")
+  ).catch(() => ({}));
+  return voiceprints.alternatePenalties?.(modelId) ?? null;
 }
 
 function streamsPerCondition(results: BenchRun["results"]): number {
@@ -582,9 +615,18 @@ async function beforeRunner(
     stack.defaultThreshold,
     stack.encoder.modelId,
   );
+  const penalties = await penaltiesOf(root, stack.encoder.modelId);
   // Scored by this checkout's reading of the decisions (an older one may lack what scoring needs).
   return async (samples, candidates) => {
-    const run = await runs.runTracker(samples, candidates, { vad, encoder: stack.encoder }, identification);
+    // The registry's list stays the same object until it changes: matched again only then.
+    let seen: readonly MatchCandidate[] | null = null;
+    let theirs: readonly MatchCandidate[] = [];
+    const matched = () => {
+      const now = candidates();
+      if (penalties && now !== seen) [seen, theirs] = [now, withPenalties(now, penalties)];
+      return penalties ? theirs : now;
+    };
+    const run = await runs.runTracker(samples, matched, { vad, encoder: stack.encoder }, identification);
     return { ...run, ...fromDecisions(run.decisions) };
   };
 }
@@ -611,8 +653,10 @@ async function beforeTracker(
     recording.defaultThreshold,
     recording.modelId,
   );
+  const penalties = await penaltiesOf(root, recording.modelId);
   return (inputs, candidates) => {
-    const run = runs.replayTracker(inputs, candidates, identification);
+    const theirs = penalties ? withPenalties(candidates, penalties) : candidates;
+    const run = runs.replayTracker(inputs, theirs, identification);
     return { ...run, ...fromDecisions(run.decisions) };
   };
 }

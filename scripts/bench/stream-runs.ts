@@ -14,6 +14,7 @@ import {
   type UnknownVoices,
 } from "../../src/identify/speaker-tracker.js";
 import type { MatchCandidate } from "../../src/registry/matcher.js";
+import type { AlternatePenalties } from "../../src/registry/registry.js";
 import { silentLogger } from "../../src/util/log.js";
 import type { SileroVad } from "../../src/vad/silero.js";
 import { type Announcement, type ReportedTurn, UNKNOWN } from "./turn-streams.js";
@@ -90,6 +91,19 @@ export function replayTracker(
   const decisions = inputs.flatMap((input) => tracker.apply(input));
   const windows = inputs.filter((input) => input.type === "window").length;
   return { ...fromDecisions(decisions), decisions, windows };
+}
+
+/**
+ * The candidates with their alternate centroids scored less `penalties` (by kind): how another checkout,
+ * or another penalty, would match them. Recordings keep the penalties they were recorded with.
+ */
+export function withPenalties(
+  candidates: readonly MatchCandidate[],
+  penalties: AlternatePenalties,
+): MatchCandidate[] {
+  return candidates.map((c) =>
+    c.alternates ? { ...c, alternates: c.alternates.map((a) => ({ ...a, penalty: penalties[a.kind] })) } : c,
+  );
 }
 
 /** What the decisions claim (named or unknown, when decided) and each turn's final label. */
