@@ -288,6 +288,7 @@ async function measured(
   };
   const runModels = { vad, encoder: stack.encoder };
   const runBefore = v.before ? await beforeRunner(v.before, config, stack) : null;
+  const beforePenalties = v.before ? await penaltiesOf(path.resolve(v.before), stack.encoder.modelId) : null;
   const results: Partial<Record<Condition, ConditionResult>> = {};
   const recorded: RecordedStream[] = [];
   const workDir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-stream-"));
@@ -316,6 +317,11 @@ async function measured(
           defaultThreshold: threshold,
           alternates: false,
         });
+        // The --before checkout matches the same registry with its own penalties.
+        const theirs = beforePenalties
+          ? new Identifier(registry, { modelId, defaultThreshold: threshold, alternates: beforePenalties })
+          : current;
+        await theirs.start();
         if (spec.listen) {
           const heard = buildTurnStream(audio[spec.stream], audio.dry, household, seed + 1000, {
             memberPart: "first",
@@ -370,7 +376,7 @@ async function measured(
             runModels,
             identification,
           ),
-          before: runBefore ? await runBefore(stream.samples, candidates) : null,
+          before: runBefore ? await runBefore(stream.samples, () => theirs.candidates()) : null,
         };
         scores.add(stream.turns, audioSeconds, runs);
         if (inputs) {
@@ -384,6 +390,7 @@ async function measured(
             inputs,
           });
         }
+        await theirs.stop();
         await current.stop();
         await registry.stop();
       }
@@ -615,18 +622,9 @@ async function beforeRunner(
     stack.defaultThreshold,
     stack.encoder.modelId,
   );
-  const penalties = await penaltiesOf(root, stack.encoder.modelId);
   // Scored by this checkout's reading of the decisions (an older one may lack what scoring needs).
   return async (samples, candidates) => {
-    // The registry's list stays the same object until it changes: matched again only then.
-    let seen: readonly MatchCandidate[] | null = null;
-    let theirs: readonly MatchCandidate[] = [];
-    const matched = () => {
-      const now = candidates();
-      if (penalties && now !== seen) [seen, theirs] = [now, withPenalties(now, penalties)];
-      return penalties ? theirs : now;
-    };
-    const run = await runs.runTracker(samples, matched, { vad, encoder: stack.encoder }, identification);
+    const run = await runs.runTracker(samples, candidates, { vad, encoder: stack.encoder }, identification);
     return { ...run, ...fromDecisions(run.decisions) };
   };
 }
