@@ -104,6 +104,7 @@ const USAGE = `usage: npm run bench:stream -- [options]
                      that checkout's tracker on the same input)
   --simulated-penalty P  what a match against a simulated-room centroid gives up, instead of the
                      encoder's (room-voiceprints.ts): how it was chosen
+  --learned-penalty P    the same for a centroid learned by listening (+listened conditions, live only)
   --json             print one JSON object instead of tables`;
 
 interface Totals extends StreamScore {
@@ -236,6 +237,7 @@ async function main(): Promise<number> {
       record: { type: "string" },
       replay: { type: "string" },
       "simulated-penalty": { type: "string" },
+      "learned-penalty": { type: "string" },
     },
     USAGE,
   );
@@ -245,14 +247,21 @@ async function main(): Promise<number> {
     throw new BenchSetupError(`--conditions: some of ${CONDITION_NAMES.join(",")}\n${USAGE}`);
   if (v.replay && (v.record || v.seeds || v.encoder))
     throw new BenchSetupError(`--replay takes the recording's encoder and streams\n${USAGE}`);
-  const simulated = v["simulated-penalty"];
-  const penalty =
-    simulated === undefined
+  if (v.replay && v["learned-penalty"] !== undefined)
+    throw new BenchSetupError(
+      `--learned-penalty: a recording has no learned centroids (+listened runs live)\n${USAGE}`,
+    );
+  const penalty = (name: "simulated-penalty" | "learned-penalty") =>
+    v[name] === undefined
       ? undefined
-      : numberOption("simulated-penalty", simulated, 0, (n) => n >= 0 && n <= 1, "within [0, 1]");
+      : numberOption(name, v[name], 0, (n) => n >= 0 && n <= 1, "within [0, 1]");
+  const penalties: Partial<AlternatePenalties> = {
+    simulated: penalty("simulated-penalty"),
+    learned: penalty("learned-penalty"),
+  };
   const run = v.replay
-    ? await replayed(v.replay, v.conditions ? conditions : null, v.before, penalty)
-    : await measured(v, conditions, penalty);
+    ? await replayed(v.replay, v.conditions ? conditions : null, v.before, penalties)
+    : await measured(v, conditions, penalties);
   if (v.json) {
     const { encoderId: encoder, results, conversation } = run;
     const seeds = streamsPerCondition(results);
@@ -271,7 +280,7 @@ async function main(): Promise<number> {
 async function measured(
   v: { seeds?: string; encoder?: string; before?: string; record?: string },
   conditions: Condition[],
-  simulatedPenalty: number | undefined,
+  penaltyOverrides: Partial<AlternatePenalties>,
 ): Promise<BenchRun> {
   const seeds = numberOption("seeds", v.seeds, 3, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "1-20");
   const encoderId = v.encoder ?? ENCODER_IDS[0];
@@ -309,7 +318,7 @@ async function measured(
         const current = new Identifier(registry, {
           modelId,
           defaultThreshold: threshold,
-          alternates: penaltiesNow(modelId, simulatedPenalty),
+          alternates: penaltiesNow(modelId, penaltyOverrides),
         });
         await current.start();
         const previous = new Identifier(registry, {
@@ -450,10 +459,10 @@ async function replayed(
   file: string,
   only: Condition[] | null,
   beforeDir: string | undefined,
-  simulatedPenalty: number | undefined,
+  penaltyOverrides: Partial<AlternatePenalties>,
 ): Promise<BenchRun> {
   const recording = readRecording(file);
-  const penalties = penaltiesNow(recording.modelId, simulatedPenalty);
+  const penalties = penaltiesNow(recording.modelId, penaltyOverrides);
   const { identification } = speechSettings(recording.encoder, recording.defaultThreshold, recording.modelId);
   const before = beforeDir ? await beforeTracker(beforeDir, recording) : null;
   const results: Partial<Record<Condition, ConditionResult>> = {};
@@ -475,10 +484,10 @@ async function replayed(
   return { encoderId: recording.encoder, results, conversation: null };
 }
 
-/** This checkout's penalties for alternate centroids, the simulated one as --simulated-penalty gives it. */
-function penaltiesNow(modelId: string, simulated: number | undefined): AlternatePenalties {
-  const penalties = alternatePenalties(modelId);
-  return simulated === undefined ? penalties : { ...penalties, simulated };
+/** This checkout's penalties for alternate centroids, each as --simulated-penalty or --learned-penalty gives it. */
+function penaltiesNow(modelId: string, overrides: Partial<AlternatePenalties>): AlternatePenalties {
+  const { simulated, learned } = alternatePenalties(modelId);
+  return { simulated: overrides.simulated ?? simulated, learned: overrides.learned ?? learned };
 }
 
 /**
