@@ -326,11 +326,12 @@ async function measured(
           defaultThreshold: threshold,
           alternates: false,
         });
-        // The --before checkout matches the same registry with its own penalties.
+        // The --before checkout matches the same registry with its own penalties (an older one, with none
+        // to give, as this checkout does).
         const theirs = beforePenalties
           ? new Identifier(registry, { modelId, defaultThreshold: threshold, alternates: beforePenalties })
-          : current;
-        await theirs.start();
+          : null;
+        await theirs?.start();
         if (spec.listen) {
           const heard = buildTurnStream(audio[spec.stream], audio.dry, household, seed + 1000, {
             memberPart: "first",
@@ -385,7 +386,7 @@ async function measured(
             runModels,
             identification,
           ),
-          before: runBefore ? await runBefore(stream.samples, () => theirs.candidates()) : null,
+          before: runBefore ? await runBefore(stream.samples, () => (theirs ?? current).candidates()) : null,
         };
         scores.add(stream.turns, audioSeconds, runs);
         if (inputs) {
@@ -399,7 +400,7 @@ async function measured(
             inputs,
           });
         }
-        await theirs.stop();
+        await theirs?.stop();
         await current.stop();
         await registry.stop();
       }
