@@ -225,6 +225,8 @@ interface BenchRun {
   results: Partial<Record<Condition, ConditionResult>>;
   /** `voiceid diarize` on the shared conversation (not replayed: it needs the models). */
   conversation: { der: DiarizationError; derNoCollar: DiarizationError } | null;
+  /** What alternate centroids give up now, and in the --before checkout (null: it has none to give). */
+  penalties: { now: AlternatePenalties; before?: AlternatePenalties | null };
 }
 
 async function main(): Promise<number> {
@@ -326,6 +328,7 @@ async function measured(
           defaultThreshold: threshold,
           alternates: false,
         });
+        await previous.start();
         // The --before checkout matches the same registry with its own penalties (an older one, with none
         // to give, as this checkout does).
         const theirs = beforePenalties
@@ -401,6 +404,7 @@ async function measured(
           });
         }
         await theirs?.stop();
+        await previous.stop();
         await current.stop();
         await registry.stop();
       }
@@ -445,7 +449,12 @@ async function measured(
     const der = diarizationError(reference, turns, 0.25);
     const derNoCollar = diarizationError(reference, turns, 0);
 
-    return { encoderId, results, conversation: { der, derNoCollar } };
+    return {
+      encoderId,
+      results,
+      conversation: { der, derNoCollar },
+      penalties: { now: penaltiesNow(stack.encoder.modelId, penaltyOverrides), before: beforePenalties },
+    };
   } finally {
     await stack.stop();
     rmSync(workDir, { recursive: true, force: true });
@@ -482,7 +491,15 @@ async function replayed(
   }
   if (Object.keys(results).length === 0)
     throw new BenchSetupError(`--replay ${file}: no stream of those conditions`);
-  return { encoderId: recording.encoder, results, conversation: null };
+  const beforePenalties = beforeDir
+    ? await penaltiesOf(path.resolve(beforeDir), recording.modelId)
+    : undefined;
+  return {
+    encoderId: recording.encoder,
+    results,
+    conversation: null,
+    penalties: { now: penalties, before: beforePenalties },
+  };
 }
 
 /** This checkout's penalties for alternate centroids, each as --simulated-penalty or --learned-penalty gives it. */
@@ -502,14 +519,27 @@ async function penaltiesOf(root: string, modelId: string): Promise<AlternatePena
   return voiceprints.alternatePenalties?.(modelId) ?? null;
 }
 
+/** How a table row's matching treats alternate centroids. */
+function describePenalties({ simulated, learned }: AlternatePenalties): string {
+  return `simulated-room centroids -${simulated}, learned centroids -${learned}`;
+}
+
 function streamsPerCondition(results: BenchRun["results"]): number {
   return Math.max(...Object.values(results).map((r) => r.streams));
 }
 
-function printResults({ encoderId, results, conversation }: BenchRun, beforeDir: string | undefined): void {
+function printResults(
+  { encoderId, results, conversation, penalties }: BenchRun,
+  beforeDir: string | undefined,
+): void {
   const conditions = Object.keys(results) as Condition[];
   const seeds = streamsPerCondition(results);
   console.log(heading(`bench:stream, encoder ${encoderId}, ${seeds} stream(s) per condition`));
+  console.log(`penalties: now ${describePenalties(penalties.now)}`);
+  if (penalties.before !== undefined)
+    console.log(
+      `           before ${penalties.before ? describePenalties(penalties.before) : "none (no alternate centroids)"}`,
+    );
   for (const condition of conditions) {
     const r = results[condition]!;
     const goal = CONDITIONS[condition].goal;

@@ -4,38 +4,9 @@ import type { z } from "zod";
 import { PARSE_ONCE } from "../util/parse-once.js";
 import { quoteInput } from "../util/quote.js";
 import { CONFIG_PATH_ENV, ENV_MAPPING, GENERIC_ENV_PREFIX } from "./env.js";
+import { ConfigError, type ConfigProblem } from "./errors.js";
 import { closestKey, leafKind, objectKeys, schemaAt } from "./introspect.js";
 import { createConfigSchema, type VoiceidConfig } from "./schema.js";
-
-/** One thing wrong with the configuration, located by key path and by where the value came from. */
-export interface ConfigProblem {
-  /** Key path, e.g. "mqtt.url" or "inputs[1].room"; "" for the file as a whole. */
-  path: string;
-  message: string;
-  /** Where the offending value came from: a file path, an environment variable, "command line". */
-  source?: string;
-}
-
-/** Invalid configuration. Lists every problem at once, on one line (the CLI prints the first line). */
-export class ConfigError extends Error {
-  readonly code = "config";
-  readonly problems: readonly ConfigProblem[];
-
-  constructor(problems: readonly ConfigProblem[], context?: string) {
-    const items = problems.map(formatProblem);
-    const head = `invalid configuration${context ? ` (${context})` : ""}`;
-    super(
-      items.length === 1 ? `${head}: ${items[0]}` : `${head}, ${items.length} problems: ${items.join("; ")}`,
-    );
-    this.name = "ConfigError";
-    this.problems = problems;
-  }
-}
-
-function formatProblem(p: ConfigProblem): string {
-  const where = p.source ? ` (from ${p.source})` : "";
-  return p.path ? `${p.path}: ${p.message}${where}` : `${p.message}${where}`;
-}
 
 export interface LoadConfigOptions {
   /** Explicit file (the --config option). Must exist. */

@@ -1,5 +1,5 @@
 import { parseDocument } from "yaml";
-import type { ConfigProblem } from "./load.js";
+import type { ConfigProblem } from "./errors.js";
 
 /**
  * The configuration file's text as a JS value, or its syntax errors. A module of its own so that

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, redactConfig } from "../../src/config/load.js";
+import { ConfigError } from "../../src/config/errors.js";
+import { loadConfig, redactConfig } from "../../src/config/load.js";
 import { configuredThreshold, roomInputs } from "../../src/config/schema.js";
 
 const EXAMPLE = new URL("../../config/voiceid.example.yaml", import.meta.url);
