@@ -353,7 +353,9 @@ async function main(): Promise<number> {
       candidates: () => candidates?.candidates() ?? [],
       segmenter: segmenterOptions(config.vad),
       identification: commandIdentifierOptions(config.identification, threshold, stack.encoder.modelId),
-      onCommand: (c) => commands.push(c),
+      onCommand: (c) => {
+        commands.push(c);
+      },
       logger: silentLogger,
     });
     await proxy.start();

@@ -466,8 +466,9 @@ export class Daemon implements Component {
     this.started.push(component);
   }
 
-  private reportCommand(command: VoiceCommand): void {
-    this.rooms[0]?.publishCommand(command);
+  /** Settles once the command is published (the proxy holds its transcript back until then, briefly). */
+  private reportCommand(command: VoiceCommand): Promise<void> {
+    const published = this.rooms[0]?.publishCommand(command) ?? Promise.resolve();
     this.commandLog?.add(command);
     this.log.info(`command ${command.speaker ?? `(${command.reason})`}`, {
       command: command.id,
@@ -476,6 +477,7 @@ export class Daemon implements Component {
       mode: command.mode,
       forwarded: command.forwarded,
     });
+    return published;
   }
 }
 

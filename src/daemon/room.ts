@@ -246,9 +246,9 @@ export class Room implements Component {
     this.options.shared.detections.publish(speechEventPayload(event, this.name));
   }
 
-  /** Who gave a voice command, on this room's device. */
-  publishCommand(command: VoiceCommand): void {
-    this.homeAssistant?.publishCommand(command);
+  /** Who gave a voice command, on this room's device; settles once the broker has it. */
+  async publishCommand(command: VoiceCommand): Promise<void> {
+    await this.homeAssistant?.publishCommand(command);
   }
 
   /** Every decision of this room's microphone: MQTT and Home Assistant, presence, the live feed, metrics, log. */

@@ -213,23 +213,27 @@ export class MqttConnection implements Component {
     };
   }
 
-  /** A retained state message; dropped while disconnected (connect listeners republish state). */
-  publishState(topic: string, payload: string | Buffer): void {
-    this.publish(topic, payload, true);
+  /**
+   * A retained state message; dropped while disconnected (connect listeners republish state). Settles
+   * (never rejects) once the broker has acknowledged it, or at once when it was dropped.
+   */
+  publishState(topic: string, payload: string | Buffer): Promise<void> {
+    return this.publish(topic, payload, true);
   }
 
-  /** A non-retained event: sent now, or kept for a short while during an outage. */
-  publishEvent(topic: string, payload: string): void {
-    if (this.connectedNow) {
-      this.publish(topic, payload, false);
-      return;
-    }
+  /**
+   * A non-retained event: sent now, or kept for a short while during an outage. Settles (never rejects)
+   * once the broker has acknowledged it, or at once when it was kept for later.
+   */
+  publishEvent(topic: string, payload: string): Promise<void> {
+    if (this.connectedNow) return this.publish(topic, payload, false);
     this.offlineEvents.push({ topic, payload, queuedAt: Date.now() });
     const limit = this.options.offlineEventLimit ?? 100;
     if (this.offlineEvents.length > limit) {
       this.droppedEvents += this.offlineEvents.length - limit;
       this.offlineEvents.splice(0, this.offlineEvents.length - limit);
     }
+    return Promise.resolve();
   }
 
   private async buildConnectOptions(): Promise<IClientOptions> {
@@ -389,12 +393,16 @@ export class MqttConnection implements Component {
     for (const e of fresh) this.publish(e.topic, e.payload, false);
   }
 
-  private publish(topic: string, payload: string | Buffer, retain: boolean): void {
+  /** QoS 1: the callback comes with the broker's acknowledgement (by then it has passed the message on). */
+  private publish(topic: string, payload: string | Buffer, retain: boolean): Promise<void> {
     const client = this.client;
-    if (!client || !this.connectedNow) return;
-    client.publish(topic, payload, { qos: 1, retain }, (err) => {
-      if (err) this.recordError(`publishing to ${topic}`, err);
-      else this.messagesPublished++;
+    if (!client || !this.connectedNow) return Promise.resolve();
+    return new Promise((resolve) => {
+      client.publish(topic, payload, { qos: 1, retain }, (err) => {
+        if (err) this.recordError(`publishing to ${topic}`, err);
+        else this.messagesPublished++;
+        resolve();
+      });
     });
   }
 

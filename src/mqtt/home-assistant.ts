@@ -297,15 +297,15 @@ export class HomeAssistantPublisher implements Component {
   /**
    * Who gave a voice command (the Wyoming proxy): the `command` event and the retained last command
    * speaker. Published before the transcript goes back, so an automation or a conversation agent
-   * handling the command can read them.
+   * handling the command can read them. Settles once the broker has both (see MqttConnection.publish).
    */
-  publishCommand(command: VoiceCommand): void {
-    this.connection.publishEvent(
+  async publishCommand(command: VoiceCommand): Promise<void> {
+    const event = this.connection.publishEvent(
       this.topics.command,
       JSON.stringify(commandEventPayload(command, this.topics.room)),
     );
     this.lastCommandSpeaker = lastCommandSpeakerPayload(command);
-    this.publishLastCommandSpeaker();
+    await Promise.all([event, this.publishLastCommandSpeaker()]);
   }
 
   /** Discovery and every retained state, availability last (see the class comment). */
@@ -358,8 +358,8 @@ export class HomeAssistantPublisher implements Component {
     );
   }
 
-  private publishLastCommandSpeaker(): void {
-    this.connection.publishState(
+  private publishLastCommandSpeaker(): Promise<void> {
+    return this.connection.publishState(
       this.topics.lastCommandSpeaker,
       JSON.stringify(this.lastCommandSpeaker ?? NO_LAST_COMMAND_SPEAKER),
     );

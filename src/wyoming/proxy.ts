@@ -28,7 +28,8 @@ export interface WyomingProxyOptions {
   identification: LiveIdentifierOptions;
   /** Every decision on a command's audio, with the command's id. */
   onDecision?: (commandId: number, decision: Decision) => void;
-  onCommand: (command: VoiceCommand) => void;
+  /** Who gave a command; settles once it is published (its transcript waits for that, briefly). */
+  onCommand: (command: VoiceCommand) => Promise<void> | void;
   onTranscript?: (command: VoiceCommand, text: string) => void;
   onStopLatency?: (seconds: number, mode: WyomingMode, forwarded: boolean) => void;
   logger: Logger;

@@ -36,8 +36,11 @@ export interface SessionContext {
   /** A command identifier with a VAD of its own (CommandError "busy" when all are in use). */
   identifier(commandId: number): Promise<{ identifier: CommandIdentifier; release: () => void }>;
   nextCommandId(): number;
-  /** The command's result, published before its transcript goes back. */
-  onCommand(command: VoiceCommand): void;
+  /**
+   * The command's result, published before its transcript goes back: the transcript waits (up to
+   * PUBLISH_WAIT_MS) for the returned promise, so that Home Assistant has who spoke when it acts on what.
+   */
+  onCommand(command: VoiceCommand): Promise<void> | void;
   /** Its transcript, once known. */
   onTranscript(command: VoiceCommand, text: string): void;
   /** Seconds from audio-stop to the audio-stop reaching the upstream (or to the answer, not forwarded). */
@@ -69,6 +72,11 @@ export const IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_TRANSCRIBE: WyomingEvent = { type: "transcribe", data: {}, payload: null };
 /** Audio forwarded after audio-stop goes in chunks of this many frames (Home Assistant sends 1024-ish). */
 const FORWARD_CHUNK_FRAMES = 2048;
+/**
+ * The longest a transcript waits for the broker to acknowledge who gave the command: a local broker
+ * answers in a millisecond or two; one that hangs must not hold every voice command.
+ */
+export const PUBLISH_WAIT_MS = 500;
 
 /**
  * One client connection (Home Assistant's speech-to-text entity opens one per command): describe ->
@@ -257,9 +265,12 @@ export class WyomingSession {
       forwardedS: round(forwardedS),
       transcript: null,
     };
-    // Before the transcript: an automation or agent handling the command reads who gave it.
-    this.ctx.onCommand(result);
+    // Before the transcript: an automation or agent handling the command reads who gave it. Published
+    // while the upstream transcribes; the transcript goes back once the broker has it (a fast upstream
+    // beat it to Home Assistant), or after PUBLISH_WAIT_MS if the broker is slow to answer.
+    const published = publishedWithin(this.ctx.onCommand(result), PUBLISH_WAIT_MS);
     if (!upstream) {
+      await published;
       await this.peer.send({ type: "transcript", data: { text: "" }, payload: null });
       return;
     }
@@ -267,6 +278,7 @@ export class WyomingSession {
     const text = typeof transcript.data.text === "string" ? transcript.data.text : "";
     this.ctx.onTranscript(result, text);
     const tagged = this.ctx.tagTranscript && verdict.speaker && text ? `[${verdict.speaker}] ${text}` : text;
+    await published;
     await this.peer.send({ type: "transcript", data: { ...transcript.data, text: tagged }, payload: null });
   }
 
@@ -400,6 +412,16 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
     at += c.length;
   }
   return out;
+}
+
+/** Settles when `publishing` does (it never rejects) or after `ms`, whichever comes first. */
+async function publishedWithin(publishing: Promise<void> | void, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([publishing, late]);
+  clearTimeout(timer);
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
