@@ -231,6 +231,8 @@ export interface HealthResponse {
   httpStatus: number;
   status: string;
   listening: { listening: boolean };
+  /** The encoder the daemon chose, once its models are up. */
+  encoder: { model: string; provider: string; reason: string } | null;
   components: Record<string, { state: string; detail?: string }>;
 }
 
