@@ -268,7 +268,13 @@ export class WyomingSession {
     // Before the transcript: an automation or agent handling the command reads who gave it. Published
     // while the upstream transcribes; the transcript goes back once the broker has it (a fast upstream
     // beat it to Home Assistant), or after PUBLISH_WAIT_MS if the broker is slow to answer.
-    const published = publishedWithin(this.ctx.onCommand(result), PUBLISH_WAIT_MS);
+    const publishing = Promise.resolve(this.ctx.onCommand(result)).catch((err: unknown) =>
+      this.ctx.logger.warn("could not publish who gave the command", {
+        command: result.id,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
+    const published = publishedWithin(publishing, PUBLISH_WAIT_MS);
     if (!upstream) {
       await published;
       await this.peer.send({ type: "transcript", data: { text: "" }, payload: null });
@@ -414,8 +420,8 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** Settles when `publishing` does (it never rejects) or after `ms`, whichever comes first. */
-async function publishedWithin(publishing: Promise<void> | void, ms: number): Promise<void> {
+/** Settles when `publishing` does (it must not reject) or after `ms`, whichever comes first. */
+async function publishedWithin(publishing: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, ms);
