@@ -19,6 +19,12 @@ export interface EncoderOptions {
   /** onnxruntime intra-op threads; 1 keeps a Pi's other cores for audio and MQTT. */
   threads?: number;
   executionProvider?: ExecutionProvider;
+  /**
+   * Encoders whose utterances take one long run (ECAPA-TDNN, CAM++) run them in a worker thread with a
+   * session of their own, so an upload never holds up a daemon's event loop (default). false: on the one
+   * session, as a one-shot command wants (no second copy of the weights, no thread to start).
+   */
+  utteranceWorker?: boolean;
   logger?: Logger;
 }
 

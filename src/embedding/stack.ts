@@ -32,6 +32,8 @@ export interface ModelStackOptions {
    * voiceprint (OnDemandEncoder; the daemon). Unset: loaded from start() to stop() (commands).
    */
   releaseEncoderAfterMs?: number;
+  /** Utterances of long-run encoders in a worker thread (default; the daemon), or not (commands). */
+  utteranceWorker?: boolean;
   logger?: Logger;
 }
 
@@ -52,6 +54,7 @@ export class ModelStack implements Component {
     const encoder = createEncoder(options.encoder, {
       modelsDir: options.modelsDir,
       executionProvider: options.executionProvider,
+      utteranceWorker: options.utteranceWorker,
       logger: options.logger?.child("encoder"),
     });
     this.encoder =
@@ -102,7 +105,8 @@ export class ModelStack implements Component {
 
 /**
  * The stack a configuration asks for: the encoder chosen for this machine (cached), its threshold; for
- * the daemon (`forDaemon`), an encoder let go while idle as `hardware.releaseEncoderAfterSeconds` says.
+ * the daemon (`forDaemon`), an encoder let go while idle as `hardware.releaseEncoderAfterSeconds` says,
+ * and utterances in a worker thread (a command has no event loop to keep free).
  */
 export async function createModelStack(
   config: VoiceidConfig,
@@ -122,6 +126,7 @@ export async function createModelStack(
       forDaemon && config.hardware.releaseEncoderAfterSeconds > 0 && selection.executionProvider !== "cuda"
         ? config.hardware.releaseEncoderAfterSeconds * 1000
         : undefined,
+    utteranceWorker: forDaemon,
     logger,
   });
 }

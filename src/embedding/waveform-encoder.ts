@@ -32,7 +32,8 @@ export const CAMPPLUS_MODEL: WaveformModel = { id: "campplus-zh-en", label: "CAM
  * An utterance is one onnxruntime run, which blocks its thread (4.5 s for a 2-minute upload on an x86-64
  * core with ECAPA-TDNN), so utterances run in a worker thread with a session of their own (the weights
  * once more in memory, from the first utterance until stop()); streaming windows, a few at a time, stay
- * on the main thread and never queue behind an upload.
+ * on the main thread and never queue behind an upload. A one-shot command (`utteranceWorker: false`)
+ * runs utterances on the main session: `voiceid identify` with CAM++ would otherwise create it twice.
  */
 export class WaveformEncoder implements SpeakerEncoder {
   readonly modelId: string;
@@ -69,10 +70,13 @@ export class WaveformEncoder implements SpeakerEncoder {
     });
     this.session = session;
     // Its worker starts at the first utterance: live windows alone never pay for a second session.
-    this.utterances = new OnnxWorkerSession(this.options.modelPath, {
-      ...encoderSessionOptions(this.options.threads),
-      executionProviders: provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
-    });
+    this.utterances =
+      this.options.utteranceWorker === false
+        ? null
+        : new OnnxWorkerSession(this.options.modelPath, {
+            ...encoderSessionOptions(this.options.threads),
+            executionProviders: provider === "cuda" ? ["cuda", "cpu"] : ["cpu"],
+          });
     this.provider = provider;
     this.width = outputWidth(session, "embedding");
   }
@@ -92,7 +96,7 @@ export class WaveformEncoder implements SpeakerEncoder {
         `${samples.length} samples is too short for a voiceprint (at least ${MIN_SAMPLES / SAMPLE_RATE} s)`,
       );
     const utterances = this.utterances;
-    if (!utterances) throw new Error(`${this.model.label} used before start()`);
+    if (!utterances) return (await this.run([samples], samples.length))[0];
     const { embedding } = await utterances.run({ wav: { data: samples.slice(), dims: [1, samples.length] } });
     return embedding.data.slice(0, this.width);
   }

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -69,6 +69,25 @@ describe("WaveformEncoder with ECAPA-TDNN", () => {
       for (let d = 0; d < encoder.dim; d++) expect(v[d]).toBeCloseTo(w[d], 6);
     } finally {
       await gpu.stop();
+    }
+  });
+
+  it("embeds utterances on its one session for a one-shot command: the same voiceprint, no thread started", async () => {
+    const threads = () => readdirSync("/proc/self/task").length;
+    const oneShot = new WaveformEncoder(ECAPA_MODEL, {
+      modelPath,
+      defaultThreshold: 0.25,
+      utteranceWorker: false,
+    });
+    await oneShot.start();
+    try {
+      const clip = speech().subarray(0, 5 * 16_000);
+      const before = threads();
+      const got = await oneShot.embedUtterance(clip);
+      expect(threads()).toBe(before);
+      expect(Array.from(got)).toEqual(Array.from(await encoder.embedUtterance(clip)));
+    } finally {
+      await oneShot.stop();
     }
   });
 
