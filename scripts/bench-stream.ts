@@ -300,6 +300,7 @@ async function measured(
   const runModels = { vad, encoder: stack.encoder };
   const runBefore = v.before ? await beforeRunner(v.before, config, stack) : null;
   const beforePenalties = v.before ? await penaltiesOf(path.resolve(v.before), stack.encoder.modelId) : null;
+  const penalties = penaltiesNow(stack.encoder.modelId, penaltyOverrides);
   const results: Partial<Record<Condition, ConditionResult>> = {};
   const recorded: RecordedStream[] = [];
   const workDir = mkdtempSync(path.join(os.tmpdir(), "voiceid-bench-stream-"));
@@ -320,7 +321,7 @@ async function measured(
         const current = new Identifier(registry, {
           modelId,
           defaultThreshold: threshold,
-          alternates: penaltiesNow(modelId, penaltyOverrides),
+          alternates: penalties,
         });
         await current.start();
         const previous = new Identifier(registry, {
@@ -453,7 +454,7 @@ async function measured(
       encoderId,
       results,
       conversation: { der, derNoCollar },
-      penalties: { now: penaltiesNow(stack.encoder.modelId, penaltyOverrides), before: beforePenalties },
+      penalties: { now: penalties, before: beforePenalties },
     };
   } finally {
     await stack.stop();
@@ -474,7 +475,10 @@ async function replayed(
   const recording = readRecording(file);
   const penalties = penaltiesNow(recording.modelId, penaltyOverrides);
   const { identification } = speechSettings(recording.encoder, recording.defaultThreshold, recording.modelId);
-  const before = beforeDir ? await beforeTracker(beforeDir, recording) : null;
+  const beforePenalties = beforeDir
+    ? await penaltiesOf(path.resolve(beforeDir), recording.modelId)
+    : undefined;
+  const before = beforeDir ? await beforeTracker(beforeDir, recording, beforePenalties ?? null) : null;
   const results: Partial<Record<Condition, ConditionResult>> = {};
   for (const condition of CONDITION_NAMES) {
     const streams = recording.streams.filter((r) => r.condition === condition);
@@ -491,9 +495,6 @@ async function replayed(
   }
   if (Object.keys(results).length === 0)
     throw new BenchSetupError(`--replay ${file}: no stream of those conditions`);
-  const beforePenalties = beforeDir
-    ? await penaltiesOf(path.resolve(beforeDir), recording.modelId)
-    : undefined;
   return {
     encoderId: recording.encoder,
     results,
@@ -671,11 +672,12 @@ async function beforeRunner(
 
 /**
  * The tracker of another checkout (`--before DIR`, with its node_modules) over recorded input, with its
- * own settings for the recording's encoder.
+ * own settings for the recording's encoder and its `penalties` (penaltiesOf; null: it has none).
  */
 async function beforeTracker(
   dir: string,
   recording: TrackerRecording,
+  penalties: AlternatePenalties | null,
 ): Promise<(inputs: readonly TrackerInput[], candidates: readonly MatchCandidate[]) => Run> {
   const root = path.resolve(dir);
   const runs: typeof import("./bench/stream-runs.js") = await import(
@@ -691,7 +693,6 @@ async function beforeTracker(
     recording.defaultThreshold,
     recording.modelId,
   );
-  const penalties = await penaltiesOf(root, recording.modelId);
   return (inputs, candidates) => {
     const theirs = penalties ? withPenalties(candidates, penalties) : candidates;
     const run = runs.replayTracker(inputs, theirs, identification);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { PcmDecoder, s16leFormat } from "../audio/sources/pcm.js";
 import type { Logger } from "../util/log.js";
 import type { WyomingEvent } from "./codec.js";
@@ -274,7 +275,7 @@ export class WyomingSession {
         error: err instanceof Error ? err.message : String(err),
       }),
     );
-    const published = publishedWithin(publishing, PUBLISH_WAIT_MS);
+    const published = Promise.race([publishing, sleep(PUBLISH_WAIT_MS, undefined, { ref: false })]);
     if (!upstream) {
       await published;
       await this.peer.send({ type: "transcript", data: { text: "" }, payload: null });
@@ -418,16 +419,6 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
     at += c.length;
   }
   return out;
-}
-
-/** Settles when `publishing` does (it must not reject) or after `ms`, whichever comes first. */
-async function publishedWithin(publishing: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  await Promise.race([publishing, late]);
-  clearTimeout(timer);
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
