@@ -157,7 +157,7 @@ async function main(): Promise<number> {
             (w) => cosine(w.embedding, latest) - cosine(w.embedding, old),
             { gaps: [], pauses: [] },
             { from: recent[0].start, to: now },
-            0,
+            { reach: 0, lengthWeight: 0 },
           );
           placingMs.push(performance.now() - started);
           errors[after].push(Math.abs(placed.start - change) / SAMPLE_RATE);

@@ -43,6 +43,8 @@ export function liveIdentifierOptions(
       evidenceOffset: DEFAULT_TRACKER_OPTIONS.evidenceOffset * spread,
       evidenceScale: DEFAULT_TRACKER_OPTIONS.evidenceScale / spread,
       unknownMargin: DEFAULT_TRACKER_OPTIONS.unknownMargin * spread,
+      // A weight on squared likeness.
+      pauseLengthWeight: DEFAULT_TRACKER_OPTIONS.pauseLengthWeight * spread ** 2,
       minMargin: minMarginFor(config, modelId) ?? 0,
       pauseSeconds: config.pauseSeconds,
       minSpeechSeconds: config.minSpeechSeconds,

@@ -99,16 +99,18 @@ const STEP = 512;
  * likeness turns from the old voice to the new one. `likeness(w)` is how much more a window is like the
  * new voice than the old; it grows linearly with the share of the window's speech after the change
  * (measured by calibrate:voice-change), so the change is the point whose shares fit it best (least
- * squares). Pauses the VAD saw within `reach` samples of speech of that
- * point are better places: the one that fits the windows best is taken. `gaps` are the silences between
- * VAD segments, which the windows skip (their speech is joined).
+ * squares). Pauses the VAD saw within `snap.reach` samples of speech of that
+ * point are better places: the one that fits the windows best is taken, each pause's fit error lessened by
+ * `snap.lengthWeight` times the log of its length in VAD windows (a voice hands over to another in a
+ * pause more often than in a stop of a few tens of milliseconds inside a word). `gaps` are the silences
+ * between VAD segments, which the windows skip (their speech is joined).
  */
 export function placeChange(
   windows: readonly PlacedWindow[],
   likeness: (w: PlacedWindow) => number,
   silences: { gaps: readonly Silence[]; pauses: readonly Silence[] },
   range: { from: number; to: number },
-  reach: number,
+  snap: { reach: number; lengthWeight: number },
 ): ChangePoint {
   const shares = new Float64Array(windows.length);
   const y = windows.map(likeness);
@@ -130,8 +132,10 @@ export function placeChange(
   let pause: Silence | null = null;
   let pauseError = Number.POSITIVE_INFINITY;
   for (const s of [...silences.gaps, ...silences.pauses]) {
-    if (speechDistance(best, s, silences.gaps) > reach) continue;
-    const error = fitError(Math.round((s.start + s.end) / 2));
+    if (speechDistance(best, s, silences.gaps) > snap.reach) continue;
+    const error =
+      fitError(Math.round((s.start + s.end) / 2)) -
+      snap.lengthWeight * Math.log(Math.max(1, (s.end - s.start) / STEP));
     if (error < pauseError) {
       pause = s;
       pauseError = error;

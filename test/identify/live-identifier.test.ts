@@ -555,6 +555,20 @@ describe("bench:stream's streams on CAM++, excerpts where a voice was named wron
     expect(named, describeDecisions(ds)).toEqual([]);
   });
 
+  it("places a change on the pause where the next voice begins, not on a stop inside the last words", async () => {
+    // bench:stream's dry stream 10, from its start (a later start windows the speech otherwise, and the
+    // windows place the change right): member 248 speaks 191.50-196.30 s, member 1841 from 196.66 s; the
+    // VAD saw a 30 ms stop at 195.33 s and a 220 ms pause at 196.45 s. 248's last words score low for them
+    // (0.67 against 0.84 before), so the windows turn early, and the change was placed on the stop:
+    // 1841's turn began at 195.36 s, over 248's last second.
+    const ds = await benchStreamExcerpt(campplus, DRY, 10, [0, 198]);
+    const first = stopped(ds).find((d) => d.speakerId === "248" && d.startS > 190);
+    const second = stopped(ds).find((d) => d.speakerId === "1841" && d.startS > 190);
+    expect(first && second, describeDecisions(ds)).toBeTruthy();
+    expect(first!.startS + first!.durationS, describeDecisions(ds)).toBeGreaterThan(196.3 - 0.3);
+    expect(second!.startS, describeDecisions(ds)).toBeGreaterThan(196.3 - 0.3);
+  });
+
   it("does not greet a member as a stranger whose short turn their first words would make long enough", async () => {
     // bench:stream's mismatch stream 12 (enrolled from the clean recordings, heard in the room), the 15 s
     // from 38 s: member 3240 until 7.81 s, stranger 1447 8.41-9.34 s, member 831 from 9.73 s. The change

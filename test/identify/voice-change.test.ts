@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_TRACKER_OPTIONS } from "../../src/identify/speaker-tracker.js";
 import {
+  cosineSpread,
   type PlacedWindow,
   placeChange,
   voiceChangeEvidence,
@@ -45,7 +47,7 @@ describe("placeChange", () => {
       likeness,
       { gaps: [], pauses: [] },
       { from: 2 * RATE, to: 7 * RATE },
-      0,
+      { reach: 0, lengthWeight: 0 },
     );
     expect(Math.abs(placed.start - change) / RATE).toBeLessThan(0.05);
     expect(placed.snapped).toBe(false);
@@ -61,9 +63,32 @@ describe("placeChange", () => {
       likeness,
       { gaps: [], pauses: [far, pause] },
       { from: 2 * RATE, to: 7 * RATE },
-      0.3 * RATE,
+      { reach: 0.3 * RATE, lengthWeight: 0 },
     );
     expect(placed).toEqual({ end: pause.start, start: pause.end, snapped: true });
+  });
+
+  it("prefers a longer pause to a stop inside a word, unless the windows say the change is elsewhere", () => {
+    // Two voices 0.6 alike (as CAM++'s windows of two people are, about), the windows turning at 4.8 s,
+    // where there is a 30 ms stop; a 200 ms pause begins a little later.
+    const C = new Float32Array(8);
+    C[0] = 0.6;
+    C[1] = 0.8;
+    const windows = windowsAcross(4.8 * RATE, 2 * RATE, 7 * RATE, A, C);
+    const stop = { start: 4.785 * RATE, end: 4.815 * RATE };
+    const placedWith = (pauseStartS: number, lengthWeight: number) =>
+      placeChange(
+        windows,
+        (w) => cosine(w.embedding, C) - cosine(w.embedding, A),
+        { gaps: [], pauses: [stop, { start: pauseStartS * RATE, end: (pauseStartS + 0.2) * RATE }] },
+        { from: 2 * RATE, to: 7 * RATE },
+        { reach: 0.8 * RATE, lengthWeight },
+      ).start / RATE;
+    // The weight CAM++ runs with (the tracker's, on its scale).
+    const weight = DEFAULT_TRACKER_OPTIONS.pauseLengthWeight * cosineSpread("campplus-zh-en") ** 2;
+    expect(placedWith(5, 0)).toBeCloseTo(4.815, 3);
+    expect(placedWith(5, weight)).toBeCloseTo(5.2, 3);
+    expect(placedWith(5.1, weight)).toBeCloseTo(4.815, 3);
   });
 });
 
