@@ -40,6 +40,22 @@ export function pooledInterval(streams: readonly StreamShare[]): Interval {
 }
 
 /**
+ * The least-squares slope of y over x and its 90 % interval (Student's t on n − 2 degrees of freedom):
+ * for readings averaged in blocks long enough that neighbours are about independent. Needs 3 points.
+ */
+export function slopeInterval(points: readonly { x: number; y: number }[]): Interval {
+  const n = points.length;
+  if (n < 3) throw new RangeError(`a slope's interval needs 3 points or more, not ${n}`);
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  const slope = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / sxx;
+  const residuals = points.reduce((s, p) => s + (p.y - my - slope * (p.x - mx)) ** 2, 0);
+  const half = t95(n - 2) * Math.sqrt(residuals / (n - 2) / sxx);
+  return { estimate: slope, low: slope - half, high: slope + half };
+}
+
+/**
  * A goal judged on an interval: PASS or MISS only when the whole interval is on one side of it, UNSURE
  * when it straddles the goal (more streams would tell).
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { intervalVerdict, pooledInterval } from "../../scripts/bench/interval.js";
+import { intervalVerdict, pooledInterval, slopeInterval } from "../../scripts/bench/interval.js";
 
 describe("pooledInterval", () => {
   it("pools the streams' shares by their weights", () => {
@@ -44,5 +44,29 @@ describe("intervalVerdict", () => {
     expect(intervalVerdict(interval, 0.92, "at least")).toBe("UNSURE");
     expect(intervalVerdict(interval, 0.88, "at least")).toBe("UNSURE");
     expect(intervalVerdict(interval, 0.88, "at most")).toBe("UNSURE");
+  });
+});
+
+describe("slopeInterval", () => {
+  it("gives the least-squares slope and Student's 90 % interval (worked by hand)", () => {
+    // x 0..3, y 1, 3, 2, 5: slope 5.5 / 5 = 1.1; squared residuals 2.7 on 2 df: SE sqrt(2.7 / 2 / 5) = 0.5196.
+    const i = slopeInterval([1, 3, 2, 5].map((y, x) => ({ x, y })));
+    expect(i.estimate).toBeCloseTo(1.1, 12);
+    expect(i.low).toBeCloseTo(1.1 - 2.92 * 0.519615, 4);
+    expect(i.high).toBeCloseTo(1.1 + 2.92 * 0.519615, 4);
+  });
+
+  it("is a point on a straight line, and refuses fewer than 3 points", () => {
+    expect(slopeInterval([0, 1, 2].map((x) => ({ x, y: 4 - 2 * x })))).toEqual({
+      estimate: -2,
+      low: -2,
+      high: -2,
+    });
+    expect(() =>
+      slopeInterval([
+        { x: 0, y: 0 },
+        { x: 1, y: 1 },
+      ]),
+    ).toThrow(RangeError);
   });
 });
