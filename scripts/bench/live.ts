@@ -15,7 +15,7 @@ import { selectEncoderFor } from "../../src/hardware/encoder-selection.js";
 import { buildTopics } from "../../src/mqtt/topics.js";
 import { SpeakerRegistry } from "../../src/registry/registry.js";
 import { createLogger } from "../../src/util/log.js";
-import { serviceNodeFlags, shippedEntry } from "../shipped.js";
+import { serviceEnvironment, serviceNodeFlags, shippedEntry } from "../shipped.js";
 import { mulberry32 } from "./prng.js";
 import type { BenchFile } from "./setup.js";
 
@@ -169,8 +169,9 @@ export interface ServiceDaemon {
 }
 
 /**
- * The compiled daemon as systemd runs it (node + the unit's node flags + dist/cli/main.js), listening to
- * stdin, with its HTTP API on a random loopback port; resolves once /health answers 200.
+ * The compiled daemon as systemd runs it (node + the unit's node flags and malloc environment +
+ * dist/cli/main.js), listening to stdin, with its HTTP API on a random loopback port; resolves once
+ * /health answers 200.
  */
 export async function startServiceDaemon(options: {
   dataDir: string;
@@ -195,6 +196,8 @@ export async function startServiceDaemon(options: {
     stdio: ["pipe", "ignore", "inherit"],
     env: {
       ...process.env,
+      // The unit's malloc tuning: without it the soak measured another allocator's RSS.
+      ...serviceEnvironment(root),
       VOICEID_CONFIG: "",
       VOICEID_ROOM: options.room,
       VOICEID_MQTT_URL: options.mqttUrl,
