@@ -33,12 +33,7 @@ export interface SpeakerTrackerOptions {
   voiceChange: VoiceChangeModel;
   /** A change of voice placed this close (seconds) to a pause the VAD saw is placed on the pause. */
   snapSeconds: number;
-  /**
-   * Of the pauses that close, a longer one is likelier: each one's fit is bettered by this times the log of
-   * its length in VAD windows (placeChange). The windows' likeness can turn early, when the old voice's last
-   * words score low for it: bench:stream's dry stream 10 placed 248's change on a 30 ms stop 1.1 s before
-   * the 220 ms pause where 1841 began.
-   */
+  /** Of the pauses that close, a longer one is likelier (placeChange's `lengthWeight`; squared likeness). */
   pauseLengthWeight: number;
   /** Turns shorter than this (seconds) and not yet named change their voice instead of splitting. */
   relabelSeconds: number;
