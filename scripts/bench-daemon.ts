@@ -13,7 +13,6 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { createConfigSchema, type VoiceidConfig } from "../src/config/schema.js";
 import { Daemon } from "../src/daemon/daemon.js";
 import { ENCODER_IDS, type EncoderId, isEncoderId } from "../src/embedding/encoder.js";
@@ -32,6 +31,7 @@ import {
   type Stream,
   Subscriber,
   sleep,
+  spawnServiceDaemon,
   wavParts,
 } from "./bench/live.js";
 import {
@@ -46,7 +46,6 @@ import {
 } from "./bench/setup.js";
 import { formatTable, heading, verdict } from "./bench/table.js";
 import { type GateFigures, gateFigures } from "./bench/vad-gate.js";
-import { serviceEnvironment, serviceNodeFlags, shippedEntry } from "./shipped.js";
 
 const CHUNK = 512; // 32 ms, one VAD window: what the microphone source delivers
 const GOALS = {
@@ -177,34 +176,21 @@ async function idlePhase(
   seconds: number,
   { gate = true, speech, before }: { gate?: boolean; speech?: Float32Array; before?: string } = {},
 ): Promise<IdleFigures> {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  const entry = before ?? shippedEntry(root);
   const room = `bench-idle-${kind}${gate ? "" : "-nogate"}${before ? "-before" : ""}`;
   const subscriber = await Subscriber.start(h.broker.url, room);
-  // The node flags of systemd/voiceid.service's ExecStart, so the figures are the service's.
-  const nodeFlags = serviceNodeFlags(root);
-  const child = spawn(
-    process.execPath,
-    [...nodeFlags, entry, "run", "--input", "-", "--data-dir", h.dataDir],
-    {
-      cwd: root,
-      stdio: ["pipe", "ignore", "inherit"],
-      env: {
-        ...process.env,
-        ...serviceEnvironment(root),
-        VOICEID_CONFIG: "",
-        VOICEID__VAD__QUIETGATE: String(gate),
-        VOICEID_ROOM: room,
-        VOICEID_MQTT_URL: h.broker.url,
-        VOICEID_HTTP_ENABLED: "false",
-        VOICEID_LOG_LEVEL: "warn",
-        VOICEID_MODELS_DIR: h.modelsDir,
-        VOICEID__IDENTIFICATION__ENCODER: h.encoder,
-      },
+  const { child, pid, exited } = spawnServiceDaemon({
+    dataDir: h.dataDir,
+    args: ["--input", "-"],
+    entry: before,
+    env: {
+      VOICEID__VAD__QUIETGATE: String(gate),
+      VOICEID_ROOM: room,
+      VOICEID_MQTT_URL: h.broker.url,
+      VOICEID_HTTP_ENABLED: "false",
+      VOICEID_MODELS_DIR: h.modelsDir,
+      VOICEID__IDENTIFICATION__ENCODER: h.encoder,
     },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const pid = child.pid ?? 0;
+  });
   const total = seconds + IDLE_WARMUP_SECONDS;
   const samples =
     kind === "zeros"

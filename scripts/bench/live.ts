@@ -127,7 +127,6 @@ export function percentile(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-/** Enrols the first `count` speakers on the first half of their utterance, as `voiceid enrol` would. */
 /**
  * Enrols `files` (their first halves) in `dataDir` with the encoder a daemon configured with `encoder`
  * runs there, chosen as the daemon chooses it (the hardware measurement is cached in `dataDir`, so the
@@ -169,9 +168,42 @@ export interface ServiceDaemon {
 }
 
 /**
- * The compiled daemon as systemd runs it (node + the unit's node flags and malloc environment +
- * dist/cli/main.js), listening to stdin, with its HTTP API on a random loopback port; resolves once
- * /health answers 200.
+ * The compiled daemon as systemd runs it: node with the unit's node flags and malloc environment,
+ * dist/cli/main.js (or `entry`) `run --data-dir DIR` and `args`, without a configuration file, logging
+ * warnings only; `env` is laid over that (VOICEID_* settings).
+ */
+export function spawnServiceDaemon(options: {
+  dataDir: string;
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+  /** Another build's dist/cli/main.js (to compare with an earlier commit); default this checkout's. */
+  entry?: string;
+}): Omit<ServiceDaemon, "api"> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+  const entry = options.entry ?? shippedEntry(root);
+  const child = spawn(
+    process.execPath,
+    [...serviceNodeFlags(root), entry, "run", ...options.args, "--data-dir", options.dataDir],
+    {
+      cwd: root,
+      stdio: ["pipe", "ignore", "inherit"],
+      // The unit's malloc tuning too: without it the soak measured another allocator's RSS.
+      env: {
+        ...process.env,
+        ...serviceEnvironment(root),
+        VOICEID_CONFIG: "",
+        VOICEID_LOG_LEVEL: "warn",
+        ...options.env,
+      },
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { child, pid: child.pid ?? 0, exited };
+}
+
+/**
+ * The service daemon (spawnServiceDaemon) listening to stdin, with its HTTP API on a random loopback
+ * port; resolves once /health answers 200.
  */
 export async function startServiceDaemon(options: {
   dataDir: string;
@@ -187,28 +219,20 @@ export async function startServiceDaemon(options: {
   /** What `run` listens to: default `--input -` (stdin); e.g. `--config FILE` listing inputs. */
   input?: readonly string[];
 }): Promise<ServiceDaemon> {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
   const port = options.port ?? 20_000 + Math.floor(Math.random() * 20_000);
-  const input = options.input ?? ["--input", "-"];
-  const args = [...serviceNodeFlags(root), options.entry ?? shippedEntry(root), "run", ...input];
-  const child = spawn(process.execPath, [...args, "--data-dir", options.dataDir], {
-    cwd: root,
-    stdio: ["pipe", "ignore", "inherit"],
+  const { child, pid, exited } = spawnServiceDaemon({
+    dataDir: options.dataDir,
+    args: options.input ?? ["--input", "-"],
+    entry: options.entry,
     env: {
-      ...process.env,
-      // The unit's malloc tuning: without it the soak measured another allocator's RSS.
-      ...serviceEnvironment(root),
-      VOICEID_CONFIG: "",
       VOICEID_ROOM: options.room,
       VOICEID_MQTT_URL: options.mqttUrl,
       VOICEID_HTTP_HOST: "127.0.0.1",
       VOICEID_HTTP_PORT: String(port),
-      VOICEID_LOG_LEVEL: "warn",
       VOICEID_MODELS_DIR: options.modelsDir,
       ...options.env,
     },
   });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const api = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     const healthy = await fetch(`${api}/health`).then(
@@ -222,5 +246,5 @@ export async function startServiceDaemon(options: {
     }
     await sleep(100);
   }
-  return { child, pid: child.pid ?? 0, api, exited };
+  return { child, pid, api, exited };
 }
