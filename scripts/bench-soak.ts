@@ -4,9 +4,11 @@ import path from "node:path";
 import { readWavAs16kMono } from "../src/audio/wav.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
 import { startMosquitto } from "../test/helpers/mosquitto.js";
+import { fillBoundedStores } from "./bench/full-stores.js";
 import { intervalVerdict, slopeInterval } from "./bench/interval.js";
 import {
   concatenate,
+  daemonHeapMb,
   enrolSpeakers,
   procRssMb,
   SAMPLE_RATE,
@@ -63,7 +65,8 @@ async function main(): Promise<number> {
   const broker = await startMosquitto();
   try {
     const dataDir = path.join(dir, "data");
-    await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, 4));
+    const encoder = await enrolSpeakers(dataDir, models.modelsDir, files.slice(0, 4));
+    const filled = await fillBoundedStores(dataDir, encoder, "soak");
     const { data } = wavParts(concatenate(files.slice(0, 40), 11).samples);
     // A header that declares no length, as a recorder's: the speech goes round until the run ends.
     const { header } = wavParts(new Float32Array(0));
@@ -79,7 +82,7 @@ async function main(): Promise<number> {
       mqttUrl: broker.url,
       room: "soak",
     });
-    const readings: { minute: number; mb: number }[] = [];
+    const readings: Reading[] = [];
     const calls = { ok: 0, failed: 0 };
     const count = (call: Promise<boolean>) =>
       call.then(
@@ -89,6 +92,10 @@ async function main(): Promise<number> {
     // enrolSpeakers names them "speaker <LibriSpeech id>".
     const speaker = `speaker-${files[0].id}`;
     try {
+      // Fails here, not after the run, if /metrics no longer has the heap's figures or the stores
+      // were not read as full.
+      await daemonHeapMb(api);
+      await expectFullStores(api, filled);
       child.stdin.write(header);
       const t0 = performance.now();
       const usedMinutes = () => ((performance.now() - t0) * speed) / 60_000;
@@ -103,7 +110,13 @@ async function main(): Promise<number> {
           const at = (k * chunkBytes) % data.length;
           child.stdin.write(data.subarray(at, at + chunkBytes));
           if (k % Math.round((READ_EVERY_S * 1000) / CHUNK_MS) === 0 && measuredFrom !== null) {
-            readings.push({ minute: usedMinutes() - measuredFrom, mb: procRssMb(pid).rss });
+            const reading: Reading = { minute: usedMinutes() - measuredFrom, mb: procRssMb(pid).rss };
+            readings.push(reading);
+            // Not awaited: the speech keeps its pace. A reading without it is left out of the heap's means.
+            daemonHeapMb(api).then(
+              (heap) => Object.assign(reading, heap),
+              () => {},
+            );
             if (readings.length % 60 === 0)
               progress(
                 `${readings.at(-1)!.minute.toFixed(0)} min of use: RSS ${readings.at(-1)!.mb.toFixed(1)} MB`,
@@ -129,8 +142,11 @@ async function main(): Promise<number> {
       child.kill();
       await subscriber.stop();
     }
-    const blocks = blockMeans(readings, minutes);
+    const blocks = blockMeans(readings, minutes, (r) => r.mb);
     const trend = slopeInterval(blocks.map((b) => ({ x: b.minute / 60, y: b.mb })));
+    const heapBlocks = blockMeans(readings, minutes, (r) => r.heapUsed);
+    const externalBlocks = blockMeans(readings, minutes, (r) => r.external);
+    const heapTrend = slopeInterval(heapBlocks.map((b) => ({ x: b.minute / 60, y: b.mb })));
     const mbs = readings.map((r) => r.mb);
     const figures = {
       machine,
@@ -140,8 +156,12 @@ async function main(): Promise<number> {
       rssMaxMb: Math.max(...mbs),
       blockMeansMb: blocks.map((b) => b.mb),
       trendMbPerHour: trend,
+      heapUsedBlockMeansMb: heapBlocks.map((b) => b.mb),
+      externalBlockMeansMb: externalBlocks.map((b) => b.mb),
+      heapTrendMbPerHour: heapTrend,
       apiCalls: calls,
       speechTurns: subscriber.events.filter((e) => e.type === "stopped").length,
+      storesFullAtStart: filled,
     };
     if (v.json) {
       console.log(JSON.stringify(figures, null, 2));
@@ -170,19 +190,58 @@ async function main(): Promise<number> {
             `< ${GOAL_MB_PER_HOUR}`,
             intervalVerdict(trend, GOAL_MB_PER_HOUR, "at most"),
           ],
+          [
+            `JS heap in use, mean per ${BLOCK_MINUTES} min`,
+            `${heapBlocks.map((b) => mb(b.mb)).join(", ")} MB`,
+            "",
+            "",
+          ],
+          [
+            "JS heap trend (90 % interval)",
+            `${heapTrend.estimate.toFixed(2)} MB/h (${heapTrend.low.toFixed(1)} .. ${heapTrend.high.toFixed(1)})`,
+            "",
+            "",
+          ],
+          [
+            `outside the heap (buffers), mean per ${BLOCK_MINUTES} min`,
+            `${externalBlocks.map((b) => mb(b.mb)).join(", ")} MB`,
+            "",
+            "",
+          ],
+          [
+            "full at the start: timeline turns, kept unknown turns",
+            `${filled.timelineTurns}, ${filled.keptTurns}`,
+            "",
+            "",
+          ],
           ["API calls ok / failed", `${calls.ok} / ${calls.failed}`, "", ""],
           ["speech turns published", figures.speechTurns, "", ""],
         ],
       ),
     );
     console.log(
-      "\nThe trend is judged on the block means: UNSURE when its interval straddles the goal (a longer run, --minutes, would tell).",
+      "\nThe trend is judged on the block means: UNSURE when its interval straddles the goal (a longer run, --minutes, would tell).\nRSS rising with a flat JS heap is native memory (onnxruntime, malloc); with the heap, JavaScript's.",
     );
     return 0;
   } finally {
     await broker.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The daemon read the filled stores: the timeline's turns of the last day, and every kept voice. */
+async function expectFullStores(
+  api: string,
+  filled: { timelineTurns: number; keptTurns: number },
+): Promise<void> {
+  const day = await (await fetch(`${api}/api/timeline?minutes=1440`)).json();
+  const { voices } = (await (await fetch(`${api}/api/voices`)).json()) as { voices: { turns: number }[] };
+  const timelineTurns = (day as { turns: unknown[] }).turns.length;
+  const keptTurns = voices.reduce((n, v) => n + v.turns, 0);
+  if (timelineTurns !== filled.timelineTurns || keptTurns !== filled.keptTurns)
+    throw new Error(
+      `the daemon holds ${timelineTurns} timeline turns and ${keptTurns} kept turns, not the ${filled.timelineTurns} and ${filled.keptTurns} filled in`,
+    );
 }
 
 /** One household request, in rotation. */
@@ -227,18 +286,33 @@ async function householdCall(
   }
 }
 
-/** The readings' mean over each block of BLOCK_MINUTES of use, at the block's middle, up to `minutes`. */
+/** One reading, at `minute` of use after the warm-up: RSS, and the daemon's heap once /metrics answered. */
+interface Reading {
+  minute: number;
+  mb: number;
+  heapUsed?: number;
+  external?: number;
+}
+
+/**
+ * The mean of one figure of the readings (those that have it) over each block of BLOCK_MINUTES of use, at
+ * the block's middle, up to `minutes`.
+ */
 function blockMeans(
-  readings: readonly { minute: number; mb: number }[],
+  readings: readonly Reading[],
   minutes: number,
+  figure: (r: Reading) => number | undefined,
 ): { minute: number; mb: number }[] {
   const blocks: { minute: number; mb: number }[] = [];
   for (let from = 0; from + BLOCK_MINUTES <= minutes; from += BLOCK_MINUTES) {
-    const inside = readings.filter((r) => r.minute >= from && r.minute < from + BLOCK_MINUTES);
+    const inside = readings
+      .filter((r) => r.minute >= from && r.minute < from + BLOCK_MINUTES)
+      .map(figure)
+      .filter((x) => x !== undefined);
     if (inside.length > 0)
       blocks.push({
         minute: from + BLOCK_MINUTES / 2,
-        mb: inside.reduce((n, r) => n + r.mb, 0) / inside.length,
+        mb: inside.reduce((n, x) => n + x, 0) / inside.length,
       });
   }
   return blocks;

@@ -121,6 +121,20 @@ export function procRssMb(pid: number): { rss: number; hwm: number } {
   return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
 }
 
+/**
+ * The daemon's JavaScript heap in use and its memory outside the heap (buffers, typed arrays), MB, from
+ * its /metrics: beside RSS they tell a growing heap from native memory (onnxruntime, malloc).
+ */
+export async function daemonHeapMb(api: string): Promise<{ heapUsed: number; external: number }> {
+  const text = await (await fetch(`${api}/metrics`)).text();
+  const mb = (name: string) => {
+    const value = new RegExp(`^voiceid_${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1];
+    if (value === undefined) throw new Error(`/metrics has no voiceid_${name}`);
+    return Number(value) / 1_048_576;
+  };
+  return { heapUsed: mb("nodejs_heap_size_used_bytes"), external: mb("nodejs_external_memory_bytes") };
+}
+
 export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
