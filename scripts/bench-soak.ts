@@ -234,9 +234,9 @@ async function expectFullStores(
   api: string,
   filled: { timelineTurns: number; keptTurns: number },
 ): Promise<void> {
-  const day = await (await fetch(`${api}/api/timeline?minutes=1440`)).json();
+  const day = (await (await fetch(`${api}/api/timeline?minutes=1440`)).json()) as { turns: unknown[] };
   const { voices } = (await (await fetch(`${api}/api/voices`)).json()) as { voices: { turns: number }[] };
-  const timelineTurns = (day as { turns: unknown[] }).turns.length;
+  const timelineTurns = day.turns.length;
   const keptTurns = voices.reduce((n, v) => n + v.turns, 0);
   if (timelineTurns !== filled.timelineTurns || keptTurns !== filled.keptTurns)
     throw new Error(
