@@ -83,12 +83,15 @@ async function main(): Promise<number> {
       room: "soak",
     });
     const readings: Reading[] = [];
-    const calls = { ok: 0, failed: 0 };
-    const count = (call: Promise<boolean>) =>
-      call.then(
-        (ok) => (ok ? calls.ok++ : calls.failed++),
-        () => calls.failed++,
-      );
+    const calls = { ok: 0, failed: 0, failures: {} as Record<string, number> };
+    const count = (call: Promise<string | null>) =>
+      call
+        .catch((err: unknown) => (err instanceof Error ? err.message : String(err)))
+        .then((failure) => {
+          if (failure === null) return calls.ok++;
+          calls.failed++;
+          calls.failures[failure] = (calls.failures[failure] ?? 0) + 1;
+        });
     // enrolSpeakers names them "speaker <LibriSpeech id>".
     const speaker = `speaker-${files[0].id}`;
     try {
@@ -214,7 +217,7 @@ async function main(): Promise<number> {
             "",
             "",
           ],
-          ["API calls ok / failed", `${calls.ok} / ${calls.failed}`, "", ""],
+          ["API calls ok / failed", `${calls.ok} / ${calls.failed}${failureList(calls.failures)}`, "", ""],
           ["speech turns published", figures.speechTurns, "", ""],
         ],
       ),
@@ -244,20 +247,25 @@ async function expectFullStores(
     );
 }
 
-/** One household request, in rotation. */
+/** One household request, in rotation: null when it went as a household expects, else what went wrong. */
 async function householdCall(
   api: string,
   step: number,
   clip: Uint8Array,
   speakerId: string,
-): Promise<boolean> {
+): Promise<string | null> {
   const wav = { "Content-Type": "audio/wav" };
+  const answered = async (what: string, res: Response) => {
+    await res.text();
+    return res.ok ? null : `${what} ${res.status}`;
+  };
   switch (step % 6) {
     case 0:
-      return await fetch(`${api}/api/speakers`).then((r) => r.text().then(() => r.ok));
+      return answered("GET /api/speakers", await fetch(`${api}/api/speakers`));
     case 1:
-      return fetch(`${api}/api/identify`, { method: "POST", headers: wav, body: clip }).then((r) =>
-        r.text().then(() => r.ok),
+      return answered(
+        "POST /api/identify",
+        await fetch(`${api}/api/identify`, { method: "POST", headers: wav, body: clip }),
       );
     case 2: {
       const res = await fetch(`${api}/api/speakers/${speakerId}/samples`, {
@@ -265,25 +273,32 @@ async function householdCall(
         headers: wav,
         body: clip,
       });
-      if (!res.ok) return false;
+      if (!res.ok) return answered("POST /api/speakers/:id/samples", res);
       const body = (await res.json()) as { samples: { sampleId: string }[] };
       const del = await fetch(`${api}/api/speakers/${speakerId}/samples/${body.samples[0].sampleId}`, {
         method: "DELETE",
       });
-      return del.status === 204;
+      await del.text();
+      return del.status === 204 ? null : `DELETE /api/speakers/:id/samples/:sample ${del.status}`;
     }
     case 3:
-      return fetch(`${api}/metrics`).then((r) => r.text().then(() => r.ok));
+      return answered("GET /metrics", await fetch(`${api}/metrics`));
     case 4: {
       const abort = new AbortController();
       const res = await fetch(`${api}/api/events`, { signal: abort.signal });
       await sleep(1000);
       abort.abort();
-      return res.ok;
+      return res.ok ? null : `GET /api/events ${res.status}`;
     }
     default:
-      return fetch(`${api}/health`).then((r) => r.text().then(() => r.ok));
+      return answered("GET /health", await fetch(`${api}/health`));
   }
+}
+
+/** ": 12 × POST /api/identify 429, …", most frequent first; empty when nothing failed. */
+function failureList(failures: Record<string, number>): string {
+  const list = Object.entries(failures).sort((a, b) => b[1] - a[1]);
+  return list.length === 0 ? "" : `: ${list.map(([what, n]) => `${n} × ${what}`).join(", ")}`;
 }
 
 /** One reading, at `minute` of use after the warm-up: RSS, and the daemon's heap once /metrics answered. */
