@@ -85,13 +85,11 @@ async function main(): Promise<number> {
     const readings: Reading[] = [];
     const calls = { ok: 0, failed: 0, failures: {} as Record<string, number> };
     const count = (call: Promise<string | null>) =>
-      call
-        .catch((err: unknown) => (err instanceof Error ? err.message : String(err)))
-        .then((failure) => {
-          if (failure === null) return calls.ok++;
-          calls.failed++;
-          calls.failures[failure] = (calls.failures[failure] ?? 0) + 1;
-        });
+      call.then((failure) => {
+        if (failure === null) return calls.ok++;
+        calls.failed++;
+        calls.failures[failure] = (calls.failures[failure] ?? 0) + 1;
+      });
     // enrolSpeakers names them "speaker <LibriSpeech id>".
     const speaker = `speaker-${files[0].id}`;
     try {
@@ -249,6 +247,27 @@ async function expectFullStores(
 
 /** One household request, in rotation: null when it went as a household expects, else what went wrong. */
 async function householdCall(
+  api: string,
+  step: number,
+  clip: Uint8Array,
+  speakerId: string,
+): Promise<string | null> {
+  const what = [
+    "GET /api/speakers",
+    "POST /api/identify",
+    "POST+DELETE a sample",
+    "GET /metrics",
+    "GET /api/events",
+    "GET /health",
+  ][step % 6];
+  // A request that got no answer says so with the call and undici's cause ("fetch failed" alone says neither).
+  return oneCall(api, step, clip, speakerId).catch((err: unknown) => {
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+    return `${what}, no answer (${err instanceof Error ? err.message : String(err)}${cause})`;
+  });
+}
+
+async function oneCall(
   api: string,
   step: number,
   clip: Uint8Array,
