@@ -35,7 +35,6 @@ const CHUNK_MS = 125;
  * at one call every 5 s was far from reaching: the 20-minute runs measured that rise as a trend.
  */
 const WARMUP_ROUNDS = 50;
-const ROUND_CALLS = 6;
 /** RSS is read this often (seconds of use), and judged on block means: with uploads it swings by ±20 MB. */
 const READ_EVERY_S = 10;
 const BLOCK_MINUTES = 10;
@@ -126,7 +125,7 @@ async function main(): Promise<number> {
         }
       })();
       progress(`soak: warm-up, ${WARMUP_ROUNDS} rounds of API use back to back, with speech`);
-      for (let step = 0; step < WARMUP_ROUNDS * ROUND_CALLS; step++)
+      for (let step = 0; step < WARMUP_ROUNDS * HOUSEHOLD_CALLS.length; step++)
         await count(householdCall(api, step, clip, speaker));
       measuredFrom = usedMinutes();
       progress(
@@ -245,6 +244,16 @@ async function expectFullStores(
     );
 }
 
+/** The household requests, in rotation (the sample is posted, then deleted). */
+const HOUSEHOLD_CALLS = [
+  "GET /api/speakers",
+  "POST /api/identify",
+  "POST /api/speakers/:id/samples",
+  "GET /metrics",
+  "GET /api/events",
+  "GET /health",
+] as const;
+
 /** One household request, in rotation: null when it went as a household expects, else what went wrong. */
 async function householdCall(
   api: string,
@@ -252,16 +261,9 @@ async function householdCall(
   clip: Uint8Array,
   speakerId: string,
 ): Promise<string | null> {
-  const what = [
-    "GET /api/speakers",
-    "POST /api/identify",
-    "POST+DELETE a sample",
-    "GET /metrics",
-    "GET /api/events",
-    "GET /health",
-  ][step % 6];
+  const what = HOUSEHOLD_CALLS[step % HOUSEHOLD_CALLS.length];
   // A request that got no answer says so with the call and undici's cause ("fetch failed" alone says neither).
-  return oneCall(api, step, clip, speakerId).catch((err: unknown) => {
+  return oneCall(api, what, clip, speakerId).catch((err: unknown) => {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
     return `${what}, no answer (${err instanceof Error ? err.message : String(err)}${cause})`;
   });
@@ -269,30 +271,27 @@ async function householdCall(
 
 async function oneCall(
   api: string,
-  step: number,
+  what: (typeof HOUSEHOLD_CALLS)[number],
   clip: Uint8Array,
   speakerId: string,
 ): Promise<string | null> {
   const wav = { "Content-Type": "audio/wav" };
-  const answered = async (what: string, res: Response) => {
+  const answered = async (res: Response) => {
     await res.text();
     return res.ok ? null : `${what} ${res.status}`;
   };
-  switch (step % 6) {
-    case 0:
-      return answered("GET /api/speakers", await fetch(`${api}/api/speakers`));
-    case 1:
-      return answered(
-        "POST /api/identify",
-        await fetch(`${api}/api/identify`, { method: "POST", headers: wav, body: clip }),
-      );
-    case 2: {
+  switch (what) {
+    case "GET /api/speakers":
+      return answered(await fetch(`${api}/api/speakers`));
+    case "POST /api/identify":
+      return answered(await fetch(`${api}/api/identify`, { method: "POST", headers: wav, body: clip }));
+    case "POST /api/speakers/:id/samples": {
       const res = await fetch(`${api}/api/speakers/${speakerId}/samples`, {
         method: "POST",
         headers: wav,
         body: clip,
       });
-      if (!res.ok) return answered("POST /api/speakers/:id/samples", res);
+      if (!res.ok) return answered(res);
       const body = (await res.json()) as { samples: { sampleId: string }[] };
       const del = await fetch(`${api}/api/speakers/${speakerId}/samples/${body.samples[0].sampleId}`, {
         method: "DELETE",
@@ -300,17 +299,17 @@ async function oneCall(
       await del.text();
       return del.status === 204 ? null : `DELETE /api/speakers/:id/samples/:sample ${del.status}`;
     }
-    case 3:
-      return answered("GET /metrics", await fetch(`${api}/metrics`));
-    case 4: {
+    case "GET /metrics":
+      return answered(await fetch(`${api}/metrics`));
+    case "GET /api/events": {
       const abort = new AbortController();
       const res = await fetch(`${api}/api/events`, { signal: abort.signal });
       await sleep(1000);
       abort.abort();
-      return res.ok ? null : `GET /api/events ${res.status}`;
+      return res.ok ? null : `${what} ${res.status}`;
     }
-    default:
-      return answered("GET /health", await fetch(`${api}/health`));
+    case "GET /health":
+      return answered(await fetch(`${api}/health`));
   }
 }
 
