@@ -95,6 +95,7 @@ const LISTENING_TURNS = 120;
 
 const USAGE = `usage: npm run bench:stream -- [options]
   --seeds N          streams per condition (default 3, seeds 1..N)
+  --first-seed S     seeds S..S+N-1 instead: streams held out from those a change was tuned on
   --encoder ID       speaker encoder (default ${ENCODER_IDS[0]}; one of ${ENCODER_IDS.join(", ")})
   --conditions LIST  of ${CONDITION_NAMES.join(",")} (default all)
   --before DIR       another checkout (with node_modules): its speech path on the same streams, same run
@@ -233,6 +234,7 @@ async function main(): Promise<number> {
   const v = parseBenchArgs(
     {
       seeds: { type: "string" },
+      "first-seed": { type: "string" },
       encoder: { type: "string" },
       conditions: { type: "string" },
       before: { type: "string" },
@@ -247,7 +249,7 @@ async function main(): Promise<number> {
   const conditions = (v.conditions?.split(",") ?? CONDITION_NAMES) as Condition[];
   if (!conditions.every((c) => CONDITION_NAMES.includes(c)))
     throw new BenchSetupError(`--conditions: some of ${CONDITION_NAMES.join(",")}\n${USAGE}`);
-  if (v.replay && (v.record || v.seeds || v.encoder))
+  if (v.replay && (v.record || v.seeds || v["first-seed"] || v.encoder))
     throw new BenchSetupError(`--replay takes the recording's encoder and streams\n${USAGE}`);
   if (v.replay && v["learned-penalty"] !== undefined)
     throw new BenchSetupError(
@@ -280,11 +282,19 @@ async function main(): Promise<number> {
 
 /** Runs the streams through the speech path with the models (and records the tracker's input: --record). */
 async function measured(
-  v: { seeds?: string; encoder?: string; before?: string; record?: string },
+  v: { seeds?: string; "first-seed"?: string; encoder?: string; before?: string; record?: string },
   conditions: Condition[],
   penaltyOverrides: Partial<AlternatePenalties>,
 ): Promise<BenchRun> {
   const seeds = numberOption("seeds", v.seeds, 3, (n) => Number.isInteger(n) && n >= 1 && n <= 20, "1-20");
+  // The listening streams are drawn from seed + 1000: the streams scored stay below them.
+  const firstSeed = numberOption(
+    "first-seed",
+    v["first-seed"],
+    1,
+    (n) => Number.isInteger(n) && n >= 1 && n + seeds <= 1001,
+    `1-${1001 - seeds}`,
+  );
   const encoderId = v.encoder ?? ENCODER_IDS[0];
   const listened = conditions.filter((c) => CONDITIONS[c].listen);
   if (v.record && listened.length > 0)
@@ -309,7 +319,7 @@ async function measured(
       const spec: ConditionSpec = CONDITIONS[condition];
       const scores = new ConditionScores();
       const listening: Listening = { minutes: 0, learned: 0, wronglyLearned: 0, visitorMinutes: 0 };
-      for (let seed = 1; seed <= seeds; seed++) {
+      for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         const household = drawHousehold(ids, seed);
         const registry = new SpeakerRegistry({
           dataDir: path.join(workDir, `${condition}-${seed}`),
