@@ -133,7 +133,8 @@ interface ConditionResult {
   enrolledOnly: Totals;
   /** The --before checkout's speech path on the same streams and registry. */
   before: Totals | null;
-  streams: number;
+  /** The streams' seeds, in the order they were scored. */
+  seeds: number[];
   audioSeconds: number;
   listening: Listening | null;
 }
@@ -185,9 +186,11 @@ class ConditionScores {
   private readonly enrolledOnly: StreamScore[] = [];
   private readonly before: StreamScore[] = [];
   private readonly windows = { now: 0, enrolledOnly: 0, before: 0 };
+  private readonly seeds: number[] = [];
   private audioSeconds = 0;
 
-  add(truth: readonly SpokenTurn[], audioSeconds: number, runs: StreamRuns): void {
+  add(seed: number, truth: readonly SpokenTurn[], audioSeconds: number, runs: StreamRuns): void {
+    this.seeds.push(seed);
     const score = (run: Run) => scoreStream(truth, run.reported, run.announcements);
     this.now.push(score(runs.now));
     this.nowWholePieces.push(
@@ -207,7 +210,7 @@ class ConditionScores {
       nowWholePieces: total(this.nowWholePieces, this.windows.now),
       enrolledOnly: total(this.enrolledOnly, this.windows.enrolledOnly),
       before: this.before.length > 0 ? total(this.before, this.windows.before) : null,
-      streams: this.now.length,
+      seeds: this.seeds,
       audioSeconds: this.audioSeconds,
       listening,
     };
@@ -402,7 +405,7 @@ async function measured(
           ),
           before: runBefore ? await runBefore(stream.samples, () => (theirs ?? current).candidates()) : null,
         };
-        scores.add(stream.turns, audioSeconds, runs);
+        scores.add(seed, stream.turns, audioSeconds, runs);
         if (inputs) {
           recorded.push({
             condition,
@@ -495,7 +498,7 @@ async function replayed(
     if (streams.length === 0 || (only && !only.includes(condition))) continue;
     const scores = new ConditionScores();
     for (const r of streams) {
-      scores.add(r.truth, r.audioSeconds, {
+      scores.add(r.seed, r.truth, r.audioSeconds, {
         now: replayTracker(r.inputs, withPenalties(r.candidates, penalties), identification),
         enrolledOnly: replayTracker(r.inputs, r.enrolledOnly, identification),
         before: before ? before(r.inputs, r.candidates) : null,
@@ -536,7 +539,17 @@ function describePenalties({ simulated, learned }: AlternatePenalties): string {
 }
 
 function streamsPerCondition(results: BenchRun["results"]): number {
-  return Math.max(...Object.values(results).map((r) => r.streams));
+  return Math.max(...Object.values(results).map((r) => r.seeds.length));
+}
+
+/** The seeds the conditions were scored on, as a range where they run on ("seeds 21-40"). */
+function describeSeeds(results: BenchRun["results"]): string {
+  const seeds = [...new Set(Object.values(results).flatMap((r) => r.seeds))].sort((a, b) => a - b);
+  const first = seeds[0];
+  const last = seeds.at(-1);
+  if (first === undefined || last === undefined) return "no seeds";
+  if (seeds.length === 1) return `seed ${first}`;
+  return last - first === seeds.length - 1 ? `seeds ${first}-${last}` : `seeds ${seeds.join(", ")}`;
 }
 
 function printResults(
@@ -545,7 +558,11 @@ function printResults(
 ): void {
   const conditions = Object.keys(results) as Condition[];
   const seeds = streamsPerCondition(results);
-  console.log(heading(`bench:stream, encoder ${encoderId}, ${seeds} stream(s) per condition`));
+  console.log(
+    heading(
+      `bench:stream, encoder ${encoderId}, ${seeds} stream(s) per condition (${describeSeeds(results)})`,
+    ),
+  );
   console.log(`penalties: now ${describePenalties(penalties.now)}`);
   if (penalties.before !== undefined)
     console.log(
