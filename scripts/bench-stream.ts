@@ -720,9 +720,12 @@ async function beforeTracker(
     recording.defaultThreshold,
     recording.modelId,
   );
+  // A tracker from before turns were heard whole is not told of them (it has no answer to give).
+  const heardWhole = "wholeTurn" in identification.tracker;
   return (inputs, candidates) => {
     const theirs = penalties ? withPenalties(candidates, penalties) : candidates;
-    const run = runs.replayTracker(inputs, theirs, identification);
+    const told = heardWhole ? inputs : inputs.filter((input) => input.type !== "wholeTurn");
+    const run = runs.replayTracker(told, theirs, identification);
     return { ...run, ...fromDecisions(run.decisions) };
   };
 }

@@ -55,11 +55,13 @@ export class LiveIdentifier {
     private readonly listeners: LiveIdentifierListeners,
   ) {
     const rate = options.tracker.sampleRate;
+    const whole = options.tracker.wholeTurn;
     this.windows = new SpeechWindows({
       window: encoder.windowSamples,
       hop: Math.round(options.hopSeconds * rate),
       maxGap: Math.round(options.tracker.pauseSeconds * rate),
       minPadded: Math.round(options.tracker.minSpeechSeconds * rate),
+      keep: whole ? Math.round((whole.until + whole.every) * rate) : 0,
     });
     this.tracker = new SpeakerTracker(options.tracker, candidates, listeners.onTurnEnded, listeners.voices);
   }
@@ -140,6 +142,22 @@ export class LiveIdentifier {
       this.listeners.onTiming?.("match", (performance.now() - t1) / 1000);
       await this.emit(decisions);
     }
+    await this.hearWholeTurn();
+  }
+
+  /** The turn's speech so far as one utterance, when the tracker wants it (a turn not yet named). */
+  private async hearWholeTurn(): Promise<void> {
+    const from = this.tracker.wantedSpeech();
+    if (from === null) return;
+    const speech = this.windows.speechFrom(from);
+    if (!speech || speech.samples.length < this.encoder.windowSamples) return;
+    const t0 = performance.now();
+    const embedding = await this.encoder.embedUtterance(
+      normalizeVolume(speech.samples, -30, { increaseOnly: true }),
+    );
+    this.listeners.onTiming?.("encoder", (performance.now() - t0) / 1000);
+    // From where the tracker asked (a position in a silence before the turn's first words included).
+    await this.emit(this.track({ type: "wholeTurn", speech: { start: from, end: speech.end, embedding } }));
   }
 
   private track(input: TrackerInput): Decision[] {

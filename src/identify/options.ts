@@ -48,9 +48,21 @@ export function liveIdentifierOptions(
       minMargin: minMarginFor(config, modelId) ?? 0,
       pauseSeconds: config.pauseSeconds,
       minSpeechSeconds: config.minSpeechSeconds,
+      wholeTurn:
+        modelId === RESEMBLYZER
+          ? null
+          : { ...WHOLE_TURN, aboveThreshold: WHOLE_TURN.aboveThreshold * spread },
     },
   };
 }
+
+const RESEMBLYZER = "resemblyzer-0.1.4";
+/**
+ * A turn not yet named is heard whole from 2 s to 4 s of its speech, every 0.4 s. Resemblyzer's utterance
+ * voiceprint is the mean of its windows', which the tracker has already; a waveform encoder's (CAM++,
+ * ECAPA-TDNN) hears the speech at once, and names more members enrolled on another microphone sooner.
+ */
+const WHOLE_TURN = { from: 2, until: 4, every: 0.4, aboveThreshold: 0.01 };
 
 /** The segmenter's part of the vad section (the rest names the model and the quiet gate). */
 export function segmenterOptions({

@@ -45,6 +45,13 @@ export interface SpeakerTrackerOptions {
   pauseSeconds: number;
   /** Turns with less speech than this (seconds) are "too_short". */
   minSpeechSeconds: number;
+  /**
+   * A turn not yet named is also heard whole: its speech so far as one utterance, every `every` seconds of
+   * speech from `from` to `until` seconds into it (wantedSpeech), names the person its windows follow
+   * when it reaches their threshold + `aboveThreshold` with the margin. Null: never (an encoder whose
+   * utterance voiceprint is its windows' mean).
+   */
+  wholeTurn: { from: number; until: number; every: number; aboveThreshold: number } | null;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThreshold" | "voiceChange"> = {
@@ -63,6 +70,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<SpeakerTrackerOptions, "defaultThresh
   unknownAfterSeconds: 2.5,
   pauseSeconds: 1.5,
   minSpeechSeconds: 1,
+  wholeTurn: null,
 };
 
 /**
@@ -73,6 +81,7 @@ export type TrackerInput =
   | { type: "speechStarted"; at: number }
   | { type: "pause"; silence: Silence }
   | { type: "window"; window: TrackedWindow }
+  | { type: "wholeTurn"; speech: TrackedWindow }
   | { type: "speechEnded"; at: number; speech: number; decidedAt: number }
   | { type: "advance"; position: number }
   | { type: "finish"; position: number };
@@ -157,6 +166,8 @@ interface Turn {
   own: { sum: Float64Array; count: number } | null;
   /** Windows of the last few seconds: a split moves the ones after the change to the new turn. */
   recent: TrackedWindow[];
+  /** Its speech from its start, heard whole (the latest such voiceprint), or null. */
+  whole: TrackedWindow | null;
   /** Speaker id or "unknown" once announced; null while pending. */
   announced: string | null;
   /** The unknown voice it was recognised as, once announced "unknown". */
@@ -236,6 +247,8 @@ export class SpeakerTracker {
         return [];
       case "window":
         return this.window(input.window);
+      case "wholeTurn":
+        return this.wholeTurn(input.speech);
       case "speechEnded":
         return this.speechEnded(input.at, input.speech, input.decidedAt);
       case "advance":
@@ -287,7 +300,7 @@ export class SpeakerTracker {
     const before = turn.state !== null && turn.count >= MIN_WINDOWS_FOR_VOICE ? voiceBefore(turn, w) : null;
     const similarity = before ? cosine(w.embedding, before) : null;
     const heardIn = turn;
-    const enrolled = turn.state !== null && turn.state !== NOBODY;
+    const enrolled = this.enrolledState(turn);
     if (similarity !== null && (!enrolled || turn.likeness.count >= OWN_VOICE_WINDOWS)) {
       // Another voice, enrolled or not, shows as windows unlike the turn's own voiceprint: for an enrolled
       // person, unlike their own windows here (a visitor scoring just below their threshold still counts
@@ -336,6 +349,43 @@ export class SpeakerTracker {
     }
     this.add(turn, w);
     this.decide(turn, w, out);
+    return out;
+  }
+
+  /**
+   * Where the open turn's speech would be heard whole from (its start), or null: a turn not yet named,
+   * following an enrolled person, with speech in the wholeTurn range and `every` more since it was last
+   * heard whole.
+   */
+  wantedSpeech(): number | null {
+    const turn = this.turn;
+    const whole = this.options.wholeTurn;
+    if (!whole || !turn?.speaking || turn.announced !== null || !this.enrolledState(turn)) return null;
+    // The next voice's first words would be heard as this turn's.
+    if (this.anotherVoiceBuilding()) return null;
+    const rate = this.options.sampleRate;
+    const speech = turn.speech + (turn.end - turn.resumedAt);
+    if (speech < whole.from * rate || speech > (whole.until + whole.every / 2) * rate) return null;
+    if (turn.whole && turn.end - turn.whole.end < whole.every * rate) return null;
+    return turn.start;
+  }
+
+  /**
+   * The open turn's speech from its start heard whole (as wantedSpeech asked): a voiceprint of more speech
+   * than any window's, and of none before the turn, so it names the person the windows follow where their
+   * mean is not yet enough (a member enrolled on another microphone).
+   */
+  wholeTurn(speech: TrackedWindow): Decision[] {
+    const turn = this.turn;
+    const out: Decision[] = [];
+    // Only as asked, now: a recording replayed through another version may hold what it would not ask for.
+    if (!turn || this.wantedSpeech() !== speech.start) return out;
+    turn.whole = speech;
+    const label = this.labelOf(speech.embedding);
+    if (this.namesWhole(label, turn.state)) {
+      turn.announced = label.speakerId;
+      out.push(this.decision("updated", turn, speech.end, label));
+    }
     return out;
   }
 
@@ -400,6 +450,7 @@ export class SpeakerTracker {
       count: 0,
       own: null,
       recent: [],
+      whole: null,
       announced: null,
       voice: null,
       splitFrom,
@@ -425,6 +476,12 @@ export class SpeakerTracker {
     let label: Label;
     if (turn.announced !== null && turn.announced !== UNKNOWN_LABEL) {
       label = this.label(turn);
+      // Named on its speech heard whole, which its windows do not reach yet: that names it still, if none
+      // of that speech has gone to the next voice.
+      if (label.speakerId === null && turn.whole && turn.whole.end <= end) {
+        const whole = this.labelOf(turn.whole.embedding);
+        if (this.namesWhole(whole, turn.announced)) label = whole;
+      }
       // Named, but the whole turn ends below the threshold: close to someone, not enough to name. A turn
       // that has ended is never "pending".
       if (label.speakerId === null && label.reason === "pending") label = { ...label, reason: "uncertain" };
@@ -540,6 +597,22 @@ export class SpeakerTracker {
     return next;
   }
 
+  /** Evidence for another voice than the turn's is building (a quarter of the bar or more). */
+  private anotherVoiceBuilding(): boolean {
+    return [...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 4);
+  }
+
+  /** A turn's speech heard whole names `id`: at their threshold + wholeTurn.aboveThreshold. */
+  private namesWhole(label: Label, id: string | null): boolean {
+    const bar = label.threshold + (this.options.wholeTurn?.aboveThreshold ?? 0);
+    return label.speakerId !== null && label.speakerId === id && label.score !== null && label.score >= bar;
+  }
+
+  /** The turn follows someone enrolled (its windows say so). */
+  private enrolledState(turn: Turn): boolean {
+    return turn.state !== null && turn.state !== NOBODY;
+  }
+
   /** The windows together reach the enrolled person's threshold (true when there is nothing to judge). */
   private reaches(windows: readonly TrackedWindow[], id: string): boolean {
     const candidate = this.candidates().find((c) => c.id === id);
@@ -647,7 +720,7 @@ export class SpeakerTracker {
     const latest = turn.recent.at(-1);
     if (turn.unknownHeldUntil !== null && (latest?.start ?? turn.start) < turn.unknownHeldUntil) return;
     if (!this.nobody(label)) return;
-    if ([...this.evidence.values()].some((e) => e.total >= this.options.switchEvidence / 4)) return;
+    if (this.anotherVoiceBuilding()) return;
     turn.announced = UNKNOWN_LABEL;
     if (turn.sum) turn.voice = this.voices?.recognise(centroidOf([turn.sum])!) ?? null;
     out.push(this.decision("updated", turn, at, { ...label, reason: "unknown" }));
@@ -669,15 +742,20 @@ export class SpeakerTracker {
     return label.score === null || label.score < label.threshold - this.options.unknownMargin;
   }
 
-  /** The turn's voiceprint against the enrolled people (the registry's open-set matching): named, or why not. */
+  /** The turn's voiceprint (its windows' mean) against the enrolled people: named, or why not. */
   private label(turn: Turn): Label {
+    return this.labelOf(turn.count > 0 ? turn.sum : null);
+  }
+
+  /** A voiceprint against the enrolled people (the registry's open-set matching): named, or why not. */
+  private labelOf(voiceprint: Float64Array | Float32Array | null): Label {
     const candidates = this.candidates();
     const threshold = this.options.defaultThreshold;
-    if (!turn.sum || turn.count === 0) {
+    if (!voiceprint) {
       const none = { score: null, margin: null, threshold, nearestSpeakerId: null, nearestSpeaker: null };
       return { ...none, scores: {}, speakerId: null, speaker: null, reason: "pending" };
     }
-    const match = matchVoiceprint(turn.sum, candidates, threshold, this.options.minMargin || undefined);
+    const match = matchVoiceprint(voiceprint, candidates, threshold, this.options.minMargin || undefined);
     // The matcher keys scores by display name; decisions key them by id.
     const scores = Object.fromEntries(candidates.map((c) => [c.id, match.scores[c.name]]));
     return {
@@ -784,6 +862,7 @@ export class SpeakerTracker {
 
   private reset(turn: Turn, windows: readonly TrackedWindow[]): void {
     turn.likeness = noLikeness();
+    turn.whole = null;
     turn.sum = null;
     turn.count = 0;
     turn.own = null;

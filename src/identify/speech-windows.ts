@@ -21,6 +21,8 @@ export interface SpeechWindowsOptions {
   maxGap: number;
   /** A run that ends with less speech than a window yields one padded window if it has this much. */
   minPadded: number;
+  /** Speech kept behind the latest for `speechFrom` (samples; at least a window's worth is). */
+  keep?: number;
 }
 
 /** Speech kept per run: enough for a window, plus slack so appends rarely copy. */
@@ -40,8 +42,12 @@ export class SpeechWindows {
   /** Stream position where the run's speech last ended (null while in speech or before any). */
   private silenceFrom: number | null = null;
 
+  /** Speech samples kept behind the latest. */
+  private readonly kept: number;
+
   constructor(private readonly options: SpeechWindowsOptions) {
-    this.buffer = new Float32Array(options.window * (KEEP_WINDOWS + 1));
+    this.kept = Math.max(options.window, options.keep ?? 0);
+    this.buffer = new Float32Array(this.kept + options.window * KEEP_WINDOWS);
     this.nextEnd = options.window;
   }
 
@@ -55,6 +61,30 @@ export class SpeechWindows {
     if (this.silenceFrom === null || at - this.silenceFrom > this.options.maxGap) this.newRun();
     this.silenceFrom = null;
     this.pieces.push([this.runSpeech, at]);
+  }
+
+  /**
+   * The run's speech from stream position `from` (a position in a silence counts from the speech after
+   * it) to the latest, as one piece with its stream extent; null when the run began after `from` or that
+   * speech is no longer kept.
+   */
+  speechFrom(from: number): SpeechWindow | null {
+    const first = this.pieces[0];
+    if (!first || from < first[1]) return null;
+    let offset = this.runSpeech;
+    for (const [i, [pieceOffset, position]] of this.pieces.entries()) {
+      const pieceEnd = this.pieces[i + 1]?.[0] ?? this.runSpeech;
+      if (from < position + (pieceEnd - pieceOffset)) {
+        offset = pieceOffset + Math.max(0, from - position);
+        break;
+      }
+    }
+    if (offset < this.dropped || offset >= this.runSpeech) return null;
+    return {
+      samples: this.buffer.slice(offset - this.dropped, this.length),
+      start: this.streamPosition(offset),
+      end: this.streamPosition(this.runSpeech - 1) + 1,
+    };
   }
 
   /** Appends speech that continues the current piece; returns the windows it completes. */
@@ -99,8 +129,8 @@ export class SpeechWindows {
   private append(samples: Float32Array): void {
     const capacity = this.buffer.length;
     if (this.length + samples.length > capacity) {
-      // Keep the last window's worth: older speech is never windowed again.
-      const keep = Math.min(this.length, this.options.window);
+      // Keep the last window's worth (or what speechFrom may ask for): older speech is never windowed again.
+      const keep = Math.min(this.length, this.kept);
       const drop = this.length - keep;
       if (keep + samples.length > capacity) {
         const grown = new Float32Array(keep + samples.length + this.options.window);

@@ -25,6 +25,8 @@ describe("settings for the running encoder", () => {
     expect(voiceSeparationFor("resemblyzer-0.1.4")).toEqual(DEFAULT_VOICE_SEPARATION);
     expect(voiceGroupingPolicy(0.82, "resemblyzer-0.1.4").join).toBeCloseTo(0.84, 10);
     expect(learningCriteria("resemblyzer-0.1.4")).toMatchObject({ aboveThreshold: 0.06, minMargin: 0.1 });
+    // Its utterance voiceprint is its windows' mean: a turn is never heard whole again.
+    expect(tracker.wholeTurn).toBeNull();
   });
 
   it("widens every margin written in Resemblyzer's cosines by CAM++'s measured spread", () => {
@@ -38,6 +40,9 @@ describe("settings for the running encoder", () => {
     expect(tracker.unknownMargin).toBeCloseTo(0.11 * spread, 10);
     expect(tracker.minMargin).toBeCloseTo(0.05 * spread, 10);
     expect(tracker.switchEvidence).toBe(DEFAULT_TRACKER_OPTIONS.switchEvidence);
+    // A waveform encoder hears a turn not yet named whole, from 2 to 4 s of its speech.
+    expect(tracker.wholeTurn).toMatchObject({ from: 2, until: 4, every: 0.4 });
+    expect(tracker.wholeTurn?.aboveThreshold).toBeCloseTo(0.01 * spread, 10);
     // The voice-change model is its own fit: a window against the turn's windows it does not overlap.
     expect(tracker.voiceChange.same.mean).toBe(0.633);
     // 0.07 below Resemblyzer's threshold is 0.15 below CAM++'s.
