@@ -22,6 +22,7 @@ import { createServer, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { configSchema } from "../src/config/schema.js";
+import { ENCODER_IDS, isEncoderId } from "../src/embedding/encoder.js";
 import { ModelStack } from "../src/embedding/stack.js";
 import { Enroller } from "../src/enrolment/enroller.js";
 import { Identifier } from "../src/enrolment/identifier.js";
@@ -36,6 +37,7 @@ import { WyomingProxy } from "../src/wyoming/proxy.js";
 import { freePort } from "../test/helpers/mosquitto.js";
 import { percentile, sleep } from "./bench/live.js";
 import {
+  BenchSetupError,
   enrolHousehold,
   librispeechFiles,
   numberOption,
@@ -73,6 +75,8 @@ const USAGE = `usage: npm run bench:commands -- [options]
   --seeds N           households per condition (default 3)
   --per-member N      commands per member and household (default 5)
   --latency-runs N    3 s commands per mode for the latency, streamed in real time (default 20)
+  --encoder ID        the speaker encoder (default resemblyzer-0.1.4; the daemon's auto takes CAM++ where
+                      it is fast enough)
   --json              print one JSON object instead of tables`;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -303,6 +307,7 @@ async function main(): Promise<number> {
       seeds: { type: "string" },
       "per-member": { type: "string" },
       "latency-runs": { type: "string" },
+      encoder: { type: "string" },
     },
     USAGE,
   );
@@ -325,7 +330,10 @@ async function main(): Promise<number> {
   const models = requireModels();
   const files = librispeechFiles();
   const ids = files.map((f) => f.id);
-  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder: "resemblyzer-0.1.4" });
+  const encoder = v.encoder ?? "resemblyzer-0.1.4";
+  if (!isEncoderId(encoder))
+    throw new BenchSetupError(`--encoder: unknown encoder "${encoder}"; one of ${ENCODER_IDS.join(", ")}`);
+  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder });
   await stack.start();
   const config = configSchema.parse({});
   const threshold = stack.defaultThreshold;
@@ -506,7 +514,7 @@ async function main(): Promise<number> {
     )}\n`,
   );
   process.stdout.write(
-    `${heading(`Short commands (1-3 s), ${seeds} households of 10, ${perMember} per member`)}\n`,
+    `${heading(`Short commands (1-3 s), ${seeds} households of 10, ${perMember} per member, ${stack.encoder.modelId}`)}\n`,
   );
   const rows: (string | number | null)[][] = [];
   for (const [condition, c] of Object.entries(results) as [Audio, Counts][]) {
