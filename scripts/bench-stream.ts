@@ -65,6 +65,7 @@ import {
   type StreamScore,
   scoreStream,
   type TrueTurn,
+  UNHEARD_ONSET_S,
 } from "./bench/turn-streams.js";
 
 interface ConditionSpec {
@@ -149,6 +150,8 @@ function total(scores: StreamScore[], windows: number): Totals {
     wrongPerson: weighted((s) => s.wrongPerson),
     missed: weighted((s) => s.missed),
     latencies: scores.flatMap((s) => s.latencies),
+    heardLatencies: scores.flatMap((s) => s.heardLatencies),
+    unheardOnsets: scores.reduce((n, s) => n + s.unheardOnsets, 0),
     memberTurns: scores.reduce((n, s) => n + s.memberTurns, 0),
     neverNamed: scores.reduce((n, s) => n + s.neverNamed, 0),
     falseUnknowns: scores.reduce((n, s) => n + s.falseUnknowns, 0),
@@ -192,7 +195,7 @@ class ConditionScores {
   add(seed: number, truth: readonly SpokenTurn[], audioSeconds: number, runs: StreamRuns): void {
     this.seeds.push(seed);
     const score = (run: Run) => scoreStream(truth, run.reported, run.announcements);
-    this.now.push(score(runs.now));
+    this.now.push(scoreStream(truth, runs.now.reported, runs.now.announcements, { heard: runs.now.heard }));
     this.nowWholePieces.push(
       scoreStream(truth, runs.now.reported, runs.now.announcements, { wholePieces: true }),
     );
@@ -650,6 +653,14 @@ function printResults(
         ".\nCorrect and wrong person are judged on their 90 % interval over the streams: UNSURE when it " +
         "straddles the goal (more streams, --seeds, would tell).",
     );
+    const heard = r.now.heardLatencies;
+    if (heard.length > 0)
+      console.log(
+        `now, first naming timed from the first speech the VAD heard in the turn: p50/p95 ` +
+          `${percentile(heard, 0.5)!.toFixed(2)} / ${percentile(heard, 0.95)!.toFixed(2)} s ` +
+          `(${r.now.unheardOnsets} of the ${heard.length} member turns named began with ${UNHEARD_ONSET_S} s ` +
+          "or more it did not hear).",
+      );
   }
   console.log(heading("the two-person conversation (voiceid diarize)"));
   if (!conversation) {

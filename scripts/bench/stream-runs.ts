@@ -17,7 +17,7 @@ import type { MatchCandidate } from "../../src/registry/matcher.js";
 import type { AlternatePenalties } from "../../src/registry/registry.js";
 import { silentLogger } from "../../src/util/log.js";
 import type { SileroVad } from "../../src/vad/silero.js";
-import { type Announcement, type ReportedTurn, UNKNOWN } from "./turn-streams.js";
+import { type Announcement, type ReportedTurn, SAMPLE_RATE, UNKNOWN } from "./turn-streams.js";
 
 const CHUNK = 512;
 
@@ -27,6 +27,8 @@ export interface Run {
   decisions: Decision[];
   /** Windows the encoder embedded. */
   windows: number;
+  /** The speech the VAD heard, [from, to] s (absent from another checkout's live runs). */
+  heard?: [number, number][];
 }
 
 export interface RunModels {
@@ -54,7 +56,7 @@ export async function runTracker(
   onTurnEnded?: (turn: EndedTurn) => void,
   voices?: UnknownVoices,
   /** Filled with everything the tracker was told (bench:stream --record). */
-  inputs?: TrackerInput[],
+  inputs: TrackerInput[] = [],
 ): Promise<Run> {
   const decisions: Decision[] = [];
   const encoder = counting(models.encoder);
@@ -65,7 +67,7 @@ export async function runTracker(
     segmenter: {},
     onTurnEnded,
     voices,
-    onTrackerInput: inputs ? (input) => inputs.push(input) : undefined,
+    onTrackerInput: (input) => inputs.push(input),
     identification,
     onDecision: (d) => {
       decisions.push(d);
@@ -78,7 +80,7 @@ export async function runTracker(
   await pipeline.start();
   for (let i = 0; i < samples.length; i += CHUNK) await pipeline.accept(samples.subarray(i, i + CHUNK));
   await pipeline.stop();
-  return { ...fromDecisions(decisions), decisions, windows: encoder.count };
+  return { ...fromDecisions(decisions), decisions, windows: encoder.count, heard: heardSpeech(inputs) };
 }
 
 /** The tracker alone over recorded input (bench:stream --replay). */
@@ -90,7 +92,24 @@ export function replayTracker(
   const tracker = new SpeakerTracker(identification.tracker, () => candidates);
   const decisions = inputs.flatMap((input) => tracker.apply(input));
   const windows = inputs.filter((input) => input.type === "window").length;
-  return { ...fromDecisions(decisions), decisions, windows };
+  return { ...fromDecisions(decisions), decisions, windows, heard: heardSpeech(inputs) };
+}
+
+/** The speech the VAD heard, as the tracker was told of it: [from, to] s. */
+export function heardSpeech(inputs: readonly TrackerInput[]): [number, number][] {
+  const heard: [number, number][] = [];
+  let from: number | null = null;
+  for (const input of inputs) {
+    if (input.type === "speechStarted") from = input.at;
+    else if ((input.type === "speechEnded" || input.type === "finish") && from !== null) {
+      heard.push([
+        from / SAMPLE_RATE,
+        (input.type === "speechEnded" ? input.at : input.position) / SAMPLE_RATE,
+      ]);
+      from = null;
+    }
+  }
+  return heard;
 }
 
 /**

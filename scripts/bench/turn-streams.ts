@@ -179,6 +179,13 @@ export interface StreamScore {
   missed: number;
   /** First naming latency of member turns that were named, seconds. */
   latencies: number[];
+  /**
+   * The same, timed from the first speech of the turn the VAD heard (none when the run's `heard` is not
+   * known): what the naming took once there was speech to name.
+   */
+  heardLatencies: number[];
+  /** Of the member turns named, those whose first UNHEARD_ONSET_S or more the VAD did not hear. */
+  unheardOnsets: number;
   memberTurns: number;
   neverNamed: number;
   /** "unknown" announcements made on a member's voice (judged as wrong claims are). */
@@ -191,6 +198,9 @@ export interface StreamScore {
   /** Per true change of voice: distance to the nearest reported turn boundary, seconds (0 inside its pause). */
   boundaryErrors: number[];
 }
+
+/** A member turn whose first speech the VAD heard this late (seconds) or later began unheard. */
+export const UNHEARD_ONSET_S = 0.5;
 
 /** Wrong-person time this far from a true change of voice is a turn wrongly named, not a late boundary. */
 export const FAR_FROM_CHANGE_S = 0.5;
@@ -226,6 +236,12 @@ function boundaryErrors(
   return changes.map((change) =>
     Math.min(Number.POSITIVE_INFINITY, ...boundaries.map((b) => distanceTo(b, change))),
   );
+}
+
+/** Where the VAD first heard speech in [startS, endS), or null. */
+function firstHeard(heard: readonly [number, number][], startS: number, endS: number): number | null {
+  const first = heard.find(([from, to]) => to > startS && from < endS);
+  return first ? Math.max(first[0], startS) : null;
 }
 
 export const UNKNOWN = "unknown";
@@ -281,7 +297,7 @@ export function scoreStream(
   truth: readonly SpokenTurn[],
   reported: readonly ReportedTurn[],
   announcements: readonly Announcement[],
-  { wholePieces = false } = {},
+  { wholePieces = false, heard }: { wholePieces?: boolean; heard?: readonly [number, number][] } = {},
 ): StreamScore {
   let speech = 0;
   let correct = 0;
@@ -311,6 +327,8 @@ export function scoreStream(
     }
   }
   const latencies: number[] = [];
+  const heardLatencies: number[] = [];
+  let unheardOnsets = 0;
   let neverNamed = 0;
   const members = truth.filter((t) => t.member !== null);
   for (const turn of members) {
@@ -324,9 +342,17 @@ export function scoreStream(
         announcements.some((a) => a.label === turn.member && a.atS >= r.startS && a.atS <= startS),
     );
     const first = announcements.find((a) => a.label === turn.member && a.atS >= startS && a.atS <= endS + 1);
-    if (ongoing) latencies.push(0);
-    else if (first) latencies.push(first.atS - startS);
-    else neverNamed++;
+    if (!ongoing && !first) {
+      neverNamed++;
+      continue;
+    }
+    const latency = first && !ongoing ? first.atS - startS : 0;
+    latencies.push(latency);
+    if (!heard) continue;
+    // Named before the VAD heard it (windows reaching back across a pause): timed from its start.
+    const heardFrom = Math.min(firstHeard(heard, startS, endS) ?? startS, startS + latency);
+    heardLatencies.push(latency - (heardFrom - startS));
+    if (heardFrom - startS >= UNHEARD_ONSET_S) unheardOnsets++;
   }
   return {
     speechSeconds: speech / 100,
@@ -334,6 +360,8 @@ export function scoreStream(
     wrongPerson: wrong / speech,
     missed: missed / speech,
     latencies,
+    heardLatencies,
+    unheardOnsets,
     memberTurns: members.length,
     neverNamed,
     falseUnknowns: falseUnknowns(truth, announcements).length,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withPenalties } from "../../scripts/bench/stream-runs.js";
+import { heardSpeech, withPenalties } from "../../scripts/bench/stream-runs.js";
 import { candidateScore, type MatchCandidate } from "../../src/registry/matcher.js";
 
 const unit = (...v: number[]) => Float32Array.from(v);
@@ -29,5 +29,22 @@ describe("candidates matched with other penalties (bench:stream's replays and --
     expect(candidateScore(heard, alice)).toBeCloseTo(0.91, 6);
     expect(b).toEqual(bob);
     expect(alice.alternates?.[0].penalty).toBe(0.09);
+  });
+});
+
+describe("the speech the VAD heard, read from what the tracker was told", () => {
+  it("pairs each start with its end, and closes speech still going at the finish", () => {
+    expect(
+      heardSpeech([
+        { type: "speechStarted", at: 16_000 },
+        { type: "advance", position: 24_000 },
+        { type: "speechEnded", at: 40_000, speech: 24_000, decidedAt: 45_000 },
+        { type: "speechStarted", at: 48_000 },
+        { type: "finish", position: 56_000 },
+      ]),
+    ).toEqual([
+      [1, 2.5],
+      [3, 3.5],
+    ]);
   });
 });

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   type Announcement,
   falseUnknowns,
+  type SpokenTurn,
+  scoreStream,
   type TrueTurn,
   wrongClaims,
 } from "../../scripts/bench/turn-streams.js";
@@ -41,5 +43,33 @@ describe("how bench:stream judges what Home Assistant was told", () => {
     expect(wrongClaims(truth, [named(193.96, 191.84)])).toEqual([]);
     // In the pause between them, the voice that spoke last.
     expect(falseUnknowns(truth, [{ atS: 191.62, label: "unknown", turnStartS: 191.61 }])).toEqual([]);
+  });
+});
+
+describe("first naming timed from the speech the VAD heard", () => {
+  // A member's turn of speech from 10 to 14 s whose first 2 s the VAD did not hear (a far, quiet talker).
+  const truth: SpokenTurn[] = [
+    { member: "member", voice: "member", startS: 10, endS: 14, spoken: [[10, 14]] },
+  ];
+  const reported = [{ startS: 12, endS: 14, label: "member" }];
+  const named: Announcement[] = [{ atS: 13.6, label: "member", turnStartS: 12 }];
+
+  it("times the naming from the turn's first speech heard, and counts the turn as begun unheard", () => {
+    const score = scoreStream(truth, reported, named, {
+      heard: [
+        [3, 6],
+        [12, 14],
+      ],
+    });
+    expect(score.latencies[0]).toBeCloseTo(3.6);
+    expect(score.heardLatencies[0]).toBeCloseTo(1.6);
+    expect(score.unheardOnsets).toBe(1);
+  });
+
+  it("times it from the true start when the VAD heard the turn from its start, or is not known", () => {
+    const fromStart = scoreStream(truth, reported, named, { heard: [[9.8, 14]] });
+    expect(fromStart.heardLatencies[0]).toBeCloseTo(3.6);
+    expect(fromStart.unheardOnsets).toBe(0);
+    expect(scoreStream(truth, reported, named).heardLatencies).toEqual([]);
   });
 });
