@@ -22,8 +22,6 @@ import { createServer, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { configSchema } from "../src/config/schema.js";
-import { ENCODER_IDS, isEncoderId } from "../src/embedding/encoder.js";
-import { ModelStack } from "../src/embedding/stack.js";
 import { Enroller } from "../src/enrolment/enroller.js";
 import { Identifier } from "../src/enrolment/identifier.js";
 import { encodePcm16Wav } from "../src/enrolment/wav-encode.js";
@@ -37,14 +35,13 @@ import { WyomingProxy } from "../src/wyoming/proxy.js";
 import { freePort } from "../test/helpers/mosquitto.js";
 import { percentile, sleep } from "./bench/live.js";
 import {
-  BenchSetupError,
   enrolHousehold,
   librispeechFiles,
   numberOption,
   parseBenchArgs,
   progress,
-  requireModels,
   runMain,
+  startSpeechModels,
 } from "./bench/setup.js";
 import { formatTable, heading, pct, verdict } from "./bench/table.js";
 import { type Audio, drawHousehold, enrolmentOf, loadAudio } from "./bench/turn-streams.js";
@@ -327,15 +324,9 @@ async function main(): Promise<number> {
     (n) => Number.isInteger(n) && n >= 1,
     ">= 1",
   );
-  const models = requireModels();
   const files = librispeechFiles();
   const ids = files.map((f) => f.id);
-  const encoder = v.encoder ?? "resemblyzer-0.1.4";
-  if (!isEncoderId(encoder))
-    throw new BenchSetupError(`--encoder: unknown encoder "${encoder}"; one of ${ENCODER_IDS.join(", ")}`);
-  const stack = new ModelStack({ modelsDir: models.modelsDir, encoder });
-  await stack.start();
-  const config = configSchema.parse({});
+  const { stack, config } = await startSpeechModels(v.encoder);
   const threshold = stack.defaultThreshold;
   const audio: Record<Audio, Map<string, Float32Array>> = {
     dry: loadAudio(files, "dry"),

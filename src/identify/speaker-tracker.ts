@@ -364,7 +364,7 @@ export class SpeakerTracker {
     // The next voice's first words would be heard as this turn's.
     if (this.anotherVoiceBuilding()) return null;
     const rate = this.options.sampleRate;
-    const speech = turn.speech + (turn.end - turn.resumedAt);
+    const speech = speechSoFar(turn);
     if (speech < whole.from * rate || speech > (whole.until + whole.every / 2) * rate) return null;
     if (turn.whole && turn.end - turn.whole.end < whole.every * rate) return null;
     return turn.start;
@@ -688,7 +688,7 @@ export class SpeakerTracker {
     const at = w.end;
     if (turn.announced !== null && turn.announced !== UNKNOWN_LABEL) return;
     const label = this.label(turn);
-    const speech = turn.speech + (turn.speaking ? turn.end - turn.resumedAt : 0);
+    const speech = speechSoFar(turn);
     if (label.speakerId !== null && label.speakerId === turn.state) {
       turn.announced = label.speakerId;
       out.push(this.decision("updated", turn, at, label));
@@ -951,6 +951,11 @@ function ownVoiceModel(pooled: VoiceChangeModel, { sum, squares, count }: Likene
 /** Adds (sign 1) or takes away (-1) a voiceprint from a running sum. */
 function addTo(sum: Float64Array, embedding: Float32Array, sign: 1 | -1): void {
   for (let i = 0; i < embedding.length; i++) sum[i] += sign * embedding[i];
+}
+
+/** A turn's speech so far (samples), its latest stretch included while it is speaking. */
+function speechSoFar(turn: Turn): number {
+  return turn.speech + (turn.speaking ? turn.end - turn.resumedAt : 0);
 }
 
 function center(w: TrackedWindow): number {
