@@ -31,9 +31,18 @@ export interface VoiceSeparationOptions {
   /**
    * A voice needs this many clean windows (0.2 s of new speech each) to be judged by them alone; a smaller
    * one (a cough, windows straddling a change, or someone whose turns are all short) joins the voice it is
-   * most like, unless it has this many windows in all and is less than `joinSimilarity` like every voice.
+   * most like, unless it has `minWindows` in all and is less than `joinSimilarity` like every voice.
    */
   minCleanWindows: number;
+  /**
+   * Which windows are clean: "no-overlap", those no window of another voice overlaps; "no-change", those
+   * no change of voice falls inside (a change lies between the centres of the windows either side, where
+   * diarizeUnknown reports it). "no-overlap" asks a window's length more of one voice around each, and a
+   * quick exchange's voice can keep or lose its few clean windows on a 0.05 s shift of where the VAD starts.
+   */
+  clean: "no-overlap" | "no-change";
+  /** A voice with fewer windows than this in all (2 s: a cough, a door) joins its nearest, however unlike. */
+  minWindows: number;
   /**
    * Below this likeness to every other voice, a voice of short turns is someone else, not a stray piece of
    * one. 0.65 (CAM++ 0.28) is where its calibration streams (bench:diarize's, tracked once and regrouped)
@@ -75,6 +84,8 @@ export interface VoiceSeparationOptions {
 export const DEFAULT_VOICE_SEPARATION: VoiceSeparationOptions = {
   mergeSimilarity: 0.84,
   minCleanWindows: 10,
+  minWindows: 10,
+  clean: "no-overlap",
   joinSimilarity: 0.65,
   firstGrouping: 0.8,
   likenessScale: 20,
@@ -107,11 +118,25 @@ const CLOSEST_PAIR: Record<string, VoiceSeparationOptions["closestPair"]> = {
   "campplus-zh-en": { similarity: 0.369, margin: 0.153 },
 };
 
+/**
+ * Clean windows by "no-change" where `bench:diarize`'s calibration streams, tracked once and regrouped,
+ * find as many right with it. CAM++ (36 per kind): 18 clean windows (a stretch of 5.2 s, as 10 asked by
+ * "no-overlap") find the right number in 32 dry and 30 room streams as "no-overlap" does (DER 7.9 / 13.2 %
+ * against 7.9 / 12.9 %; 16: room 29, 20: room 27), and the shared conversation two voices at every
+ * pre-roll from 100 to 400 ms in steps of 50 (against 3 of those 7). Resemblyzer keeps "no-overlap": with
+ * "no-change" and 18 its test streams were worse (room right 69 -> 64 %) and the conversation one voice.
+ */
+const CLEAN_WINDOWS: Record<string, Pick<VoiceSeparationOptions, "clean" | "minCleanWindows">> = {
+  "campplus-zh-en": { clean: "no-change", minCleanWindows: 18 },
+};
+
 export function voiceSeparationFor(modelId: string): VoiceSeparationOptions {
   const d = DEFAULT_VOICE_SEPARATION;
   return {
     mergeSimilarity: MERGE_SIMILARITY[modelId] ?? onEncoderScale(d.mergeSimilarity, modelId),
-    minCleanWindows: d.minCleanWindows,
+    minCleanWindows: CLEAN_WINDOWS[modelId]?.minCleanWindows ?? d.minCleanWindows,
+    minWindows: d.minWindows,
+    clean: CLEAN_WINDOWS[modelId]?.clean ?? d.clean,
     joinSimilarity: onEncoderScale(d.joinSimilarity, modelId),
     firstGrouping: onEncoderScale(d.firstGrouping, modelId),
     likenessScale: d.likenessScale / cosineSpread(modelId),
@@ -183,9 +208,9 @@ export async function trackedTurns(
  * appearance), from the windows' voiceprints. Pure.
  *
  * Pieces of a few windows are grouped generously, then each window gets its voice by a Viterbi pass, and
- * the voices are compared by their clean windows only (those no window of another voice overlaps): two
+ * the voices are compared by their clean windows only (`clean` says which; none straddles a change): two
  * voices alike by `mergeSimilarity` become one, a voice with fewer than `minCleanWindows` clean windows
- * joins its nearest (unless it is less than `joinSimilarity` like every voice and has that many windows in
+ * joins its nearest (unless it is less than `joinSimilarity` like every voice and has `minWindows` in
  * all), and the pass runs again, until nothing changes. Windows that straddle a change
  * of voice (in a quick exchange, most of them) would otherwise pull two close voices together.
  */
@@ -217,16 +242,17 @@ export function diarizeUnknown(
     let from = turn.start;
     for (let i = 0; i < ws.length; i++) {
       if (i + 1 < ws.length && path[i + 1] === path[i]) continue;
-      // A change falls between the centres of the last window of one voice and the first of the next.
-      const to =
-        i + 1 < ws.length
-          ? (ws[i].start + ws[i].end + ws[i + 1].start + ws[i + 1].end) / 4 / SAMPLE_RATE
-          : turn.end;
+      const to = i + 1 < ws.length ? changeBetween(ws[i], ws[i + 1]) / SAMPLE_RATE : turn.end;
       out.push({ ...turn, start: from, end: to, label: label(path[i]) });
       from = to;
     }
   });
   return out;
+}
+
+/** Where the voice changes between two windows given different voices: between their centres (samples). */
+function changeBetween(last: TrackedWindow, next: TrackedWindow): number {
+  return (last.start + last.end + next.start + next.end) / 4;
 }
 
 /** Labels unknown-1, unknown-2, … for voice numbers, in the order they are first asked for. */
@@ -270,7 +296,7 @@ function separateVoices(inTurn: readonly TrackedWindow[][], options: VoiceSepara
   let previous = "";
   while (voices.length > 1 && refinements < MAX_REFINEMENTS) {
     const paths = inTurn.map((ws) => (ws.length > 0 ? viterbi(ws, voices, options.likenessScale) : []));
-    const clean = cleanWindows(inTurn, paths, voices.length);
+    const clean = cleanWindows(inTurn, paths, voices.length, options.clean);
     const prints = clean.map((ws, v) => centroidOf(ws.map((w) => w.embedding)) ?? voices[v]);
     const windowsOf = voices.map(() => 0);
     for (const path of paths) for (const v of path) windowsOf[v]++;
@@ -292,27 +318,43 @@ function separateVoices(inTurn: readonly TrackedWindow[][], options: VoiceSepara
   return voices;
 }
 
-/** Per voice, the windows given to it that no window of another voice overlaps. */
+/** Per voice, the windows given to it that are clean (VoiceSeparationOptions.clean says which). */
 function cleanWindows(
   inTurn: readonly TrackedWindow[][],
   paths: readonly number[][],
   voices: number,
+  by: VoiceSeparationOptions["clean"],
 ): TrackedWindow[][] {
   const clean = Array.from({ length: voices }, (): TrackedWindow[] => []);
   inTurn.forEach((ws, t) => {
     const path = paths[t];
+    const isClean = by === "no-change" ? noChangeInside(ws, path) : noOtherVoiceOverlaps(ws, path);
     ws.forEach((w, i) => {
-      for (let j = i - 1; j >= 0 && ws[j].end > w.start; j--) if (path[j] !== path[i]) return;
-      for (let j = i + 1; j < ws.length && ws[j].start < w.end; j++) if (path[j] !== path[i]) return;
-      clean[path[i]].push(w);
+      if (isClean(w, i)) clean[path[i]].push(w);
     });
   });
   return clean;
 }
 
+function noOtherVoiceOverlaps(ws: readonly TrackedWindow[], path: readonly number[]) {
+  return (w: TrackedWindow, i: number): boolean => {
+    for (let j = i - 1; j >= 0 && ws[j].end > w.start; j--) if (path[j] !== path[i]) return false;
+    for (let j = i + 1; j < ws.length && ws[j].start < w.end; j++) if (path[j] !== path[i]) return false;
+    return true;
+  };
+}
+
+function noChangeInside(ws: readonly TrackedWindow[], path: readonly number[]) {
+  const changes: number[] = [];
+  for (let i = 0; i + 1 < ws.length; i++) {
+    if (path[i] !== path[i + 1]) changes.push(changeBetween(ws[i], ws[i + 1]));
+  }
+  return (w: TrackedWindow): boolean => !changes.some((c) => c > w.start && c < w.end);
+}
+
 /**
  * The next two voices to make one, [kept, joined], or null: a voice with fewer than minCleanWindows clean
- * windows, smallest first, into the one it is most like (unless it is someone else: windows enough in
+ * windows, smallest first, into the one it is most like (unless it is someone else: minWindows in
  * all, and less than joinSimilarity like every voice); else the most alike pair at mergeSimilarity or more,
  * or standing out from the rest as closestPair says.
  */
@@ -333,8 +375,7 @@ function voicesToMerge(
       const similarity = u === v ? Number.NEGATIVE_INFINITY : cosine(prints[u], prints[v]);
       if (similarity > nearestSimilarity) [nearest, nearestSimilarity] = [u, similarity];
     }
-    if (nearestSimilarity >= options.joinSimilarity || windowsOf[v] < options.minCleanWindows)
-      return [nearest, v];
+    if (nearestSimilarity >= options.joinSimilarity || windowsOf[v] < options.minWindows) return [nearest, v];
   }
   // The pairs, most alike first: the closest merges at mergeSimilarity, or when it stands out from the
   // next closest as closestPair says (three voices or more).

@@ -95,6 +95,29 @@ describe("voiceid diarize", () => {
     },
   );
 
+  // A voice was kept apart by its clean windows; judged by whether a window reached across another voice's,
+  // a quick exchange's second voice kept or lost them on a 0.05 s shift of where the VAD starts (one voice
+  // at 150, 250, 300 and 400 ms of pre-roll). Clean now means no change of voice falls inside the window.
+  it.each([150, 250, 400])(
+    "finds the shared conversation's two people with nobody enrolled at a pre-roll of %i ms",
+    async (preRollMs) => {
+      const run = await runShipped(["diarize", "--rttm", conversationWav], {
+        env: {
+          VOICEID_DATA_DIR: path.join(dir, `nobody-pre-roll-${preRollMs}`),
+          VOICEID_CONFIG: "",
+          VOICEID__IDENTIFICATION__ENCODER: "campplus-zh-en",
+          VOICEID__VAD__PRE_ROLL_MS: String(preRollMs),
+        },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      const hypothesis = rttmTurns(run.stdout);
+      const reference = readRttm().map((r) => ({ start: r.start, end: r.end, label: r.speaker }));
+      const score = diarizationError(reference, hypothesis, 0.25);
+      expect(score.mapping).toEqual({ "unknown-1": "speaker90", "unknown-2": "speaker91" });
+      expect(score.der).toBeLessThan(0.15);
+    },
+  );
+
   it("keeps two voices nobody enrolled apart as unknown-1 and unknown-2, in JSON", async () => {
     const read = (stem: string) => readWavAs16kMono(readFileSync(librispeechWav(`${stem}.wav`)));
     const a = read("198-126831-0000").subarray(0, 6 * 16_000);

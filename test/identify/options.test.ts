@@ -53,7 +53,9 @@ describe("settings for the running encoder", () => {
     // to its scale.
     expect(voiceSeparationFor("campplus-zh-en")).toEqual({
       mergeSimilarity: 0.565,
-      minCleanWindows: 10,
+      minCleanWindows: 18,
+      minWindows: 10,
+      clean: "no-change",
       joinSimilarity: onEncoderScale(0.65, "campplus-zh-en"),
       firstGrouping: onEncoderScale(0.8, "campplus-zh-en"),
       likenessScale: 20 / spread,
