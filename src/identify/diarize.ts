@@ -132,11 +132,12 @@ const CLEAN_WINDOWS: Record<string, Pick<VoiceSeparationOptions, "clean" | "minC
 
 export function voiceSeparationFor(modelId: string): VoiceSeparationOptions {
   const d = DEFAULT_VOICE_SEPARATION;
+  const { clean, minCleanWindows } = CLEAN_WINDOWS[modelId] ?? d;
   return {
     mergeSimilarity: MERGE_SIMILARITY[modelId] ?? onEncoderScale(d.mergeSimilarity, modelId),
-    minCleanWindows: CLEAN_WINDOWS[modelId]?.minCleanWindows ?? d.minCleanWindows,
+    minCleanWindows,
     minWindows: d.minWindows,
-    clean: CLEAN_WINDOWS[modelId]?.clean ?? d.clean,
+    clean,
     joinSimilarity: onEncoderScale(d.joinSimilarity, modelId),
     firstGrouping: onEncoderScale(d.firstGrouping, modelId),
     likenessScale: d.likenessScale / cosineSpread(modelId),

@@ -28,6 +28,17 @@ const rttmTurns = (text: string): LabelledTurn[] =>
       return { start: Number(f[3]), end: Number(f[3]) + Number(f[4]), label: f[7] };
     });
 
+/** The shipped bundle diarizes the shared conversation with nobody enrolled; its hypothesis and score. */
+async function diarizeNobodyEnrolled(data: string, env: Record<string, string>) {
+  const run = await runShipped(["diarize", "--rttm", conversationWav], {
+    env: { VOICEID_DATA_DIR: path.join(dir, data), VOICEID_CONFIG: "", ...env },
+  });
+  expect(run.code, run.stderr).toBe(0);
+  const hypothesis = rttmTurns(run.stdout);
+  const reference = readRttm().map((r) => ({ start: r.start, end: r.end, label: r.speaker }));
+  return { hypothesis, score: diarizationError(reference, hypothesis, 0.25) };
+}
+
 async function clip(name: string, samples: Float32Array): Promise<string> {
   const file = path.join(dir, name);
   await writeFile(file, encodePcm16Wav(samples, 16_000));
@@ -74,18 +85,10 @@ describe("voiceid diarize", () => {
   it.each(["campplus-zh-en", "resemblyzer-0.1.4"])(
     "finds the two people of the shared conversation with nobody enrolled on %s, DER under 0.15",
     async (encoder) => {
-      const run = await runShipped(["diarize", "--rttm", conversationWav], {
-        env: {
-          VOICEID_DATA_DIR: path.join(dir, `nobody-${encoder}`),
-          VOICEID_CONFIG: "",
-          VOICEID__IDENTIFICATION__ENCODER: encoder,
-        },
+      const { hypothesis, score } = await diarizeNobodyEnrolled(`nobody-${encoder}`, {
+        VOICEID__IDENTIFICATION__ENCODER: encoder,
       });
-      expect(run.code, run.stderr).toBe(0);
-      const hypothesis = rttmTurns(run.stdout);
       expect(new Set(hypothesis.map((t) => t.label))).toEqual(new Set(["unknown-1", "unknown-2"]));
-      const reference = readRttm().map((r) => ({ start: r.start, end: r.end, label: r.speaker }));
-      const score = diarizationError(reference, hypothesis, 0.25);
       console.log(
         `diarize, nobody enrolled, ${encoder}: DER ${(score.der * 100).toFixed(1)} %, collar 0.25 s`,
       );
@@ -101,18 +104,10 @@ describe("voiceid diarize", () => {
   it.each([150, 250, 400])(
     "finds the shared conversation's two people with nobody enrolled at a pre-roll of %i ms",
     async (preRollMs) => {
-      const run = await runShipped(["diarize", "--rttm", conversationWav], {
-        env: {
-          VOICEID_DATA_DIR: path.join(dir, `nobody-pre-roll-${preRollMs}`),
-          VOICEID_CONFIG: "",
-          VOICEID__IDENTIFICATION__ENCODER: "campplus-zh-en",
-          VOICEID__VAD__PRE_ROLL_MS: String(preRollMs),
-        },
+      const { score } = await diarizeNobodyEnrolled(`nobody-pre-roll-${preRollMs}`, {
+        VOICEID__IDENTIFICATION__ENCODER: "campplus-zh-en",
+        VOICEID__VAD__PRE_ROLL_MS: String(preRollMs),
       });
-      expect(run.code, run.stderr).toBe(0);
-      const hypothesis = rttmTurns(run.stdout);
-      const reference = readRttm().map((r) => ({ start: r.start, end: r.end, label: r.speaker }));
-      const score = diarizationError(reference, hypothesis, 0.25);
       expect(score.mapping).toEqual({ "unknown-1": "speaker90", "unknown-2": "speaker91" });
       expect(score.der).toBeLessThan(0.15);
     },
