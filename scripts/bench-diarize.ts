@@ -4,8 +4,9 @@
  * even-numbered half of the shared LibriSpeech speakers (dry and room recordings); the odd-numbered half
  * calibrated the voice-change model and, with `--calibrate`, chooses the clustering criterion. Also the
  * shared two-person conversation, and each held-out file alone (one reader must stay one voice). Reports
- * DER (0.25 s collar and none), speaker confusion, and the voices found against the true number;
- * `--before DIR` runs another checkout's diarize on the same streams in the same run.
+ * DER (0.25 s collar and none), speaker confusion, and the voices found against the true number, and how
+ * the live tracker's own turns (what the daemon announces, before diarize regroups them) keep the voices
+ * apart; `--before DIR` runs another checkout's diarize on the same streams in the same run.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -15,7 +16,6 @@ import { ENCODER_IDS } from "../src/embedding/encoder.js";
 import type { ModelStack } from "../src/embedding/stack.js";
 import {
   type DiarizedTurn,
-  diarize,
   diarizeUnknown,
   trackedTurns,
   type VoiceSeparationOptions,
@@ -28,6 +28,7 @@ import { readRttm } from "../test/helpers/audio.js";
 import { conversationRttm, conversationWav } from "../test/helpers/paths.js";
 import { type DiarizationError, diarizationError } from "./bench/der.js";
 import { type Interval, intervalVerdict, pooledInterval } from "./bench/interval.js";
+import { percentile } from "./bench/live.js";
 import { drawDistinct, mulberry32 } from "./bench/prng.js";
 import {
   BenchSetupError,
@@ -39,7 +40,14 @@ import {
   startSpeechModels,
 } from "./bench/setup.js";
 import { type Cell, formatTable, heading, pct, pctInterval } from "./bench/table.js";
-import { type Audio, buildConversation, loadAudio, type TurnStream } from "./bench/turn-streams.js";
+import {
+  type Audio,
+  buildConversation,
+  loadAudio,
+  type TurnStream,
+  type VoicesApart,
+  voicesApart,
+} from "./bench/turn-streams.js";
 
 const GOALS = { streamsDer: 0.1, conversationDer: 0.15, rightCount: 0.8 };
 const USAGE = `usage: npm run bench:diarize -- [options]
@@ -49,22 +57,42 @@ const USAGE = `usage: npm run bench:diarize -- [options]
   --encoder ID   speaker encoder (default ${ENCODER_IDS[0]}; one of ${ENCODER_IDS.join(", ")})
   --json         print one JSON object instead of tables`;
 
-type Diarizer = (samples: Float32Array) => Promise<{ start: number; end: number; label: string }[]>;
+interface Diarized {
+  turns: readonly { start: number; end: number; label: string }[];
+  /** The live tracker's turns, before they were regrouped (null: another checkout's diarize). */
+  live: readonly DiarizedTurn[] | null;
+}
+
+type Diarizer = (samples: Float32Array) => Promise<Diarized>;
+
+interface LiveScore extends VoicesApart {
+  turns: number;
+  trueTurns: number;
+}
 
 interface Scored {
   der: DiarizationError;
   derNoCollar: DiarizationError;
   voicesFound: number;
   voices: number;
+  live: LiveScore | null;
 }
 
-function score(stream: TurnStream, turns: readonly { start: number; end: number; label: string }[]): Scored {
+function score(stream: TurnStream, { turns, live }: Diarized): Scored {
   const reference = stream.turns.map((t) => ({ start: t.startS, end: t.endS, label: t.voice }));
   return {
     der: diarizationError(reference, turns, 0.25),
     derNoCollar: diarizationError(reference, turns, 0),
     voicesFound: new Set(turns.map((t) => t.label)).size,
     voices: new Set(stream.turns.map((t) => t.voice)).size,
+    live: live && {
+      ...voicesApart(
+        stream.turns,
+        live.map((t) => ({ startS: t.start, endS: t.end })),
+      ),
+      turns: live.length,
+      trueTurns: stream.turns.length,
+    },
   };
 }
 
@@ -90,6 +118,8 @@ interface Totals {
   confusion: number;
   rightCount: number;
   voices: string;
+  /** The live turns over all the recordings (null: not known). */
+  live: { boundaryP50: number; boundaryP95: number; mixed: number; turns: number; trueTurns: number } | null;
   /** 90 % intervals over the streams: what the verdicts judge. */
   derInterval: Interval;
   rightCountInterval: Interval;
@@ -105,10 +135,24 @@ function total(scored: readonly Scored[]): Totals {
     confusion: scored.reduce((n, s) => n + s.der.confusion * s.der.speechSeconds, 0) / speech,
     rightCount: scored.filter((s) => s.voicesFound === s.voices).length / scored.length,
     voices: scored.map((s) => `${s.voicesFound}/${s.voices}`).join(" "),
+    live: liveTotal(scored),
     derInterval: pooledInterval(scored.map((s) => ({ share: s.der.der, weight: s.der.speechSeconds }))),
     rightCountInterval: pooledInterval(
       scored.map((s) => ({ share: s.voicesFound === s.voices ? 1 : 0, weight: 1 })),
     ),
+  };
+}
+
+function liveTotal(scored: readonly Scored[]): Totals["live"] {
+  const all = scored.flatMap((s) => (s.live ? [s.live] : []));
+  if (all.length < scored.length) return null;
+  const errors = all.flatMap((l) => l.boundaryErrors);
+  return {
+    boundaryP50: percentile(errors, 0.5) ?? Number.NaN,
+    boundaryP95: percentile(errors, 0.95) ?? Number.NaN,
+    mixed: all.reduce((n, l) => n + l.mixedSeconds, 0) / all.reduce((n, l) => n + l.speechSeconds, 0),
+    turns: all.reduce((n, l) => n + l.turns, 0),
+    trueTurns: all.reduce((n, l) => n + l.trueTurns, 0),
   };
 }
 
@@ -135,13 +179,13 @@ async function main(): Promise<number> {
   const separation = voiceSeparationFor(stack.encoder.modelId);
   try {
     const speechPath = nobodyEnrolled(vad, stack, identification);
-    const diarizerWith =
-      (voiceSeparation: VoiceSeparationOptions): Diarizer =>
-      (samples) => {
-        vad.reset();
-        return diarize(samples, { ...speechPath, voiceSeparation });
-      };
-    const now = diarizerWith(separation);
+    // With nobody enrolled, diarize() is the live turns regrouped by diarizeUnknown: the two steps here
+    // keep the live turns to score them too.
+    const now: Diarizer = async (samples) => {
+      vad.reset();
+      const live = await trackedTurns(samples, speechPath);
+      return { turns: diarizeUnknown(live.turns, live.windows, separation), live: live.turns };
+    };
     const before = v.before ? await beforeDiarizer(v.before, stack, config) : null;
     const half = v.calibrate ? 1 : 0;
     const speakers = files.filter((_, i) => i % 2 === half).map((f) => f.id);
@@ -174,7 +218,10 @@ async function main(): Promise<number> {
         kinds.map((_, k) =>
           total(
             Array.from({ length: count }, (_, j) => k * count + j).map((i) =>
-              score(all[i], diarizeUnknown(tracked[i].turns, tracked[i].windows, options)),
+              score(all[i], {
+                turns: diarizeUnknown(tracked[i].turns, tracked[i].windows, options),
+                live: null,
+              }),
             ),
           ),
         );
@@ -321,7 +368,7 @@ async function main(): Promise<number> {
       const oneVoice = async (diarizer: Diarizer) => {
         let n = 0;
         for (const id of speakers) {
-          if (new Set((await diarizer(audio.get(id)!)).map((t) => t.label)).size === 1) n++;
+          if (new Set((await diarizer(audio.get(id)!)).turns.map((t) => t.label)).size === 1) n++;
         }
         return n / speakers.length;
       };
@@ -390,6 +437,30 @@ async function main(): Promise<number> {
         "two-speaker telephone calls; no collar, overlapped speech scored; pyannote/pyannote-audio README, 2025-09), " +
         "harder data than these streams.",
     );
+    console.log(
+      heading("The live tracker's turns (what the daemon announces), before diarize regroups them"),
+    );
+    console.log(
+      formatTable(
+        ["recording", "boundary error p50/p95", "speech not the turn's main voice", "turns found/true"],
+        Object.entries(results).flatMap(([name, r]) =>
+          r.now.live
+            ? [
+                [
+                  name,
+                  `${r.now.live.boundaryP50.toFixed(2)} / ${r.now.live.boundaryP95.toFixed(2)} s`,
+                  pct(r.now.live.mixed, 1),
+                  `${r.now.live.turns}/${r.now.live.trueTurns}`,
+                ],
+              ]
+            : [],
+        ),
+      ),
+    );
+    console.log(
+      "Boundary error: from each true change of voice to the nearest live turn boundary (0 inside its pause). " +
+        "A turn holding two voices keeps them as one (the unknown voices it is kept as, an ignored voice's match).",
+    );
     return 0;
   } finally {
     await stack.stop();
@@ -413,9 +484,10 @@ async function beforeDiarizer(dir: string, stack: ModelStack, config: VoiceidCon
   const vad = stack.streamVad();
   await vad.start();
   if (!module.diarize) throw new BenchSetupError(`${dir} has no diarize()`);
-  return (samples) => {
+  return async (samples) => {
     vad.reset();
-    return module.diarize(samples, nobodyEnrolled(vad, stack, identification), stack.extractor);
+    const turns = await module.diarize(samples, nobodyEnrolled(vad, stack, identification), stack.extractor);
+    return { turns, live: null };
   };
 }
 

@@ -211,9 +211,9 @@ function spokenExtent(turn: SpokenTurn): [number, number] {
 }
 
 /** The true changes of voice: from one voice's last sound to the next voice's first, [from, to] s. */
-function trueChanges(
-  truth: readonly SpokenTurn[],
-  extentOf: (turn: SpokenTurn) => [number, number],
+function trueChanges<T extends TrueTurn>(
+  truth: readonly T[],
+  extentOf: (turn: T) => [number, number],
 ): [number, number][] {
   const out: [number, number][] = [];
   for (let i = 1; i < truth.length; i++) {
@@ -236,6 +236,43 @@ function boundaryErrors(
   return changes.map((change) =>
     Math.min(Number.POSITIVE_INFINITY, ...boundaries.map((b) => distanceTo(b, change))),
   );
+}
+
+/** How a run's turns keep the true voices apart (bench:diarize's live turns). */
+export interface VoicesApart {
+  /** Per true change of voice: the distance to the nearest reported boundary (0 inside its pause), s. */
+  boundaryErrors: number[];
+  /** Seconds of the turns' true speech that is not their main voice's, and of all of it. */
+  mixedSeconds: number;
+  speechSeconds: number;
+}
+
+/** `reported` against `truth`'s pieces (whole, in stream order), on the 10 ms grid. */
+export function voicesApart(
+  truth: readonly TrueTurn[],
+  reported: readonly { startS: number; endS: number }[],
+): VoicesApart {
+  let mixed = 0;
+  let speech = 0;
+  for (const turn of reported) {
+    const frames = new Map<string, number>();
+    for (let t = Math.ceil(turn.startS * 100); t < turn.endS * 100; t++) {
+      for (const r of truth) {
+        if (t >= r.startS * 100 && t < r.endS * 100) frames.set(r.voice, (frames.get(r.voice) ?? 0) + 1);
+      }
+    }
+    const all = [...frames.values()].reduce((a, b) => a + b, 0);
+    mixed += all - Math.max(0, ...frames.values());
+    speech += all;
+  }
+  return {
+    boundaryErrors: boundaryErrors(
+      trueChanges(truth, (t) => [t.startS, t.endS]),
+      reported,
+    ),
+    mixedSeconds: mixed / 100,
+    speechSeconds: speech / 100,
+  };
 }
 
 /** Where the VAD first heard speech in [startS, endS), or null. */

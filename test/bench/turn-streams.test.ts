@@ -5,6 +5,7 @@ import {
   type SpokenTurn,
   scoreStream,
   type TrueTurn,
+  voicesApart,
   wrongClaims,
 } from "../../scripts/bench/turn-streams.js";
 
@@ -71,5 +72,32 @@ describe("first naming timed from the speech the VAD heard", () => {
     expect(fromStart.heardLatencies[0]).toBeCloseTo(3.6);
     expect(fromStart.unheardOnsets).toBe(0);
     expect(scoreStream(truth, reported, named).heardLatencies).toEqual([]);
+  });
+});
+
+describe("how bench:diarize judges the live turns", () => {
+  const a = (startS: number, endS: number): TrueTurn => ({ member: null, voice: "a", startS, endS });
+  const b = (startS: number, endS: number): TrueTurn => ({ member: null, voice: "b", startS, endS });
+  const truth = [a(0, 5), b(5.5, 10), a(10, 12)];
+
+  it("finds a change inside its pause exact, and none in a turn holding two voices", () => {
+    const apart = voicesApart(truth, [
+      { startS: 0, endS: 5.2 },
+      { startS: 5.2, endS: 12 },
+    ]);
+    // The change at 10 s is 2 s from the nearest boundary; b's 4.5 s in the second turn is its main voice.
+    expect(apart.boundaryErrors).toEqual([0, 2]);
+    expect(apart.mixedSeconds).toBeCloseTo(2, 5);
+    expect(apart.speechSeconds).toBeCloseTo(11.5, 5);
+  });
+
+  it("counts nothing mixed when every turn is one voice", () => {
+    const apart = voicesApart(truth, [
+      { startS: 0, endS: 5 },
+      { startS: 5.5, endS: 10 },
+      { startS: 10, endS: 12 },
+    ]);
+    expect(apart.boundaryErrors).toEqual([0, 0]);
+    expect(apart.mixedSeconds).toBe(0);
   });
 });
