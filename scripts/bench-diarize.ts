@@ -16,7 +16,7 @@ import { ENCODER_IDS } from "../src/embedding/encoder.js";
 import type { ModelStack } from "../src/embedding/stack.js";
 import {
   type DiarizedTurn,
-  diarizeUnknown,
+  regrouped,
   trackedTurns,
   type VoiceSeparationOptions,
   voiceSeparationFor,
@@ -179,12 +179,11 @@ async function main(): Promise<number> {
   const separation = voiceSeparationFor(stack.encoder.modelId);
   try {
     const speechPath = nobodyEnrolled(vad, stack, identification);
-    // With nobody enrolled, diarize() is the live turns regrouped by diarizeUnknown: the two steps here
-    // keep the live turns to score them too.
+    // diarize()'s two steps, the live turns kept to be scored too.
     const now: Diarizer = async (samples) => {
       vad.reset();
       const live = await trackedTurns(samples, speechPath);
-      return { turns: diarizeUnknown(live.turns, live.windows, separation), live: live.turns };
+      return { turns: regrouped(live, separation), live: live.turns };
     };
     const before = v.before ? await beforeDiarizer(v.before, stack, config) : null;
     const half = v.calibrate ? 1 : 0;
@@ -219,7 +218,7 @@ async function main(): Promise<number> {
           total(
             Array.from({ length: count }, (_, j) => k * count + j).map((i) =>
               score(all[i], {
-                turns: diarizeUnknown(tracked[i].turns, tracked[i].windows, options),
+                turns: regrouped(tracked[i], options),
                 live: null,
               }),
             ),

@@ -163,7 +163,14 @@ const SWITCH_COST = 3;
  */
 export async function diarize(samples: Float32Array, options: DiarizeOptions): Promise<DiarizedTurn[]> {
   const { voiceSeparation = voiceSeparationFor(options.encoder.modelId), ...pipelineOptions } = options;
-  const { turns, windows } = await trackedTurns(samples, pipelineOptions);
+  return regrouped(await trackedTurns(samples, pipelineOptions), voiceSeparation);
+}
+
+/** The live path's turns as diarize reports them: those it named kept, the rest diarized (diarizeUnknown). */
+export function regrouped(
+  { turns, windows }: { turns: readonly DiarizedTurn[]; windows: readonly TrackedWindow[] },
+  voiceSeparation: VoiceSeparationOptions,
+): DiarizedTurn[] {
   const named = turns.filter((t) => t.speakerId !== null);
   const unknown = turns.filter((t) => t.speakerId === null);
   return [...named, ...diarizeUnknown(unknown, windows, voiceSeparation)].sort((a, b) => a.start - b.start);
