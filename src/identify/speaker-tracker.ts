@@ -320,15 +320,9 @@ export class SpeakerTracker {
         const track = this.evidence.get(state) ?? { total: 0, since: w.start };
         const total = Math.max(0, track.total + e - current);
         this.evidence.set(state, { total, since: track.total === 0 ? w.start : track.since });
-        // A change to someone enrolled is placed against their enrolment at once. Another voice is placed
-        // once a window wholly after the change exists (half a window more than the first window of the
-        // rise): before, its own windows still hold the old voice.
-        const placeable =
-          (state !== NOBODY && state !== ANOTHER) ||
-          w.end - this.evidence.get(state)!.since >= PLACEABLE_WINDOWS * (w.end - w.start);
         if (
           total > this.options.switchEvidence &&
-          placeable &&
+          this.placeable(state, w) &&
           (best === null || total > this.evidence.get(best)!.total)
         ) {
           best = state;
@@ -540,7 +534,14 @@ export class SpeakerTracker {
    * Evidence for another voice crossed the bar: place the change (on a pause when there is one near),
    * end the turn there and start the other voice's turn, or relabel a young turn.
    */
-  private switchTo(turn: Turn, state: string, w: TrackedWindow, out: Decision[], at = w.end): Turn {
+  private switchTo(
+    turn: Turn,
+    state: string,
+    w: TrackedWindow,
+    out: Decision[],
+    at = w.end,
+    earliest = 0,
+  ): Turn {
     const since = this.evidence.get(state)!.since;
     this.evidence.clear();
     const windows = [...turn.recent, w];
@@ -566,7 +567,7 @@ export class SpeakerTracker {
       windows,
       (r) => newVoice(r.embedding) - oldVoice(r.embedding),
       { gaps: this.gaps, pauses: this.pauses },
-      { from: Math.max(turn.start, windows[0].start), to: w.end },
+      { from: Math.max(turn.start, windows[0].start, earliest), to: w.end },
       { reach: Math.round(this.options.snapSeconds * rate), lengthWeight: this.options.pauseLengthWeight },
     );
     const startOfNew = Math.min(Math.max(change.start, turn.start), w.end);
@@ -595,6 +596,17 @@ export class SpeakerTracker {
     const next = this.open(startOfNew, state, out, at, turn.state);
     this.reset(next, moved);
     return next;
+  }
+
+  /**
+   * A change to someone enrolled is placed against their enrolment at once. Another voice is placed once
+   * a window wholly after the change exists (half a window more than the first window of the rise):
+   * before, its own windows still hold the old voice.
+   */
+  private placeable(state: string, w: TrackedWindow): boolean {
+    if (state !== NOBODY && state !== ANOTHER) return true;
+    const since = this.evidence.get(state)?.since ?? w.start;
+    return w.end - since >= PLACEABLE_WINDOWS * (w.end - w.start);
   }
 
   /** Evidence for another voice than the turn's is building (a quarter of the bar or more). */
@@ -653,11 +665,12 @@ export class SpeakerTracker {
     }
     const last = turn.recent.at(-1);
     if (state === null || !last) return turn;
+    const earliest = this.placeable(state, last) ? 0 : this.changeNoEarlier(turn, state);
     const end = turn.end;
     const speech = turn.speech;
     turn.recent.pop();
     this.remove(turn, [last]);
-    const tail = this.switchTo(turn, state, last, out, at);
+    const tail = this.switchTo(turn, state, last, out, at, earliest);
     this.add(tail, last);
     if (tail !== turn) {
       tail.speaking = false;
@@ -665,6 +678,19 @@ export class SpeakerTracker {
       tail.speech = Math.min(speech, end - tail.start);
     }
     return tail;
+  }
+
+  /**
+   * The earliest a change can lie whose evidence rose on too few windows to place it: the start of the
+   * second window before the rise. Any earlier, and two windows wholly of the new voice showed nothing of
+   * it. The fit cannot say more: the new voice's likeness is to the latest window, mostly the old voice
+   * still (unbounded, a stranger's turn was split on their own pause 2 s before a member's last 0.3 s,
+   * and the 2.8 s split off announced "unknown" on the member).
+   */
+  private changeNoEarlier(turn: Turn, state: string): number {
+    const since = this.evidence.get(state)?.since ?? 0;
+    const rise = turn.recent.findIndex((r) => r.start >= since);
+    return rise >= 2 ? turn.recent[rise - 2].start : 0;
   }
 
   /** The state the windows' summed evidence favours (a voice nobody enrolled when no one stands out). */

@@ -102,7 +102,8 @@ const STEP = 512;
  * squares). Pauses the VAD saw within `snap.reach` samples of speech of that
  * point are better places: the one that fits the windows best is taken, each pause's fit error lessened by
  * `snap.lengthWeight` times the log of its length in VAD windows (a voice hands over to another in a
- * pause more often than in a stop of a few tens of milliseconds inside a word). `gaps` are the silences
+ * pause more often than in a stop of a few tens of milliseconds inside a word); none that ends before
+ * `range.from` (the change would lie outside its range). `gaps` are the silences
  * between VAD segments, which the windows skip (their speech is joined).
  */
 export function placeChange(
@@ -132,7 +133,7 @@ export function placeChange(
   let pause: Silence | null = null;
   let pauseError = Number.POSITIVE_INFINITY;
   for (const s of [...silences.gaps, ...silences.pauses]) {
-    if (speechDistance(best, s, silences.gaps) > snap.reach) continue;
+    if (s.end < range.from || speechDistance(best, s, silences.gaps) > snap.reach) continue;
     const error =
       fitError(Math.round((s.start + s.end) / 2)) -
       snap.lengthWeight * Math.log(Math.max(1, (s.end - s.start) / STEP));

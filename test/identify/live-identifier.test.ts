@@ -583,6 +583,26 @@ describe("bench:stream's streams on CAM++, excerpts where a voice was named wron
   });
 });
 
+describe("a stranger's long turn, then a member's few words at its end (CAM++)", () => {
+  it("keeps the stranger's words in one turn and never calls the member a stranger", async () => {
+    // bench:stream's held-out mismatch stream 27, its last 16.5 s: stranger 2384 speaks 235.09-239.98 s
+    // (a pause of their own at 238.17-238.49 s), member 19 240.48-241.22 s, of which the VAD heard 0.3 s.
+    // Evidence for another voice rose on the last window alone; fitted against that window (mostly the
+    // stranger still), the change was placed on the stranger's own pause, 2 s early, and the 2.8 s split
+    // off there announced "unknown" over 19's words.
+    const from = 228;
+    const ds = await benchStreamExcerpt(campplus, MISMATCH, 27, [from, 244.45]);
+    const at = (s: number) => s - from;
+    expect(
+      claims(ds).filter((d) => d.reason === "unknown" && d.decidedAtS > at(240.48)),
+      describeDecisions(ds),
+    ).toEqual([]);
+    // Not on the stranger's own pause: the voice there is theirs on both sides.
+    const onTheirPause = stopped(ds).filter((d) => Math.abs(d.startS - at(238.49)) < 0.2);
+    expect(onTheirPause, describeDecisions(ds)).toEqual([]);
+  });
+});
+
 describe("a member enrolled from a clean recording, heard through a room's microphone (CAM++)", () => {
   it("is named within two seconds of their first words, the room scoring their enrolment's simulated rooms", async () => {
     // bench:stream's mismatch stream 8, the 10.6 s from 143.5 s: member 27 until 4.57 s, member 1926

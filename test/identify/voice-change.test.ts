@@ -68,6 +68,23 @@ describe("placeChange", () => {
     expect(placed).toEqual({ end: pause.start, start: pause.end, snapped: true });
   });
 
+  it("snaps only to pauses that reach into the range the change may lie in", () => {
+    const change = 5 * RATE;
+    const windows = windowsAcross(change, 2 * RATE, 7 * RATE, A, B);
+    const before = { start: 4.6 * RATE, end: 4.8 * RATE };
+    const placedFrom = (fromS: number) =>
+      placeChange(
+        windows,
+        likeness,
+        { gaps: [], pauses: [before] },
+        { from: fromS * RATE, to: 7 * RATE },
+        { reach: 0.5 * RATE, lengthWeight: 0 },
+      );
+    expect(placedFrom(2)).toEqual({ end: before.start, start: before.end, snapped: true });
+    expect(placedFrom(4.9).snapped).toBe(false);
+    expect(placedFrom(4.9).start).toBeGreaterThanOrEqual(4.9 * RATE);
+  });
+
   it("prefers a longer pause to a stop inside a word, unless the windows say the change is elsewhere", () => {
     // Two voices 0.6 alike (as CAM++'s windows of two people are, about), the windows turning at 4.8 s,
     // where there is a 30 ms stop; a 200 ms pause begins a little later.
