@@ -534,17 +534,12 @@ export class SpeakerTracker {
    * Evidence for another voice crossed the bar: place the change (on a pause when there is one near),
    * end the turn there and start the other voice's turn, or relabel a young turn.
    */
-  private switchTo(
-    turn: Turn,
-    state: string,
-    w: TrackedWindow,
-    out: Decision[],
-    at = w.end,
-    earliest = 0,
-  ): Turn {
+  private switchTo(turn: Turn, state: string, w: TrackedWindow, out: Decision[], at = w.end): Turn {
     const since = this.evidence.get(state)!.since;
-    this.evidence.clear();
     const windows = [...turn.recent, w];
+    // Evidence that rose too late to place the change (a tail's, as its turn ends) still bounds it.
+    const earliest = this.placeable(state, w) ? 0 : earliestChange(windows, since);
+    this.evidence.clear();
     const after = windows.filter((r) => r.start >= since);
     if (state === ANOTHER) {
       // Another voice: whether someone enrolled is for its own windows to say. The same person again is
@@ -665,12 +660,11 @@ export class SpeakerTracker {
     }
     const last = turn.recent.at(-1);
     if (state === null || !last) return turn;
-    const earliest = this.placeable(state, last) ? 0 : this.changeNoEarlier(turn, state);
     const end = turn.end;
     const speech = turn.speech;
     turn.recent.pop();
     this.remove(turn, [last]);
-    const tail = this.switchTo(turn, state, last, out, at, earliest);
+    const tail = this.switchTo(turn, state, last, out, at);
     this.add(tail, last);
     if (tail !== turn) {
       tail.speaking = false;
@@ -678,19 +672,6 @@ export class SpeakerTracker {
       tail.speech = Math.min(speech, end - tail.start);
     }
     return tail;
-  }
-
-  /**
-   * The earliest a change can lie whose evidence rose on too few windows to place it: the start of the
-   * second window before the rise. Any earlier, and two windows wholly of the new voice showed nothing of
-   * it. The fit cannot say more: the new voice's likeness is to the latest window, mostly the old voice
-   * still (unbounded, a stranger's turn was split on their own pause 2 s before a member's last 0.3 s,
-   * and the 2.8 s split off announced "unknown" on the member).
-   */
-  private changeNoEarlier(turn: Turn, state: string): number {
-    const since = this.evidence.get(state)?.since ?? 0;
-    const rise = turn.recent.findIndex((r) => r.start >= since);
-    return rise >= 2 ? turn.recent[rise - 2].start : 0;
   }
 
   /** The state the windows' summed evidence favours (a voice nobody enrolled when no one stands out). */
@@ -986,4 +967,16 @@ function speechSoFar(turn: Turn): number {
 
 function center(w: TrackedWindow): number {
   return (w.start + w.end) / 2;
+}
+
+/**
+ * The earliest a change can lie whose evidence rose (from `since`) on too few of `windows` to place it: the
+ * start of the second window before the rise. Any earlier, and two windows wholly of the new voice showed
+ * nothing of it. The fit cannot say more: the new voice's likeness is to the latest window, mostly the old
+ * voice still (unbounded, a stranger's turn was split on their own pause 2 s before a member's last 0.3 s,
+ * and the 2.8 s split off announced "unknown" on the member).
+ */
+function earliestChange(windows: readonly TrackedWindow[], since: number): number {
+  const rise = windows.findIndex((r) => r.start >= since);
+  return rise >= 2 ? windows[rise - 2].start : 0;
 }
