@@ -5,7 +5,7 @@
 import type { SpeechPipelineOptions } from "../../src/daemon/speech-pipeline.js";
 import { SpeechPipeline } from "../../src/daemon/speech-pipeline.js";
 import type { SpeakerEncoder } from "../../src/embedding/encoder.js";
-import type { Decision } from "../../src/identify/decision.js";
+import { type Decision, isAnnouncement } from "../../src/identify/decision.js";
 import type { LiveIdentifierOptions } from "../../src/identify/live-identifier.js";
 import {
   type EndedTurn,
@@ -130,7 +130,7 @@ export function fromDecisions(decisions: readonly Decision[]): Omit<Run, "decisi
   const announcements: Announcement[] = [];
   const reported: ReportedTurn[] = [];
   for (const d of decisions) {
-    if (d.type !== "stopped" && (d.speakerId !== null || d.reason === "unknown")) {
+    if (isAnnouncement(d)) {
       announcements.push({ atS: d.decidedAtS, label: d.speakerId ?? UNKNOWN, turnStartS: d.startS });
     }
     if (d.type === "stopped") {

@@ -52,3 +52,13 @@ export interface Decision {
   /** Stream position at which this decision was made: latency is `decidedAtS - startS`, even from files. */
   decidedAtS: number;
 }
+
+/**
+ * Whether a decision announces who is talking (a person, or a voice confidently nobody enrolled): a turn's
+ * "started" and "updated" do. Its "stopped" gives the final label of what was announced and announces
+ * nothing new: a stranger's turn that another voice ended is reported "unknown" there only, since saying so
+ * now would greet whoever is talking as a stranger.
+ */
+export function isAnnouncement(decision: Pick<Decision, "type" | "speakerId" | "reason">): boolean {
+  return decision.type !== "stopped" && (decision.speakerId !== null || decision.reason === "unknown");
+}

@@ -1,3 +1,4 @@
+import { isAnnouncement } from "../identify/decision.js";
 import type { Component } from "../util/lifecycle.js";
 import type { Logger } from "../util/log.js";
 import type { VoiceCommand } from "../wyoming/command.js";
@@ -241,9 +242,11 @@ export class HomeAssistantPublisher implements Component {
 
   /**
    * One decision. Always published on the event topic. Home Assistant's entities follow only what is
-   * claimed: a turn named as a person turns their "talking" ON until it stops and makes them the last
-   * speaker; a voice confidently nobody enrolled sends "unrecognized"; pending, uncertain and too-short
-   * turns change nothing there. One "identified" event per claim (and per change of it).
+   * announced (isAnnouncement): a turn named as a person turns their "talking" ON until it stops and makes
+   * them the last speaker; a voice confidently nobody enrolled sends "unrecognized"; pending, uncertain and
+   * too-short turns change nothing there, nor does a "stopped" that says more than its turn announced (a
+   * stranger's turn another voice ended: whoever talks now is not a stranger). One "identified" event per
+   * claim (and per change of it).
    */
   publishEvent(event: TimedDecision): void {
     const now = new Date();
@@ -256,7 +259,9 @@ export class HomeAssistantPublisher implements Component {
     const key = event.commandId === undefined ? String(event.turnId) : `c${event.commandId}:${event.turnId}`;
     const previous = this.turns.get(key);
     const known = this.discovery.speakerNames();
-    const claim = announcementOf(event);
+    const label = announcementOf(event);
+    // A turn's stop claims nothing new: it gives the final label of what the turn announced.
+    const claim = isAnnouncement(event) ? label : null;
     const speakerId = event.speakerId !== null && known.has(event.speakerId) ? event.speakerId : null;
     const turn: TurnState = {
       speakerId: claim === null ? (previous?.speakerId ?? null) : speakerId,
@@ -281,7 +286,12 @@ export class HomeAssistantPublisher implements Component {
       this.lastSpeaker = lastSpeakerPayload(event, now);
       this.lastSpeakerTurn = key;
       this.publishLastSpeaker();
-    } else if (event.type === "stopped" && claim !== null && this.lastSpeakerTurn === key) {
+    } else if (
+      event.type === "stopped" &&
+      label !== null &&
+      label === previous?.announced &&
+      this.lastSpeakerTurn === key
+    ) {
       // Final score of the turn.
       this.lastSpeaker = lastSpeakerPayload(event, now);
       this.publishLastSpeaker();

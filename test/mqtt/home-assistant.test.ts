@@ -248,6 +248,38 @@ describe("HomeAssistantPublisher against mosquitto", () => {
     expect(retained.has(`voiceid/${room}/identified`)).toBe(false);
   });
 
+  it("a stranger's turn that another voice ended is reported on the event topic only, never as unrecognized", async () => {
+    const { room, recorder, link } = await connectedLink([alice, bob]);
+    const mark = recorder.messages.length;
+    const stranger = { turnId: 7, speaker: null, speakerId: null, score: 0.2, startS: 10, durationS: 3.2 };
+    // As the tracker decides it: the stranger's turn pending, then ended "unknown" as Alice took over.
+    link.ha.publishEvent(speech({ ...stranger, type: "started", reason: "pending", decidedAtS: 10 }));
+    link.ha.publishEvent(speech({ ...stranger, type: "stopped", reason: "unknown", decidedAtS: 13.8 }));
+    link.ha.publishEvent(speech({ turnId: 8, type: "started", startS: 13.2, decidedAtS: 13.8 }));
+    link.ha.publishEvent(
+      speech({ turnId: 8, type: "stopped", startS: 13.2, durationS: 4, decidedAtS: 18.7 }),
+    );
+    await recorder.waitFor(
+      (m) =>
+        m.topic === `voiceid/${room}/event` &&
+        m.payload.includes('"turnId":8') &&
+        m.payload.includes("stopped"),
+      "turn 8 stopped",
+    );
+    const events = recorder.on(`voiceid/${room}/event`).map((m) => JSON.parse(m.payload));
+    expect(events.filter((e) => e.turnId === 7).map((e) => [e.type, e.reason])).toEqual([
+      ["started", "pending"],
+      ["stopped", "unknown"],
+    ]);
+    const identified = recorder.on(`voiceid/${room}/identified`).slice(0);
+    expect(identified.map((m) => JSON.parse(m.payload).event_type)).toEqual(["alice"]);
+    const lastSpeakers = recorder
+      .on(`voiceid/${room}/last_speaker`)
+      .filter((m) => recorder.messages.indexOf(m) > mark)
+      .map((m) => JSON.parse(m.payload).speakerId);
+    expect(lastSpeakers).toEqual(["alice", "alice"]);
+  });
+
   it("removing a speaker sends {p} for its component, clears its retained state, then drops it", async () => {
     const { room, recorder, link } = await connectedLink([alice, bob]);
     const mark = recorder.messages.length;
