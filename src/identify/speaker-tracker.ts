@@ -460,7 +460,8 @@ export class SpeakerTracker {
   /**
    * Ends `turn` at `end` with its final label; `at` is the stream position of the decision. `bySwitch`:
    * another voice is talking now, so a stranger found only at the end is reported in "stopped" but not
-   * announced (the announcement would greet whoever talks now as a stranger).
+   * announced (the announcement would greet whoever talks now as a stranger); so is one that
+   * announceUnknown still holds back.
    */
   private close(turn: Turn, end: number, at: number, bySwitch = false): Decision[] {
     const out: Decision[] = [];
@@ -513,7 +514,12 @@ export class SpeakerTracker {
         turn.voice = kept ?? turn.voice;
       }
       const key = label.speakerId ?? (label.reason === "unknown" ? UNKNOWN_LABEL : null);
-      if (key !== null && key !== turn.announced && !(bySwitch && key === UNKNOWN_LABEL)) {
+      // A stranger found only now is reported in "stopped", not announced, when another voice is talking
+      // (bySwitch) or announceUnknown would still hold it back: the pause since the speech ended heard
+      // nothing more, and as it runs out the next voice may be beginning (bench:stream's mismatch stream of
+      // seed 62: "unknown" 0.2 s into member 233's first words).
+      const withheld = key === UNKNOWN_LABEL && (bySwitch || this.unknownWithheld(turn));
+      if (key !== null && key !== turn.announced && !withheld) {
         turn.announced = key;
         out.push(this.decision("updated", turn, at, label));
       }
@@ -724,13 +730,21 @@ export class SpeakerTracker {
   ): void {
     if (turn.announced !== null || turn.state !== NOBODY) return;
     if (judged < this.options.unknownAfterSeconds * this.options.sampleRate) return;
-    const latest = turn.recent.at(-1);
-    if (turn.unknownHeldUntil !== null && (latest?.start ?? turn.start) < turn.unknownHeldUntil) return;
-    if (!this.nobody(label)) return;
-    if (this.anotherVoiceBuilding()) return;
+    if (!this.nobody(label) || this.unknownWithheld(turn)) return;
     turn.announced = UNKNOWN_LABEL;
     if (turn.sum) turn.voice = this.voices?.recognise(centroidOf([turn.sum])!) ?? null;
     out.push(this.decision("updated", turn, at, { ...label, reason: "unknown" }));
+  }
+
+  /**
+   * A stranger's turn may not be announced "unknown" now, however confidently nobody enrolled: another
+   * voice may be taking over, or the turn is held back after a pause (holdUnknown) and its latest window
+   * still reaches back across it.
+   */
+  private unknownWithheld(turn: Turn): boolean {
+    const latest = turn.recent.at(-1);
+    if (turn.unknownHeldUntil !== null && (latest?.start ?? turn.start) < turn.unknownHeldUntil) return true;
+    return this.anotherVoiceBuilding();
   }
 
   /**

@@ -598,6 +598,27 @@ describe("a stranger's long turn, then a member's few words at its end (CAM++)",
   });
 });
 
+describe("a stranger whose turn ends as the pause runs out, a member beginning (CAM++)", () => {
+  it("is reported unknown when the turn stops, and not announced over the member's first words", async () => {
+    // bench:stream's mismatch stream of seed 62, 100-121 s: stranger 2002 speaks 111.3-115.0 s with a
+    // pause of their own at 114.11-114.43 s, and was not yet confidently nobody there (held back for a
+    // window wholly after it, which never came); member 233 from 116.43 s. The turn's pause ran out at
+    // 116.61 s and announced the stranger "unknown" then, 0.2 s into 233's words.
+    const from = 100;
+    const ds = await benchStreamExcerpt(campplus, MISMATCH, 62, [from, 121]);
+    const memberFrom = 116.43 - from;
+    const stranger = stopped(ds).find((d) => d.reason === "unknown");
+    expect(stranger, describeDecisions(ds)).toBeDefined();
+    expect(stranger!.startS + stranger!.durationS, describeDecisions(ds)).toBeLessThan(memberFrom);
+    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
+    expect(
+      unknowns.filter((d) => d.decidedAtS > memberFrom),
+      describeDecisions(ds),
+    ).toEqual([]);
+    expect(claims(ds).at(-1)?.speakerId, describeDecisions(ds)).toBe("233");
+  }, 60_000);
+});
+
 describe("a member enrolled from a clean recording, heard through a room's microphone (CAM++)", () => {
   it("is named within two seconds of their first words, the room scoring their enrolment's simulated rooms", async () => {
     // bench:stream's mismatch stream 8, the 10.6 s from 143.5 s: member 27 until 4.57 s, member 1926
