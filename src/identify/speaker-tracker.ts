@@ -514,10 +514,9 @@ export class SpeakerTracker {
         turn.voice = kept ?? turn.voice;
       }
       const key = label.speakerId ?? (label.reason === "unknown" ? UNKNOWN_LABEL : null);
-      // A stranger found only now is reported in "stopped", not announced, when another voice is talking
-      // (bySwitch) or announceUnknown would still hold it back: the pause since the speech ended heard
-      // nothing more, and as it runs out the next voice may be beginning (bench:stream's mismatch stream of
-      // seed 62: "unknown" 0.2 s into member 233's first words).
+      // Held back as the speech ended, a stranger is not announced as the pause runs out either: the pause
+      // heard nothing more, and the next voice may be beginning (bench:stream's mismatch stream of seed 62:
+      // "unknown" 0.2 s into member 233's first words).
       const withheld = key === UNKNOWN_LABEL && (bySwitch || this.unknownWithheld(turn));
       if (key !== null && key !== turn.announced && !withheld) {
         turn.announced = key;

@@ -271,8 +271,8 @@ describe("HomeAssistantPublisher against mosquitto", () => {
       ["started", "pending"],
       ["stopped", "unknown"],
     ]);
-    const identified = recorder.on(`voiceid/${room}/identified`).slice(0);
-    expect(identified.map((m) => JSON.parse(m.payload).event_type)).toEqual(["alice"]);
+    const identified = recorder.on(`voiceid/${room}/identified`).map((m) => JSON.parse(m.payload).event_type);
+    expect(identified).toEqual(["alice"]);
     const lastSpeakers = recorder
       .on(`voiceid/${room}/last_speaker`)
       .filter((m) => recorder.messages.indexOf(m) > mark)
