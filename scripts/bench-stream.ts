@@ -62,6 +62,7 @@ import {
   FAR_FROM_CHANGE_S,
   loadAudio,
   type SpokenTurn,
+  STRANGER_TURN_S,
   type StreamScore,
   scoreStream,
   type TrueTurn,
@@ -155,6 +156,9 @@ function total(scores: StreamScore[], windows: number): Totals {
     memberTurns: scores.reduce((n, s) => n + s.memberTurns, 0),
     neverNamed: scores.reduce((n, s) => n + s.neverNamed, 0),
     falseUnknowns: scores.reduce((n, s) => n + s.falseUnknowns, 0),
+    strangerTurns: scores.reduce((n, s) => n + s.strangerTurns, 0),
+    strangersAnnounced: scores.reduce((n, s) => n + s.strangersAnnounced, 0),
+    strangerLatencies: scores.flatMap((s) => s.strangerLatencies),
     claims: scores.reduce((n, s) => n + s.claims, 0),
     wrongClaims: scores.reduce((n, s) => n + s.wrongClaims, 0),
     wrongFarSeconds: scores.reduce((n, s) => n + s.wrongFarSeconds, 0),
@@ -598,6 +602,7 @@ function printResults(
         `${b50.toFixed(2)} / ${b95.toFixed(2)} s`,
         `${t.neverNamed} of ${t.memberTurns}`,
         t.falseUnknowns,
+        `${t.strangersAnnounced} of ${t.strangerTurns}`,
         `${t.wrongClaims} of ${t.claims}`,
         (t.windows / r.audioSeconds).toFixed(2),
         judged ? verdicts.join(" ") : "",
@@ -629,6 +634,7 @@ function printResults(
           "boundary error p50/p95",
           "never named",
           "false unknowns",
+          "strangers announced",
           "wrong claims",
           "windows/s",
           "verdicts",
@@ -660,6 +666,14 @@ function printResults(
           `${percentile(heard, 0.5)!.toFixed(2)} / ${percentile(heard, 0.95)!.toFixed(2)} s ` +
           `(${r.now.unheardOnsets} of the ${heard.length} member turns named began with ${UNHEARD_ONSET_S} s ` +
           "or more it did not hear).",
+      );
+    const strangers = r.now.strangerLatencies;
+    if (strangers.length > 0)
+      console.log(
+        `now, strangers announced: ${r.now.strangersAnnounced} of the ${r.now.strangerTurns} visitor turns ` +
+          `of ${STRANGER_TURN_S} s of speech or more (Home Assistant's unrecognized), ` +
+          `${percentile(strangers, 0.5)!.toFixed(2)} / ${percentile(strangers, 0.95)!.toFixed(2)} s p50/p95 ` +
+          "from their first sound.",
       );
   }
   console.log(heading("the two-person conversation (voiceid diarize)"));

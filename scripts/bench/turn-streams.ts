@@ -190,6 +190,12 @@ export interface StreamScore {
   neverNamed: number;
   /** "unknown" announcements made on a member's voice (judged as wrong claims are). */
   falseUnknowns: number;
+  /** Visitor turns with STRANGER_TURN_S or more of speech, and those announced "unknown" (Home Assistant's
+   * `unrecognized`): the other side of false unknowns, which a tracker never announcing one would meet. */
+  strangerTurns: number;
+  strangersAnnounced: number;
+  /** Of those announced: from the turn's first sound to the announcement, seconds. */
+  strangerLatencies: number[];
   /** Announcements naming a person, and those naming someone other than the voice heard before them. */
   claims: number;
   wrongClaims: number;
@@ -201,6 +207,12 @@ export interface StreamScore {
 
 /** A member turn whose first speech the VAD heard this late (seconds) or later began unheard. */
 export const UNHEARD_ONSET_S = 0.5;
+
+/** A visitor's turn this long (seconds of speech) can be announced "unknown": the tracker's unknownAfterSeconds. */
+export const STRANGER_TURN_S = 2.5;
+
+/** An announcement this long after a turn's last sound is still its own: the tracker's pauseSeconds, when it closes. */
+const CLOSE_AFTER_S = 1.5;
 
 /** Wrong-person time this far from a true change of voice is a turn wrongly named, not a late boundary. */
 export const FAR_FROM_CHANGE_S = 0.5;
@@ -391,6 +403,7 @@ export function scoreStream(
     heardLatencies.push(latency - (heardFrom - startS));
     if (heardFrom - startS >= UNHEARD_ONSET_S) unheardOnsets++;
   }
+  const strangers = strangerAnnouncements(truth, sorted, announcements, extentOf);
   return {
     speechSeconds: speech / 100,
     correct: correct / speech,
@@ -402,11 +415,50 @@ export function scoreStream(
     memberTurns: members.length,
     neverNamed,
     falseUnknowns: falseUnknowns(truth, announcements).length,
+    strangerTurns: strangers.turns,
+    strangersAnnounced: strangers.latencies.length,
+    strangerLatencies: strangers.latencies,
     claims: announcements.filter((a) => a.label !== UNKNOWN).length,
     wrongClaims: wrongClaims(truth, announcements).length,
     wrongFarSeconds: wrongFar / 100,
     boundaryErrors: boundaryErrors(changes, sorted),
   };
+}
+
+/**
+ * Visitor turns with STRANGER_TURN_S of speech or more, and for those announced "unknown" on their own voice
+ * (judged as false unknowns are), or already announced by a reported turn running into them, the latency.
+ */
+function strangerAnnouncements(
+  truth: readonly SpokenTurn[],
+  reported: readonly ReportedTurn[],
+  announcements: readonly Announcement[],
+  extentOf: (turn: SpokenTurn) => [number, number],
+): { turns: number; latencies: number[] } {
+  const unknowns = announcements.filter((a) => a.label === UNKNOWN);
+  const latencies: number[] = [];
+  let turns = 0;
+  for (const turn of truth) {
+    const spoken = turn.spoken.reduce((n, [from, to]) => n + to - from, 0);
+    if (turn.member !== null || spoken < STRANGER_TURN_S) continue;
+    turns++;
+    const [startS, endS] = extentOf(turn);
+    const ongoing = reported.some(
+      (r) =>
+        r.label === UNKNOWN &&
+        r.startS < startS &&
+        r.endS > startS &&
+        unknowns.some(
+          (a) => a.atS >= r.startS && a.atS <= startS && voiceAnnounced(truth, a)?.voice === turn.voice,
+        ),
+    );
+    const first = unknowns.find(
+      (a) => a.atS >= startS && a.atS <= endS + CLOSE_AFTER_S && voiceAnnounced(truth, a) === turn,
+    );
+    if (ongoing) latencies.push(0);
+    else if (first) latencies.push(first.atS - startS);
+  }
+  return { turns, latencies };
 }
 
 export interface ConversationProtocol {

@@ -75,6 +75,52 @@ describe("first naming timed from the speech the VAD heard", () => {
   });
 });
 
+describe("strangers announced, the other side of false unknowns", () => {
+  // Seed 52 of the held-out mismatch streams: a stranger's 2.1 s, a 0.28 s pause, a member.
+  const stranger: SpokenTurn = {
+    member: null,
+    voice: "stranger",
+    startS: 164.91,
+    endS: 169.68,
+    spoken: [
+      [164.91, 166.92],
+      [167.5, 169.6],
+    ],
+  };
+  const next: SpokenTurn = {
+    member: "member",
+    voice: "member",
+    startS: 169.88,
+    endS: 177.2,
+    spoken: [[169.88, 177.2]],
+  };
+  const truth = [stranger, next];
+  const reported = [
+    { startS: 164.86, endS: 169.76, label: "unknown" },
+    { startS: 169.89, endS: 177.2, label: "member" },
+  ];
+  const unknown = (atS: number, turnStartS: number): Announcement => ({ atS, label: "unknown", turnStartS });
+
+  it("counts a stranger announced on their own voice, timed from their first sound", () => {
+    const score = scoreStream(truth, reported, [unknown(167.9, 164.86)]);
+    expect([score.strangersAnnounced, score.strangerTurns]).toEqual([1, 1]);
+    expect(score.strangerLatencies[0]).toBeCloseTo(2.99);
+  });
+
+  it("does not count an unknown announced on the member's voice, nor a turn reported unknown unannounced", () => {
+    const late = unknown(170.76, 167.42);
+    const score = scoreStream(truth, reported, [late]);
+    expect(score.falseUnknowns).toBe(1);
+    expect(score.strangersAnnounced).toBe(0);
+    expect(scoreStream(truth, reported, []).strangersAnnounced).toBe(0);
+  });
+
+  it("counts only strangers with enough speech to announce", () => {
+    const short: SpokenTurn = { ...stranger, spoken: [[167.5, 169.6]] };
+    expect(scoreStream([short, next], reported, []).strangerTurns).toBe(0);
+  });
+});
+
 describe("how bench:diarize judges the live turns", () => {
   const a = (startS: number, endS: number): TrueTurn => ({ member: null, voice: "a", startS, endS });
   const b = (startS: number, endS: number): TrueTurn => ({ member: null, voice: "b", startS, endS });
