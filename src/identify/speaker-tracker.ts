@@ -270,7 +270,7 @@ export class SpeakerTracker {
         // Provisionally the same turn; the next windows confirm the voice or split it off.
         turn.speaking = true;
         turn.resumedAt = at;
-        this.holdUnknown(turn, at);
+        this.holdUnknown(turn, at, true);
         return out;
       }
       out.push(...this.close(turn, turn.end, at));
@@ -741,20 +741,29 @@ export class SpeakerTracker {
    * still reaches back across it.
    */
   private unknownWithheld(turn: Turn): boolean {
-    const latest = turn.recent.at(-1);
-    if (turn.unknownHeldUntil !== null && (latest?.start ?? turn.start) < turn.unknownHeldUntil) return true;
-    return this.anotherVoiceBuilding();
+    return this.heldBack(turn) || this.anotherVoiceBuilding();
   }
 
   /**
    * Speech goes on at `resumed` after a pause: a turn of a voice nobody enrolled that is not yet
    * confidently nobody waits for a window wholly after the pause before it may be announced "unknown".
    * Room streams: strangers at 0.27-0.28 against a cut of 0.26 on CAM++ were tipped below it by the
-   * next member's first words (bench:stream's room streams 7, 8 and 14).
+   * next member's first words (bench:stream's room streams 7, 8 and 14). After a gap between the VAD's
+   * segments (`acrossGap`), a turn still held from a pause before waits past the gap too, however
+   * confident: its first window past the old pause would reach across the gap into whoever speaks now
+   * (bench:stream's mismatch stream 20: stranger 2514 announced 0.1 s into member 2159's words). Not
+   * after a pause inside a segment: a stranger's pauses between words would hold them back to the end.
    */
-  private holdUnknown(turn: Turn, resumed: number): void {
-    if (turn.announced !== null || turn.state !== NOBODY || this.nobody(this.label(turn))) return;
+  private holdUnknown(turn: Turn, resumed: number, acrossGap = false): void {
+    if (turn.announced !== null || turn.state !== NOBODY) return;
+    if (this.nobody(this.label(turn)) && !(acrossGap && this.heldBack(turn))) return;
     turn.unknownHeldUntil = resumed;
+  }
+
+  /** The turn's latest window still reaches back across the pause holdUnknown held it at. */
+  private heldBack(turn: Turn): boolean {
+    const latest = turn.recent.at(-1);
+    return turn.unknownHeldUntil !== null && (latest?.start ?? turn.start) < turn.unknownHeldUntil;
   }
 
   /** The voiceprint is far from every enrolled person. */

@@ -618,6 +618,27 @@ describe("a stranger whose turn ends as the pause runs out, a member beginning (
   }, 60_000);
 });
 
+describe("a stranger held back across the gap before a member (CAM++)", () => {
+  it("is reported unknown when the turn stops, and not announced on a window reaching into the member", async () => {
+    // bench:stream's mismatch stream of seed 20, 2-19 s: stranger 2514 speaks 8.72-12.57 s with a pause of
+    // their own at 11.04-11.10 s (held back there, not yet confidently nobody), then member 2159 from
+    // 13.07 s. Confidently nobody by the gap before 2159, the stranger was no longer held, and the first
+    // window past their own pause, reaching across the gap, announced them "unknown" 0.1 s into 2159.
+    const from = 2;
+    const ds = await benchStreamExcerpt(campplus, MISMATCH, 20, [from, 19]);
+    const memberFrom = 13.07 - from;
+    const stranger = stopped(ds).find((d) => d.reason === "unknown");
+    expect(stranger, describeDecisions(ds)).toBeDefined();
+    expect(stranger!.startS + stranger!.durationS, describeDecisions(ds)).toBeLessThan(memberFrom);
+    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
+    expect(
+      unknowns.filter((d) => d.decidedAtS > memberFrom),
+      describeDecisions(ds),
+    ).toEqual([]);
+    expect(claims(ds).at(-1)?.speakerId, describeDecisions(ds)).toBe("2159");
+  }, 60_000);
+});
+
 describe("a member enrolled from a clean recording, heard through a room's microphone (CAM++)", () => {
   it("is named within two seconds of their first words, the room scoring their enrolment's simulated rooms", async () => {
     // bench:stream's mismatch stream 8, the 10.6 s from 143.5 s: member 27 until 4.57 s, member 1926
