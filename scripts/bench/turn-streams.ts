@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { readWavAs16kMono } from "../../src/audio/wav.js";
 import { SAMPLE_RATE } from "../../src/embedding/voiceprint.js";
+import { DEFAULT_TRACKER_OPTIONS } from "../../src/identify/speaker-tracker.js";
 import { sharedAudio } from "../../test/helpers/paths.js";
 import { drawDistinct, mulberry32 } from "./prng.js";
 import type { BenchFile } from "./setup.js";
@@ -190,8 +191,10 @@ export interface StreamScore {
   neverNamed: number;
   /** "unknown" announcements made on a member's voice (judged as wrong claims are). */
   falseUnknowns: number;
-  /** Visitor turns with STRANGER_TURN_S or more of speech, and those announced "unknown" (Home Assistant's
-   * `unrecognized`): the other side of false unknowns, which a tracker never announcing one would meet. */
+  /**
+   * Visitor turns with STRANGER_TURN_S or more of speech, and those announced "unknown" (Home Assistant's
+   * `unrecognized`): the other side of false unknowns, which a tracker never announcing one would meet.
+   */
   strangerTurns: number;
   strangersAnnounced: number;
   /** Of those announced: from the turn's first sound to the announcement, seconds. */
@@ -208,11 +211,11 @@ export interface StreamScore {
 /** A member turn whose first speech the VAD heard this late (seconds) or later began unheard. */
 export const UNHEARD_ONSET_S = 0.5;
 
-/** A visitor's turn this long (seconds of speech) can be announced "unknown": the tracker's unknownAfterSeconds. */
-export const STRANGER_TURN_S = 2.5;
+/** A visitor's turn this long (seconds of speech) can be announced "unknown". */
+export const STRANGER_TURN_S = DEFAULT_TRACKER_OPTIONS.unknownAfterSeconds;
 
-/** An announcement this long after a turn's last sound is still its own: the tracker's pauseSeconds, when it closes. */
-const CLOSE_AFTER_S = 1.5;
+/** An announcement this long after a turn's last sound is still its own: its pause running out closes it. */
+const CLOSE_AFTER_S = DEFAULT_TRACKER_OPTIONS.pauseSeconds;
 
 /** Wrong-person time this far from a true change of voice is a turn wrongly named, not a late boundary. */
 export const FAR_FROM_CHANGE_S = 0.5;
