@@ -204,6 +204,22 @@ function expectOnlyMembersClaimed(ds: Decision[], members: [string, string], mem
   ).toEqual(members);
 }
 
+/**
+ * A stranger's turn, then member `member` from `memberFrom` s: the stranger's turn stops "unknown" before
+ * the member begins, nothing is announced "unknown" once the member speaks, and the member is named last.
+ */
+function expectStrangerReportedNotAnnounced(ds: Decision[], memberFrom: number, member: string): void {
+  const stranger = stopped(ds).find((d) => d.reason === "unknown");
+  expect(stranger, describeDecisions(ds)).toBeDefined();
+  expect(stranger!.startS + stranger!.durationS, describeDecisions(ds)).toBeLessThan(memberFrom);
+  const unknowns = claims(ds).filter((d) => d.reason === "unknown");
+  expect(
+    unknowns.filter((d) => d.decidedAtS > memberFrom),
+    describeDecisions(ds),
+  ).toEqual([]);
+  expect(claims(ds).at(-1)?.speakerId, describeDecisions(ds)).toBe(member);
+}
+
 describe("two strangers nobody enrolled taking turns with 0.2 s pauses", () => {
   it("gives a turn per change of voice, each change within 0.3 s of its pause, and names nobody", async () => {
     const { samples, changes } = strangersAlternate();
@@ -606,15 +622,7 @@ describe("a stranger whose turn ends as the pause runs out, a member beginning (
     const from = 100;
     const ds = await benchStreamExcerpt(campplus, MISMATCH, 62, [from, 121]);
     const memberFrom = 116.43 - from;
-    const stranger = stopped(ds).find((d) => d.reason === "unknown");
-    expect(stranger, describeDecisions(ds)).toBeDefined();
-    expect(stranger!.startS + stranger!.durationS, describeDecisions(ds)).toBeLessThan(memberFrom);
-    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
-    expect(
-      unknowns.filter((d) => d.decidedAtS > memberFrom),
-      describeDecisions(ds),
-    ).toEqual([]);
-    expect(claims(ds).at(-1)?.speakerId, describeDecisions(ds)).toBe("233");
+    expectStrangerReportedNotAnnounced(ds, memberFrom, "233");
   }, 60_000);
 });
 
@@ -627,15 +635,7 @@ describe("a stranger held back across the gap before a member (CAM++)", () => {
     const from = 2;
     const ds = await benchStreamExcerpt(campplus, MISMATCH, 20, [from, 19]);
     const memberFrom = 13.07 - from;
-    const stranger = stopped(ds).find((d) => d.reason === "unknown");
-    expect(stranger, describeDecisions(ds)).toBeDefined();
-    expect(stranger!.startS + stranger!.durationS, describeDecisions(ds)).toBeLessThan(memberFrom);
-    const unknowns = claims(ds).filter((d) => d.reason === "unknown");
-    expect(
-      unknowns.filter((d) => d.decidedAtS > memberFrom),
-      describeDecisions(ds),
-    ).toEqual([]);
-    expect(claims(ds).at(-1)?.speakerId, describeDecisions(ds)).toBe("2159");
+    expectStrangerReportedNotAnnounced(ds, memberFrom, "2159");
   }, 60_000);
 });
 
