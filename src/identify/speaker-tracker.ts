@@ -749,15 +749,19 @@ export class SpeakerTracker {
    * confidently nobody waits for a window wholly after the pause before it may be announced "unknown".
    * Room streams: strangers at 0.27-0.28 against a cut of 0.26 on CAM++ were tipped below it by the
    * next member's first words (bench:stream's room streams 7, 8 and 14). After a gap between the VAD's
-   * segments (`acrossGap`), a turn still held from a pause before waits past the gap too, however
-   * confident: its first window past the old pause would reach across the gap into whoever speaks now
-   * (bench:stream's mismatch stream 20: stranger 2514 announced 0.1 s into member 2159's words). Not
-   * after a pause inside a segment: a stranger's pauses between words would hold them back to the end.
+   * segments (`acrossGap`) every turn not yet announced waits, but one confidently nobody and free to be
+   * announced as the gap began (only too short then): a turn still held from a pause before, whose first
+   * window past it would reach across the gap into whoever speaks now (bench:stream's mismatch stream 20:
+   * stranger 2514 announced 0.1 s into member 2159's words), and one whose windows leaned towards a
+   * member, so that it could not be announced as its speech ended, and became nobody on windows reaching
+   * across the gap (dry stream 30: stranger 2416 announced 0.6 s into member 248's). Not after a pause
+   * inside a segment: a stranger's pauses between words would hold them back to the end of their turn.
    */
   private holdUnknown(turn: Turn, resumed: number, acrossGap = false): void {
-    if (turn.announced !== null || turn.state !== NOBODY) return;
-    if (this.nobody(this.label(turn)) && !(acrossGap && this.heldBack(turn))) return;
-    turn.unknownHeldUntil = resumed;
+    if (turn.announced !== null || (turn.state !== NOBODY && !acrossGap)) return;
+    const free =
+      turn.state === NOBODY && this.nobody(this.label(turn)) && !(acrossGap && this.heldBack(turn));
+    if (!free) turn.unknownHeldUntil = resumed;
   }
 
   /** The turn's latest window still reaches back across the pause holdUnknown held it at. */

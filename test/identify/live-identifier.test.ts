@@ -639,6 +639,20 @@ describe("a stranger held back across the gap before a member (CAM++)", () => {
   }, 60_000);
 });
 
+describe("a stranger whose windows leaned towards a member until the gap before one (CAM++)", () => {
+  it("is reported unknown when the turn stops, and not announced on a window reaching into the member", async () => {
+    // bench:stream's dry stream of seed 30 (streams held out from every choice), 120-190 s: member 481
+    // until 180.22 s, stranger 2416 180.71-183.23 s, member 248 from 183.82 s. The stranger's windows
+    // leaned towards members 233 and 587 (far below their threshold), so the turn could not be announced
+    // "unknown" as its speech ended; it became nobody on windows reaching across the gap and was announced
+    // 0.6 s into 248's words.
+    // Heard from 120 s: the turns before shape the stranger's (from 150 s or 168 s, it is not "unknown").
+    const from = 120;
+    const ds = await benchStreamExcerpt(campplus, DRY, 30, [from, 190]);
+    expectStrangerReportedNotAnnounced(ds, 183.82 - from, "248");
+  }, 60_000);
+});
+
 describe("a member enrolled from a clean recording, heard through a room's microphone (CAM++)", () => {
   it("is named within two seconds of their first words, the room scoring their enrolment's simulated rooms", async () => {
     // bench:stream's mismatch stream 8, the 10.6 s from 143.5 s: member 27 until 4.57 s, member 1926
