@@ -386,12 +386,10 @@ export function scoreStream(
   for (const turn of members) {
     const [startS, endS] = extentOf(turn);
     // Already named by a reported turn that runs into this one (the same person after a short pause).
-    const ongoing = sorted.some(
-      (r) =>
-        r.label === turn.member &&
-        r.startS < startS &&
-        r.endS > startS &&
-        announcements.some((a) => a.label === turn.member && a.atS >= r.startS && a.atS <= startS),
+    const ongoing = claimedBefore(
+      sorted,
+      announcements.filter((a) => a.label === turn.member),
+      startS,
     );
     const first = announcements.find((a) => a.label === turn.member && a.atS >= startS && a.atS <= endS + 1);
     if (!ongoing && !first) {
@@ -429,6 +427,23 @@ export function scoreStream(
 }
 
 /**
+ * Whether a reported turn running into `startS` (begun before it, ending after) was announced with its
+ * label before `startS` by one of `claims`: the speech beginning there was claimed already.
+ */
+function claimedBefore(
+  reported: readonly ReportedTurn[],
+  claims: readonly Announcement[],
+  startS: number,
+): boolean {
+  return reported.some(
+    (r) =>
+      r.startS < startS &&
+      r.endS > startS &&
+      claims.some((a) => a.label === r.label && a.atS >= r.startS && a.atS <= startS),
+  );
+}
+
+/**
  * Visitor turns with STRANGER_TURN_S of speech or more, and for those announced "unknown" on their own voice
  * (judged as false unknowns are), or already announced by a reported turn running into them, the latency.
  */
@@ -446,14 +461,10 @@ function strangerAnnouncements(
     if (turn.member !== null || spoken < STRANGER_TURN_S) continue;
     turns++;
     const [startS, endS] = extentOf(turn);
-    const ongoing = reported.some(
-      (r) =>
-        r.label === UNKNOWN &&
-        r.startS < startS &&
-        r.endS > startS &&
-        unknowns.some(
-          (a) => a.atS >= r.startS && a.atS <= startS && voiceAnnounced(truth, a)?.voice === turn.voice,
-        ),
+    const ongoing = claimedBefore(
+      reported,
+      unknowns.filter((a) => voiceAnnounced(truth, a)?.voice === turn.voice),
+      startS,
     );
     const first = unknowns.find(
       (a) => a.atS >= startS && a.atS <= endS + CLOSE_AFTER_S && voiceAnnounced(truth, a) === turn,
